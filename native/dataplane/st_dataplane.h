@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * shadowtap data plane: the public C API used by the node-addon-api binding.
+ *
+ * The binding copies a complete, flat, validated plan (built in TypeScript)
+ * into these structs in one function per entry point. Every entry point
+ * returns 0 on success or a negative errno-style code, and fills
+ * struct st_error with a code name, the offending field and a message.
+ * Nothing here aborts the process.
+ */
+#ifndef ST_DATAPLANE_H
+#define ST_DATAPLANE_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ST_MAX_PORTS       16
+#define ST_MAX_WORKERS     16
+#define ST_MAX_MAPS        256
+#define ST_NAME_LEN        64
+#define ST_DEV_LEN         512
+#define ST_ERR_MSG_LEN     512
+
+/* ---- errors ------------------------------------------------------------ */
+
+struct st_error {
+	/* Catalogue code, e.g. "ST_ERR_EAL_INIT", "ST_ERR_PORT_NOT_FOUND". */
+	char code[48];
+	/* Plan field that caused it, e.g. "ports[1].device"; empty if none. */
+	char field[96];
+	char message[ST_ERR_MSG_LEN];
+	/* rte_errno or errno value behind it, 0 if none. */
+	int errnum;
+};
+
+/* ---- plan -------------------------------------------------------------- */
+
+enum st_mode {
+	ST_MODE_INLINE = 0, /* production rx is forwarded to its egress port */
+	ST_MODE_TAP = 1,    /* production rx is itself a copy: nothing forwarded */
+};
+
+enum st_port_role {
+	ST_ROLE_PRODUCTION = 0, /* polled; mirrored; forwarded to egress (inline) */
+	ST_ROLE_EGRESS = 1,     /* production egress only (tx); also polled */
+	ST_ROLE_SHADOW = 2,     /* shadow side: tx of copies; rx counted, dropped */
+};
+
+/* What happens to a packet whose source or destination is outside every map. */
+enum st_unmapped {
+	ST_UNMAPPED_DROP = 0,   /* copy not sent; counted as dropped{reason=unmapped} */
+	ST_UNMAPPED_MIRROR = 1, /* copy sent; covered addresses translated, others kept */
+};
+
+enum st_idle {
+	ST_IDLE_BUSY = 0,     /* poll continuously (production) */
+	ST_IDLE_ADAPTIVE = 1, /* sleep briefly after many empty polls (shared hosts) */
+};
+
+struct st_port_conf {
+	char name[ST_NAME_LEN];     /* operator's name, e.g. "prod-in" */
+	char device[ST_DEV_LEN];    /* ethdev name to look up: "net_pcap0", "0000:3b:00.0" */
+	uint8_t role;               /* enum st_port_role */
+	int16_t egress;             /* index into plan ports, -1 for none */
+	uint16_t rx_desc;           /* 0 = default (1024) */
+	uint16_t tx_desc;           /* 0 = default (1024) */
+	uint8_t promiscuous;        /* 1 = enable promiscuous mode */
+};
+
+struct st_map4 {
+	uint32_t from;  /* host byte order network prefix */
+	uint32_t to;    /* host byte order */
+	uint8_t len;    /* prefix length 0..32 */
+};
+
+struct st_map6 {
+	uint8_t from[16];
+	uint8_t to[16];
+	uint8_t len;    /* 0..128 */
+};
+
+struct st_plan {
+	uint8_t mode;                      /* enum st_mode */
+	uint8_t unmapped;                  /* enum st_unmapped */
+	uint8_t idle;                      /* enum st_idle */
+	uint16_t burst;                    /* rx burst size, 1..64; 0 = 32 */
+	uint16_t nb_workers;               /* 1..ST_MAX_WORKERS */
+	uint16_t worker_lcores[ST_MAX_WORKERS];
+	uint16_t nb_ports;
+	struct st_port_conf ports[ST_MAX_PORTS];
+	/* shadow egress: copies go to every listed port (same mbuf, refcnt) */
+	uint16_t nb_shadow_ports;
+	int16_t shadow_ports[ST_MAX_PORTS];
+	uint8_t shadow_src_mac[6];
+	uint8_t shadow_dst_mac[6];
+	uint16_t nb_map4;
+	struct st_map4 map4[ST_MAX_MAPS];
+	uint16_t nb_map6;
+	struct st_map6 map6[ST_MAX_MAPS];
+	uint32_t prod_pool_mbufs;          /* 0 = default */
+	uint32_t shadow_pool_mbufs;        /* 0 = default */
+};
+
+/* ---- counters ---------------------------------------------------------- */
+
+/* Reasons a shadow copy was not sent. Keep in step with ST_DROP_NAMES. */
+enum st_drop_reason {
+	ST_DROP_UNMAPPED = 0,   /* an address outside every map (rule: drop) */
+	ST_DROP_NOT_IP,         /* not IPv4/IPv6 (ARP etc. until control-plane mirroring) */
+	ST_DROP_MALFORMED,      /* truncated/invalid headers: production still forwarded */
+	ST_DROP_NOMEM,          /* shadow mempool exhausted */
+	ST_DROP_TX_FULL,        /* shadow tx queue full (backpressure) */
+	ST_DROP__COUNT
+};
+
+#define ST_DROP_NAMES { "unmapped", "not_ip", "malformed", "nomem", "tx_full" }
+
+/* Kinds of malformed frames, counted separately (a copy is dropped for
+ * truncated/invalid ones; fragments and options are mirrored). */
+enum st_anomaly {
+	ST_ANOM_TRUNC_L2 = 0,   /* shorter than an Ethernet (+VLAN) header */
+	ST_ANOM_TRUNC_L3,       /* IPv4/IPv6 header truncated or length fields lie */
+	ST_ANOM_BAD_IHL,        /* IPv4 IHL < 5 or version mismatch */
+	ST_ANOM_TRUNC_L4,       /* TCP/UDP/ICMP header truncated */
+	ST_ANOM_IP_OPTIONS,     /* IPv4 with options (mirrored) */
+	ST_ANOM_FRAGMENT,       /* IP fragment (mirrored; L4 fixed only in first) */
+	ST_ANOM_VLAN,           /* VLAN-tagged (mirrored, tags kept) */
+	ST_ANOM__COUNT
+};
+
+#define ST_ANOM_NAMES { "truncated_l2", "truncated_l3", "bad_ihl", "truncated_l4", \
+	"ipv4_options", "fragment", "vlan" }
+
+struct st_port_stats {
+	/* software counters, summed over workers */
+	uint64_t rx_packets, rx_bytes;
+	uint64_t tx_packets, tx_bytes;      /* production forward or shadow copies */
+	uint64_t tx_dropped;                /* tx queue full: freed */
+	/* ethdev counters (rte_eth_stats_get) */
+	uint64_t hw_ipackets, hw_opackets, hw_ibytes, hw_obytes;
+	uint64_t hw_imissed, hw_ierrors, hw_oerrors, hw_rx_nombuf;
+};
+
+struct st_worker_stats {
+	uint16_t lcore;
+	uint64_t loops, busy_loops;
+	uint64_t rx_packets;
+	uint64_t mirror_packets, mirror_bytes;
+};
+
+struct st_stats {
+	uint16_t nb_ports;
+	struct st_port_stats ports[ST_MAX_PORTS];
+	uint16_t nb_workers;
+	struct st_worker_stats workers[ST_MAX_WORKERS];
+	uint64_t mirror_packets, mirror_bytes;     /* copies handed to shadow tx */
+	uint64_t translated_packets;               /* copies with >=1 address rewritten */
+	uint64_t dropped[ST_DROP__COUNT];
+	uint64_t anomalies[ST_ANOM__COUNT];
+	uint64_t shadow_rx_packets;                /* received on shadow ports, dropped */
+};
+
+/* ---- entry points (called from the process's main thread = EAL main lcore) */
+
+/* rte_eal_init with argv built by the supervisor. Once per process. */
+int st_dp_eal_init(int argc, char **argv, struct st_error *err);
+
+/* Number of ethdev ports and their names/drivers, for diagnostics. */
+struct st_port_info {
+	uint16_t port_id;
+	char name[ST_DEV_LEN];
+	char driver[ST_NAME_LEN];
+	uint16_t max_rx_queues, max_tx_queues;
+	uint8_t mac[6];
+};
+int st_dp_port_list(struct st_port_info *out, uint16_t max, uint16_t *nb_out);
+
+/* Resolve, configure and start ports and mempools and compile tables.
+ * May be slow (real NICs): safe to call from a non-EAL thread. On failure
+ * everything it started is stopped again. */
+int st_dp_setup(const struct st_plan *plan, struct st_error *err);
+
+/* Launch the worker lcores (main thread only). */
+int st_dp_launch(struct st_error *err);
+
+/* Stop workers, stop and close ports, free pools. Idempotent. */
+int st_dp_stop(struct st_error *err);
+
+/* rte_eal_cleanup. */
+int st_dp_eal_cleanup(struct st_error *err);
+
+/* Consistent-enough snapshot: per-lcore counters summed (64-bit loads). */
+int st_dp_stats(struct st_stats *out);
+
+const char *st_dp_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ST_DATAPLANE_H */
