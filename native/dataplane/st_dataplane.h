@@ -68,6 +68,10 @@ struct st_port_conf {
 	uint16_t rx_desc;           /* 0 = default (1024) */
 	uint16_t tx_desc;           /* 0 = default (1024) */
 	uint8_t promiscuous;        /* 1 = enable promiscuous mode */
+	/* Pace this port's rx to at most rx_pps packets/s (0 = unpaced). Meant
+	 * for replay sources (net_pcap infinite_rx) in demos and rehearsals; on
+	 * a real NIC it would leave packets in the ring (counted as imissed). */
+	uint32_t rx_pps;
 };
 
 struct st_map4 {

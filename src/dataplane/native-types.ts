@@ -28,6 +28,8 @@ export interface NativePortConf {
   rxDesc: number;
   txDesc: number;
   promiscuous: boolean;
+  /** pace rx to this many packets/s (replay sources); 0 or absent = unpaced */
+  rxPps?: number;
 }
 
 export interface NativeMap4 {

@@ -1,0 +1,406 @@
+/**
+ * End-to-end runs through the real data-plane host process
+ * (dist/src/dataplane/host.js, which loads the real addon and DPDK), on pcap
+ * vdevs: input frames in on port 0, production out of port 1, shadow copies
+ * out of port 2. Plus the reference the shadow copies are compared against:
+ * a translation written here from the documented rules (rewrite_node.c's
+ * header comment), with every checksum recomputed from scratch by the builder.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { IDLE, MODE, ROLE, UNMAPPED, DROP_REASONS, ANOMALIES, type Anomaly, type DropReason, type NativePlan, type NativeStats, type NativePortInfo } from '../../src/dataplane/native-types.js';
+import type { FromHost, ToHost } from '../../src/dataplane/protocol.js';
+import { ip4, ip4ToString, ip6, ip6ToString, IPPROTO, mac, parseFrame, recomputeChecksums, internetChecksum } from '../../src/pcap/build.js';
+import { readPcap, writePcap } from '../../src/pcap/pcap.js';
+
+export const HOST_JS = fileURLToPath(new URL('../../src/dataplane/host.js', import.meta.url));
+
+export interface PrefixMap {
+  from: string;
+  to: string;
+  len: number;
+}
+
+export const SHADOW_SRC_MAC = '02:5a:00:00:00:01';
+export const SHADOW_DST_MAC = '02:5a:00:00:00:02';
+
+export interface Translation {
+  map4: ReadonlyArray<PrefixMap>;
+  map6: ReadonlyArray<PrefixMap>;
+  unmapped: 'drop' | 'mirror';
+  srcMac: string;
+  dstMac: string;
+}
+
+export interface RunOptions extends Partial<Translation> {
+  frames: ReadonlyArray<Buffer>;
+  /** ms to wait for every input packet to be processed */
+  timeoutMs?: number;
+}
+
+export interface RunResult {
+  production: Buffer[];
+  shadow: Buffer[];
+  /** last stats read while running (after everything was processed) */
+  stats: NativeStats;
+  ports: NativePortInfo[];
+  dir: string;
+  inputPath: string;
+  productionPath: string;
+  shadowPath: string;
+  /** log messages and stderr of the host, for failure messages */
+  logs: string[];
+  /** remove the run's directory */
+  dispose(): void;
+}
+
+function u32(addr: string): number {
+  return ip4(addr).readUInt32BE(0);
+}
+
+export function nativeMaps(t: Pick<Translation, 'map4' | 'map6'>): Pick<NativePlan, 'map4' | 'map6'> {
+  return {
+    map4: t.map4.map((m) => ({ from: u32(m.from), to: u32(m.to), len: m.len })),
+    map6: t.map6.map((m) => ({ from: new Uint8Array(ip6(m.from)), to: new Uint8Array(ip6(m.to)), len: m.len })),
+  };
+}
+
+export function buildPlan(t: Translation): NativePlan {
+  const port = (name: string, device: string, role: number, egress: number): NativePlan['ports'][number] => ({
+    name,
+    device,
+    role,
+    egress,
+    rxDesc: 256,
+    txDesc: 256,
+    promiscuous: false,
+  });
+  return {
+    mode: MODE.inline,
+    unmapped: UNMAPPED[t.unmapped],
+    idle: IDLE.adaptive,
+    burst: 32,
+    workerLcores: [1],
+    ports: [
+      port('prod-in', 'net_pcap0', ROLE.production, 1),
+      port('prod-out', 'net_pcap1', ROLE.egress, -1),
+      port('shadow', 'net_pcap2', ROLE.shadow, -1),
+    ],
+    shadowPorts: [2],
+    shadowSrcMac: new Uint8Array(mac(t.srcMac)),
+    shadowDstMac: new Uint8Array(mac(t.dstMac)),
+    ...nativeMaps(t),
+    prodPoolMbufs: 0,
+    shadowPoolMbufs: 0,
+  };
+}
+
+function withDefaults(o: Partial<Translation>): Translation {
+  return {
+    map4: o.map4 ?? [],
+    map6: o.map6 ?? [],
+    unmapped: o.unmapped ?? 'drop',
+    srcMac: o.srcMac ?? SHADOW_SRC_MAC,
+    dstMac: o.dstMac ?? SHADOW_DST_MAC,
+  };
+}
+
+let runCounter = 0;
+
+/** Counters that must stop moving before a run counts as finished (no loop counters). */
+function settledView(s: NativeStats): string {
+  return JSON.stringify({
+    ports: s.ports.map((p) => [p.rxPackets, p.txPackets, p.txDropped, p.hwOpackets]),
+    m: s.mirrorPackets,
+    t: s.translatedPackets,
+    d: s.dropped,
+    a: s.anomalies,
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Fork the host, start it on pcap vdevs with `frames` as input, wait until
+ * every frame was received and the counters settle, stop it, and return what
+ * the production and shadow ports wrote. The child is always killed (by pid)
+ * and its EAL runtime directory removed.
+ */
+export async function runDataplane(opts: RunOptions): Promise<RunResult> {
+  if (!existsSync(HOST_JS)) {
+    throw new Error(`data-plane host not built: ${HOST_JS} is missing (run \`npx cmake-js compile --out build && npx tsc -p tsconfig.json\`)`);
+  }
+  const tr = withDefaults(opts);
+  const n = opts.frames.length;
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const dir = mkdtempSync(join(tmpdir(), 'st-dp-'));
+  const inputPath = join(dir, 'in.pcap');
+  const productionPath = join(dir, 'prod-out.pcap');
+  const shadowPath = join(dir, 'shadow-out.pcap');
+  writePcap(inputPath, opts.frames);
+  const prefix = `st-test-${process.pid}-${runCounter++}`;
+  const ealArgs = [
+    'shadowtap-test',
+    '--no-huge', '-m', '256', '--no-pci',
+    '--file-prefix', prefix,
+    '-l', '0,1',
+    '--vdev', `net_pcap0,rx_pcap=${inputPath}`,
+    '--vdev', `net_pcap1,tx_pcap=${productionPath}`,
+    '--vdev', `net_pcap2,tx_pcap=${shadowPath}`,
+  ];
+  const plan = buildPlan(tr);
+  const logs: string[] = [];
+  let child: ChildProcess | undefined;
+  let exited: Promise<number | null> = Promise.resolve(null);
+  let hasExited = false;
+  const dispose = (): void => rmSync(dir, { recursive: true, force: true });
+  try {
+    child = fork(HOST_JS, [], { serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const c = child;
+    c.stdout?.on('data', (d: Buffer) => logs.push(`stdout: ${d.toString().trimEnd()}`));
+    c.stderr?.on('data', (d: Buffer) => logs.push(`stderr: ${d.toString().trimEnd()}`));
+    exited = new Promise((resolve) => {
+      c.on('exit', (code, signal) => {
+        hasExited = true;
+        logs.push(`exit: code ${code} signal ${signal}`);
+        resolve(code);
+      });
+    });
+    const inbox: FromHost[] = [];
+    const waiters: Array<() => void> = [];
+    c.on('message', (m: FromHost) => {
+      if (m.type === 'log') {
+        logs.push(`${m.level}: ${m.msg}${m.data ? ` ${JSON.stringify(m.data)}` : ''}`);
+        return;
+      }
+      inbox.push(m);
+      waiters.splice(0).forEach((w) => w());
+    });
+    const context = (): string => `\n--- host output ---\n${logs.slice(-40).join('\n')}`;
+    const waitFor = async <T extends FromHost['type']>(type: T, id: number | null, ms: number): Promise<Extract<FromHost, { type: T }>> => {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const i = inbox.findIndex((m) => m.type === type || m.type === 'error');
+        if (i >= 0) {
+          const m = inbox.splice(i, 1)[0] as FromHost;
+          if (m.type === 'error') {
+            throw new Error(`host answered error while waiting for '${type}': ${m.error.code} ${m.error.message} (field "${m.error.field}")${context()}`);
+          }
+          if (id === null || !('id' in m) || m.id === id) return m as Extract<FromHost, { type: T }>;
+        }
+        if (hasExited) throw new Error(`host exited while waiting for '${type}'${context()}`);
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for '${type}' from the host${context()}`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(left, 200));
+          waiters.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+    };
+    const send = (m: ToHost): void => {
+      c.send(m);
+    };
+
+    await waitFor('hello', null, 30_000);
+    send({ type: 'start', id: 1, ealArgs, plan });
+    const started = await waitFor('started', 1, 60_000);
+
+    let id = 10;
+    let last: NativeStats | undefined;
+    let stableFor = 0;
+    let prevView = '';
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      send({ type: 'stats', id });
+      const s = (await waitFor('stats', id, 10_000)).stats;
+      id++;
+      last = s;
+      const view = settledView(s);
+      if ((s.ports[0]?.rxPackets ?? -1) === n && view === prevView) stableFor++;
+      else stableFor = 0;
+      prevView = view;
+      if (stableFor >= 3) break;
+      if (Date.now() > deadline) {
+        throw new Error(`timed out after ${timeoutMs} ms: port 0 received ${s.ports[0]?.rxPackets} of ${n} packets; last stats ${JSON.stringify(s)}${context()}`);
+      }
+      await sleep(50);
+    }
+    // The host must still answer after the whole input (malformed frames included).
+    send({ type: 'stats', id });
+    const stats = (await waitFor('stats', id, 10_000)).stats;
+    send({ type: 'stop', id: 2 });
+    await waitFor('stopped', 2, 30_000);
+    const code = await Promise.race([exited, sleep(30_000).then(() => 'timeout' as const)]);
+    if (code === 'timeout') throw new Error(`host did not exit within 30 s after 'stopped'${context()}`);
+    if (code !== 0) throw new Error(`host exited with code ${code} after stop${context()}`);
+    const production = existsSync(productionPath) ? readPcap(productionPath).packets.map((p) => p.data) : [];
+    const shadow = existsSync(shadowPath) ? readPcap(shadowPath).packets.map((p) => p.data) : [];
+    return { production, shadow, stats, ports: started.ports, dir, inputPath, productionPath, shadowPath, logs, dispose };
+  } catch (e) {
+    dispose();
+    throw e;
+  } finally {
+    if (child && !hasExited && child.pid !== undefined) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await Promise.race([exited, sleep(5_000)]);
+    }
+    rmSync(join('/var/run/dpdk', prefix), { recursive: true, force: true });
+  }
+}
+
+// ---- the reference translation ---------------------------------------------------
+
+export type Expected =
+  | { action: 'mirror'; frame: Buffer; translated: boolean }
+  | { action: 'drop'; reason: DropReason };
+
+/** Longest-prefix match over the maps; null when no map covers the address. */
+function lookup(addr: Buffer, maps: ReadonlyArray<PrefixMap>, v6: boolean): Buffer | null {
+  let best: PrefixMap | undefined;
+  for (const m of maps) {
+    const from = v6 ? ip6(m.from) : ip4(m.from);
+    if (prefixMatch(addr, from, m.len) && (best === undefined || m.len > best.len)) best = m;
+  }
+  if (best === undefined) return null;
+  const to = v6 ? ip6(best.to) : ip4(best.to);
+  const out = Buffer.from(addr);
+  for (let bit = 0; bit < best.len; bit++) {
+    const byte = bit >> 3;
+    const mask = 0x80 >> (bit & 7);
+    out[byte] = ((out[byte] as number) & ~mask) | ((to[byte] as number) & mask);
+  }
+  return out;
+}
+
+function prefixMatch(addr: Buffer, prefix: Buffer, len: number): boolean {
+  for (let bit = 0; bit < len; bit++) {
+    const byte = bit >> 3;
+    const mask = 0x80 >> (bit & 7);
+    if ((((addr[byte] as number) ^ (prefix[byte] as number)) & mask) !== 0) return false;
+  }
+  return true;
+}
+
+const ICMP4_ERRORS = new Set([3, 4, 5, 11, 12]);
+
+/**
+ * What the shadow copy of a well-formed frame must be, built independently
+ * of the data plane: addresses translated by longest prefix (host bits kept),
+ * shadow MACs set, the quoted IP header of an ICMP error translated too, and
+ * then every checksum recomputed from scratch. Fragments with an L4 header
+ * are refused: build their reference by fragmenting a translated datagram.
+ */
+export function referenceShadow(frame: Buffer, t: Translation): Expected {
+  const pf = parseFrame(frame);
+  const ip = pf.ip;
+  if (!ip) return { action: 'drop', reason: 'not_ip' };
+  if (ip.isFragment && ip.hasL4Header) {
+    throw new Error('referenceShadow: first fragments need the whole datagram; fragment a translated datagram instead');
+  }
+  const v6 = ip.version === 6;
+  const alen = v6 ? 16 : 4;
+  const maps = v6 ? t.map6 : t.map4;
+  const src = frame.subarray(ip.srcOffset, ip.srcOffset + alen);
+  const dst = frame.subarray(ip.dstOffset, ip.dstOffset + alen);
+  const nsrc = lookup(src, maps, v6);
+  const ndst = lookup(dst, maps, v6);
+  if ((nsrc === null || ndst === null) && t.unmapped === 'drop') return { action: 'drop', reason: 'unmapped' };
+  const out = Buffer.from(frame);
+  let translated = false;
+  if (nsrc && !nsrc.equals(src)) {
+    nsrc.copy(out, ip.srcOffset);
+    translated = true;
+  }
+  if (ndst && !ndst.equals(dst)) {
+    ndst.copy(out, ip.dstOffset);
+    translated = true;
+  }
+  // The quoted header of an ICMP error: covered addresses only, never a drop.
+  const isError = ip.hasL4Header && (v6 ? ip.proto === IPPROTO.icmpv6 && (out[ip.l4] as number) >= 1 && (out[ip.l4] as number) <= 4 : ip.proto === IPPROTO.icmp && ICMP4_ERRORS.has(out[ip.l4] as number));
+  const inner = ip.l4 + 8;
+  if (isError && inner + (v6 ? 40 : 20) <= Math.min(ip.end, out.length) && (out[inner] as number) >> 4 === ip.version) {
+    const ihl = ((out[inner] as number) & 0x0f) * 4;
+    if (v6 || ihl >= 20) {
+      for (const off of v6 ? [inner + 8, inner + 24] : [inner + 12, inner + 16]) {
+        const a = out.subarray(off, off + alen);
+        const na = lookup(Buffer.from(a), maps, v6);
+        if (na && !na.equals(a)) {
+          na.copy(out, off);
+          translated = true;
+        }
+      }
+      if (!v6) {
+        out.writeUInt16BE(0, inner + 10);
+        out.writeUInt16BE(internetChecksum(out.subarray(inner, inner + ihl)), inner + 10);
+      }
+    }
+  }
+  // An all-zero shadow MAC means "keep the original" (rewrite_node.c step 6).
+  const dstMac = mac(t.dstMac);
+  const srcMac = mac(t.srcMac);
+  if (dstMac.some((x) => x !== 0)) dstMac.copy(out, 0);
+  if (srcMac.some((x) => x !== 0)) srcMac.copy(out, 6);
+  recomputeChecksums(out);
+  return { action: 'mirror', frame: out, translated };
+}
+
+/** The address a map gives `addr` (text in, text out), or null when no map covers it. */
+export function translateAddress(addr: string, t: Pick<Translation, 'map4' | 'map6'>): string | null {
+  const v6 = addr.includes(':');
+  const out = lookup(v6 ? ip6(addr) : ip4(addr), v6 ? t.map6 : t.map4, v6);
+  if (out === null) return null;
+  return v6 ? ip6ToString(out) : ip4ToString(out);
+}
+
+/** The full translation settings with the documented defaults filled in. */
+export function translation(o: Partial<Translation>): Translation {
+  return withDefaults(o);
+}
+
+// ---- reporting ----------------------------------------------------------------
+
+export function hex(b: Buffer): string {
+  return b.toString('hex');
+}
+
+/** Where two frames first differ, for a failure message. */
+export function describeDiff(expected: Buffer, got: Buffer): string {
+  let i = 0;
+  while (i < expected.length && i < got.length && expected[i] === got[i]) i++;
+  const at = i < Math.max(expected.length, got.length) ? `first difference at byte ${i}` : 'identical';
+  return `${at} (expected ${expected.length} bytes, got ${got.length})\n  expected ${hex(expected)}\n  got      ${hex(got)}`;
+}
+
+/** Compare frame lists one by one; returns readable problems, at most `max`. */
+export function compareFrames(label: string, inputs: ReadonlyArray<Buffer>, expected: ReadonlyArray<Buffer>, got: ReadonlyArray<Buffer>, max = 5): string[] {
+  const out: string[] = [];
+  if (expected.length !== got.length) out.push(`${label}: expected ${expected.length} frames, got ${got.length}`);
+  const n = Math.min(expected.length, got.length);
+  for (let i = 0; i < n && out.length < max; i++) {
+    const e = expected[i] as Buffer;
+    const g = got[i] as Buffer;
+    if (!e.equals(g)) {
+      const input = inputs[i];
+      out.push(`${label} frame ${i}: ${input ? `input ${hex(input)}\n  ` : ''}${describeDiff(e, g)}`);
+    }
+  }
+  return out;
+}
+
+export function zeroDrops(): Record<DropReason, number> {
+  return Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
+}
+
+export function zeroAnomalies(): Record<Anomaly, number> {
+  return Object.fromEntries(ANOMALIES.map((a) => [a, 0])) as Record<Anomaly, number>;
+}
