@@ -24,7 +24,7 @@ test('vdev-only config: EAL args and plan', (t) => {
   t.deepEqual(ealArgs, [
     'shadowtap',
     '--lcores', '0@(0-1),1@1',
-    '--no-huge', '-m', '256',
+    '--no-huge', '-m', '512',
     '--file-prefix', 'st-test-1',
     '--no-pci',
     '--vdev', 'net_pcap0,rx_pcap=in.pcap,infinite_rx=1',
@@ -38,9 +38,9 @@ test('vdev-only config: EAL args and plan', (t) => {
   t.is(plan.burst, 32);
   t.deepEqual(plan.workerLcores, [1]);
   t.deepEqual(plan.ports, [
-    { name: 'prod-in', device: 'net_pcap0', role: ROLE.production, egress: 1, rxDesc: 1024, txDesc: 1024, promiscuous: true },
-    { name: 'prod-out', device: 'net_null0', role: ROLE.egress, egress: -1, rxDesc: 1024, txDesc: 1024, promiscuous: true },
-    { name: 'shadow0', device: 'net_pcap1', role: ROLE.shadow, egress: -1, rxDesc: 1024, txDesc: 1024, promiscuous: true },
+    { name: 'prod-in', device: 'net_pcap0', role: ROLE.production, egress: 1, rxDesc: 1024, txDesc: 1024, promiscuous: true, rxPps: 0 },
+    { name: 'prod-out', device: 'net_null0', role: ROLE.egress, egress: -1, rxDesc: 1024, txDesc: 1024, promiscuous: true, rxPps: 0 },
+    { name: 'shadow0', device: 'net_pcap1', role: ROLE.shadow, egress: -1, rxDesc: 1024, txDesc: 1024, promiscuous: true, rxPps: 0 },
   ]);
   t.deepEqual(plan.shadowPorts, [2]);
   t.true(plan.shadowSrcMac instanceof Uint8Array);

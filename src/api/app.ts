@@ -1,0 +1,42 @@
+/**
+ * The admin API as a fastify plugin (the fastify demo's layout): decorators
+ * from plugins/app, routes from routes/. The caller supplies the data-plane
+ * source and the metrics registry, so route tests can pass fakes.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { isErrorCode } from '../errors.js';
+import dataplanePlugin, { type DataplanePluginOptions } from './plugins/app/dataplane.js';
+import healthRoutes from './routes/health/index.js';
+import metricsRoutes from './routes/metrics/index.js';
+import statusRoutes from './routes/v1/status/index.js';
+
+export type AppOptions = DataplanePluginOptions;
+
+export default async function app(fastify: FastifyInstance, opts: AppOptions): Promise<void> {
+  await fastify.register(dataplanePlugin, opts);
+
+  fastify.setErrorHandler((err: FastifyError, request, reply) => {
+    const statusCode = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    const error = STATUS_CODES[statusCode] ?? 'Error';
+    // Clients only ever see documented codes (docs/errors.md); fastify's own
+    // FST_ERR_* codes are mapped onto them.
+    const fallback = statusCode >= 500 ? 'ST_ERR_INTERNAL' : statusCode === 404 ? 'ST_ERR_NOT_FOUND' : 'ST_ERR_BAD_REQUEST';
+    const code = isErrorCode(err.code) ? err.code : fallback;
+    if (statusCode >= 500) {
+      // The details are for the log, not for clients.
+      request.log.error({ err }, 'request failed');
+      return reply.code(statusCode).send({ statusCode, code, error, message: error });
+    }
+    request.log.info({ err: { code: err.code, message: err.message } }, 'request rejected');
+    return reply.code(statusCode).send({ statusCode, code, error, message: err.message });
+  });
+
+  fastify.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ statusCode: 404, code: 'ST_ERR_NOT_FOUND', error: 'Not Found', message: `no route ${request.method} ${request.url}` });
+  });
+
+  await fastify.register(healthRoutes);
+  await fastify.register(metricsRoutes);
+  await fastify.register(statusRoutes);
+}

@@ -1,0 +1,33 @@
+/**
+ * Decorates the instance with what routes read: the data-plane source
+ * (the supervisor; a fake one in route tests) and the metrics registry.
+ * Not encapsulated (fastify-plugin's skip-override), so every route sees them.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { MetricsSource } from '../../../metrics/collector.js';
+
+export type DataplaneSource = MetricsSource;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    dataplane: DataplaneSource;
+    metricsRegistry: Registry;
+  }
+}
+
+export interface DataplanePluginOptions {
+  dataplane: DataplaneSource;
+  registry: Registry;
+}
+
+async function dataplanePlugin(fastify: FastifyInstance, opts: DataplanePluginOptions): Promise<void> {
+  fastify.decorate('dataplane', opts.dataplane);
+  fastify.decorate('metricsRegistry', opts.registry);
+}
+
+// What fastify-plugin does: share the decorators with the parent scope.
+(dataplanePlugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+(dataplanePlugin as unknown as Record<symbol, string>)[Symbol.for('fastify.display-name')] = 'shadowtap-dataplane';
+
+export default dataplanePlugin;

@@ -1,0 +1,11 @@
+/** Prometheus text exposition; values are read from the data plane at scrape time. */
+import type { FastifyInstance } from 'fastify';
+
+export default async function metricsRoutes(fastify: FastifyInstance): Promise<void> {
+  fastify.get('/metrics', async (_request, reply) => {
+    const registry = fastify.metricsRegistry;
+    const body = await registry.metrics();
+    reply.header('content-type', registry.contentType);
+    return body;
+  });
+}

@@ -1,0 +1,37 @@
+/** Build and start the admin HTTP server around the app plugin. */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { stError } from '../errors.js';
+import app, { type AppOptions } from './app.js';
+
+export interface ServerOptions extends AppOptions {
+  logger: Logger;
+}
+
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const fastify = Fastify({
+    loggerInstance: options.logger.child({ component: 'api' }) as FastifyBaseLogger,
+    // Scrapes every few seconds would drown the log.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  await fastify.register(app, { dataplane: options.dataplane, registry: options.registry });
+  return fastify;
+}
+
+/** Listen, turning bind failures into ST_ERR_API_LISTEN; returns the base URL. */
+export async function listen(fastify: FastifyInstance, host: string, port: number): Promise<string> {
+  try {
+    await fastify.listen({ host, port });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw stError('ST_ERR_API_LISTEN', `cannot listen on ${host}:${port}: ${e.code ?? ''} ${e.message}`.trim(), {
+      field: 'api',
+      errnum: typeof e.errno === 'number' ? -e.errno : 0,
+      cause: err,
+    });
+  }
+  const addr = fastify.server.address();
+  const actualPort = addr && typeof addr === 'object' ? addr.port : port;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return `http://${shown}:${actualPort}`;
+}

@@ -1,0 +1,44 @@
+/** `shadowtap check-config FILE` */
+import { availableParallelism } from 'node:os';
+import { checkConfigText } from '../config/load.js';
+import { readFile } from 'node:fs/promises';
+import { compilePlan } from '../dataplane/compile.js';
+import { formatProblem, isShadowtapError, type ConfigProblem } from '../errors.js';
+import { preflight } from './preflight.js';
+
+export interface CheckOutput {
+  ok: boolean;
+  lines: string[];
+}
+
+export async function checkConfigFile(file: string): Promise<CheckOutput> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return { ok: false, lines: [`${file}: cannot read: ${e.code ?? ''} ${e.message}`.trim()] };
+  }
+  const { config, problems } = checkConfigText(text, file);
+  const all: ConfigProblem[] = [...problems];
+  if (config) {
+    try {
+      compilePlan(config, { filePrefix: 'check', nproc: availableParallelism() });
+    } catch (err) {
+      if (!isShadowtapError(err)) throw err;
+      all.push({ path: err.field, message: err.message });
+    }
+    all.push(...preflight(config, false).problems);
+  }
+  if (all.length === 0 && config) {
+    const roles = config.ports.map((p) => `${p.name} (${p.role})`).join(', ');
+    return { ok: true, lines: [`${file}: OK: mode ${config.mode}, ${config.ports.length} ports: ${roles}`] };
+  }
+  return {
+    ok: false,
+    lines: [
+      `${file}: ${all.length} problem${all.length === 1 ? '' : 's'}:`,
+      ...all.map((p) => `  ${formatProblem(p, file)}`),
+    ],
+  };
+}

@@ -1,0 +1,126 @@
+/** Command dispatch for the shadowtap CLI; returns the exit status. */
+import { parseArgs } from 'node:util';
+import { LOG_LEVELS } from '../config/schema.js';
+import { VERSION } from '../version.js';
+import { checkConfigFile } from './check-config.js';
+import { HELP } from './help.js';
+import { LOG_FORMATS, say, type LogFormat } from './log.js';
+import { runCommand } from './run.js';
+
+function usage(cmd: string, problem: string): number {
+  say(`shadowtap ${cmd}: ${problem}`);
+  say(`run \`shadowtap ${cmd === 'main' ? '' : `${cmd} `}--help\` for usage`);
+  return 2;
+}
+
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+
+function parse(args: string[], options: OptionSpec) {
+  return parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: true, strict: true });
+}
+
+/** The addon's own version line (it names the DPDK it runs on); loading it does not start EAL. */
+async function nativeVersion(): Promise<string> {
+  const { tryLoadNative } = await import('../native/loader.js');
+  const loaded = tryLoadNative();
+  if ('error' in loaded) return `unavailable (${loaded.error.code}: ${loaded.error.message.split('\n')[0]})`;
+  try {
+    return `${loaded.binding.version()} (${loaded.path})`;
+  } catch (err) {
+    return `unavailable (${(err as Error).message})`;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h') {
+    process.stdout.write(HELP['main']!);
+    return cmd === undefined ? 2 : 0;
+  }
+  if (cmd === 'help') {
+    const topic = rest[0] ?? 'main';
+    const text = HELP[topic];
+    if (topic === 'doctor') {
+      const { DOCTOR_USAGE } = await import('../doctor/command.js');
+      process.stdout.write(`${DOCTOR_USAGE}\n`);
+      return 0;
+    }
+    if (!text) return usage('help', `unknown command "${topic}"; expected one of run, check-config, doctor, version`);
+    process.stdout.write(text);
+    return 0;
+  }
+  if (cmd === 'doctor') {
+    // doctor parses its own options (repeatable --port, --for=...).
+    const { doctorCommand } = await import('../doctor/command.js');
+    return doctorCommand(rest);
+  }
+  let parsed: ReturnType<typeof parse>;
+  try {
+    switch (cmd) {
+      case 'run':
+        parsed = parse(rest, {
+          config: { type: 'string', short: 'c' },
+          'log-format': { type: 'string' },
+          'log-level': { type: 'string' },
+          'max-capture-mb': { type: 'string' },
+        });
+        break;
+      case 'check-config':
+      case 'version':
+        parsed = parse(rest, {});
+        break;
+      case '--version':
+      case '-v':
+        parsed = parse([], {});
+        break;
+      default:
+        return usage('main', `unknown command "${cmd}"; expected one of run, check-config, doctor, version, help`);
+    }
+  } catch (err) {
+    return usage(cmd, (err as Error).message);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const name = cmd === '--version' || cmd === '-v' ? 'version' : cmd;
+  if (values['help']) {
+    process.stdout.write(HELP[name]!);
+    return 0;
+  }
+
+  switch (name) {
+    case 'version': {
+      if (parsed.positionals.length > 0) return usage(name, 'takes no arguments');
+      process.stdout.write(`shadowtap ${VERSION}\nnode ${process.version}\nnative ${await nativeVersion()}\n`);
+      return 0;
+    }
+    case 'check-config': {
+      if (parsed.positionals.length !== 1) return usage(name, 'expected exactly one FILE');
+      const out = await checkConfigFile(parsed.positionals[0]!);
+      (out.ok ? process.stdout : process.stderr).write(`${out.lines.join('\n')}\n`);
+      return out.ok ? 0 : 1;
+    }
+    case 'run': {
+      if (parsed.positionals.length > 0) return usage(name, `unexpected argument "${parsed.positionals[0]}"; use --config FILE`);
+      const format = (values['log-format'] as string | undefined) ?? 'json';
+      if (!(LOG_FORMATS as readonly string[]).includes(format)) {
+        return usage(name, `--log-format "${format}": expected one of ${LOG_FORMATS.join(', ')}`);
+      }
+      const level = values['log-level'] as string | undefined;
+      if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
+        return usage(name, `--log-level "${level}": expected one of ${LOG_LEVELS.join(', ')}`);
+      }
+      const capText = values['max-capture-mb'] as string | undefined;
+      const maxCaptureMb = capText === undefined ? undefined : Number(capText);
+      if (maxCaptureMb !== undefined && (!Number.isInteger(maxCaptureMb) || maxCaptureMb < 0)) {
+        return usage(name, `--max-capture-mb "${capText}": expected a whole number of MiB (0 = no limit)`);
+      }
+      return runCommand({
+        ...(maxCaptureMb !== undefined ? { maxCaptureMb } : {}),
+        ...(typeof values['config'] === 'string' ? { config: values['config'] } : {}),
+        logFormat: format as LogFormat,
+        ...(level ? { logLevel: level as (typeof LOG_LEVELS)[number] } : {}),
+      });
+    }
+    default:
+      return usage('main', `unknown command "${cmd}"`);
+  }
+}

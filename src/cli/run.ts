@@ -1,0 +1,212 @@
+/** `shadowtap run`: data plane under supervision + admin API until a signal. */
+import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import type { Level, Logger } from 'pino';
+import { buildServer, listen } from '../api/server.js';
+import { defaultConfig } from '../config/default.js';
+import { loadConfigFile } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { ConfigError, formatProblem, isShadowtapError } from '../errors.js';
+import { createMetricsRegistry } from '../metrics/collector.js';
+import { Supervisor } from '../supervisor/supervisor.js';
+import { VERSION } from '../version.js';
+import { createLogger, say, type LogFormat } from './log.js';
+import { claimRunDir, pcapFiles, preflight, tapInterfaces } from './preflight.js';
+
+export interface RunOptions {
+  config?: string;
+  logFormat: LogFormat;
+  logLevel?: Level | 'silent';
+  /** ms between progress lines; default 10 s */
+  progressMs?: number;
+  /** stop when a shadow capture file grows past this many MiB; 0 = no limit */
+  maxCaptureMb?: number;
+}
+
+/** Exit status when the run stopped itself to protect the disk. */
+export const EXIT_CAPTURE_LIMIT = 3;
+
+function printProblems(source: string, problems: readonly { path: string; message: string; line?: number }[]): void {
+  say(`${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was started:`);
+  for (const p of problems) say(`  ${formatProblem(p, source)}`);
+}
+
+export async function runCommand(opts: RunOptions): Promise<number> {
+  // 1. Configuration: every problem is printed, nothing starts.
+  let config: Config;
+  const source = opts.config ?? 'embedded default config';
+  try {
+    config = opts.config ? await loadConfigFile(opts.config) : defaultConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      printProblems(source, err.problems);
+      return 2;
+    }
+    if (isShadowtapError(err)) {
+      say(`${err.code}: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  const logger = createLogger({ format: opts.logFormat, level: opts.logLevel ?? config.log.level });
+
+  const pre = preflight(config, false);
+  if (pre.problems.length > 0) {
+    printProblems(source, pre.problems);
+    return 2;
+  }
+
+  let supervisor: Supervisor;
+  try {
+    supervisor = new Supervisor({ config, logger: logger.child({ component: 'supervisor' }), nproc: availableParallelism() });
+  } catch (err) {
+    if (!isShadowtapError(err)) throw err;
+    printProblems(source, [{ path: err.field, message: err.message }]);
+    return 2;
+  }
+
+  // 2. Run directory, demo capture, pid file.
+  let release: () => void = () => undefined;
+  try {
+    const prepared = preflight(config, true);
+    if (prepared.demo) logger.info({ file: prepared.demo }, 'generated the demo capture');
+    release = claimRunDir(config.run_dir);
+  } catch (err) {
+    if (!isShadowtapError(err)) throw err;
+    logger.error({ err: { code: err.code, message: err.message } }, 'cannot prepare the run directory');
+    say(`${err.code}: ${err.message}`);
+    return 1;
+  }
+
+  // 3. API first: /healthz and /readyz answer while the data plane starts.
+  const registry = createMetricsRegistry({
+    source: supervisor,
+    version: VERSION,
+    onError: (err) => logger.warn({ err }, 'metrics collection failed'),
+  });
+  const server = await buildServer({ logger, dataplane: supervisor, registry });
+  let url: string;
+  try {
+    url = await listen(server, config.api.host, config.api.port);
+  } catch (err) {
+    release();
+    const e = err as Error & { code?: string };
+    logger.error({ err: { code: e.code, message: e.message } }, 'cannot start the admin API');
+    say(`${e.code ?? 'Error'}: ${e.message}`);
+    return 1;
+  }
+
+  let stopping: Promise<number> | null = null;
+  let progress: NodeJS.Timeout | null = null;
+  const shutdown = (why: string, code: number): Promise<number> => {
+    if (stopping) return stopping;
+    logger.info({ reason: why }, 'shutting down');
+    if (progress) clearInterval(progress);
+    stopping = (async () => {
+      await supervisor.stop().catch((err: unknown) => logger.error({ err }, 'stopping the data plane failed'));
+      await server.close().catch((err: unknown) => logger.error({ err }, 'closing the API failed'));
+      release();
+      logger.info('stopped');
+      return code;
+    })();
+    return stopping;
+  };
+
+  let resolveDone: (code: number) => void = () => undefined;
+  const done = new Promise<number>((r) => {
+    resolveDone = r;
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    void shutdown(signal, 0).then(resolveDone);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  // 4. Data plane. A failed first start is fatal: the config is wrong for this host.
+  logSupervisorEvents(supervisor, logger);
+  try {
+    await supervisor.start();
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    logger.error({ err: { code: e.code, message: e.message } }, 'the data plane could not start');
+    if (opts.logFormat === 'json') say(`${e.code ?? 'Error'}: ${e.message}`); // pretty logs said it already
+    if (!stopping) await shutdown('start failed', 1);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    return 1;
+  }
+
+  const { write } = pcapFiles(config);
+  const shadowCaptures = write.filter((f) => config.ports[f.port]?.role === 'shadow').map((f) => resolve(f.path));
+  const taps = tapInterfaces(config).filter((t) => config.ports.find((p) => p.name === t.name)?.role === 'shadow');
+  const parts = [`metrics at ${url}/metrics`];
+  if (shadowCaptures.length) parts.push(`shadow capture ${shadowCaptures.join(', ')}`);
+  if (taps.length) parts.push(`tap interface ${taps.map((t) => t.iface).join(', ')}`);
+  logger.info(
+    { metrics: `${url}/metrics`, status: `${url}/v1/status`, shadowCaptures, tapInterfaces: taps.map((t) => t.iface), config: source },
+    `shadowtap ${VERSION} running: ${parts.join('; ')}`,
+  );
+
+  // 5. Progress: what an operator watching the terminal wants to see move.
+  let lastMirrored = supervisor.stats().mirrorPackets;
+  let lastAt = Date.now();
+  const every = opts.progressMs ?? 10_000;
+  progress = setInterval(() => {
+    const s = supervisor.stats();
+    const now = Date.now();
+    const rate = Math.round(((s.mirrorPackets - lastMirrored) * 1000) / Math.max(1, now - lastAt));
+    lastMirrored = s.mirrorPackets;
+    lastAt = now;
+    const dropped = Object.values(s.dropped).reduce((a, b) => a + b, 0);
+    logger.info(
+      { mirrored: s.mirrorPackets, translated: s.translatedPackets, dropped, ratePps: rate, state: supervisor.state, restarts: supervisor.restartCount() },
+      `mirrored ${s.mirrorPackets} packets (${rate}/s), ${s.translatedPackets} translated, ${dropped} not mirrored`,
+    );
+  }, every);
+  progress.unref();
+
+  // 6. A pcap vdev writes every copy: at full replay speed that is hundreds of
+  // MB per second, so a capture past the limit ends the run before the disk fills.
+  const limitMb = opts.maxCaptureMb ?? 2048;
+  if (limitMb > 0 && shadowCaptures.length > 0) {
+    const guard = setInterval(() => {
+      for (const file of shadowCaptures) {
+        let size = 0;
+        try {
+          size = statSync(file).size;
+        } catch {
+          continue;
+        }
+        if (size > limitMb * 1024 * 1024) {
+          clearInterval(guard);
+          logger.error(
+            { file, sizeMb: Math.round(size / 1048576), limitMb },
+            `shadow capture ${file} passed ${limitMb} MiB; stopping to protect the disk (see --max-capture-mb)`,
+          );
+          void shutdown('capture size limit', EXIT_CAPTURE_LIMIT).then(resolveDone);
+          return;
+        }
+      }
+    }, 1000);
+    guard.unref();
+  }
+
+  const code = await done;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  return code;
+}
+
+function logSupervisorEvents(supervisor: Supervisor, logger: Logger): void {
+  supervisor.on('restarting', ({ attempt, delayMs, reason }) =>
+    logger.warn({ attempt, delayMs }, `data plane restart ${attempt} in ${delayMs} ms: ${reason}`),
+  );
+  supervisor.on('ready', ({ pid, restarts }) => {
+    if (restarts > 0) logger.info({ dataplanePid: pid, restarts }, 'data plane restarted');
+  });
+}

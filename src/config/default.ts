@@ -1,0 +1,78 @@
+/**
+ * The embedded demo configuration `shadowtap run` uses without --config: the
+ * demo capture replayed in a loop as production traffic, forwarded to a sink,
+ * copies written to a capture file (and to a tap interface when we may
+ * create one), with the demo maps the capture was built for.
+ */
+import { accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
+import { DEMO_MAP4, DEMO_MAP6 } from '../tools/gen-demo-capture.js';
+import { validateConfig } from './load.js';
+import type { Config } from './schema.js';
+
+export interface DefaultConfigOptions {
+  /** where captures go; default "run" (relative to the working directory) */
+  runDir?: string;
+  /** add a net_tap shadow port; default: /dev/net/tun is usable and we are root */
+  tap?: boolean;
+}
+
+/** The tap shadow interface the default config creates when it can. */
+export const DEMO_TAP_IFACE = 'st-shadow0';
+
+/** Packets/s the demo replays its capture at (infinite_rx would otherwise run at line rate). */
+export const DEMO_RATE_PPS = 2000;
+
+export function demoCapturePath(runDir: string): string {
+  return join(runDir, 'demo', 'demo.pcap');
+}
+
+export function shadowCapturePath(runDir: string): string {
+  return join(runDir, 'shadow.pcap');
+}
+
+/** net_tap needs /dev/net/tun and CAP_NET_ADMIN; we only try it as root. */
+export function canCreateTap(): boolean {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return false;
+  try {
+    accessSync('/dev/net/tun', constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function defaultConfigInput(options: DefaultConfigOptions = {}): Record<string, unknown> {
+  const runDir = options.runDir ?? 'run';
+  const tap = options.tap ?? canCreateTap();
+  const ports: Record<string, unknown>[] = [
+    {
+      name: 'prod-in',
+      device: `net_pcap0,rx_pcap=${demoCapturePath(runDir)},infinite_rx=1`,
+      role: 'production',
+      egress: 'prod-out',
+      // Replayed at a demo pace, not line rate: a few hundred KB/s of capture.
+      rx_pps: DEMO_RATE_PPS,
+    },
+    // A sink: no-rx=1, or net_null would generate packets of its own.
+    { name: 'prod-out', device: 'net_null0,no-rx=1', role: 'egress' },
+    { name: 'shadow0', device: `net_pcap1,tx_pcap=${shadowCapturePath(runDir)}`, role: 'shadow' },
+  ];
+  if (tap) ports.push({ name: 'shadow1', device: `net_tap0,iface=${DEMO_TAP_IFACE}`, role: 'shadow' });
+  return {
+    mode: 'inline',
+    // A demo shares the machine: sleep when idle instead of spinning a core.
+    dataplane: { workers: 1, idle: 'adaptive' },
+    ports,
+    translate: {
+      ipv4: DEMO_MAP4.map((m) => ({ from: `${m.from}/${m.len}`, to: `${m.to}/${m.len}` })),
+      ipv6: DEMO_MAP6.map((m) => ({ from: `${m.from}/${m.len}`, to: `${m.to}/${m.len}` })),
+      unmapped: 'drop',
+    },
+    run_dir: runDir,
+  };
+}
+
+export function defaultConfig(options: DefaultConfigOptions = {}): Config {
+  return validateConfig(defaultConfigInput(options), { source: 'embedded default config' });
+}

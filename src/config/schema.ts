@@ -1,0 +1,212 @@
+/**
+ * The one schema source for shadowtap's configuration: the YAML file, the
+ * admin API bodies and the OpenAPI document all derive from these TypeBox
+ * schemas. Every object is closed (additionalProperties: false) so a typo is
+ * an error, not a silently ignored key. Defaults live here and are filled by
+ * Value.Default before validation.
+ *
+ * Only standard JSON Schema keywords are used (fastify's ajv runs in strict
+ * mode); the operator-facing wording of "what was expected" is attached
+ * beside the schema with `expect()` and read by the config loader.
+ */
+import { Type, type Static, type TLiteral, type TSchema } from '@sinclair/typebox';
+
+const EXPECTED = new WeakMap<TSchema, string>();
+
+/** Attach the operator-facing description of what a field accepts. */
+function expect<T extends TSchema>(schema: T, text: string): T {
+  EXPECTED.set(schema, text);
+  return schema;
+}
+
+/** What a schema expects, in words, if a field declared it. */
+export function expectedText(schema: TSchema): string | undefined {
+  return EXPECTED.get(schema);
+}
+
+function oneOf<const V extends readonly string[]>(values: V, opts: { default: V[number]; description: string }) {
+  return expect(
+    Type.Union(values.map((v) => Type.Literal(v)) as TLiteral<V[number]>[], opts),
+    `one of ${values.join(', ')}`,
+  );
+}
+
+export const MODES = ['inline', 'tap'] as const;
+export const ROLES = ['production', 'egress', 'shadow'] as const;
+export const IDLE_MODES = ['busy', 'adaptive'] as const;
+export const UNMAPPED_RULES = ['drop', 'mirror'] as const;
+export const EAL_LOG_LEVELS = ['emergency', 'alert', 'critical', 'error', 'warning', 'notice', 'info', 'debug'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const MAX_PORTS = 16; // ST_MAX_PORTS
+export const MAX_WORKERS = 16; // ST_MAX_WORKERS
+export const MAX_MAPS = 256; // ST_MAX_MAPS
+export const MAX_DEVICE_LEN = 511; // ST_DEV_LEN - 1
+
+export const PORT_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,31}$';
+export const MAC_PATTERN = '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$';
+
+function int(min: number, max: number, dflt: number, description: string) {
+  return expect(Type.Integer({ minimum: min, maximum: max, default: dflt, description }), `an integer from ${min} to ${max}`);
+}
+
+function bool(dflt: boolean, description: string) {
+  return expect(Type.Boolean({ default: dflt, description }), 'true or false');
+}
+
+export const EalSchema = Type.Object(
+  {
+    hugepages: bool(false, 'Use hugepages; false runs EAL with --no-huge -m memory_mb.'),
+    memory_mb: int(64, 1048576, 512, 'Memory EAL reserves, in megabytes (-m).'),
+    log_level: oneOf(EAL_LOG_LEVELS, { default: 'notice', description: 'EAL --log-level.' }),
+    extra_args: expect(
+      Type.Array(Type.String(), { default: [], maxItems: 64, description: 'Appended verbatim to the EAL arguments.' }),
+      'a list of strings',
+    ),
+  },
+  { additionalProperties: false, default: {}, description: 'DPDK Environment Abstraction Layer settings.' },
+);
+
+export const MempoolSchema = Type.Object(
+  {
+    production_mbufs: int(0, 16777216, 0, 'Mbufs in the production pool; 0 = automatic.'),
+    shadow_mbufs: int(0, 16777216, 0, 'Mbufs in the shadow pool; 0 = automatic.'),
+  },
+  { additionalProperties: false, default: {}, description: 'Packet buffer pools.' },
+);
+
+export const DataplaneSchema = Type.Object(
+  {
+    workers: int(1, MAX_WORKERS, 1, 'Worker lcores polling ports.'),
+    cores: expect(
+      Type.Array(expect(Type.Integer({ minimum: 0, maximum: 1023 }), 'a CPU id from 0 to 1023'), {
+        default: [],
+        maxItems: MAX_WORKERS,
+        description: 'CPU ids the workers are pinned to, one per worker; empty = 1..workers (mod CPU count).',
+      }),
+      `a list of up to ${MAX_WORKERS} CPU ids`,
+    ),
+    burst: int(1, 64, 32, 'Packets per rx burst.'),
+    idle: oneOf(IDLE_MODES, {
+      default: 'adaptive',
+      description: 'busy polls continuously; adaptive sleeps about 100 us after many empty polls.',
+    }),
+    eal: EalSchema,
+    mempool: MempoolSchema,
+  },
+  { additionalProperties: false, default: {}, description: 'Data-plane process settings.' },
+);
+
+export const PortSchema = Type.Object(
+  {
+    name: expect(
+      Type.String({ pattern: PORT_NAME_PATTERN, description: "Operator's name for the port." }),
+      'a name of 1 to 32 characters: lower-case letters, digits, "_" or "-", starting with a letter or digit',
+    ),
+    device: expect(
+      Type.String({
+        minLength: 1,
+        maxLength: MAX_DEVICE_LEN,
+        description: 'PCI address with optional devargs ("0000:3b:00.0,rxq_cqe_comp_en=0") or a vdev spec ("net_pcap0,rx_pcap=in.pcap").',
+      }),
+      'a PCI address such as "0000:3b:00.0" or a vdev spec such as "net_pcap0,rx_pcap=FILE"',
+    ),
+    role: oneOf(ROLES, { default: 'production', description: 'production is mirrored; egress carries production onward; shadow receives the copies.' }),
+    // expect() goes outside: Type.Optional() returns a new schema object.
+    egress: expect(
+      Type.Optional(Type.String({ pattern: PORT_NAME_PATTERN, description: "Inline mode: the port this port's traffic is forwarded to." })),
+      'a port name',
+    ),
+    promiscuous: bool(true, 'Enable promiscuous mode.'),
+    rx_desc: int(64, 16384, 1024, 'Rx descriptors per queue.'),
+    tx_desc: int(64, 16384, 1024, 'Tx descriptors per queue.'),
+    rx_pps: int(0, 100000000, 0, 'Pace this port\'s rx to at most N packets/s (0 = unpaced). For replay sources such as net_pcap infinite_rx; on a real NIC, unread packets are dropped by the NIC (imissed).'),
+  },
+  { additionalProperties: false, description: 'One DPDK port.' },
+);
+
+const Mac = (dflt: string, description: string) =>
+  expect(Type.String({ pattern: MAC_PATTERN, default: dflt, description }), 'a unicast MAC address such as "02:53:48:00:00:01"');
+
+export const ShadowSchema = Type.Object(
+  {
+    mac: Type.Object(
+      {
+        src: Mac('02:53:48:00:00:01', 'Source MAC written into every shadow copy.'),
+        dst: Mac('02:53:48:00:00:02', 'Destination MAC written into every shadow copy.'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false, default: {}, description: 'How copies are addressed on the shadow network.' },
+);
+
+const map = (family: 'IPv4' | 'IPv6', example: string) =>
+  Type.Object(
+    {
+      from: expect(Type.String({ description: `Production ${family} prefix.` }), `an ${family} prefix such as ${example}`),
+      to: expect(Type.String({ description: `Shadow ${family} prefix of the same length.` }), `an ${family} prefix such as ${example}`),
+    },
+    { additionalProperties: false },
+  );
+
+export const Map4Schema = map('IPv4', '10.0.0.0/16');
+export const Map6Schema = map('IPv6', 'fd00::/16');
+
+export const TranslateSchema = Type.Object(
+  {
+    ipv4: expect(Type.Array(Map4Schema, { default: [], maxItems: MAX_MAPS }), `a list of up to ${MAX_MAPS} {from, to} prefix pairs`),
+    ipv6: expect(Type.Array(Map6Schema, { default: [], maxItems: MAX_MAPS }), `a list of up to ${MAX_MAPS} {from, to} prefix pairs`),
+    unmapped: oneOf(UNMAPPED_RULES, {
+      default: 'drop',
+      description: 'A copy with an address outside every map: drop it, or mirror it with only covered addresses translated.',
+    }),
+  },
+  { additionalProperties: false, default: {}, description: 'Production to shadow address translation.' },
+);
+
+export const ApiSchema = Type.Object(
+  {
+    host: expect(Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address the admin API binds to.' }), 'an IP address or host name'),
+    port: int(0, 65535, 9465, 'TCP port of the admin API (0 = any free port).'),
+  },
+  { additionalProperties: false, default: {}, description: 'Admin API and /metrics.' },
+);
+
+export const LogSchema = Type.Object(
+  { level: oneOf(LOG_LEVELS, { default: 'info', description: 'Log level.' }) },
+  { additionalProperties: false, default: {} },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    mode: oneOf(MODES, { default: 'inline', description: 'inline forwards production traffic; tap only receives a copy of it.' }),
+    dataplane: DataplaneSchema,
+    ports: expect(
+      Type.Array(PortSchema, { minItems: 1, maxItems: MAX_PORTS, description: 'Ports in order.' }),
+      `a list of 1 to ${MAX_PORTS} ports`,
+    ),
+    shadow: ShadowSchema,
+    translate: TranslateSchema,
+    api: ApiSchema,
+    run_dir: expect(
+      Type.String({ minLength: 1, default: 'run', description: 'Directory for captures, pid file and state.' }),
+      'a directory path',
+    ),
+    log: LogSchema,
+  },
+  { additionalProperties: false, $id: 'ShadowtapConfig', description: 'shadowtap configuration.' },
+);
+
+export type ConfigInput = Static<typeof ConfigSchema>;
+export type PortConfig = Static<typeof PortSchema>;
+
+export type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** A validated, defaulted, deeply frozen configuration. */
+export type Config = DeepReadonly<ConfigInput>;
+export type Port = DeepReadonly<PortConfig>;

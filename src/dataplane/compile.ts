@@ -1,0 +1,131 @@
+/**
+ * Config → what the data-plane child needs: EAL arguments and the flat,
+ * defaulted NativePlan of numbers, strings and byte arrays (native-types.ts).
+ * Nothing of the user's config shape crosses into native code.
+ */
+import type { Config } from '../config/schema.js';
+import { ethdevName, isPciDevice } from '../config/load.js';
+import { parsePrefix4, parsePrefix6 } from '../config/prefix.js';
+import { stError } from '../errors.js';
+import { IDLE, MODE, ROLE, UNMAPPED, type NativePlan, type NativePortConf } from './native-types.js';
+
+export interface CompileOptions {
+  /** EAL --file-prefix: unique per data-plane process */
+  filePrefix: string;
+  /** CPUs on this host (os.availableParallelism()) */
+  nproc: number;
+  /** argv[0] EAL sees; shows in EAL's log lines */
+  programName?: string;
+}
+
+export interface CompiledPlan {
+  ealArgs: string[];
+  plan: NativePlan;
+}
+
+/** CPU ids the workers run on: the configured ones, or 1..workers wrapped onto the host's CPUs. */
+export function workerCpus(config: Config, nproc: number): number[] {
+  const { workers, cores } = config.dataplane;
+  if (cores.length > 0) return [...cores];
+  return Array.from({ length: workers }, (_, i) => (i + 1) % nproc);
+}
+
+function macBytes(mac: string): Uint8Array {
+  return Uint8Array.from(mac.split(':').map((h) => parseInt(h, 16)));
+}
+
+/**
+ * The main lcore (0) is the Node thread of the data-plane process: it only
+ * answers requests, so it floats over every CPU instead of competing with a
+ * pinned worker. Workers are lcores 1..W, each pinned to one CPU.
+ */
+export function lcoresArg(cpus: readonly number[], nproc: number): string {
+  const main = nproc > 1 ? `0@(0-${nproc - 1})` : '0@0';
+  return [main, ...cpus.map((cpu, i) => `${i + 1}@${cpu}`)].join(',');
+}
+
+export function compilePlan(config: Config, options: CompileOptions): CompiledPlan {
+  const { filePrefix, nproc } = options;
+  if (!/^[A-Za-z0-9_.-]+$/.test(filePrefix)) {
+    throw stError('ST_ERR_PLAN_INVALID', `file prefix "${filePrefix}" must be letters, digits, "_", "-" or "."`, {
+      field: 'filePrefix',
+    });
+  }
+  if (!Number.isInteger(nproc) || nproc < 1) {
+    throw stError('ST_ERR_PLAN_INVALID', `nproc ${nproc} must be a positive integer`, { field: 'nproc' });
+  }
+  const cpus = workerCpus(config, nproc);
+  cpus.forEach((cpu, i) => {
+    if (cpu >= nproc) {
+      throw stError(
+        'ST_ERR_PLAN_INVALID',
+        `CPU ${cpu} does not exist on this host (CPUs 0-${nproc - 1}); expected a CPU id below ${nproc}`,
+        { field: `dataplane.cores[${i}]` },
+      );
+    }
+  });
+
+  const eal = config.dataplane.eal;
+  const ealArgs: string[] = [options.programName ?? 'shadowtap', '--lcores', lcoresArg(cpus, nproc)];
+  if (eal.hugepages) ealArgs.push('-m', String(eal.memory_mb));
+  else ealArgs.push('--no-huge', '-m', String(eal.memory_mb));
+  ealArgs.push('--file-prefix', filePrefix);
+  const pci = config.ports.filter((p) => isPciDevice(p.device));
+  if (pci.length === 0) ealArgs.push('--no-pci');
+  for (const p of pci) ealArgs.push('-a', p.device);
+  for (const p of config.ports) if (!isPciDevice(p.device)) ealArgs.push('--vdev', p.device);
+  ealArgs.push('--log-level', eal.log_level);
+  ealArgs.push(...eal.extra_args);
+
+  const index = new Map(config.ports.map((p, i) => [p.name, i]));
+  const ports: NativePortConf[] = config.ports.map((p) => ({
+    name: p.name,
+    device: ethdevName(p.device),
+    role: ROLE[p.role],
+    egress: p.egress === undefined || config.mode === 'tap' ? -1 : (index.get(p.egress) ?? -1),
+    rxDesc: p.rx_desc,
+    txDesc: p.tx_desc,
+    promiscuous: p.promiscuous,
+    rxPps: p.rx_pps,
+  }));
+  const shadowPorts = config.ports.flatMap((p, i) => (p.role === 'shadow' ? [i] : []));
+
+  const map4 = config.translate.ipv4.map((m, i) => {
+    const from = parsePrefix4(m.from);
+    const to = parsePrefix4(m.to);
+    if (typeof from === 'string' || typeof to === 'string' || from.len !== to.len) {
+      // load.ts rejects these; a Config built some other way must not reach C.
+      throw stError('ST_ERR_PLAN_INVALID', `map ${m.from} -> ${m.to} is not a valid pair of equal-length IPv4 prefixes`, {
+        field: `translate.ipv4[${i}]`,
+      });
+    }
+    return { from: from.addr, to: to.addr, len: from.len };
+  });
+  const map6 = config.translate.ipv6.map((m, i) => {
+    const from = parsePrefix6(m.from);
+    const to = parsePrefix6(m.to);
+    if (typeof from === 'string' || typeof to === 'string' || from.len !== to.len) {
+      throw stError('ST_ERR_PLAN_INVALID', `map ${m.from} -> ${m.to} is not a valid pair of equal-length IPv6 prefixes`, {
+        field: `translate.ipv6[${i}]`,
+      });
+    }
+    return { from: from.addr, to: to.addr, len: from.len };
+  });
+
+  const plan: NativePlan = {
+    mode: MODE[config.mode],
+    unmapped: UNMAPPED[config.translate.unmapped],
+    idle: IDLE[config.dataplane.idle],
+    burst: config.dataplane.burst,
+    workerLcores: cpus.map((_, i) => i + 1),
+    ports,
+    shadowPorts,
+    shadowSrcMac: macBytes(config.shadow.mac.src),
+    shadowDstMac: macBytes(config.shadow.mac.dst),
+    map4,
+    map6,
+    prodPoolMbufs: config.dataplane.mempool.production_mbufs,
+    shadowPoolMbufs: config.dataplane.mempool.shadow_mbufs,
+  };
+  return { ealArgs, plan };
+}

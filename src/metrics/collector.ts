@@ -1,0 +1,217 @@
+/**
+ * Prometheus metrics, pulled at scrape time: every collect() reads the
+ * supervisor's merged counters (one snapshot per scrape, shared by all
+ * metrics) and never throws. When the data plane cannot be read,
+ * shadowtap_native_up is 0 and the counters keep their carried totals.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { ANOMALIES, DROP_REASONS } from '../dataplane/native-types.js';
+import type { SupervisorState, SupervisorStats, SupervisorStatus } from '../supervisor/supervisor.js';
+
+/** What the collector reads; the Supervisor provides it. */
+export interface MetricsSource {
+  status(): SupervisorStatus;
+  stats(): SupervisorStats | null;
+}
+
+export interface MetricsOptions {
+  source: MetricsSource;
+  version?: string;
+  /** also export Node process metrics as shadowtap_process_* / shadowtap_nodejs_* */
+  defaultMetrics?: boolean;
+  onError?: (err: unknown) => void;
+}
+
+const STATES: readonly SupervisorState[] = ['stopped', 'starting', 'running', 'backoff', 'failed'];
+
+type PortCounterKey = keyof Omit<SupervisorStats['ports'][number], 'name' | 'role'>;
+
+/** metric name suffix, counter field, help */
+const PORT_METRICS: readonly [string, PortCounterKey, string][] = [
+  ['rx_packets_total', 'rxPackets', 'Packets received on the port by the workers.'],
+  ['rx_bytes_total', 'rxBytes', 'Bytes received on the port by the workers.'],
+  ['tx_packets_total', 'txPackets', 'Packets sent on the port (production forward or shadow copies).'],
+  ['tx_bytes_total', 'txBytes', 'Bytes sent on the port.'],
+  ['tx_dropped_total', 'txDropped', 'Packets freed because the tx queue was full.'],
+  ['hw_ipackets_total', 'hwIpackets', 'ethdev ipackets: packets the device received.'],
+  ['hw_opackets_total', 'hwOpackets', 'ethdev opackets: packets the device sent.'],
+  ['hw_ibytes_total', 'hwIbytes', 'ethdev ibytes.'],
+  ['hw_obytes_total', 'hwObytes', 'ethdev obytes.'],
+  ['hw_imissed_total', 'hwImissed', 'ethdev imissed: packets the device dropped because rx queues were full.'],
+  ['hw_ierrors_total', 'hwIerrors', 'ethdev ierrors: erroneous received packets.'],
+  ['hw_oerrors_total', 'hwOerrors', 'ethdev oerrors: failed transmissions.'],
+  ['hw_rx_nombuf_total', 'hwRxNombuf', 'ethdev rx_nombuf: rx mbuf allocation failures.'],
+];
+
+interface Snapshot {
+  status: SupervisorStatus | null;
+  stats: SupervisorStats | null;
+}
+
+export function createMetricsRegistry(options: MetricsOptions): Registry {
+  const registry = new Registry();
+  const { source } = options;
+  const onError = options.onError ?? (() => undefined);
+
+  // One read serves every metric of a scrape; a scrape takes far less than 100 ms.
+  let cached: Snapshot = { status: null, stats: null };
+  let cachedAt = -Infinity;
+  const read = (): Snapshot => {
+    const now = performance.now();
+    if (now - cachedAt < 100) return cached;
+    let status: SupervisorStatus | null = null;
+    let stats: SupervisorStats | null = null;
+    try {
+      status = source.status();
+    } catch (err) {
+      onError(err);
+    }
+    try {
+      stats = source.stats();
+    } catch (err) {
+      onError(err);
+    }
+    cached = { status, stats };
+    cachedAt = now;
+    return cached;
+  };
+
+  /** Wrap a collect body so a bug in it costs one metric's freshness, not the scrape. */
+  const safe = (fn: (this: Gauge, snap: Snapshot) => void) =>
+    function collect(this: Gauge): void {
+      try {
+        fn.call(this, read());
+      } catch (err) {
+        onError(err);
+      }
+    };
+
+  new Gauge({
+    name: 'shadowtap_native_up',
+    help: '1 when the data plane is running and answered the last stats poll, else 0.',
+    registers: [registry],
+    collect: function (this: Gauge) {
+      try {
+        const { stats } = read();
+        this.set(stats?.live ? 1 : 0);
+      } catch (err) {
+        this.set(0);
+        onError(err);
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'shadowtap_dataplane_state',
+    help: 'Data-plane supervisor state (1 for the current state).',
+    labelNames: ['state'],
+    registers: [registry],
+    collect: safe(function (this: Gauge, { status }: Snapshot) {
+      if (!status) return;
+      for (const s of STATES) this.set({ state: s }, status.state === s ? 1 : 0);
+    }),
+  });
+
+  const counter = (name: string, help: string, labelNames: string[], fill: (c: Counter, snap: Snapshot) => void) =>
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect: function (this: Counter) {
+        try {
+          const snap = read();
+          if (!snap.stats && !snap.status) return; // keep the last values
+          // Counters are absolute totals read from the data plane: reset, then set by inc.
+          this.reset();
+          fill(this, snap);
+        } catch (err) {
+          onError(err);
+        }
+      },
+    });
+
+  counter('shadowtap_dataplane_restarts_total', 'Data-plane restarts after an unexpected exit.', [], (c, { status }) => {
+    c.inc(status?.restarts ?? 0);
+  });
+
+  new Gauge({
+    name: 'shadowtap_dataplane_uptime_seconds',
+    help: 'Seconds the current data-plane process has been running (0 when not running).',
+    registers: [registry],
+    collect: safe(function (this: Gauge, { status }: Snapshot) {
+      this.set(status?.uptimeSeconds ?? 0);
+    }),
+  });
+
+  new Gauge({
+    name: 'shadowtap_port_info',
+    help: 'Configured ports: role and driver (value is always 1).',
+    labelNames: ['port', 'role', 'driver'],
+    registers: [registry],
+    collect: safe(function (this: Gauge, { status }: Snapshot) {
+      if (!status) return;
+      this.reset();
+      for (const p of status.ports) this.set({ port: p.name, role: p.role, driver: p.driver ?? '' }, 1);
+    }),
+  });
+
+  for (const [suffix, key, help] of PORT_METRICS) {
+    counter(`shadowtap_port_${suffix}`, help, ['port'], (c, { stats }) => {
+      for (const p of stats?.ports ?? []) c.inc({ port: p.name }, p[key]);
+    });
+  }
+
+  counter('shadowtap_mirror_packets_total', 'Shadow copies handed to shadow tx.', [], (c, { stats }) => c.inc(stats?.mirrorPackets ?? 0));
+  counter('shadowtap_mirror_bytes_total', 'Bytes of shadow copies handed to shadow tx.', [], (c, { stats }) => c.inc(stats?.mirrorBytes ?? 0));
+  counter(
+    'shadowtap_mirror_translated_packets_total',
+    'Shadow copies with at least one address rewritten by the maps.',
+    [],
+    (c, { stats }) => c.inc(stats?.translatedPackets ?? 0),
+  );
+  counter('shadowtap_mirror_dropped_total', 'Shadow copies not sent, by reason.', ['reason'], (c, { stats }) => {
+    for (const r of DROP_REASONS) c.inc({ reason: r }, stats?.dropped[r] ?? 0);
+  });
+  counter('shadowtap_packet_anomalies_total', 'Malformed or unusual production frames, by kind.', ['kind'], (c, { stats }) => {
+    for (const k of ANOMALIES) c.inc({ kind: k }, stats?.anomalies[k] ?? 0);
+  });
+  counter(
+    'shadowtap_shadow_rx_packets_total',
+    'Packets received on shadow ports (counted, then dropped: never forwarded to production).',
+    [],
+    (c, { stats }) => c.inc(stats?.shadowRxPackets ?? 0),
+  );
+
+  counter('shadowtap_worker_loops_total', 'Poll loops per worker lcore.', ['lcore'], (c, { stats }) => {
+    for (const w of stats?.workers ?? []) c.inc({ lcore: String(w.lcore) }, w.loops);
+  });
+  counter('shadowtap_worker_busy_loops_total', 'Poll loops that received packets, per worker lcore.', ['lcore'], (c, { stats }) => {
+    for (const w of stats?.workers ?? []) c.inc({ lcore: String(w.lcore) }, w.busyLoops);
+  });
+  new Gauge({
+    name: 'shadowtap_worker_busy_ratio',
+    help: 'Share of poll loops that found packets over the last poll interval, per worker lcore.',
+    labelNames: ['lcore'],
+    registers: [registry],
+    collect: safe(function (this: Gauge, { stats }: Snapshot) {
+      if (!stats) return;
+      this.reset();
+      for (const w of stats.workers) this.set({ lcore: String(w.lcore) }, w.busyRatio);
+    }),
+  });
+
+  new Gauge({
+    name: 'shadowtap_build_info',
+    help: 'shadowtap and native data-plane versions (value is always 1).',
+    labelNames: ['version', 'native'],
+    registers: [registry],
+    collect: safe(function (this: Gauge, { status }: Snapshot) {
+      this.reset();
+      this.set({ version: options.version ?? 'unknown', native: status?.nativeVersion ?? '' }, 1);
+    }),
+  });
+
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'shadowtap_' });
+  return registry;
+}

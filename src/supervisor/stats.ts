@@ -1,0 +1,88 @@
+/**
+ * Counters that stay monotonic across data-plane restarts. A new child starts
+ * from zero, so the last snapshot of each dead child is added into a base;
+ * what the operator sees is base + the live child's snapshot. Packets counted
+ * by a child after its last poll and before it died are lost (at most one
+ * poll interval's worth).
+ */
+import {
+  ANOMALIES,
+  DROP_REASONS,
+  type Anomaly,
+  type DropReason,
+  type NativePortStats,
+  type NativeStats,
+  type NativeWorkerStats,
+} from '../dataplane/native-types.js';
+
+export const PORT_COUNTERS = [
+  'rxPackets', 'rxBytes', 'txPackets', 'txBytes', 'txDropped',
+  'hwIpackets', 'hwOpackets', 'hwIbytes', 'hwObytes', 'hwImissed', 'hwIerrors', 'hwOerrors', 'hwRxNombuf',
+] as const satisfies readonly (keyof NativePortStats)[];
+
+export const WORKER_COUNTERS = [
+  'loops', 'busyLoops', 'rxPackets', 'mirrorPackets', 'mirrorBytes',
+] as const satisfies readonly (keyof Omit<NativeWorkerStats, 'lcore'>)[];
+
+export function zeroPort(): NativePortStats {
+  return Object.fromEntries(PORT_COUNTERS.map((k) => [k, 0])) as unknown as NativePortStats;
+}
+
+export function zeroWorker(lcore: number): NativeWorkerStats {
+  return { lcore, ...(Object.fromEntries(WORKER_COUNTERS.map((k) => [k, 0])) as Omit<NativeWorkerStats, 'lcore'>) };
+}
+
+export function zeroStats(nbPorts: number, lcores: readonly number[]): NativeStats {
+  return {
+    ports: Array.from({ length: nbPorts }, zeroPort),
+    workers: lcores.map(zeroWorker),
+    mirrorPackets: 0,
+    mirrorBytes: 0,
+    translatedPackets: 0,
+    dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
+    anomalies: Object.fromEntries(ANOMALIES.map((a) => [a, 0])) as Record<Anomaly, number>,
+    shadowRxPackets: 0,
+  };
+}
+
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
+
+/** a + b, field by field; tolerant of missing fields in b (an older or partial snapshot). */
+export function addStats(a: NativeStats, b: NativeStats): NativeStats {
+  const ports = a.ports.map((pa, i) => {
+    const pb = b.ports[i];
+    const out = { ...pa };
+    if (pb) for (const k of PORT_COUNTERS) out[k] = pa[k] + num(pb[k]);
+    return out;
+  });
+  const workers = a.workers.map((wa, i) => {
+    const wb = b.workers[i];
+    const out = { ...wa };
+    if (wb) for (const k of WORKER_COUNTERS) out[k] = wa[k] + num(wb[k]);
+    return out;
+  });
+  const dropped = { ...a.dropped };
+  for (const r of DROP_REASONS) dropped[r] = a.dropped[r] + num(b.dropped?.[r]);
+  const anomalies = { ...a.anomalies };
+  for (const k of ANOMALIES) anomalies[k] = a.anomalies[k] + num(b.anomalies?.[k]);
+  return {
+    ports,
+    workers,
+    mirrorPackets: a.mirrorPackets + num(b.mirrorPackets),
+    mirrorBytes: a.mirrorBytes + num(b.mirrorBytes),
+    translatedPackets: a.translatedPackets + num(b.translatedPackets),
+    dropped,
+    anomalies,
+    shadowRxPackets: a.shadowRxPackets + num(b.shadowRxPackets),
+  };
+}
+
+/** Share of loops that found packets, per worker, between two snapshots of one child. */
+export function busyRatios(prev: NativeStats | null, cur: NativeStats): number[] {
+  return cur.workers.map((w, i) => {
+    const p = prev?.workers[i];
+    const loops = num(w.loops) - (p ? num(p.loops) : 0);
+    const busy = num(w.busyLoops) - (p ? num(p.busyLoops) : 0);
+    return loops > 0 ? Math.min(1, Math.max(0, busy / loops)) : 0;
+  });
+}

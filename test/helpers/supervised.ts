@@ -1,0 +1,94 @@
+/**
+ * Shared set-up for supervisor tests that run the REAL data-plane host
+ * (dist/src/dataplane/host.js + build/Release/shadowtap.node) on DPDK vdevs.
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { validateConfig } from '../../src/config/load.js';
+import { writePcap } from '../../src/pcap/pcap.js';
+import { dpdkRuntimeBase } from '../../src/supervisor/runtime-dir.js';
+import { Supervisor, type SupervisorOptions } from '../../src/supervisor/supervisor.js';
+import { buildDemoFrames } from '../../src/tools/gen-demo-capture.js';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+export const HOST_PATH = join(root, 'dist', 'src', 'dataplane', 'host.js');
+export const ADDON_PATH = join(root, 'build', 'Release', 'shadowtap.node');
+
+/** Why the real-host tests cannot run, or null. */
+export function missingBuild(): string | null {
+  const missing = [HOST_PATH, ADDON_PATH].filter((p) => !existsSync(p));
+  return missing.length ? `not built: ${missing.join(', ')} (run npm run build)` : null;
+}
+
+export interface Scratch {
+  dir: string;
+  capture: string;
+  dispose(): void;
+}
+
+/** A temp dir with the demo capture in it. */
+export function scratch(tag: string): Scratch {
+  const dir = mkdtempSync(join(tmpdir(), `st-${tag}-`));
+  const capture = join(dir, 'in.pcap');
+  writePcap(capture, buildDemoFrames());
+  return { dir, capture, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** prod-in replays a capture forever → prod-out sink; copies → a sink shadow port. */
+export function vdevConfig(capture: string, extra: Record<string, unknown> = {}) {
+  return validateConfig({
+    dataplane: { workers: 1, idle: 'adaptive' },
+    ports: [
+      { name: 'prod-in', device: `net_pcap0,rx_pcap=${capture},infinite_rx=1`, egress: 'prod-out', rx_desc: 256, tx_desc: 256 },
+      // no-rx=1: a sink; net_null otherwise generates packets of its own
+      { name: 'prod-out', device: 'net_null0,no-rx=1', role: 'egress', rx_desc: 256, tx_desc: 256 },
+      { name: 'shadow0', device: 'net_null1,no-rx=1', role: 'shadow', rx_desc: 256, tx_desc: 256 },
+    ],
+    translate: { ipv4: [{ from: '10.0.0.0/16', to: '10.99.0.0/16' }], ipv6: [{ from: 'fd00::/16', to: 'fd99::/16' }] },
+    ...extra,
+  });
+}
+
+export function makeSupervisor(prefixBase: string, config: SupervisorOptions['config'], over: Partial<SupervisorOptions> = {}) {
+  return new Supervisor({
+    config,
+    logger: pino({ level: process.env['ST_TEST_LOG'] ?? 'silent' }),
+    hostPath: HOST_PATH,
+    nproc: availableParallelism(),
+    prefixBase,
+    pollIntervalMs: 200,
+    startTimeoutMs: 30_000,
+    stopTimeoutMs: 10_000,
+    backoff: { initialMs: 300 },
+    ...over,
+  });
+}
+
+/** EAL runtime dirs left with this prefix base. */
+export function leftovers(prefixBase: string): string[] {
+  try {
+    return readdirSync(dpdkRuntimeBase()).filter((n) => n.startsWith(prefixBase));
+  } catch {
+    return [];
+  }
+}
+
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function until(what: string, cond: () => boolean, timeoutMs = 20_000, stepMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The supervisor's restart policy, driven by a stand-in host process that
+ * speaks the protocol but has no data plane (it makes no claim about
+ * packets: only about when the supervisor restarts what).
+ */
+import test from 'ava';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { validateConfig } from '../../src/config/load.js';
+import { Supervisor, type SupervisorOptions } from '../../src/supervisor/supervisor.js';
+import { processExists, until } from '../helpers/supervised.js';
+
+const STAND_IN = `
+const crashAfter = Number(process.env.FAKE_CRASH_AFTER_MS ?? -1);
+const hangStats = process.env.FAKE_HANG_STATS === '1';
+const zero = () => ({
+  ports: [0, 1, 2].map(() => ({ rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txDropped: 0, hwIpackets: 0, hwOpackets: 0,
+    hwIbytes: 0, hwObytes: 0, hwImissed: 0, hwIerrors: 0, hwOerrors: 0, hwRxNombuf: 0 })),
+  workers: [{ lcore: 1, loops: 0, busyLoops: 0, rxPackets: 0, mirrorPackets: 0, mirrorBytes: 0 }],
+  mirrorPackets: 0, mirrorBytes: 0, translatedPackets: 0,
+  dropped: { unmapped: 0, not_ip: 0, malformed: 0, nomem: 0, tx_full: 0 },
+  anomalies: { truncated_l2: 0, truncated_l3: 0, bad_ihl: 0, truncated_l4: 0, ipv4_options: 0, fragment: 0, vlan: 0 },
+  shadowRxPackets: 0,
+});
+let packets = 0;
+process.on('message', (m) => {
+  if (m.type === 'start') {
+    process.send({ type: 'started', id: m.id, ports: [] });
+    if (crashAfter >= 0) setTimeout(() => process.exit(1), crashAfter);
+  } else if (m.type === 'stats') {
+    if (hangStats) return;
+    packets += 10;
+    const s = zero(); s.mirrorPackets = packets; s.ports[0].rxPackets = packets;
+    process.send({ type: 'stats', id: m.id, stats: s });
+  } else if (m.type === 'stop') {
+    process.send({ type: 'stopped', id: m.id }, () => process.exit(0));
+  }
+});
+process.on('disconnect', () => process.exit(0));
+process.send({ type: 'hello', pid: process.pid, version: 'stand-in' });
+`;
+
+const config = validateConfig({
+  ports: [
+    { name: 'prod-in', device: 'net_null0', egress: 'prod-out' },
+    { name: 'prod-out', device: 'net_null1,no-rx=1', role: 'egress' },
+    { name: 'shadow0', device: 'net_null2,no-rx=1', role: 'shadow' },
+  ],
+});
+
+function standIn(t: { teardown(fn: () => void): void }, env: Record<string, string>, over: Partial<SupervisorOptions> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'st-standin-'));
+  const hostPath = join(dir, 'host.mjs');
+  writeFileSync(hostPath, STAND_IN);
+  const sup = new Supervisor({
+    config,
+    logger: pino({ level: 'silent' }),
+    hostPath,
+    nproc: 2,
+    prefixBase: `st-standin-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    env: { ...process.env, ...env },
+    pollIntervalMs: 50,
+    requestTimeoutMs: 200,
+    ...over,
+  });
+  t.teardown(async () => {
+    await sup.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return sup;
+}
+
+test('restart delays double up to the maximum', async (t) => {
+  const sup = standIn(t, { FAKE_CRASH_AFTER_MS: '20' }, { backoff: { initialMs: 40, maxMs: 250, resetAfterMs: 60_000 } });
+  const delays: number[] = [];
+  sup.on('restarting', (e) => delays.push(e.delayMs));
+  await sup.start();
+  await until('five restarts', () => delays.length >= 5, 10_000, 10);
+  await sup.stop();
+  t.deepEqual(delays.slice(0, 5), [40, 80, 160, 250, 250]);
+  t.true(sup.status().restarts >= 4);
+  t.is(sup.status().state, 'stopped');
+});
+
+test('a child that ran long enough resets the delay', async (t) => {
+  const sup = standIn(t, { FAKE_CRASH_AFTER_MS: '150' }, { backoff: { initialMs: 30, maxMs: 1000, resetAfterMs: 100 } });
+  const delays: number[] = [];
+  sup.on('restarting', (e) => delays.push(e.delayMs));
+  await sup.start();
+  await until('three restarts', () => delays.length >= 3, 10_000, 10);
+  await sup.stop();
+  t.deepEqual(delays.slice(0, 3), [30, 30, 30]);
+});
+
+test('stop() during backoff cancels the restart and leaves nothing running', async (t) => {
+  const sup = standIn(t, { FAKE_CRASH_AFTER_MS: '30' }, { backoff: { initialMs: 2000 } });
+  let pid = 0;
+  sup.on('ready', (e) => (pid = e.pid));
+  await sup.start();
+  await until('backoff', () => sup.status().state === 'backoff', 5000, 10);
+  t.truthy(sup.status().nextRestartAt);
+  await sup.stop();
+  t.is(sup.status().state, 'stopped');
+  t.is(sup.childPid(), null);
+  t.false(processExists(pid));
+  await new Promise((r) => setTimeout(r, 100));
+  t.is(sup.status().restarts, 0, 'the scheduled restart never ran');
+});
+
+test('a child that stops answering stats polls is killed and restarted', async (t) => {
+  const sup = standIn(t, { FAKE_HANG_STATS: '1' }, { maxMissedPolls: 3, backoff: { initialMs: 20 } });
+  const exits: string[] = [];
+  sup.on('exited', (e) => exits.push(`${e.signal}:${e.expected}`));
+  await sup.start();
+  await until('a restart of the hung child', () => sup.status().restarts === 1 && sup.status().state === 'running', 10_000, 10);
+  t.is(exits[0], 'SIGKILL:false');
+});
+
+test('counters carried over restarts never go backwards', async (t) => {
+  const sup = standIn(t, { FAKE_CRASH_AFTER_MS: '300' }, { backoff: { initialMs: 20 } });
+  await sup.start();
+  let last = 0;
+  let backwards = false;
+  const timer = setInterval(() => {
+    const now = sup.stats().mirrorPackets;
+    if (now < last) backwards = true;
+    last = now;
+  }, 5);
+  await until('two restarts', () => sup.status().restarts >= 2 && sup.stats().mirrorPackets > 0, 10_000, 10);
+  clearInterval(timer);
+  t.false(backwards);
+  t.true(last > 0);
+});
