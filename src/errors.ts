@@ -51,6 +51,12 @@ export const CATALOGUE = [
   { code: 'ST_ERR_DATAPLANE_TIMEOUT', status: 504, meaning: 'The data-plane child process did not answer a request in time.' },
   { code: 'ST_ERR_PROTOCOL', status: 500, meaning: 'The data-plane child process sent a message the supervisor does not understand.' },
   { code: 'ST_ERR_NOT_READY', status: 503, meaning: 'The data plane is not running (starting, backing off after a crash, failed or stopped).' },
+  // the mirror policy
+  { code: 'ST_ERR_POLICY_INVALID', status: 400, meaning: 'The policy does not validate or cannot be compiled (bad CIDR, range, signature, unknown port or target, a rule that can never match, limits); every problem is listed with its field path. The running policy is untouched.' },
+  { code: 'ST_ERR_POLICY_COMPILE', status: 422, meaning: "The data plane could not build the policy's tables (classifier, lookup tables, MAC maps); the running policy is untouched." },
+  { code: 'ST_ERR_ENCAP', status: 422, meaning: "A target's encapsulation header (VLAN, VXLAN, GENEVE) could not be built; the field names the target." },
+  { code: 'ST_ERR_STATE_SAVE', status: 500, meaning: 'The last good policy could not be saved under run_dir/state/; the data plane keeps the new policy, but it will not survive a restart of shadowtap.' },
+  { code: 'ST_ERR_TOPOLOGY_INVALID', status: 400, meaning: 'A production topology description does not validate, or an address in it cannot be translated; every problem is listed with its field path.' },
   // the admin API
   { code: 'ST_ERR_BAD_REQUEST', status: 400, meaning: 'An API request failed validation (body, query or parameters); the message says which field.' },
   { code: 'ST_ERR_NOT_FOUND', status: 404, meaning: 'No such API route or resource.' },
@@ -106,6 +112,11 @@ export const ST_ERR_DATAPLANE_STATE = BY_CODE.ST_ERR_DATAPLANE_STATE;
 export const ST_ERR_DATAPLANE_TIMEOUT = BY_CODE.ST_ERR_DATAPLANE_TIMEOUT;
 export const ST_ERR_PROTOCOL = BY_CODE.ST_ERR_PROTOCOL;
 export const ST_ERR_NOT_READY = BY_CODE.ST_ERR_NOT_READY;
+export const ST_ERR_POLICY_INVALID = BY_CODE.ST_ERR_POLICY_INVALID;
+export const ST_ERR_POLICY_COMPILE = BY_CODE.ST_ERR_POLICY_COMPILE;
+export const ST_ERR_ENCAP = BY_CODE.ST_ERR_ENCAP;
+export const ST_ERR_STATE_SAVE = BY_CODE.ST_ERR_STATE_SAVE;
+export const ST_ERR_TOPOLOGY_INVALID = BY_CODE.ST_ERR_TOPOLOGY_INVALID;
 export const ST_ERR_BAD_REQUEST = BY_CODE.ST_ERR_BAD_REQUEST;
 export const ST_ERR_NOT_FOUND = BY_CODE.ST_ERR_NOT_FOUND;
 export const ST_ERR_INTERNAL = BY_CODE.ST_ERR_INTERNAL;
@@ -184,4 +195,37 @@ export class ConfigError extends ST_ERR_CONFIG_INVALID {
 export function formatProblem(p: ConfigProblem, source?: string): string {
   const where = p.line !== undefined && source ? `${source}:${p.line}: ` : p.line !== undefined ? `line ${p.line}: ` : '';
   return `${where}${p.path || '(document)'}: ${p.message}`;
+}
+
+/**
+ * ST_ERR_POLICY_INVALID carrying every problem (field path + message): the
+ * admin API answers it as 400 with `problems`, the CLI prints them.
+ */
+export class PolicyError extends ST_ERR_POLICY_INVALID {
+  readonly problems: readonly ConfigProblem[];
+  declare field: string;
+  declare errnum: number;
+
+  constructor(problems: readonly ConfigProblem[], source = 'policy') {
+    super(ConfigError.render(problems, source));
+    this.name = 'PolicyError';
+    this.problems = problems;
+    this.field = problems[0]?.path ?? '';
+    this.errnum = 0;
+  }
+}
+
+/** ST_ERR_TOPOLOGY_INVALID carrying every problem. */
+export class TopologyError extends ST_ERR_TOPOLOGY_INVALID {
+  readonly problems: readonly ConfigProblem[];
+  declare field: string;
+  declare errnum: number;
+
+  constructor(problems: readonly ConfigProblem[], source = 'topology') {
+    super(ConfigError.render(problems, source));
+    this.name = 'TopologyError';
+    this.problems = problems;
+    this.field = problems[0]?.path ?? '';
+    this.errnum = 0;
+  }
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Control side of mirroring: check the plan's invariants, resolve and start
- * ports, create the two mempools and the rewrite tables, build each worker's
- * read-only config, launch and stop the workers.
+ * ports, create the two mempools, bind the installed policy (or derive the
+ * default one from the plan), build each worker's read-only config, launch
+ * and stop the workers.
  *
  * Setup may run on a libuv thread (it can be slow with real NICs); launch and
  * stop run on the EAL main lcore (the Node main thread), as EAL requires.
@@ -18,10 +19,12 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
 
 #include "pipeline.h"
 
-struct st_dp st_dp_g;
+struct st_dp st_dp_g = { .policy_lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Bumped by every setup so pool and table names never collide with ones a
  * previous run has not released yet. */
@@ -250,7 +253,7 @@ pool_create(const char *what, const char *field, uint32_t n, int socket,
 }
 
 /* Release everything setup created, in reverse order. Main thread or the
- * setup thread; never while workers run. */
+ * setup thread; never while workers run; with policy_lock held. */
 static void
 teardown(void)
 {
@@ -266,10 +269,10 @@ teardown(void)
 			g->ports_closed = 1;
 		st_port_release(rt);
 	}
-	if (g->tables != NULL) {
-		st_rewrite_free(g->tables);
-		g->tables = NULL;
-	}
+	/* No worker runs: nothing can hold the policy. */
+	st_policy_free(g->policy);
+	__atomic_store_n(&g->policy, NULL, __ATOMIC_RELEASE);
+	g->policy_installed = 0;
 	/* After the ports: closed queues have handed their mbufs back. */
 	rte_mempool_free(g->shadow_pool);
 	g->shadow_pool = NULL;
@@ -282,7 +285,7 @@ build_lcores(const struct st_plan *plan)
 {
 	struct st_dp *g = &st_dp_g;
 	uint16_t burst = plan->burst ? plan->burst : ST_BURST_DEFAULT;
-	uint16_t w, i, k;
+	uint16_t w, i;
 
 	for (w = 0; w < plan->nb_workers; w++) {
 		struct st_lcore *lc = &g->lcores[w];
@@ -293,17 +296,15 @@ build_lcores(const struct st_plan *plan)
 		cf->worker = w;
 		cf->burst = burst;
 		cf->idle = plan->idle;
-		cf->mirror = plan->nb_shadow_ports > 0;
+		cf->tap = plan->mode == ST_MODE_TAP;
 		cf->shadow_pool = g->shadow_pool;
-		cf->tables = g->tables;
+		cf->policy = (struct st_policy *const *)&g->policy;
+		cf->rcu = g->rcu;
 		cf->quit = &g->quit;
-		for (k = 0; k < plan->nb_shadow_ports; k++) {
-			uint16_t s = (uint16_t)plan->shadow_ports[k];
-
-			cf->shadow_port_id[k] = g->ports[s].port_id;
-			cf->shadow_idx[k] = s;
-		}
-		cf->nb_shadow = plan->nb_shadow_ports;
+		/* Distinct per worker, never 0 (xorshift's fixed point). */
+		lc->ctr.rng = rte_get_tsc_cycles() ^ (0x9e3779b97f4a7c15ull * (w + 1));
+		if (lc->ctr.rng == 0)
+			lc->ctr.rng = 1;
 
 		for (i = 0; i < plan->nb_ports; i++) {
 			const struct st_port_conf *pc = &plan->ports[i];
@@ -321,10 +322,11 @@ build_lcores(const struct st_plan *plan)
 			q->egress_idx = 0;
 			switch (pc->role) {
 			case ST_ROLE_PRODUCTION:
-				/* Tap mode: the input is already a copy, so it is
-				 * translated in place instead of copied. */
-				q->handle = plan->mode == ST_MODE_TAP && cf->mirror ?
-					st_rx_tap : st_rx_production;
+				/* Tap mode: the input is already a copy, so a packet
+				 * with one copy is translated in place. */
+				q->handle = plan->mode == ST_MODE_TAP ? st_rx_tap :
+					st_rx_production;
+				q->src_bits = UINT32_C(1) << (2 * i);
 				if (pc->rx_pps != 0) {
 					uint64_t share = pc->rx_pps / g->ports[i].nb_rxq;
 
@@ -335,6 +337,8 @@ build_lcores(const struct st_plan *plan)
 				if (plan->mode == ST_MODE_INLINE && pc->egress >= 0) {
 					q->egress_port_id = g->ports[pc->egress].port_id;
 					q->egress_idx = (uint16_t)pc->egress;
+					/* forwarded: also "tx out of the egress port" */
+					q->src_bits |= UINT32_C(1) << (2 * pc->egress + 1);
 				}
 				break;
 			case ST_ROLE_SHADOW:
@@ -354,7 +358,6 @@ st_dp_setup(const struct st_plan *plan, struct st_error *err)
 	struct st_dp *g = &st_dp_g;
 	int expected = ST_DP_IDLE;
 	uint32_t prod_n, shadow_n;
-	char suffix[16];
 	uint16_t i;
 	int rc;
 
@@ -378,6 +381,9 @@ st_dp_setup(const struct st_plan *plan, struct st_error *err)
 		st_dp_state_set(ST_DP_IDLE);
 		return -ENODEV;
 	}
+	/* Held for the whole setup: an install arriving meanwhile waits, then
+	 * finds the data plane ready and binds itself. */
+	pthread_mutex_lock(&g->policy_lock);
 	g->counters_valid = 0;
 	setup_gen++;
 	memset(g->ports, 0, sizeof(g->ports));
@@ -414,15 +420,19 @@ st_dp_setup(const struct st_plan *plan, struct st_error *err)
 		goto fail;
 	}
 
-	snprintf(suffix, sizeof(suffix), "_%u", setup_gen);
-	g->tables = st_rewrite_compile(plan, suffix, err);
-	if (g->tables == NULL) {
-		if (err != NULL && err->code[0] == '\0')
-			st_error_set(err, "ST_ERR_REWRITE", "", EINVAL,
-				     "cannot compile the rewrite tables");
-		rc = -EINVAL;
-		goto fail;
+	if (g->rcu == NULL) {
+		size_t sz = rte_rcu_qsbr_get_memsize(ST_MAX_WORKERS);
+
+		g->rcu = rte_zmalloc("st_rcu", sz, RTE_CACHE_LINE_SIZE);
+		if (g->rcu == NULL) {
+			st_error_set(err, "ST_ERR_NOMEM", "", ENOMEM,
+				     "cannot allocate the RCU state for %u workers",
+				     ST_MAX_WORKERS);
+			rc = -ENOMEM;
+			goto fail;
+		}
 	}
+	rte_rcu_qsbr_init(g->rcu, ST_MAX_WORKERS);
 
 	for (i = 0; i < plan->nb_ports; i++) {
 		struct rte_mempool *mp = plan->ports[i].role == ST_ROLE_SHADOW ?
@@ -433,10 +443,32 @@ st_dp_setup(const struct st_plan *plan, struct st_error *err)
 			goto fail;
 	}
 
+	/* The policy: the one installed before setup, bound to this plan now,
+	 * or the skeleton's behaviour derived from the plan. */
+	memcpy(&g->plan, plan, sizeof(g->plan));
+	if (g->policy == NULL) {
+		struct st_policy *pol = st_policy_from_plan(plan, err);
+
+		if (pol == NULL) {
+			if (err != NULL && err->code[0] == '\0')
+				st_error_set(err, "ST_ERR_REWRITE", "", EINVAL,
+					     "cannot compile the rewrite tables");
+			rc = -EINVAL;
+			goto fail;
+		}
+		__atomic_store_n(&g->policy, pol, __ATOMIC_RELEASE);
+		g->policy_installed = 0;
+		__atomic_store_n(&g->policy_generation, pol->generation, __ATOMIC_RELAXED);
+	}
+	rc = st_policy_bind(g->policy, plan, err);
+	if (rc != 0)
+		goto fail;
+
 	g->nb_workers = plan->nb_workers;
 	build_lcores(plan);
 	g->counters_valid = 1;
 	st_dp_state_set(ST_DP_READY);
+	pthread_mutex_unlock(&g->policy_lock);
 	return 0;
 
 fail:
@@ -444,6 +476,7 @@ fail:
 	g->nb_ports = 0;
 	g->nb_workers = 0;
 	st_dp_state_set(ST_DP_IDLE);
+	pthread_mutex_unlock(&g->policy_lock);
 	return rc < 0 ? rc : -EINVAL;
 }
 
@@ -494,7 +527,9 @@ st_dp_launch(struct st_error *err)
 				     lc->conf.lcore, rte_strerror(-rc));
 			/* Leave nothing half-started. */
 			stop_workers();
+			pthread_mutex_lock(&g->policy_lock);
 			teardown();
+			pthread_mutex_unlock(&g->policy_lock);
 			st_dp_state_set(ST_DP_IDLE);
 			return rc;
 		}
@@ -522,7 +557,11 @@ st_dp_stop(struct st_error *err)
 		return rc;
 	if (s == ST_DP_RUNNING)
 		stop_workers();
+	/* Waits for an install in progress (its RCU wait ends as the workers
+	 * went offline on their way out). */
+	pthread_mutex_lock(&st_dp_g.policy_lock);
 	teardown();
 	st_dp_state_set(ST_DP_IDLE);
+	pthread_mutex_unlock(&st_dp_g.policy_lock);
 	return 0;
 }

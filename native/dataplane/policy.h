@@ -192,9 +192,11 @@ enum st_session_drop {
 	ST_SDROP_MALFORMED,
 	ST_SDROP_FIREWALL,      /* denied by the translated security rules */
 	ST_SDROP_ENCAP,         /* no headroom / encapsulation failed */
+	ST_SDROP_NOT_IP,        /* the rewrite refused a non-IP frame (like ST_DROP_NOT_IP) */
 	ST_SDROP__COUNT
 };
-#define ST_SDROP_NAMES { "rate", "nomem", "tx_full", "unmapped", "malformed", "firewall", "encap" }
+#define ST_SDROP_NAMES { "rate", "nomem", "tx_full", "unmapped", "malformed", "firewall", \
+	"encap", "not_ip" }
 
 struct st_session_stats {
 	uint64_t matched;          /* accepted by a filter rule */

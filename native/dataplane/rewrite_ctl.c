@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Control-time half of the header rewrite: turns the plan's prefix maps and
- * shadow MACs into immutable tables that st_rewrite_frame() only reads.
+ * Control-time half of the header rewrite: turns the plan's (or the
+ * policy's) prefix maps, MAC maps and shadow MACs into immutable tables that
+ * st_rewrite_frame() / st_rewrite_frame_ex() only read.
  *
  * - rte_lpm (IPv4) and rte_lpm6 (IPv6), next hop = index of the map in the
  *   copied map4[]/map6[] arrays. A family without maps keeps a NULL table, so
@@ -8,13 +9,22 @@
  * - rte_lpm/rte_lpm6 reject depth 0, so a /0 map is installed as its two /1
  *   halves, first, so that any real /1 map replaces them (rte_*_add on an
  *   existing rule only updates its next hop): longest prefix still wins.
+ *   Host overrides are simply /32 and /128 maps: the longest prefix wins.
  * - Maps are copied with the host bits of from/to cleared: the fast path then
  *   only has to OR the packet's host bits in.
  * - Two maps with the same prefix are refused: the plan would be ambiguous.
+ * - MAC maps (policy only) go into an rte_hash keyed by the 6-byte MAC whose
+ *   data is the index of the replacement in mac_to[]; no MAC maps, no hash.
+ *   A duplicate or all-zero MAC is refused.
  *
- * Memory: rte_lpm and rte_lpm6 each allocate a 2^24-entry tbl24 (64 MiB) from
- * the DPDK heap, so a compiled table set costs up to ~130 MiB, twice that
- * while an old and a new set coexist during a swap.
+ * Memory: rte_lpm and rte_lpm6 each allocate a 2^24-entry tbl24 of 4-byte
+ * entries (64 MiB) from the DPDK heap whatever the number of maps, plus
+ * small tbl8 groups (rte_lpm6: 1 KiB per group, 14 per /128 map, so ~3.6 MiB
+ * for 256 maps). A compiled table set therefore costs ~64 MiB per address
+ * family that has at least one map (~130 MiB with both), nothing for a family
+ * without maps, and twice that while an old and a new set coexist during a
+ * policy swap. The MAC hash is small (64 bytes per entry and bucket slot,
+ * entries = 2 x maps, at least 64). The tables struct itself is ~24 KiB.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* DPDK headers need POSIX types (ssize_t) under -std=c11 */
@@ -24,6 +34,8 @@
 #include <string.h>
 
 #include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_jhash.h>
 #include <rte_lpm.h>
 #include <rte_lpm6.h>
 #include <rte_malloc.h>
@@ -76,16 +88,16 @@ static int rw_make_name(char *out, size_t size, char family,
 	return (n < 0 || (size_t)n >= size || n > RW_NAME_MAX) ? -1 : 0;
 }
 
-static int rw_compile4(struct st_rewrite_tables *t, const struct st_plan *plan,
-		       const char *suffix, struct st_error *err)
+static int rw_compile4(struct st_rewrite_tables *t, uint16_t n,
+		       const struct st_map4 *maps, const char *suffix,
+		       struct st_error *err)
 {
 	char name[RTE_LPM_NAMESIZE], field[32];
 	struct rte_lpm_config conf;
-	uint16_t n = plan->nb_map4;
 	int ret;
 
 	for (uint16_t i = 0; i < n; i++) {
-		const struct st_map4 *m = &plan->map4[i];
+		const struct st_map4 *m = &maps[i];
 
 		if (m->len > 32) {
 			snprintf(field, sizeof(field), "map4[%u].len", i);
@@ -156,16 +168,16 @@ static int rw_compile4(struct st_rewrite_tables *t, const struct st_plan *plan,
 	return 0;
 }
 
-static int rw_compile6(struct st_rewrite_tables *t, const struct st_plan *plan,
-		       const char *suffix, struct st_error *err)
+static int rw_compile6(struct st_rewrite_tables *t, uint16_t n,
+		       const struct st_map6 *maps, const char *suffix,
+		       struct st_error *err)
 {
 	char name[RTE_LPM6_NAMESIZE], field[32];
 	struct rte_lpm6_config conf;
-	uint16_t n = plan->nb_map6;
 	int ret;
 
 	for (uint16_t i = 0; i < n; i++) {
-		const struct st_map6 *m = &plan->map6[i];
+		const struct st_map6 *m = &maps[i];
 
 		if (m->len > 128) {
 			snprintf(field, sizeof(field), "map6[%u].len", i);
@@ -239,6 +251,130 @@ static int rw_compile6(struct st_rewrite_tables *t, const struct st_plan *plan,
 	return 0;
 }
 
+static int rw_mac_zero(const uint8_t *m)
+{
+	return (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) == 0;
+}
+
+static int rw_compile_mac(struct st_rewrite_tables *t,
+			  const struct st_policy_conf *pol, struct st_error *err)
+{
+	struct rte_hash_parameters hp;
+	char name[RTE_HASH_NAMESIZE], field[48];
+	uint16_t n = pol->nb_mac_maps;
+
+	t->nb_mac_maps = n;
+	if (n == 0)
+		return 0;
+	for (uint16_t i = 0; i < n; i++) {
+		const struct st_mac_map *m = &pol->mac_maps[i];
+
+		if (rw_mac_zero(m->from) || rw_mac_zero(m->to)) {
+			snprintf(field, sizeof(field), "mac_maps[%u].%s", i,
+				 rw_mac_zero(m->from) ? "from" : "to");
+			rw_err(err, field, EINVAL, "%s",
+			       "expected a MAC other than 00:00:00:00:00:00");
+			return -EINVAL;
+		}
+		for (uint16_t j = 0; j < i; j++) {
+			if (memcmp(pol->mac_maps[j].from, m->from, 6) == 0) {
+				char other[32];
+
+				snprintf(field, sizeof(field), "mac_maps[%u].from", i);
+				snprintf(other, sizeof(other), "mac_maps[%u]", j);
+				rw_err(err, field, EINVAL,
+				       "same MAC as %s: each MAC may be mapped once",
+				       other);
+				return -EINVAL;
+			}
+		}
+		memcpy(t->mac_to[i], m->to, 6);
+	}
+
+	/* rte_hash names its ring "HT_<name>" inside a 32-byte memzone name:
+	 * a counter keeps the name short and unique, whatever the suffix. */
+	snprintf(name, sizeof(name), "rwm_%u", atomic_fetch_add(&rw_name_seq, 1));
+	memset(&hp, 0, sizeof(hp));
+	hp.name = name;
+	hp.entries = n * 2u < 64u ? 64u : n * 2u;
+	hp.key_len = 6;
+	hp.hash_func = rte_jhash;
+	hp.socket_id = SOCKET_ID_ANY;
+	t->mac_hash = rte_hash_create(&hp);
+	if (t->mac_hash == NULL) {
+		int e = rte_errno;
+
+		rw_err(err, "mac_maps", e, "cannot create the MAC map table: %s",
+		       rte_strerror(e));
+		return -e;
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		/* rte_jhash reads the key in aligned 32-bit words */
+		union { uint32_t w[2]; uint8_t b[8]; } key = { .w = { 0, 0 } };
+		int ret;
+
+		memcpy(key.b, pol->mac_maps[i].from, 6);
+		ret = rte_hash_add_key_data(t->mac_hash, key.b, (void *)(uintptr_t)i);
+
+		if (ret < 0) {
+			snprintf(field, sizeof(field), "mac_maps[%u]", i);
+			rw_err(err, field, -ret, "cannot add MAC map: %s",
+			       rte_strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* DHCP options whose data is a list of IPv4 addresses (RFC 2132): router,
+ * time/name/DNS/log servers, broadcast, NIS, NTP, NetBIOS, X, NIS+, mobile
+ * IP home agent, SMTP/POP3/NNTP/WWW/finger/IRC/StreetTalk/STDA servers,
+ * requested address, server identifier, subnet selection (RFC 3011).
+ * Option 1 (subnet mask) and 121 (classless routes) are not addresses. */
+static const uint8_t rw_dhcp_addr_opts[] = {
+	3, 4, 5, 6, 7, 28, 41, 42, 44, 45, 48, 49, 50, 54, 65, 68, 69, 70,
+	71, 72, 73, 74, 75, 76, 118,
+};
+
+static struct st_rewrite_tables *
+rw_compile(uint16_t nb_map4, const struct st_map4 *map4, uint16_t nb_map6,
+	   const struct st_map6 *map6, uint8_t unmapped, uint8_t max_unmapped,
+	   const char *name_suffix, struct st_error *err)
+{
+	struct st_rewrite_tables *t;
+
+	if (nb_map4 > ST_MAX_MAPS) {
+		rw_err(err, "map4", EINVAL, "%s",
+		       "more IPv4 maps than ST_MAX_MAPS (256)");
+		return NULL;
+	}
+	if (nb_map6 > ST_MAX_MAPS) {
+		rw_err(err, "map6", EINVAL, "%s",
+		       "more IPv6 maps than ST_MAX_MAPS (256)");
+		return NULL;
+	}
+	if (unmapped > max_unmapped) {
+		rw_err(err, "unmapped", EINVAL, "%s", max_unmapped == 1 ?
+		       "unmapped rule must be 0 (drop) or 1 (mirror)" :
+		       "unmapped rule must be 0 (drop), 1 (mirror) or 2 (count)");
+		return NULL;
+	}
+
+	t = rte_zmalloc("st_rewrite_tables", sizeof(*t), RTE_CACHE_LINE_SIZE);
+	if (t == NULL) {
+		rw_err(err, "", ENOMEM, "%s",
+		       "cannot allocate rewrite tables: out of DPDK memory");
+		return NULL;
+	}
+	t->unmapped = unmapped;
+	if (rw_compile4(t, nb_map4, map4, name_suffix, err) < 0 ||
+	    rw_compile6(t, nb_map6, map6, name_suffix, err) < 0) {
+		st_rewrite_free(t);
+		return NULL;
+	}
+	return t;
+}
+
 struct st_rewrite_tables *st_rewrite_compile(const struct st_plan *plan,
 					     const char *name_suffix,
 					     struct st_error *err)
@@ -249,35 +385,52 @@ struct st_rewrite_tables *st_rewrite_compile(const struct st_plan *plan,
 		rw_err(err, "", EINVAL, "%s", "no plan given");
 		return NULL;
 	}
-	if (plan->nb_map4 > ST_MAX_MAPS) {
-		rw_err(err, "map4", EINVAL, "%s",
-		       "more IPv4 maps than ST_MAX_MAPS (256)");
+	t = rw_compile(plan->nb_map4, plan->map4, plan->nb_map6, plan->map6,
+		       plan->unmapped, ST_UNMAPPED_MIRROR, name_suffix, err);
+	if (t == NULL)
 		return NULL;
-	}
-	if (plan->nb_map6 > ST_MAX_MAPS) {
-		rw_err(err, "map6", EINVAL, "%s",
-		       "more IPv6 maps than ST_MAX_MAPS (256)");
-		return NULL;
-	}
-	if (plan->unmapped != ST_UNMAPPED_DROP &&
-	    plan->unmapped != ST_UNMAPPED_MIRROR) {
-		rw_err(err, "unmapped", EINVAL, "%s",
-		       "unmapped rule must be 0 (drop) or 1 (mirror)");
-		return NULL;
-	}
-
-	t = rte_zmalloc("st_rewrite_tables", sizeof(*t), RTE_CACHE_LINE_SIZE);
-	if (t == NULL) {
-		rw_err(err, "", ENOMEM, "%s",
-		       "cannot allocate rewrite tables: out of DPDK memory");
-		return NULL;
-	}
 	memcpy(t->src_mac, plan->shadow_src_mac, sizeof(t->src_mac));
 	memcpy(t->dst_mac, plan->shadow_dst_mac, sizeof(t->dst_mac));
-	t->unmapped = plan->unmapped;
+	return t;
+}
 
-	if (rw_compile4(t, plan, name_suffix, err) < 0 ||
-	    rw_compile6(t, plan, name_suffix, err) < 0) {
+struct st_rewrite_tables *st_rewrite_compile_policy(const struct st_policy_conf *pol,
+						    const char *name_suffix,
+						    struct st_error *err)
+{
+	struct st_rewrite_tables *t;
+
+	if (pol == NULL) {
+		rw_err(err, "", EINVAL, "%s", "no policy given");
+		return NULL;
+	}
+	if (pol->nb_mac_maps > ST_MAX_MAC_MAPS) {
+		rw_err(err, "mac_maps", EINVAL, "%s",
+		       "more MAC maps than ST_MAX_MAC_MAPS (1024)");
+		return NULL;
+	}
+	if (pol->nb_mac_maps > 0 && pol->mac_maps == NULL) {
+		rw_err(err, "mac_maps", EINVAL, "%s",
+		       "nb_mac_maps > 0 but no MAC map array");
+		return NULL;
+	}
+	if ((pol->control_plane & ~(uint32_t)(ST_CP_ARP | ST_CP_DHCP | ST_CP_ND)) != 0) {
+		rw_err(err, "control_plane", EINVAL, "%s",
+		       "unknown control-plane bits: expected ST_CP_ARP | ST_CP_DHCP | ST_CP_ND");
+		return NULL;
+	}
+	t = rw_compile(pol->nb_map4, pol->map4, pol->nb_map6, pol->map6,
+		       pol->unmapped, ST_UNMAPPED_RULE_COUNT, name_suffix, err);
+	if (t == NULL)
+		return NULL;
+	memcpy(t->src_mac, pol->default_src_mac, sizeof(t->src_mac));
+	memcpy(t->dst_mac, pol->default_dst_mac, sizeof(t->dst_mac));
+	t->control_plane = pol->control_plane;
+	t->cp_aware = pol->control_plane != 0;
+	for (size_t i = 0; i < sizeof(rw_dhcp_addr_opts); i++)
+		t->dhcp_addr_opts[rw_dhcp_addr_opts[i] / 8] |=
+			(uint8_t)(1u << (rw_dhcp_addr_opts[i] % 8));
+	if (rw_compile_mac(t, pol, err) < 0) {
 		st_rewrite_free(t);
 		return NULL;
 	}
@@ -288,7 +441,8 @@ void st_rewrite_free(struct st_rewrite_tables *t)
 {
 	if (t == NULL)
 		return;
-	rte_lpm_free(t->lpm4);    /* both accept NULL */
+	rte_lpm_free(t->lpm4);    /* all three accept NULL */
 	rte_lpm6_free(t->lpm6);
+	rte_hash_free(t->mac_hash);
 	rte_free(t);
 }

@@ -132,11 +132,14 @@ enum st_anomaly {
 	ST_ANOM_IP_OPTIONS,     /* IPv4 with options (mirrored) */
 	ST_ANOM_FRAGMENT,       /* IP fragment (mirrored; L4 fixed only in first) */
 	ST_ANOM_VLAN,           /* VLAN-tagged (mirrored, tags kept) */
+	ST_ANOM_CP_MALFORMED,   /* control-plane payload (ARP, DHCPv4, IPv6 ND) malformed:
+				 * odd ARP sizes, truncated DHCP, bad option lengths;
+				 * the copy is dropped as malformed */
 	ST_ANOM__COUNT
 };
 
 #define ST_ANOM_NAMES { "truncated_l2", "truncated_l3", "bad_ihl", "truncated_l4", \
-	"ipv4_options", "fragment", "vlan" }
+	"ipv4_options", "fragment", "vlan", "control_plane" }
 
 struct st_port_stats {
 	/* software counters, summed over workers */

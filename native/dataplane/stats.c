@@ -2,6 +2,8 @@
  * Counter snapshot: per-lcore software counters summed with relaxed 64-bit
  * loads (each has one writer, so a load never sees a torn value), plus the
  * ethdev's own counters. After a stop the last counters stay readable.
+ * Policy counters are per slot (session and rule slots are stable across
+ * swaps), so they are summed without looking at the policy itself.
  */
 #include <string.h>
 
@@ -75,6 +77,50 @@ st_dp_stats(struct st_stats *out)
 		ps->hw_ierrors = hw.ierrors;
 		ps->hw_oerrors = hw.oerrors;
 		ps->hw_rx_nombuf = hw.rx_nombuf;
+	}
+	return 0;
+}
+
+int
+st_dp_policy_stats(struct st_session_stats *out, uint16_t nb_slots, uint64_t *rule_hits,
+		   uint32_t nb_rule_slots, uint32_t *generation)
+{
+	struct st_dp *g = &st_dp_g;
+	int s = st_dp_state_get();
+	uint16_t w, i, k;
+	uint32_t r;
+
+	if (nb_slots > ST_MAX_SESSIONS)
+		nb_slots = ST_MAX_SESSIONS;
+	if (nb_rule_slots > ST_MAX_RULES)
+		nb_rule_slots = ST_MAX_RULES;
+	if (out != NULL)
+		memset(out, 0, sizeof(*out) * nb_slots);
+	if (rule_hits != NULL)
+		memset(rule_hits, 0, sizeof(*rule_hits) * nb_rule_slots);
+	if (generation != NULL)
+		*generation = LD(g->policy_generation);
+	if (s == ST_DP_SETTING_UP || !g->counters_valid)
+		return 0;
+
+	for (w = 0; w < g->nb_workers; w++) {
+		const struct st_lcore_ctr *c = &g->lcores[w].ctr;
+
+		for (i = 0; out != NULL && i < nb_slots; i++) {
+			const struct st_session_stats *a = &c->sess[i];
+			struct st_session_stats *o = &out[i];
+
+			o->matched += LD(a->matched);
+			o->sampled += LD(a->sampled);
+			o->mirrored_packets += LD(a->mirrored_packets);
+			o->mirrored_bytes += LD(a->mirrored_bytes);
+			o->truncated += LD(a->truncated);
+			o->unmapped_seen += LD(a->unmapped_seen);
+			for (k = 0; k < ST_SDROP__COUNT; k++)
+				o->dropped[k] += LD(a->dropped[k]);
+		}
+		for (r = 0; rule_hits != NULL && r < nb_rule_slots; r++)
+			rule_hits[r] += LD(c->rule_hits[r]);
 	}
 	return 0;
 }

@@ -9,6 +9,8 @@ import { isErrorCode } from '../errors.js';
 import dataplanePlugin, { type DataplanePluginOptions } from './plugins/app/dataplane.js';
 import healthRoutes from './routes/health/index.js';
 import metricsRoutes from './routes/metrics/index.js';
+import policyRoutes from './routes/v1/policy/index.js';
+import sessionRoutes from './routes/v1/sessions/index.js';
 import statusRoutes from './routes/v1/status/index.js';
 
 export type AppOptions = DataplanePluginOptions;
@@ -29,6 +31,9 @@ export default async function app(fastify: FastifyInstance, opts: AppOptions): P
       return reply.code(statusCode).send({ statusCode, code, error, message: error });
     }
     request.log.info({ err: { code: err.code, message: err.message } }, 'request rejected');
+    // Validation errors list every problem, each with its field path.
+    const problems = (err as { problems?: unknown }).problems;
+    if (Array.isArray(problems)) return reply.code(statusCode).send({ statusCode, code, error, message: err.message, problems });
     return reply.code(statusCode).send({ statusCode, code, error, message: err.message });
   });
 
@@ -39,4 +44,6 @@ export default async function app(fastify: FastifyInstance, opts: AppOptions): P
   await fastify.register(healthRoutes);
   await fastify.register(metricsRoutes);
   await fastify.register(statusRoutes);
+  await fastify.register(policyRoutes);
+  await fastify.register(sessionRoutes);
 }

@@ -4,6 +4,7 @@ import { checkConfigText } from '../config/load.js';
 import { readFile } from 'node:fs/promises';
 import { compilePlan } from '../dataplane/compile.js';
 import { formatProblem, isShadowtapError, type ConfigProblem } from '../errors.js';
+import { compilePolicy } from '../policy/compile.js';
 import { preflight } from './preflight.js';
 
 export interface CheckOutput {
@@ -32,7 +33,14 @@ export async function checkConfigFile(file: string): Promise<CheckOutput> {
   }
   if (all.length === 0 && config) {
     const roles = config.ports.map((p) => `${p.name} (${p.role})`).join(', ');
-    return { ok: true, lines: [`${file}: OK: mode ${config.mode}, ${config.ports.length} ports: ${roles}`] };
+    const plan = compilePolicy(config).plan;
+    const c = plan.counts;
+    const lines = [
+      `${file}: OK: mode ${config.mode}, ${config.ports.length} ports: ${roles}`,
+      `${file}: policy: ${config.sessions === undefined ? 'default session' : `${c.sessions} session${c.sessions === 1 ? '' : 's'}`}, ${c.classifierRules} classifier rule${c.classifierRules === 1 ? '' : 's'}, ${c.targets} target${c.targets === 1 ? '' : 's'}${plan.warnings.length ? `, ${plan.warnings.length} warning${plan.warnings.length === 1 ? '' : 's'}:` : ''}`,
+      ...plan.warnings.map((w) => `  ${w.path ? `${w.path}: ` : ''}${w.message}`),
+    ];
+    return { ok: true, lines };
   }
   return {
     ok: false,

@@ -8,6 +8,8 @@ addresses on the way, with DPDK worker cores doing the packet work.
 commands:
   run            start the data plane and the admin API (Ctrl-C stops)
   check-config   validate a configuration file and exit
+  policy         validate, apply or show the mirror policy
+  topology       export the shadow replica of a production topology
   doctor         check this host (DPDK, hugepages, IOMMU, vfio, NICs, firmware)
   version        print versions
   help [cmd]     show help for a command
@@ -18,13 +20,17 @@ examples:
   shadowtap run                              # the embedded demo
   shadowtap run --config /etc/shadowtap.yaml
   shadowtap check-config /etc/shadowtap.yaml
+  shadowtap policy apply policy.yaml
   shadowtap doctor --for=pci
 `,
   run: `usage: shadowtap run [--config FILE] [--log-format json|pretty] [--log-level LEVEL]
                      [--max-capture-mb N]
 
 Starts the data plane under supervision (restarted with backoff if it dies)
-and the admin API (/healthz, /readyz, /metrics, /v1/status).
+and the admin API (/healthz, /readyz, /metrics, /v1/status, /v1/policy,
+/v1/sessions). A policy applied through the API is saved under
+<run_dir>/state/ and restored on the next run, unless the file's policy
+section has changed since (then the file wins).
 
 Without --config the embedded demo runs: a generated capture replayed in a
 loop as production traffic into a sink, copies translated (10.0.0.0/16 ->
@@ -71,5 +77,56 @@ Prints the shadowtap and Node.js versions, and the native data plane's
 
 example:
   shadowtap version
+`,
+  policy: `usage: shadowtap policy validate FILE [--config BASE] [--url URL] [--json]
+       shadowtap policy apply FILE [--url URL] [--json]
+       shadowtap policy show [--url URL] [--json]
+
+The mirror policy: translate, match, sessions, targets, security (see
+docs/policy.md). FILE is YAML or JSON: a whole configuration (its policy
+keys are used) or only the policy keys.
+
+  validate  check FILE and print the compiled plan, its warnings (shadowed
+            or overlapping rules) and the policy in words. A policy-only
+            FILE needs the ports: --config BASE (checked locally) or --url
+            (checked by the running shadowtap, POST /v1/policy/validate).
+  apply     replace the running policy with FILE's (PUT /v1/policy); it is
+            installed while traffic flows, and nothing changes if it fails.
+  show      print the running policy's plan (GET /v1/policy).
+
+options:
+      --url URL       the admin API (default $SHADOWTAP_URL or ${'http://127.0.0.1:9465'})
+  -c, --config BASE   validate: the configuration whose ports FILE refers to
+      --json          print the API's JSON instead of text
+  -h, --help          this text
+
+exit status: 0 ok, 1 invalid policy or refused, 2 usage, 3 the API cannot be reached.
+
+examples:
+  shadowtap policy validate site.yaml
+  shadowtap policy validate policy.yaml --config site.yaml
+  shadowtap policy apply policy.yaml
+  shadowtap policy show --url http://10.0.0.5:9465
+`,
+  topology: `usage: shadowtap topology export --config FILE --in TOPOLOGY [--out FILE] [--security] [--strict]
+
+Reads a production topology (JSON: subnets, instances with ip/mac, security
+rules as 5-tuple allow/deny lists; docs/policy.md shows the format) and
+prints its shadow replica: every address translated by FILE's maps (prefix
+maps, host overrides, MAC maps), as JSON. Addresses no map covers are kept
+and reported on stderr.
+
+options:
+  -c, --config FILE   the configuration whose translate section applies
+      --in FILE       the production topology
+  -o, --out FILE      write there instead of stdout
+      --security      print only the translated security rules, as the
+                      YAML security section of a configuration
+      --strict        exit 1 when an address could not be translated
+  -h, --help          this text
+
+examples:
+  shadowtap topology export --config site.yaml --in prod.json > shadow.json
+  shadowtap topology export -c site.yaml --in prod.json --security >> policy.yaml
 `,
 };

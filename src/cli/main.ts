@@ -5,7 +5,92 @@ import { VERSION } from '../version.js';
 import { checkConfigFile } from './check-config.js';
 import { HELP } from './help.js';
 import { LOG_FORMATS, say, type LogFormat } from './log.js';
+import { DEFAULT_URL, policyApply, policyShow, policyValidate, type CommandOutput } from './policy.js';
 import { runCommand } from './run.js';
+import { topologyExport } from './topology.js';
+
+function emit(o: CommandOutput): number {
+  if (o.stdout.length > 0) process.stdout.write(`${o.stdout.join('\n')}\n`);
+  if (o.stderr.length > 0) process.stderr.write(`${o.stderr.join('\n')}\n`);
+  return o.code;
+}
+
+/** `policy <validate|apply|show>` */
+async function policyCommand(rest: string[]): Promise<number> {
+  const [sub, ...args] = rest;
+  if (sub === undefined || sub === '--help' || sub === '-h') {
+    process.stdout.write(HELP['policy']!);
+    return sub === undefined ? 2 : 0;
+  }
+  if (!['validate', 'apply', 'show'].includes(sub)) return usage('policy', `unknown subcommand "${sub}"; expected validate, apply or show`);
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(args, { url: { type: 'string' }, config: { type: 'string', short: 'c' }, json: { type: 'boolean' } });
+  } catch (err) {
+    return usage('policy', (err as Error).message);
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  if (v['help']) {
+    process.stdout.write(HELP['policy']!);
+    return 0;
+  }
+  const url = (v['url'] as string | undefined) ?? process.env['SHADOWTAP_URL'];
+  const json = v['json'] === true;
+  switch (sub) {
+    case 'validate': {
+      if (parsed.positionals.length !== 1) return usage('policy', 'validate: expected exactly one FILE');
+      return emit(await policyValidate({ file: parsed.positionals[0]!, json, ...(typeof v['config'] === 'string' ? { config: v['config'] } : {}), ...(url ? { url } : {}) }));
+    }
+    case 'apply': {
+      if (parsed.positionals.length !== 1) return usage('policy', 'apply: expected exactly one FILE');
+      if (v['config'] !== undefined) return usage('policy', 'apply: --config is not an option of apply (it sends FILE to --url)');
+      return emit(await policyApply({ file: parsed.positionals[0]!, url: url ?? DEFAULT_URL, json }));
+    }
+    default: {
+      if (parsed.positionals.length !== 0) return usage('policy', 'show: takes no FILE');
+      return emit(await policyShow({ url: url ?? DEFAULT_URL, json }));
+    }
+  }
+}
+
+/** `topology export` */
+async function topologyCommand(rest: string[]): Promise<number> {
+  const [sub, ...args] = rest;
+  if (sub === undefined || sub === '--help' || sub === '-h') {
+    process.stdout.write(HELP['topology']!);
+    return sub === undefined ? 2 : 0;
+  }
+  if (sub !== 'export') return usage('topology', `unknown subcommand "${sub}"; expected export`);
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(args, {
+      config: { type: 'string', short: 'c' },
+      in: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      security: { type: 'boolean' },
+      strict: { type: 'boolean' },
+    });
+  } catch (err) {
+    return usage('topology', (err as Error).message);
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  if (v['help']) {
+    process.stdout.write(HELP['topology']!);
+    return 0;
+  }
+  if (typeof v['config'] !== 'string') return usage('topology', 'export: --config FILE is required (its maps translate the topology)');
+  if (typeof v['in'] !== 'string') return usage('topology', 'export: --in FILE is required (the production topology, JSON)');
+  if (parsed.positionals.length > 0) return usage('topology', `export: unexpected argument "${parsed.positionals[0]}"`);
+  return emit(
+    await topologyExport({
+      config: v['config'],
+      input: v['in'],
+      ...(typeof v['out'] === 'string' ? { output: v['out'] } : {}),
+      security: v['security'] === true,
+      strict: v['strict'] === true,
+    }),
+  );
+}
 
 function usage(cmd: string, problem: string): number {
   say(`shadowtap ${cmd}: ${problem}`);
@@ -45,10 +130,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${DOCTOR_USAGE}\n`);
       return 0;
     }
-    if (!text) return usage('help', `unknown command "${topic}"; expected one of run, check-config, doctor, version`);
+    if (!text) return usage('help', `unknown command "${topic}"; expected one of run, check-config, policy, topology, doctor, version`);
     process.stdout.write(text);
     return 0;
   }
+  if (cmd === 'policy') return policyCommand(rest);
+  if (cmd === 'topology') return topologyCommand(rest);
   if (cmd === 'doctor') {
     // doctor parses its own options (repeatable --port, --for=...).
     const { doctorCommand } = await import('../doctor/command.js');
@@ -74,7 +161,7 @@ export async function main(argv: string[]): Promise<number> {
         parsed = parse([], {});
         break;
       default:
-        return usage('main', `unknown command "${cmd}"; expected one of run, check-config, doctor, version, help`);
+        return usage('main', `unknown command "${cmd}"; expected one of run, check-config, policy, topology, doctor, version, help`);
     }
   } catch (err) {
     return usage(cmd, (err as Error).message);

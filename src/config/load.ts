@@ -10,14 +10,18 @@ import { Value } from '@sinclair/typebox/value';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import type { TSchema } from '@sinclair/typebox';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
-import { ConfigError, stError, type ConfigProblem } from '../errors.js';
+import { ConfigError, PolicyError, stError, type ConfigProblem } from '../errors.js';
+import { checkPolicySemantics } from '../policy/check.js';
+import { compilePolicy } from '../policy/compile.js';
 import {
   ConfigSchema,
   expectedText,
   MAC_PATTERN,
+  POLICY_KEYS,
   ROLES,
   type Config,
   type ConfigInput,
+  type PolicySection,
 } from './schema.js';
 import {
   formatPrefix4,
@@ -39,6 +43,13 @@ export type Segment = string | number;
 export function formatPath(segments: readonly Segment[]): string {
   let out = '';
   for (const s of segments) out += typeof s === 'number' ? `[${s}]` : out === '' ? s : `.${s}`;
+  return out;
+}
+
+/** ['sessions', 0, 'src'] from `sessions[0].src` (the inverse of formatPath). */
+export function pathToSegments(path: string): Segment[] {
+  const out: Segment[] = [];
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
   return out;
 }
 
@@ -69,6 +80,8 @@ export interface ValidateOptions {
   /** shown in messages, e.g. the file name */
   source?: string;
   locate?: Locator;
+  /** also compile the policy, so problems only expansion finds are reported (default true) */
+  compilePolicy?: boolean;
 }
 
 function show(value: unknown): string {
@@ -114,6 +127,54 @@ function closest(word: string, candidates: readonly string[]): string | undefine
   return bestD <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
 }
 
+function jsonType(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (v === null) return 'null';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v;
+}
+
+function knownKeys(schema: TSchema, value: unknown): number {
+  const props = (schema as { properties?: Record<string, unknown> }).properties;
+  if (!props || !isObj(value)) return 0;
+  return Object.keys(value).filter((k) => Object.hasOwn(props, k)).length;
+}
+
+function schemaAccepts(schema: TSchema, type: string): boolean {
+  const s = schema as { type?: string; const?: unknown; anyOf?: TSchema[] };
+  if (s.anyOf) return s.anyOf.some((x) => schemaAccepts(x, type));
+  if (s.const !== undefined) return jsonType(s.const) === type || (type === 'integer' && typeof s.const === 'number');
+  if (s.type === 'number') return type === 'number' || type === 'integer';
+  return s.type === type;
+}
+
+/**
+ * A value that fails a union (`encap: {vxlan: ...}`, `src_ports: [...]`):
+ * a scalar gets the union's own wording ("a port ... or a range"); a
+ * mapping or list is judged against the variant of its own kind that it
+ * comes closest to, so the problem names the field inside it that is wrong.
+ */
+function refineUnion(e: ValueError): ValueError[] {
+  const type = jsonType(e.value);
+  if (type !== 'object' && type !== 'array') return [e];
+  const variants = ((e.schema as { anyOf?: TSchema[] }).anyOf ?? []).map((schema, i) => ({ schema, errors: [...(e.errors[i] ?? [])] }));
+  // Defaults are not filled inside a union no variant accepts: a missing
+  // field that has a default is not a problem of its own.
+  const real = (x: ValueError) => !(x.value === undefined && (x.schema as { default?: unknown }).default !== undefined);
+  const sameKind = variants
+    .filter((v) => schemaAccepts(v.schema, type))
+    .map((v) => ({ ...v, errors: v.errors.filter(real), known: knownKeys(v.schema, e.value) }));
+  if (sameKind.length === 0) return [e];
+  // The variant whose keys the value uses wins ({vxlan: ...} is a vxlan encap), then the fewest errors.
+  const best = sameKind.reduce((a, b) => (b.known > a.known || (b.known === a.known && b.errors.length < a.errors.length) ? b : a));
+  // A mapping none of whose keys any variant knows: say what the union expects.
+  // Keys that belong to different variants ({vlan: ..., vxlan: ...}): the union's wording too.
+  const knownByAny = isObj(e.value) ? Object.keys(e.value).filter((k) => sameKind.some((v) => knownKeys(v.schema, { [k]: true }) > 0)).length : 0;
+  if (best.errors.length === 0 || (type === 'object' && (best.known === 0 || knownByAny > best.known))) return [e];
+  // A problem with the list itself (empty, too long) is worded by the union.
+  return best.errors.flatMap((x) => (x.path === e.path ? [e] : x.type === ValueErrorType.Union ? refineUnion(x) : [x]));
+}
+
 function schemaProblem(e: ValueError): ConfigProblem & { segments: Segment[]; key: boolean } {
   const segments = pointerToSegments(e.path);
   const path = formatPath(segments);
@@ -133,6 +194,12 @@ function schemaProblem(e: ValueError): ConfigProblem & { segments: Segment[]; ke
       return { path, segments, key: false, message: `missing; expected ${describe(e.schema)}` };
     case ValueErrorType.ArrayMinItems:
     case ValueErrorType.ArrayMaxItems:
+      return { path, segments, key: false, message: `expected ${describe(e.schema)}, got ${show(e.value)}` };
+    case ValueErrorType.Union:
+      if (isObj(e.value)) {
+        const keys = Object.keys(e.value);
+        return { path, segments, key: false, message: `expected ${describe(e.schema)}, got a mapping with key${keys.length === 1 ? '' : 's'} ${keys.join(', ') || '(none)'}` };
+      }
       return { path, segments, key: false, message: `expected ${describe(e.schema)}, got ${show(e.value)}` };
     default:
       return { path, segments, key: false, message: `expected ${describe(e.schema)}, got ${show(e.value)}` };
@@ -358,6 +425,8 @@ function semanticProblems(cfg: Record<string, unknown>, found: Found): void {
     checkMaps<Prefix6>(found, tr['ipv6'], 'ipv6', parsePrefix6, formatPrefix6, overlaps6);
   }
 
+  checkPolicySemantics(cfg, (segments, message) => found.add(segments, message));
+
   const api = cfg['api'];
   if (isObj(api) && isStr(api['host']) && api['host'].length > 0) {
     const host = api['host'];
@@ -373,6 +442,51 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * TypeBox's Value.Default merges a mapping given where a list is expected
+ * into the list's default (`filters: {action: accept}` becomes `[]` with a
+ * stray key), which would then validate. Put the operator's mapping back, so
+ * the schema reports it.
+ */
+function restoreMappings(input: unknown, out: unknown): void {
+  if (Array.isArray(input) && Array.isArray(out)) {
+    input.forEach((v, i) => {
+      if (isObj(v) && Array.isArray(out[i])) out[i] = structuredClone(v);
+      else restoreMappings(v, out[i]);
+    });
+  } else if (isObj(input) && isObj(out)) {
+    for (const [k, v] of Object.entries(input)) {
+      if (isObj(v) && Array.isArray(out[k])) out[k] = structuredClone(v);
+      else restoreMappings(v, out[k]);
+    }
+  }
+}
+
+/**
+ * Defaults, then the schema: the defaulted value and one problem per field
+ * path (the first error at a path is the meaningful one). Shared by every
+ * document shadowtap validates against a TypeBox schema.
+ */
+export function schemaCheck(schema: TSchema, raw: unknown): {
+  value: Record<string, unknown>;
+  problems: (ConfigProblem & { segments: Segment[]; key: boolean })[];
+  seen: Set<string>;
+} {
+  const input = structuredClone(dropNulls(raw));
+  const value = Value.Default(schema, structuredClone(input)) as Record<string, unknown>;
+  restoreMappings(input, value);
+  const seen = new Set<string>();
+  const problems: (ConfigProblem & { segments: Segment[]; key: boolean })[] = [];
+  const errors = [...Value.Errors(schema, value)].flatMap((e) => (e.type === ValueErrorType.Union ? refineUnion(e) : [e]));
+  for (const e of errors) {
+    const p = schemaProblem(e);
+    if (seen.has(p.path)) continue;
+    seen.add(p.path);
+    problems.push(p);
+  }
+  return { value, problems, seen };
 }
 
 export interface CheckResult {
@@ -394,16 +508,8 @@ export function checkConfig(raw: unknown, options: ValidateOptions = {}): CheckR
     found.add([], `expected a mapping with keys ${Object.keys(ConfigSchema.properties).join(', ')}, got ${show(raw)}`);
     return { problems: finish(problems, options) };
   }
-  const value = Value.Default(ConfigSchema, structuredClone(dropNulls(raw))) as Record<string, unknown>;
-
-  const seen = new Set<string>();
-  for (const e of Value.Errors(ConfigSchema, value)) {
-    const p = schemaProblem(e);
-    // One problem per field: the first error at a path is the meaningful one.
-    if (seen.has(p.path)) continue;
-    seen.add(p.path);
-    problems.push(p);
-  }
+  const { value, problems: schemaFound, seen } = schemaCheck(ConfigSchema, raw);
+  problems.push(...schemaFound);
   const schemaCount = problems.length;
   semanticProblems(value, found);
   // A field the schema already rejected needs no second message.
@@ -411,7 +517,50 @@ export function checkConfig(raw: unknown, options: ValidateOptions = {}): CheckR
   problems.push(...semantic);
 
   if (problems.length > 0) return { problems: finish(problems, options) };
-  return { config: deepFreeze(value as ConfigInput) as Config, problems: [] };
+  const config = deepFreeze(value as ConfigInput) as Config;
+  // What only expansion finds: a rule that can never match, limits after expansion.
+  if (options.compilePolicy === false) return { config, problems: [] };
+  try {
+    compilePolicy(config);
+  } catch (err) {
+    if (!(err instanceof PolicyError)) throw err;
+    for (const p of err.problems) problems.push({ path: p.path, segments: pathToSegments(p.path), message: p.message });
+    return { problems: finish(problems, options) };
+  }
+  return { config, problems: [] };
+}
+
+/** The policy keys of a configuration (what GET /v1/policy shows and PUT replaces). */
+export function policySection(config: Config): PolicySection {
+  const out: Record<string, unknown> = {};
+  for (const k of POLICY_KEYS) if (config[k] !== undefined) out[k] = config[k];
+  return out as unknown as PolicySection;
+}
+
+/**
+ * A new policy section checked against the rest of a running configuration
+ * (its ports, shadow MACs, mode): the section replaces every policy key; a
+ * key left out takes its default (no sessions: the default session).
+ * Problems carry the same paths as in the config file.
+ */
+export function checkPolicyUpdate(current: Config, section: unknown, options: ValidateOptions = {}): CheckResult {
+  const keys = POLICY_KEYS.join(', ');
+  if (!isObj(section)) {
+    return { problems: [{ path: '', message: `expected a mapping with keys ${keys}, got ${show(section)}` }] };
+  }
+  const unknown = Object.keys(section).filter((k) => !(POLICY_KEYS as readonly string[]).includes(k));
+  if (unknown.length > 0) {
+    return {
+      problems: unknown.map((k) => {
+        const hint = closest(k, POLICY_KEYS);
+        return { path: k, message: `unknown key \`${k}\`${hint ? ` (did you mean \`${hint}\`?)` : ''}; expected one of ${keys} (the rest of the configuration changes with a restart)` };
+      }),
+    };
+  }
+  const merged: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(current)) if (!(POLICY_KEYS as readonly string[]).includes(k)) merged[k] = structuredClone(v);
+  Object.assign(merged, structuredClone(section));
+  return checkConfig(merged, options);
 }
 
 function finish(problems: Found['problems'], options: ValidateOptions): ConfigProblem[] {
@@ -453,8 +602,8 @@ function locator(doc: Document, lines: LineCounter): Locator {
   };
 }
 
-/** Parse YAML text and validate it; YAML syntax errors are problems too. */
-export function checkConfigText(text: string, source = 'config'): CheckResult {
+/** A YAML (or JSON) document: its plain value and a locator for its fields, or syntax problems. */
+export function parseYamlText(text: string): { raw: unknown; locate: Locator } | { problems: ConfigProblem[] } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -466,8 +615,14 @@ export function checkConfigText(text: string, source = 'config'): CheckResult {
       })),
     };
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
-  return checkConfig(raw ?? {}, { source, locate: locator(doc, lines) });
+  return { raw: doc.toJS({ maxAliasCount: 100 }) as unknown, locate: locator(doc, lines) };
+}
+
+/** Parse YAML text and validate it; YAML syntax errors are problems too. */
+export function checkConfigText(text: string, source = 'config'): CheckResult {
+  const parsed = parseYamlText(text);
+  if ('problems' in parsed) return { problems: parsed.problems };
+  return checkConfig(parsed.raw ?? {}, { source, locate: parsed.locate });
 }
 
 export function parseConfig(text: string, source = 'config'): Config {

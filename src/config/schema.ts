@@ -9,32 +9,16 @@
  * mode); the operator-facing wording of "what was expected" is attached
  * beside the schema with `expect()` and read by the config loader.
  */
-import { Type, type Static, type TLiteral, type TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import { bool, expect, int, MAC_PATTERN, oneOf, PORT_NAME_PATTERN } from './schema-helpers.js';
+import { MatchSchema, SecuritySchema, SessionsSchema, TargetsSchema, TranslateExtras } from '../policy/schema.js';
 
-const EXPECTED = new WeakMap<TSchema, string>();
-
-/** Attach the operator-facing description of what a field accepts. */
-function expect<T extends TSchema>(schema: T, text: string): T {
-  EXPECTED.set(schema, text);
-  return schema;
-}
-
-/** What a schema expects, in words, if a field declared it. */
-export function expectedText(schema: TSchema): string | undefined {
-  return EXPECTED.get(schema);
-}
-
-function oneOf<const V extends readonly string[]>(values: V, opts: { default: V[number]; description: string }) {
-  return expect(
-    Type.Union(values.map((v) => Type.Literal(v)) as TLiteral<V[number]>[], opts),
-    `one of ${values.join(', ')}`,
-  );
-}
+export { expectedText, MAC_PATTERN, PORT_NAME_PATTERN } from './schema-helpers.js';
 
 export const MODES = ['inline', 'tap'] as const;
 export const ROLES = ['production', 'egress', 'shadow'] as const;
 export const IDLE_MODES = ['busy', 'adaptive'] as const;
-export const UNMAPPED_RULES = ['drop', 'mirror'] as const;
+export const UNMAPPED_RULES = ['drop', 'mirror', 'count'] as const;
 export const EAL_LOG_LEVELS = ['emergency', 'alert', 'critical', 'error', 'warning', 'notice', 'info', 'debug'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -43,16 +27,6 @@ export const MAX_WORKERS = 16; // ST_MAX_WORKERS
 export const MAX_MAPS = 256; // ST_MAX_MAPS
 export const MAX_DEVICE_LEN = 511; // ST_DEV_LEN - 1
 
-export const PORT_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,31}$';
-export const MAC_PATTERN = '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$';
-
-function int(min: number, max: number, dflt: number, description: string) {
-  return expect(Type.Integer({ minimum: min, maximum: max, default: dflt, description }), `an integer from ${min} to ${max}`);
-}
-
-function bool(dflt: boolean, description: string) {
-  return expect(Type.Boolean({ default: dflt, description }), 'true or false');
-}
 
 export const EalSchema = Type.Object(
   {
@@ -135,7 +109,7 @@ export const ShadowSchema = Type.Object(
         src: Mac('02:53:48:00:00:01', 'Source MAC written into every shadow copy.'),
         dst: Mac('02:53:48:00:00:02', 'Destination MAC written into every shadow copy.'),
       },
-      { additionalProperties: false, default: {} },
+      { additionalProperties: false, default: {}, description: 'MACs of the shadow copies; MAC maps (translate.macs) take precedence.' },
     ),
   },
   { additionalProperties: false, default: {}, description: 'How copies are addressed on the shadow network.' },
@@ -147,7 +121,7 @@ const map = (family: 'IPv4' | 'IPv6', example: string) =>
       from: expect(Type.String({ description: `Production ${family} prefix.` }), `an ${family} prefix such as ${example}`),
       to: expect(Type.String({ description: `Shadow ${family} prefix of the same length.` }), `an ${family} prefix such as ${example}`),
     },
-    { additionalProperties: false },
+    { additionalProperties: false, description: `One ${family} prefix map.` },
   );
 
 export const Map4Schema = map('IPv4', '10.0.0.0/16');
@@ -155,12 +129,9 @@ export const Map6Schema = map('IPv6', 'fd00::/16');
 
 export const TranslateSchema = Type.Object(
   {
-    ipv4: expect(Type.Array(Map4Schema, { default: [], maxItems: MAX_MAPS }), `a list of up to ${MAX_MAPS} {from, to} prefix pairs`),
-    ipv6: expect(Type.Array(Map6Schema, { default: [], maxItems: MAX_MAPS }), `a list of up to ${MAX_MAPS} {from, to} prefix pairs`),
-    unmapped: oneOf(UNMAPPED_RULES, {
-      default: 'drop',
-      description: 'A copy with an address outside every map: drop it, or mirror it with only covered addresses translated.',
-    }),
+    ipv4: expect(Type.Array(Map4Schema, { default: [], maxItems: MAX_MAPS, description: 'IPv4 prefix maps, 1:1, host bits kept.' }), `a list of up to ${MAX_MAPS} {from, to} prefix pairs`),
+    ipv6: expect(Type.Array(Map6Schema, { default: [], maxItems: MAX_MAPS, description: 'IPv6 prefix maps, 1:1, host bits kept.' }), `a list of up to ${MAX_MAPS} {from, to} prefix pairs`),
+    ...TranslateExtras,
   },
   { additionalProperties: false, default: {}, description: 'Production to shadow address translation.' },
 );
@@ -175,7 +146,7 @@ export const ApiSchema = Type.Object(
 
 export const LogSchema = Type.Object(
   { level: oneOf(LOG_LEVELS, { default: 'info', description: 'Log level.' }) },
-  { additionalProperties: false, default: {} },
+  { additionalProperties: false, default: {}, description: 'Logging.' },
 );
 
 export const ConfigSchema = Type.Object(
@@ -188,6 +159,10 @@ export const ConfigSchema = Type.Object(
     ),
     shadow: ShadowSchema,
     translate: TranslateSchema,
+    match: MatchSchema,
+    sessions: SessionsSchema,
+    targets: TargetsSchema,
+    security: SecuritySchema,
     api: ApiSchema,
     run_dir: expect(
       Type.String({ minLength: 1, default: 'run', description: 'Directory for captures, pid file and state.' }),
@@ -198,7 +173,27 @@ export const ConfigSchema = Type.Object(
   { additionalProperties: false, $id: 'ShadowtapConfig', description: 'shadowtap configuration.' },
 );
 
+/**
+ * The policy section: the top-level keys PUT /v1/policy replaces as a whole
+ * (and `shadowtap policy apply` sends). The rest of the configuration
+ * (ports, data plane, API) needs a restart to change.
+ */
+export const POLICY_KEYS = ['translate', 'match', 'sessions', 'targets', 'security'] as const;
+export type PolicyKey = (typeof POLICY_KEYS)[number];
+
+export const PolicySchema = Type.Object(
+  {
+    translate: TranslateSchema,
+    match: MatchSchema,
+    sessions: SessionsSchema,
+    targets: TargetsSchema,
+    security: SecuritySchema,
+  },
+  { additionalProperties: false, $id: 'ShadowtapPolicy', description: 'The mirror policy: translation, sessions, targets and shadow security rules.' },
+);
+
 export type ConfigInput = Static<typeof ConfigSchema>;
+export type PolicyInput = Static<typeof PolicySchema>;
 export type PortConfig = Static<typeof PortSchema>;
 
 export type DeepReadonly<T> = T extends (infer E)[]
@@ -210,3 +205,5 @@ export type DeepReadonly<T> = T extends (infer E)[]
 /** A validated, defaulted, deeply frozen configuration. */
 export type Config = DeepReadonly<ConfigInput>;
 export type Port = DeepReadonly<PortConfig>;
+/** The policy keys of a validated configuration. */
+export type PolicySection = DeepReadonly<PolicyInput>;

@@ -6,6 +6,7 @@
 import type { Config } from '../config/schema.js';
 import { ethdevName, isPciDevice } from '../config/load.js';
 import { parsePrefix4, parsePrefix6 } from '../config/prefix.js';
+import { parseAddress } from '../policy/fields.js';
 import { stError } from '../errors.js';
 import { IDLE, MODE, ROLE, UNMAPPED, type NativePlan, type NativePortConf } from './native-types.js';
 
@@ -111,10 +112,24 @@ export function compilePlan(config: Config, options: CompileOptions): CompiledPl
     }
     return { from: from.addr, to: to.addr, len: from.len };
   });
+  // Host overrides are full-length maps (policy.h); the plan carries them too, so a
+  // data plane that rewrites from the plan alone translates the same way.
+  for (const h of config.translate.hosts) {
+    const from = parseAddress(h.from);
+    const to = parseAddress(h.to);
+    if (!from.ok || !to.ok || from.value.family !== to.value.family) continue;
+    if (from.value.family === 4) {
+      const u = (b: Uint8Array) => ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+      map4.push({ from: u(from.value.bytes), to: u(to.value.bytes), len: 32 });
+    } else {
+      map6.push({ from: new Uint8Array(from.value.bytes), to: new Uint8Array(to.value.bytes), len: 128 });
+    }
+  }
 
   const plan: NativePlan = {
     mode: MODE[config.mode],
-    unmapped: UNMAPPED[config.translate.unmapped],
+    // The plan knows drop and mirror; "count" (policy only) sends nothing, as drop does.
+    unmapped: UNMAPPED[config.translate.unmapped === 'mirror' ? 'mirror' : 'drop'],
     idle: IDLE[config.dataplane.idle],
     burst: config.dataplane.burst,
     workerLcores: cpus.map((_, i) => i + 1),

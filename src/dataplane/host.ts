@@ -10,6 +10,7 @@
  */
 import { tryLoadNative } from '../native/loader.js';
 import { removeEalLeftovers } from '../supervisor/runtime-dir.js';
+import { performance } from 'node:perf_hooks';
 import type { NativeBinding } from './native-types.js';
 import type { FromHost, ToHost, WireError } from './protocol.js';
 
@@ -24,6 +25,11 @@ let filePrefix: string | null = null;
 let binding: NativeBinding | null = null;
 /** Requests run one at a time, in arrival order, so a stop waits for a start. */
 let queue: Promise<void> = Promise.resolve();
+/**
+ * Policy installs run one at a time too, but beside the request queue: a
+ * compile of thousands of rules must not hold up 'stats'. A stop waits for them.
+ */
+let installs: Promise<void> = Promise.resolve();
 
 function send(msg: FromHost): Promise<void> {
   return new Promise((resolve) => {
@@ -118,6 +124,17 @@ async function onStart(msg: Extract<ToHost, { type: 'start' }>, b: NativeBinding
     b.ealInit(msg.ealArgs);
     ealUp = true;
     log('info', 'EAL initialised', { ealArgs: msg.ealArgs });
+    if (msg.policy !== undefined) {
+      // Installed before setup: the workers start with it, never without it.
+      const t0 = performance.now();
+      await b.policyInstall(msg.policy);
+      log('info', 'initial policy compiled', {
+        generation: msg.policy.generation,
+        sessions: msg.policy.sessions.length,
+        rules: msg.policy.rules.length,
+        applyMs: Math.round((performance.now() - t0) * 1000) / 1000,
+      });
+    }
     await b.start(msg.plan);
   } catch (err) {
     const error = toWire(err);
@@ -135,8 +152,34 @@ async function onStart(msg: Extract<ToHost, { type: 'start' }>, b: NativeBinding
   await send({ type: 'started', id: msg.id, ports });
 }
 
+function onPolicy(msg: Extract<ToHost, { type: 'policy' }>, b: NativeBinding): void {
+  if (phase !== 'running') {
+    void send({ type: 'error', id: msg.id, error: stateError(`cannot install a policy: the data plane is ${phase}; give the first policy with 'start'`) });
+    return;
+  }
+  installs = installs.then(async () => {
+    if (phase !== 'running') {
+      await send({ type: 'error', id: msg.id, error: stateError(`policy not installed: the data plane is ${phase}`) });
+      return;
+    }
+    const t0 = performance.now();
+    try {
+      await b.policyInstall(msg.policy);
+    } catch (err) {
+      const error = toWire(err);
+      log('warn', 'policy rejected; the running policy is unchanged', { generation: msg.policy?.generation, error });
+      await send({ type: 'error', id: msg.id, error });
+      return;
+    }
+    const applyMs = Math.round((performance.now() - t0) * 1000) / 1000;
+    log('info', 'policy installed', { generation: msg.policy.generation, rules: msg.policy.rules.length, applyMs });
+    await send({ type: 'policyInstalled', id: msg.id, generation: msg.policy.generation, applyMs });
+  });
+}
+
 async function onStop(id: number): Promise<void> {
   phase = 'stopping';
+  await installs;
   const err = teardown();
   if (err !== null) {
     await send({ type: 'error', id, error: toWire(err) });
@@ -160,6 +203,12 @@ async function handle(msg: ToHost, b: NativeBinding): Promise<void> {
       case 'stats':
         await send({ type: 'stats', id: msg.id, stats: b.stats() });
         return;
+      case 'policy':
+        onPolicy(msg, b);
+        return;
+      case 'policyStats':
+        await send({ type: 'policyStats', id: msg.id, stats: b.policyStats() });
+        return;
       case 'stop':
         return await onStop(msg.id);
       default: {
@@ -181,6 +230,7 @@ function shutdown(reason: string): void {
     if (phase === 'done' || phase === 'stopping') return;
     phase = 'stopping';
     log('info', `stopping: ${reason}`);
+    await installs;
     const err = teardown();
     return exit(err === null ? 0 : 1);
   });

@@ -14,7 +14,7 @@ export const IDLE = { busy: 0, adaptive: 1 } as const;
 export const DROP_REASONS = ['unmapped', 'not_ip', 'malformed', 'nomem', 'tx_full'] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 export const ANOMALIES = [
-  'truncated_l2', 'truncated_l3', 'bad_ihl', 'truncated_l4', 'ipv4_options', 'fragment', 'vlan',
+  'truncated_l2', 'truncated_l3', 'bad_ihl', 'truncated_l4', 'ipv4_options', 'fragment', 'vlan', 'control_plane',
 ] as const;
 export type Anomaly = (typeof ANOMALIES)[number];
 
@@ -114,4 +114,89 @@ export interface NativeBinding {
   stats(): NativeStats;
   stop(): void;
   ealCleanup(): void;
+  /** compile and RCU-swap a policy (AsyncWorker); before start it becomes the initial policy */
+  policyInstall(policy: NativePolicy): Promise<void>;
+  policyStats(): NativePolicyStats;
+}
+
+// ---- mirror policy (native/dataplane/policy.h) -----------------------------------
+// Field names mirror the C structs in camelCase. Byte arrays are Uint8Array.
+// IPv4 addresses in rules are IPv4-mapped IPv6 (::ffff:a.b.c.d), len + 96.
+
+export const RULE_ACTION = { accept: 0, reject: 1 } as const;
+export const SIG_BASE = { l2: 0, l3: 1, l4: 2, payload: 3 } as const;
+export const SAMPLE_MODE = { all: 0, packet: 1, flow: 2 } as const;
+export const ENCAP = { none: 0, vlan: 1, vxlan: 2, geneve: 3 } as const;
+export const UNMAPPED_RULE = { drop: 0, mirror: 1, count: 2 } as const;
+export const CONTROL_PLANE = { arp: 1, dhcp: 2, nd: 4 } as const;
+export const SESSION_DROP_REASONS = ['rate', 'nomem', 'tx_full', 'unmapped', 'malformed', 'firewall', 'encap', 'not_ip'] as const;
+export type SessionDropReason = (typeof SESSION_DROP_REASONS)[number];
+
+export const POLICY_LIMITS = {
+  sessions: 1024, rules: 16384, targets: 16, signatures: 32, signatureLength: 16, macMaps: 1024, fwRules: 4096, maps: 256,
+} as const;
+
+export interface NativeSignature {
+  base: number; offset: number; value: Uint8Array; mask: Uint8Array; // value.length === mask.length, 1..16
+}
+
+export interface NativeRule {
+  session: number; ruleSlot: number; action: number;
+  ethertype: number; ethertypeMask: number;
+  vlanLo: number; vlanHi: number; // 4096 = untagged
+  ipVersion: number; proto: number; protoMask: number;
+  src: Uint8Array; srcLen: number; dst: Uint8Array; dstLen: number; // 16 bytes each
+  sportLo: number; sportHi: number; dportLo: number; dportHi: number;
+  tcpFlags: number; tcpFlagsMask: number;
+  signature: number; // -1 none
+}
+
+export interface NativeSession {
+  id: number; slot: number; target: number;
+  /** bit (2 * portIndex + dir), dir 0 = rx, 1 = tx */
+  sources: number;
+  sampleMode: number; sampleThreshold: number; // uint32
+  snaplen: number; ratePps: number; rateBps: number;
+}
+
+export interface NativeTarget {
+  ports: number[]; encap: number; vlanId: number; vlanPcp: number; vni: number; udpDstPort: number;
+  outerIpv6: boolean; outerSrc: Uint8Array; outerDst: Uint8Array; // 16 bytes; IPv4 in the first 4
+  outerSrcMac: Uint8Array; outerDstMac: Uint8Array; outerTtl: number;
+}
+
+export interface NativeFwRule {
+  action: number; ipVersion: number; proto: number; protoMask: number;
+  src: Uint8Array; srcLen: number; dst: Uint8Array; dstLen: number;
+  sportLo: number; sportHi: number; dportLo: number; dportHi: number;
+}
+
+export interface NativePolicy {
+  generation: number;
+  matchAll: boolean;
+  sessions: NativeSession[];
+  rules: NativeRule[];
+  targets: NativeTarget[];
+  signatures: NativeSignature[];
+  map4: NativeMap4[];
+  map6: NativeMap6[];
+  macMaps: { from: Uint8Array; to: Uint8Array }[];
+  defaultSrcMac: Uint8Array; defaultDstMac: Uint8Array; // all zero = keep
+  unmapped: number; // UNMAPPED_RULE
+  controlPlane: number; // CONTROL_PLANE bits
+  fwEnabled: boolean; fwDefault: number; fwRules: NativeFwRule[];
+}
+
+export interface NativeSessionStats {
+  matched: number; sampled: number; mirroredPackets: number; mirroredBytes: number;
+  truncated: number; unmappedSeen: number;
+  dropped: Record<SessionDropReason, number>;
+}
+
+export interface NativePolicyStats {
+  generation: number;
+  /** indexed by session slot; only slots in use are meaningful */
+  sessions: NativeSessionStats[];
+  /** indexed by rule slot */
+  ruleHits: number[];
 }

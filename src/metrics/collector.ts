@@ -5,13 +5,15 @@
  * shadowtap_native_up is 0 and the counters keep their carried totals.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { ANOMALIES, DROP_REASONS } from '../dataplane/native-types.js';
-import type { SupervisorState, SupervisorStats, SupervisorStatus } from '../supervisor/supervisor.js';
+import { ANOMALIES, DROP_REASONS, SESSION_DROP_REASONS } from '../dataplane/native-types.js';
+import type { SessionsView, SupervisorState, SupervisorStats, SupervisorStatus } from '../supervisor/supervisor.js';
 
 /** What the collector reads; the Supervisor provides it. */
 export interface MetricsSource {
   status(): SupervisorStatus;
   stats(): SupervisorStats | null;
+  /** per-session counters of the current policy (absent: no session metrics) */
+  sessionStats?(): SessionsView | null;
 }
 
 export interface MetricsOptions {
@@ -46,7 +48,20 @@ const PORT_METRICS: readonly [string, PortCounterKey, string][] = [
 interface Snapshot {
   status: SupervisorStatus | null;
   stats: SupervisorStats | null;
+  sessions: SessionsView | null;
 }
+
+type SessionCounterKey = 'matched' | 'sampled' | 'mirroredPackets' | 'mirroredBytes' | 'truncated' | 'unmappedSeen';
+
+/** metric name suffix, counter field, help */
+const SESSION_METRICS: readonly [string, SessionCounterKey, string][] = [
+  ['matched_total', 'matched', 'Packets a filter rule of the session accepted.'],
+  ['sampled_total', 'sampled', 'Accepted packets that passed the session\'s sampling.'],
+  ['mirrored_packets_total', 'mirroredPackets', 'Copies the session handed to shadow tx.'],
+  ['mirrored_bytes_total', 'mirroredBytes', 'Bytes of the copies the session handed to shadow tx (after truncation and encapsulation).'],
+  ['truncated_total', 'truncated', 'Copies cut to the session\'s snaplen.'],
+  ['unmapped_seen_total', 'unmappedSeen', 'Copies with an address outside every map, counted and not sent (translate.unmapped: count).'],
+];
 
 export function createMetricsRegistry(options: MetricsOptions): Registry {
   const registry = new Registry();
@@ -54,7 +69,7 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
   const onError = options.onError ?? (() => undefined);
 
   // One read serves every metric of a scrape; a scrape takes far less than 100 ms.
-  let cached: Snapshot = { status: null, stats: null };
+  let cached: Snapshot = { status: null, stats: null, sessions: null };
   let cachedAt = -Infinity;
   const read = (): Snapshot => {
     const now = performance.now();
@@ -71,7 +86,13 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
     } catch (err) {
       onError(err);
     }
-    cached = { status, stats };
+    let sessions: SessionsView | null = null;
+    try {
+      sessions = source.sessionStats?.() ?? null;
+    } catch (err) {
+      onError(err);
+    }
+    cached = { status, stats, sessions };
     cachedAt = now;
     return cached;
   };
@@ -121,7 +142,7 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
       collect: function (this: Counter) {
         try {
           const snap = read();
-          if (!snap.stats && !snap.status) return; // keep the last values
+          if (!snap.stats && !snap.status && !snap.sessions) return; // keep the last values
           // Counters are absolute totals read from the data plane: reset, then set by inc.
           this.reset();
           fill(this, snap);
@@ -199,6 +220,27 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
       this.reset();
       for (const w of stats.workers) this.set({ lcore: String(w.lcore) }, w.busyRatio);
     }),
+  });
+
+  // ---- the mirror policy: per session, per rule
+  new Gauge({
+    name: 'shadowtap_policy_generation',
+    help: 'Generation of the current mirror policy (increases with every applied policy).',
+    registers: [registry],
+    collect: safe(function (this: Gauge, { sessions }: Snapshot) {
+      if (sessions) this.set(sessions.generation);
+    }),
+  });
+  for (const [suffix, key, help] of SESSION_METRICS) {
+    counter(`shadowtap_session_${suffix}`, help, ['session'], (c, { sessions }) => {
+      for (const s of sessions?.sessions ?? []) c.inc({ session: String(s.id) }, s[key]);
+    });
+  }
+  counter('shadowtap_session_dropped_total', 'Copies of the session not sent, by reason (rate cap, no mbuf, shadow tx full, unmapped, malformed, firewall, encapsulation, not IP).', ['session', 'reason'], (c, { sessions }) => {
+    for (const s of sessions?.sessions ?? []) for (const r of SESSION_DROP_REASONS) c.inc({ session: String(s.id), reason: r }, s.dropped[r] ?? 0);
+  });
+  counter('shadowtap_rule_hits_total', 'Packets a filter rule decided (accepted or rejected), per session and rule id.', ['session', 'rule'], (c, { sessions }) => {
+    for (const s of sessions?.sessions ?? []) for (const r of s.rules) c.inc({ session: String(s.id), rule: r.id }, r.hits);
   });
 
   new Gauge({

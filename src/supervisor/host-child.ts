@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { fromWire, stError, type ShadowtapError } from '../errors.js';
 import type { FromHost, ToHost } from '../dataplane/protocol.js';
-import type { NativePlan, NativePortInfo, NativeStats } from '../dataplane/native-types.js';
+import type { NativePlan, NativePolicy, NativePolicyStats, NativePortInfo, NativeStats } from '../dataplane/native-types.js';
 
 export interface HostChildOptions {
   hostPath: string;
@@ -156,6 +156,8 @@ export class HostChild {
       case 'started':
       case 'stats':
       case 'stopped':
+      case 'policyInstalled':
+      case 'policyStats':
       case 'error': {
         const p = this.pending.get(msg.id);
         if (!p) {
@@ -252,10 +254,23 @@ export class HostChild {
     });
   }
 
-  async start(ealArgs: string[], plan: NativePlan, timeoutMs: number): Promise<NativePortInfo[]> {
-    const msg = await this.request({ type: 'start', ealArgs, plan }, timeoutMs);
+  async start(ealArgs: string[], plan: NativePlan, timeoutMs: number, policy?: NativePolicy): Promise<NativePortInfo[]> {
+    const msg = await this.request(policy ? { type: 'start', ealArgs, plan, policy } : { type: 'start', ealArgs, plan }, timeoutMs);
     if (msg.type !== 'started') throw stError('ST_ERR_PROTOCOL', `expected "started", got "${msg.type}"`);
     return msg.ports;
+  }
+
+  /** Install a policy in the running data plane (RCU swap); resolves once it is current. */
+  async policy(policy: NativePolicy, timeoutMs: number): Promise<{ generation: number; applyMs: number }> {
+    const msg = await this.request({ type: 'policy', policy }, timeoutMs);
+    if (msg.type !== 'policyInstalled') throw stError('ST_ERR_PROTOCOL', `expected "policyInstalled", got "${msg.type}"`);
+    return { generation: msg.generation, applyMs: msg.applyMs };
+  }
+
+  async policyStats(timeoutMs: number): Promise<NativePolicyStats> {
+    const msg = await this.request({ type: 'policyStats' }, timeoutMs);
+    if (msg.type !== 'policyStats') throw stError('ST_ERR_PROTOCOL', `expected "policyStats", got "${msg.type}"`);
+    return msg.stats;
   }
 
   async stats(timeoutMs: number): Promise<NativeStats> {

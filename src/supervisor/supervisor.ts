@@ -9,15 +9,27 @@
  *      ▲                    │                                      │
  *      │                 failed (first start only)      starting ◄─┘ (timer)
  *      └────────stop() from any state──────────────────────────────
+ *
+ * The mirror policy travels with the plan: compiled once per configuration
+ * (src/policy/compile.ts) with counter slots kept in the supervisor, sent
+ * with 'start' and so re-applied after every restart. applyPolicy() changes
+ * it while traffic flows: validate, compile, send 'policy', await
+ * 'policyInstalled'; only then do the configuration, the slots and the
+ * saved state (<run_dir>/state/policy.json) move on. Any failure leaves the
+ * running policy and the stored configuration as they were.
  */
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import type { Config } from '../config/schema.js';
+import { checkPolicyUpdate, policySection } from '../config/load.js';
+import type { Config, PolicySection } from '../config/schema.js';
 import { compilePlan, type CompiledPlan } from '../dataplane/compile.js';
 import type { NativePortInfo, NativeStats, NativePortStats, NativeWorkerStats } from '../dataplane/native-types.js';
-import { isShadowtapError, stError, type ErrorCode, type ShadowtapError } from '../errors.js';
+import { isShadowtapError, PolicyError, stError, type ErrorCode, type ShadowtapError } from '../errors.js';
+import { compilePolicy, type CompiledPolicy, type PolicyPlan } from '../policy/compile.js';
+import { PolicyCounters, type SessionCounterView } from './policy-counters.js';
+import { preparePolicyState, type PreparedWrite } from './state.js';
 import { HostChild, type ExitInfo } from './host-child.js';
 import { removeEalLeftovers } from './runtime-dir.js';
 import { addStats, busyRatios, zeroStats } from './stats.js';
@@ -47,6 +59,45 @@ export interface SupervisorOptions {
   /** consecutive failed stats polls after which a child is taken for hung and killed */
   maxMissedPolls?: number;
   backoff?: Partial<BackoffOptions>;
+  /** save the last good policy here (atomically); unset = not saved */
+  stateDir?: string;
+  /** policyHash() of the config file's policy section, recorded in the saved state */
+  stateBaseHash?: string | null;
+  /** generation of the initial policy (a restored state continues its numbering); default 1 */
+  policyGeneration?: number;
+  /** where the initial policy came from, for GET /v1/policy; default 'config' */
+  policySource?: PolicySource;
+  /** ms to wait for the data plane to install a policy; default 120 s */
+  policyTimeoutMs?: number;
+}
+
+export type PolicySource = 'config' | 'state' | 'api';
+
+export interface PolicyView {
+  generation: number;
+  /** installed in the running data plane; false while it is not running (applies at the next start) */
+  applied: boolean;
+  /** when this generation became current */
+  since: string;
+  /** ms the data plane took to install it (null: installed with 'start', or not yet) */
+  applyMs: number | null;
+  source: PolicySource;
+  policy: PolicySection;
+  plan: PolicyPlan;
+}
+
+export interface SessionView extends SessionCounterView {
+  priority: number;
+  target: string;
+  description?: string;
+}
+
+export interface SessionsView {
+  generation: number;
+  /** the live child answered the last policy poll */
+  live: boolean;
+  at: number;
+  sessions: SessionView[];
 }
 
 export interface PortStatus {
@@ -112,6 +163,8 @@ export interface SupervisorEvents {
   /** a start attempt failed (the first start rejects too; restarts retry) */
   failed: [{ error: ShadowtapError; restarting: boolean }];
   state: [{ state: SupervisorState; previous: SupervisorState }];
+  /** a new policy became current (installed live, or stored for the next start) */
+  policy: [{ generation: number; applied: boolean; applyMs: number | null; warnings: number }];
 }
 
 /**
@@ -129,7 +182,7 @@ export function explanatoryLines(lines: readonly string[], max = 8): string[] {
 const defaultHostPath = (): string => fileURLToPath(new URL('../dataplane/host.js', import.meta.url));
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
-  readonly config: Config;
+  private _config: Config;
   private readonly logger: Logger;
   private readonly hostPath: string;
   private readonly nproc: number;
@@ -141,6 +194,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly pollIntervalMs: number;
   private readonly maxMissedPolls: number;
   private readonly backoff: BackoffOptions;
+  private readonly stateDir: string | null;
+  private readonly stateBaseHash: string | null;
+  private readonly policyTimeoutMs: number;
 
   private _state: SupervisorState = 'stopped';
   private since = new Date();
@@ -171,9 +227,20 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private latestAt = 0;
   private ratios: number[] = [];
 
+  /** the current policy: compiled from _config, sent with every start */
+  private policy: CompiledPolicy;
+  private policySince = new Date();
+  private policyApplied = false;
+  private policyApplyMs: number | null = null;
+  private policySource: PolicySource;
+  private applying = false;
+  private readonly counters = new PolicyCounters();
+  /** cleared when a host answers that it does not know 'policyStats' */
+  private policyStatsSupported = true;
+
   constructor(options: SupervisorOptions) {
     super();
-    this.config = options.config;
+    this._config = options.config;
     this.logger = options.logger;
     this.hostPath = options.hostPath ?? defaultHostPath();
     this.nproc = options.nproc ?? availableParallelism();
@@ -186,9 +253,20 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.maxMissedPolls = options.maxMissedPolls ?? 5;
     this.backoff = { initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000, ...options.backoff };
     this.nextDelayMs = this.backoff.initialMs;
+    this.stateDir = options.stateDir ?? null;
+    this.stateBaseHash = options.stateBaseHash ?? null;
+    this.policyTimeoutMs = options.policyTimeoutMs ?? 120_000;
+    this.policySource = options.policySource ?? 'config';
     // Compile once up front: a plan error is a config error, found before any fork.
     const probe = compilePlan(this.config, { filePrefix: `${this.prefixBase}-0`, nproc: this.nproc });
     this.base = zeroStats(probe.plan.ports.length, probe.plan.workerLcores);
+    this.policy = compilePolicy(this.config, { generation: options.policyGeneration ?? 1 });
+    this.counters.committed(this.policy.plan, [], []);
+  }
+
+  /** The configuration in force: the file's, with the policy keys as last applied. */
+  get config(): Config {
+    return this._config;
   }
 
   get state(): SupervisorState {
@@ -330,7 +408,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       if (this.stopping) throw stError('ST_ERR_STATE', 'stop requested during start');
       await child.hello(this.startTimeoutMs);
       if (this.stopping) throw stError('ST_ERR_STATE', 'stop requested during start');
-      ports = await child.start(compiled.ealArgs, compiled.plan, this.startTimeoutMs);
+      ports = await child.start(compiled.ealArgs, compiled.plan, this.startTimeoutMs, this.policy.native);
       if (!child.alive) throw stError('ST_ERR_DATAPLANE_EXIT', `data-plane process ${child.pid} ${child.describeExit()} right after starting`);
       if (this.stopping) throw stError('ST_ERR_STATE', 'stop requested during start');
     } catch (err) {
@@ -349,6 +427,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.latest = null;
     this.ratios = [];
     this.missedPolls = 0;
+    this.policyApplied = true;
+    this.policyStatsSupported = true;
     void child.closed.then((info) => this.onChildExit(child, filePrefix, info));
     this.setState('running');
     this.startPolling();
@@ -401,6 +481,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.latest) this.base = addStats(this.base, this.latest);
     this.latest = null;
     this.ratios = [];
+    this.counters.childGone(this.policy.plan);
+    this.policyApplied = false;
     this.child = null;
     this.childPrefix = null;
     const ranMs = this.runningSince === null ? 0 : Date.now() - this.runningSince;
@@ -480,8 +562,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.latest = snap;
       this.latestAt = Date.now();
       this.missedPolls = 0;
+      await this.pollPolicy(child);
     } catch (err) {
       if (this.child !== child || !child.alive) return;
+      // A host busy compiling a big policy may answer late: that is not a hang.
+      if (this.applying) return;
       this.missedPolls++;
       this.logger.warn({ dataplanePid: child.pid, err: (err as Error).message, missed: this.missedPolls }, 'stats poll failed');
       if (this.missedPolls >= this.maxMissedPolls) {
@@ -491,6 +576,128 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       }
     } finally {
       this.polling = false;
+    }
+  }
+
+  /** Per-session counters; a host that does not know 'policyStats' is asked once. */
+  private async pollPolicy(child: HostChild): Promise<void> {
+    if (!this.policyStatsSupported) return;
+    try {
+      const snap = await child.policyStats(this.requestTimeoutMs);
+      if (this.child !== child) return;
+      this.counters.snapshot(snap);
+    } catch (err) {
+      if (this.child !== child || !child.alive) return;
+      if (/unknown request type/.test((err as Error).message)) {
+        this.policyStatsSupported = false;
+        this.logger.warn({ dataplanePid: child.pid }, 'the data-plane host does not report per-session counters (policyStats)');
+        return;
+      }
+      this.logger.warn({ dataplanePid: child.pid, err: (err as Error).message }, 'policy stats poll failed');
+    }
+  }
+
+  // ---- the mirror policy ---------------------------------------------------------
+
+  /** The current policy, its compiled plan, warnings and explanations. */
+  policyView(): PolicyView {
+    return {
+      generation: this.policy.native.generation,
+      applied: this.policyApplied && this._state === 'running',
+      since: this.policySince.toISOString(),
+      applyMs: this.policyApplyMs,
+      source: this.policySource,
+      policy: policySection(this._config),
+      plan: this.policy.plan,
+    };
+  }
+
+  /** Per-session and per-rule counters of the current policy, monotonic across restarts. */
+  sessionStats(): SessionsView {
+    const plan = this.policy.plan;
+    const views = this.counters.view(plan);
+    const live = this._state === 'running' && this.counters.latestAt > 0 && Date.now() - this.counters.latestAt <= 3 * this.pollIntervalMs + this.requestTimeoutMs;
+    return {
+      generation: this.policy.native.generation,
+      live,
+      at: this.counters.latestAt,
+      sessions: views.map((v, i) => {
+        const s = plan.sessions[i]!;
+        return { ...v, priority: s.priority, target: s.target, ...(s.description !== undefined ? { description: s.description } : {}) };
+      }),
+    };
+  }
+
+  /** Check a policy section against this configuration and compile it; nothing changes. Throws PolicyError. */
+  validatePolicy(section: unknown): PolicyPlan {
+    const checked = checkPolicyUpdate(this._config, section, { source: 'policy' });
+    if (!checked.config) throw new PolicyError(checked.problems);
+    return compilePolicy(checked.config, { generation: this.policy.native.generation + 1, slots: this.policy.slots }).plan;
+  }
+
+  /**
+   * Replace the policy section: validate, compile, install in the running
+   * data plane (RCU swap, traffic keeps flowing) and only then make it the
+   * configuration in force and save it. While the data plane is stopped or
+   * failed it is stored and applies at the next start; while it is starting
+   * or restarting the call is refused (ST_ERR_BUSY), as is a second update
+   * while one is in flight. On any failure nothing changes.
+   */
+  async applyPolicy(section: unknown): Promise<PolicyView> {
+    if (this.applying) throw stError('ST_ERR_BUSY', 'another policy update is in progress; retry when it has finished');
+    const checked = checkPolicyUpdate(this._config, section, { source: 'policy' });
+    if (!checked.config) throw new PolicyError(checked.problems);
+    if (this._state === 'starting' || this._state === 'backoff') {
+      throw stError('ST_ERR_BUSY', `the data plane is ${this._state === 'starting' ? 'starting' : 'restarting after a crash'}; retry once it runs`);
+    }
+    this.applying = true;
+    let staged: PreparedWrite | null = null;
+    try {
+      const generation = this.policy.native.generation + 1;
+      const compiled = compilePolicy(checked.config, { generation, slots: this.policy.slots });
+      // Make sure the state can be saved before anything changes.
+      if (this.stateDir) {
+        staged = preparePolicyState(this.stateDir, {
+          generation,
+          baseHash: this.stateBaseHash,
+          policy: structuredClone(policySection(checked.config)) as unknown as Record<string, unknown>,
+        });
+      }
+      let applied = false;
+      let applyMs: number | null = null;
+      const child = this.child;
+      if (this._state === 'running' && child) {
+        const t0 = performance.now();
+        const answer = await child.policy(compiled.native, this.policyTimeoutMs);
+        if (this.child !== child) {
+          throw stError('ST_ERR_DATAPLANE_EXIT', 'the data plane restarted while the policy was being installed; the previous policy stays');
+        }
+        applied = true;
+        applyMs = typeof answer.applyMs === 'number' ? answer.applyMs : performance.now() - t0;
+      } else if (this._state === 'running') {
+        throw stError('ST_ERR_NOT_READY', 'the data plane is not answering; retry');
+      }
+      staged?.commit();
+      staged = null;
+      this._config = checked.config;
+      this.counters.committed(compiled.plan, compiled.freshSessionSlots, compiled.freshRuleSlots);
+      this.policy = compiled;
+      this.policySince = new Date();
+      this.policyApplyMs = applyMs;
+      this.policySource = 'api';
+      this.policyApplied = applied;
+      this.logger.info(
+        { generation, applied, applyMs, sessions: compiled.plan.counts.sessions, classifierRules: compiled.plan.counts.classifierRules, warnings: compiled.plan.warnings.length },
+        applied ? `policy generation ${generation} installed` : `policy generation ${generation} stored; it applies when the data plane starts`,
+      );
+      this.emit('policy', { generation, applied, applyMs, warnings: compiled.plan.warnings.length });
+      return this.policyView();
+    } catch (err) {
+      staged?.abort();
+      if (isShadowtapError(err)) this.logger.warn({ err: { code: err.code, message: err.message.split('\n')[0] } }, 'policy update refused; the running policy is unchanged');
+      throw err;
+    } finally {
+      this.applying = false;
     }
   }
 }

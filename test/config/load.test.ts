@@ -156,7 +156,7 @@ const cases: Case[] = [
     path: 'translate.ipv6[1].from',
     message: 'fd00:1::/32 overlaps translate.ipv6[0].from fd00::/16; expected non-overlapping production prefixes',
   },
-  { title: 'unmapped unknown', edit: (c) => set(c, 'translate.unmapped', 'keep'), path: 'translate.unmapped', message: 'expected one of drop, mirror, got "keep"' },
+  { title: 'unmapped unknown', edit: (c) => set(c, 'translate.unmapped', 'keep'), path: 'translate.unmapped', message: 'expected one of drop, mirror, count, got "keep"' },
   { title: 'translate unknown key', edit: (c) => set(c, 'translate.ip4', []), path: 'translate.ip4', message: /^unknown key `translate.ip4` \(did you mean `ipv4`\?\)/ },
   // ---- api
   { title: 'api.host not an address', edit: (c) => set(c, 'api.host', 'bad host'), path: 'api.host', message: '"bad host" is not an IP address or host name; expected e.g. 127.0.0.1' },

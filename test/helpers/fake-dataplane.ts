@@ -1,19 +1,71 @@
 /**
- * A fake data-plane source (the Supervisor's status()/stats() surface) for
- * API route and metrics-mapping tests only. Claims about packets are made
- * against the real addon, never against this.
+ * A fake data-plane source (the Supervisor's status()/stats() surface and
+ * its policy operations) for API route and metrics-mapping tests only.
+ * Claims about packets are made against the real addon, never against this.
+ *
+ * The policy operations run the real checks and compiler over a small vdev
+ * configuration; only the install in the data plane is faked (it can be
+ * told to fail, to show that a failed install changes nothing).
  */
+import { checkPolicyUpdate, policySection, validateConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { SESSION_DROP_REASONS, type SessionDropReason } from '../../src/dataplane/native-types.js';
+import { PolicyError } from '../../src/errors.js';
+import { compilePolicy, type CompiledPolicy, type PolicyPlan } from '../../src/policy/compile.js';
 import { zeroStats } from '../../src/supervisor/stats.js';
-import type { SupervisorStats, SupervisorStatus } from '../../src/supervisor/supervisor.js';
+import type { PolicyView, SessionsView, SupervisorStats, SupervisorStatus } from '../../src/supervisor/supervisor.js';
 
 export interface FakeDataplane {
   statusValue: SupervisorStatus;
   statsValue: SupervisorStats | null;
+  config: Config;
+  compiled: CompiledPolicy;
+  /** the next applyPolicy fails with this after validation (as a native install failure would) */
+  installError: Error | null;
+  /** sections that were installed, in order */
+  installed: unknown[];
   status(): SupervisorStatus;
   stats(): SupervisorStats | null;
+  policyView(): PolicyView;
+  sessionStats(): SessionsView;
+  validatePolicy(section: unknown): PolicyPlan;
+  applyPolicy(section: unknown): Promise<PolicyView>;
 }
 
-export function fakeDataplane(overrides: Partial<SupervisorStatus> = {}): FakeDataplane {
+export const FAKE_CONFIG_INPUT = {
+  ports: [
+    { name: 'prod-in', device: 'net_pcap0,rx_pcap=in.pcap', egress: 'prod-out' },
+    { name: 'prod-out', device: 'net_null0,no-rx=1', role: 'egress' },
+    { name: 'shadow0', device: 'net_null1,no-rx=1', role: 'shadow' },
+  ],
+  translate: { ipv4: [{ from: '10.0.0.0/16', to: '10.99.0.0/16' }] },
+};
+
+/** Counters the fake reports: session i gets (i + 1) * 100 matched, rule j of it (j + 1) * 10 hits. */
+function fakeSessions(plan: PolicyPlan, generation: number): SessionsView {
+  return {
+    generation,
+    live: true,
+    at: 1_700_000_000_000,
+    sessions: plan.sessions.map((s, i) => ({
+      id: s.id,
+      slot: s.slot,
+      priority: s.priority,
+      target: s.target,
+      ...(s.description !== undefined ? { description: s.description } : {}),
+      matched: (i + 1) * 100,
+      sampled: (i + 1) * 90,
+      mirroredPackets: (i + 1) * 80,
+      mirroredBytes: (i + 1) * 8000,
+      truncated: i,
+      unmappedSeen: 0,
+      dropped: Object.fromEntries(SESSION_DROP_REASONS.map((r) => [r, r === 'rate' ? (i + 1) * 5 : r === 'tx_full' ? 3 : 0])) as Record<SessionDropReason, number>,
+      rules: s.rules.map((r, j) => ({ id: r.id, index: r.index, line: r.line, hits: (j + 1) * 10 })),
+    })),
+  };
+}
+
+export function fakeDataplane(overrides: Partial<SupervisorStatus> = {}, configInput: Record<string, unknown> = FAKE_CONFIG_INPUT): FakeDataplane {
   const base = zeroStats(3, [1]);
   const names = [['prod-in', 'production'], ['prod-out', 'egress'], ['shadow0', 'shadow']] as const;
   const statsValue: SupervisorStats = {
@@ -45,14 +97,54 @@ export function fakeDataplane(overrides: Partial<SupervisorStatus> = {}): FakeDa
     nextRestartAt: null,
     ...overrides,
   };
+  const config = validateConfig(configInput, { source: 'fake config' });
+  let since = new Date(0).toISOString();
+  let applyMs: number | null = null;
+  let source: PolicyView['source'] = 'config';
   return {
     statusValue,
     statsValue,
+    config,
+    compiled: compilePolicy(config),
+    installError: null,
+    installed: [],
     status() {
       return this.statusValue;
     },
     stats() {
       return this.statsValue;
+    },
+    policyView() {
+      return {
+        generation: this.compiled.native.generation,
+        applied: this.statusValue.state === 'running',
+        since,
+        applyMs,
+        source,
+        policy: policySection(this.config),
+        plan: this.compiled.plan,
+      };
+    },
+    sessionStats() {
+      return fakeSessions(this.compiled.plan, this.compiled.native.generation);
+    },
+    validatePolicy(section) {
+      const checked = checkPolicyUpdate(this.config, section, { source: 'policy' });
+      if (!checked.config) throw new PolicyError(checked.problems);
+      return compilePolicy(checked.config, { generation: this.compiled.native.generation + 1, slots: this.compiled.slots }).plan;
+    },
+    async applyPolicy(section) {
+      const checked = checkPolicyUpdate(this.config, section, { source: 'policy' });
+      if (!checked.config) throw new PolicyError(checked.problems);
+      const next = compilePolicy(checked.config, { generation: this.compiled.native.generation + 1, slots: this.compiled.slots });
+      if (this.installError) throw this.installError;
+      this.installed.push(section);
+      this.config = checked.config;
+      this.compiled = next;
+      since = new Date(1_700_000_000_000).toISOString();
+      applyMs = 1.5;
+      source = 'api';
+      return this.policyView();
     },
   };
 }

@@ -2,7 +2,9 @@
  * Runs the standalone C test of the header-rewrite module
  * (native/test/rewrite_test.c, built by CMake as build/st_rewrite_test): frames
  * built byte by byte, compared with a reference translator and full checksum
- * recomputation, plus thousands of random valid and garbage frames.
+ * recomputation, plus thousands of random valid and garbage frames; and the
+ * policy-era part: MAC maps, host overrides, the count rule, truncated copies,
+ * ARP/DHCPv4/ND payload translation and malformed control-plane payloads.
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
@@ -21,4 +23,6 @@ test('native rewrite module: reference translation and full checksums agree', (t
   t.truthy(m, `no summary line in:\n${out.slice(-2000)}`);
   t.true(Number(m![1]) > 1000, `only ${m![1]} checks ran`);
   t.is(Number(m![2]), 0);
+  // the policy-era part ran: control-plane payloads mutated at random, no crash
+  t.regex(out, /control-plane garbage: \d+ frames, \d+ sent, [1-9]\d* control_plane anomalies, none out of bounds/);
 });

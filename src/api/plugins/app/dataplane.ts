@@ -6,8 +6,23 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { MetricsSource } from '../../../metrics/collector.js';
+import type { PolicyPlan } from '../../../policy/compile.js';
+import type { PolicyView, SessionsView } from '../../../supervisor/supervisor.js';
 
-export type DataplaneSource = MetricsSource;
+/**
+ * The policy operations (one service function each; the CLI reaches the same
+ * ones through these routes). The Supervisor implements them.
+ */
+export interface PolicyService {
+  policyView(): PolicyView;
+  sessionStats(): SessionsView;
+  /** throws PolicyError (400, every problem) */
+  validatePolicy(section: unknown): PolicyPlan;
+  /** throws PolicyError, ST_ERR_BUSY (409) or a data-plane error; nothing changes on failure */
+  applyPolicy(section: unknown): Promise<PolicyView>;
+}
+
+export type DataplaneSource = MetricsSource & PolicyService;
 
 declare module 'fastify' {
   interface FastifyInstance {

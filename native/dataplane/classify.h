@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The normalised classification key: what rte_acl sees of a packet.
+ *
+ * A packet is parsed once (L2, up to two VLAN tags, IPv4/IPv6 with extension
+ * headers, L4 ports and TCP flags) into a fixed 49-byte key, so every filter
+ * field sits at a fixed offset whatever the encapsulation. rte_acl wants the
+ * first field to be 1 byte and the rest in groups of 4 consecutive bytes (one
+ * input_index per group), all in network byte order; rules are written in
+ * host order. Layout (offset: field, group):
+ *
+ *    0: proto                               group 0 (the 1-byte first field)
+ *    1: ip_version | 2: tcp_flags | 3: vlan  group 1  (vlan 16 bit, 4096 = untagged)
+ *    5: ethertype  | 7: family | 8: pad      group 2  (family 4: IPv4 or ARP, 6: IPv6)
+ *    9: signature hits (bit k = signature k) group 3
+ *   13: src address, last 32 bits            group 4  (all of an IPv4 address)
+ *   17: dst address, last 32 bits            group 5
+ *   21: sport | 23: dport                    group 6
+ *   25: src address, first 96 bits           groups 7-9  (IPv4: ::ffff)
+ *   37: dst address, first 96 bits           groups 10-12
+ *
+ * Two field sets over the same key: the narrow one (groups 0-6, 25 bytes)
+ * serves a context whose rules name no IPv6 prefix, the wide one (all 49
+ * bytes) the others; rte_acl walks one trie level per byte, so IPv4-only
+ * policies classify in about half the steps. An IPv4 prefix is carried as
+ * IPv4-mapped IPv6 (::ffff:a.b.c.d, len + 96) and also requires family 4, so
+ * it never matches an IPv6 packet.
+ *
+ * The source bit (port, direction) is not in the key: every packet of a burst
+ * comes from the same queue, so a session's source check is done once per
+ * burst, and a packet that is both "rx on A" and "tx on B" (inline forward)
+ * reaches a session that lists either, once.
+ *
+ * Non-IP frames: ip_version 0, proto 0, the (inner) ethertype; an Ethernet/
+ * IPv4 ARP frame carries its sender and target protocol addresses as src/dst
+ * (family 4), so a CIDR scope includes the ARP traffic of that subnet.
+ */
+#ifndef ST_CLASSIFY_H
+#define ST_CLASSIFY_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include <rte_acl.h>
+#include <rte_byteorder.h>
+#include <rte_hash_crc.h>
+
+#define ST_KEY_NO_OFF 0xffff
+
+/* The ACL input and, after it, what signatures and hashing need. */
+struct st_key {
+	uint8_t proto;
+	uint8_t ip_version;
+	uint8_t tcp_flags;
+	uint8_t vlan[2];
+	uint8_t ethertype[2];
+	uint8_t family;
+	uint8_t pad;
+	uint8_t sig[4];
+	uint8_t src_lo[4];    /* address bytes 12..15 */
+	uint8_t dst_lo[4];
+	uint8_t sport[2];
+	uint8_t dport[2];
+	uint8_t src_hi[12];   /* address bytes 0..11 */
+	uint8_t dst_hi[12];
+	/* ---- not read by rte_acl ---- */
+	uint8_t has_addr;     /* IP or ARP: src/dst are meaningful */
+	uint16_t l3_off, l4_off, pay_off;  /* ST_KEY_NO_OFF when absent */
+} __attribute__((packed, aligned(64)));
+
+/* Rule fields; the narrow set is the first ST_KF__NARROW. */
+enum {
+	ST_KF_PROTO = 0,
+	ST_KF_IPVER,
+	ST_KF_TCPFLAGS,
+	ST_KF_VLAN,
+	ST_KF_ETHERTYPE,
+	ST_KF_FAMILY,
+	ST_KF_PAD,
+	ST_KF_SIG,
+	ST_KF_SRC3,
+	ST_KF_DST3,
+	ST_KF_SPORT,
+	ST_KF_DPORT,
+	ST_KF__NARROW,
+	ST_KF_SRC0 = ST_KF__NARROW, ST_KF_SRC1, ST_KF_SRC2,
+	ST_KF_DST0, ST_KF_DST1, ST_KF_DST2,
+	ST_KF__COUNT
+};
+
+RTE_ACL_RULE_DEF(st_acl_rule, ST_KF__COUNT);
+
+static inline uint16_t
+st_rd16(const uint8_t *p)
+{
+	return (uint16_t)((unsigned int)p[0] << 8 | p[1]);
+}
+
+static inline void
+st_wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline int
+st_is_vlan_tpid(uint16_t et)
+{
+	return et == 0x8100 || et == 0x88a8 || et == 0x9100;
+}
+
+/* L4 fields, when the header is there. */
+static inline void
+st_key_l4(struct st_key *k, const uint8_t *f, uint32_t len, uint32_t l4)
+{
+	k->l4_off = (uint16_t)l4;
+	switch (k->proto) {
+	case 6: /* TCP */
+		if (l4 + 14 <= len) {
+			memcpy(k->sport, f + l4, 2);
+			memcpy(k->dport, f + l4 + 2, 2);
+			k->tcp_flags = f[l4 + 13];
+			if (l4 + 20 <= len) {
+				uint32_t doff = (uint32_t)(f[l4 + 12] >> 4) * 4;
+
+				if (doff >= 20 && l4 + doff <= len)
+					k->pay_off = (uint16_t)(l4 + doff);
+			}
+		}
+		break;
+	case 17: /* UDP */
+	case 132: /* SCTP: ports at the same place */
+		if (l4 + 4 <= len) {
+			memcpy(k->sport, f + l4, 2);
+			memcpy(k->dport, f + l4 + 2, 2);
+		}
+		if (k->proto == 17 && l4 + 8 <= len)
+			k->pay_off = (uint16_t)(l4 + 8);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Parse the first segment (len bytes) of a frame into k. Never reads past
+ * len; a header that does not fit leaves the fields it would have set zero. */
+static inline void
+st_key_parse(struct st_key *k, const uint8_t *f, uint32_t len)
+{
+	uint32_t off = 12, l3;
+	uint16_t et;
+
+	memset(k, 0, offsetof(struct st_key, has_addr));
+	k->has_addr = 0;
+	k->l3_off = k->l4_off = k->pay_off = ST_KEY_NO_OFF;
+	st_wr16(k->vlan, 4096);
+	if (len < 14)
+		return;
+	et = st_rd16(f + 12);
+	if (st_is_vlan_tpid(et)) {
+		if (len < 18)
+			return;
+		st_wr16(k->vlan, st_rd16(f + 14) & 0x0fff);
+		off = 16;
+		et = st_rd16(f + 16);
+		if (st_is_vlan_tpid(et)) {
+			if (len < 22)
+				return;
+			off = 20;
+			et = st_rd16(f + 20);
+		}
+	}
+	memcpy(k->ethertype, f + off, 2);
+	l3 = off + 2;
+	if (et == 0x0800) {
+		uint32_t ihl;
+		uint16_t frag;
+
+		if (l3 + 20 > len || (f[l3] >> 4) != 4)
+			return;
+		ihl = (uint32_t)(f[l3] & 0x0f) * 4;
+		if (ihl < 20 || l3 + ihl > len)
+			return;
+		k->ip_version = 4;
+		k->family = 4;
+		k->has_addr = 1;
+		k->l3_off = (uint16_t)l3;
+		k->proto = f[l3 + 9];
+		k->src_hi[10] = k->src_hi[11] = 0xff;
+		k->dst_hi[10] = k->dst_hi[11] = 0xff;
+		memcpy(k->src_lo, f + l3 + 12, 4);
+		memcpy(k->dst_lo, f + l3 + 16, 4);
+		frag = st_rd16(f + l3 + 6);
+		if ((frag & 0x1fff) == 0)
+			st_key_l4(k, f, len, l3 + ihl);
+	} else if (et == 0x86dd) {
+		uint32_t p = l3 + 40;
+		uint8_t nh;
+		int hops;
+
+		if (p > len || (f[l3] >> 4) != 6)
+			return;
+		k->ip_version = 6;
+		k->family = 6;
+		k->has_addr = 1;
+		k->l3_off = (uint16_t)l3;
+		memcpy(k->src_hi, f + l3 + 8, 12);
+		memcpy(k->src_lo, f + l3 + 20, 4);
+		memcpy(k->dst_hi, f + l3 + 24, 12);
+		memcpy(k->dst_lo, f + l3 + 36, 4);
+		nh = f[l3 + 6];
+		/* Walk the extension headers to the upper layer protocol. */
+		for (hops = 0; hops < 8; hops++) {
+			if (nh == 0 || nh == 43 || nh == 60) {
+				if (p + 8 > len)
+					break;
+				nh = f[p];
+				p += ((uint32_t)f[p + 1] + 1) * 8;
+			} else if (nh == 51) {
+				if (p + 8 > len)
+					break;
+				nh = f[p];
+				p += ((uint32_t)f[p + 1] + 2) * 4;
+			} else if (nh == 44) {
+				if (p + 8 > len)
+					break;
+				nh = f[p];
+				if ((st_rd16(f + p + 2) & 0xfff8) != 0) {
+					/* a later fragment: no L4 header */
+					k->proto = nh;
+					return;
+				}
+				p += 8;
+			} else {
+				break;
+			}
+		}
+		k->proto = nh;
+		if (p <= len)
+			st_key_l4(k, f, len, p);
+	} else if (et == 0x0806) {
+		/* Ethernet/IPv4 ARP: sender IP at 14, target IP at 24. */
+		if (l3 + 28 <= len && st_rd16(f + l3) == 1 && st_rd16(f + l3 + 2) == 0x0800 &&
+		    f[l3 + 4] == 6 && f[l3 + 5] == 4) {
+			k->has_addr = 1;
+			k->family = 4;
+			k->src_hi[10] = k->src_hi[11] = 0xff;
+			k->dst_hi[10] = k->dst_hi[11] = 0xff;
+			memcpy(k->src_lo, f + l3 + 14, 4);
+			memcpy(k->dst_lo, f + l3 + 24, 4);
+		}
+		k->l3_off = (uint16_t)l3;
+	} else {
+		k->l3_off = (uint16_t)l3;
+	}
+}
+
+/* Symmetric flow hash: both directions of a flow get the same value, so per
+ * flow sampling keeps or drops a conversation whole. Symmetric by
+ * construction (each pair enters as its XOR and its sum, both commutative),
+ * so there is no compare-and-swap per packet; CRC32 instructions, then a
+ * murmur3 finaliser so that every bit counts in a threshold comparison.
+ * Frames without addresses hash their MAC pair the same way. */
+static inline uint32_t
+st_flow_hash(const struct st_key *k, const uint8_t *frame, uint32_t len)
+{
+	uint64_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+	uint32_t pa = 0, pb = 0, h;
+
+	if (k->has_addr) {
+		memcpy(&a0, k->src_hi, 8);
+		memcpy(&a1, k->src_hi + 8, 4);
+		memcpy((uint8_t *)&a1 + 4, k->src_lo, 4);
+		memcpy(&b0, k->dst_hi, 8);
+		memcpy(&b1, k->dst_hi + 8, 4);
+		memcpy((uint8_t *)&b1 + 4, k->dst_lo, 4);
+		pa = st_rd16(k->sport);
+		pb = st_rd16(k->dport);
+	} else if (len >= 12) {
+		memcpy(&a0, frame, 6);
+		memcpy(&b0, frame + 6, 6);
+	}
+	h = rte_hash_crc_8byte(a0 ^ b0, 0x5348u);
+	h = rte_hash_crc_8byte(a1 ^ b1, h);
+	h = rte_hash_crc_8byte(a0 + b0, h);
+	h = rte_hash_crc_8byte(a1 + b1, h);
+	h = rte_hash_crc_8byte((uint64_t)(pa ^ pb) | (uint64_t)(pa + pb) << 16 |
+			       (uint64_t)k->proto << 40 | (uint64_t)k->ip_version << 48, h);
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+/* Field definitions shared by the session classifier and the shadow
+ * firewall: the narrow set, or (wide) all of them. */
+static inline void
+st_key_acl_defs(struct rte_acl_config *cfg, int wide)
+{
+	static const struct { uint8_t type, size, input; uint32_t off; } d[ST_KF__COUNT] = {
+		[ST_KF_PROTO] = { RTE_ACL_FIELD_TYPE_BITMASK, 1, 0, 0 },
+		[ST_KF_IPVER] = { RTE_ACL_FIELD_TYPE_BITMASK, 1, 1, 1 },
+		[ST_KF_TCPFLAGS] = { RTE_ACL_FIELD_TYPE_BITMASK, 1, 1, 2 },
+		[ST_KF_VLAN] = { RTE_ACL_FIELD_TYPE_RANGE, 2, 1, 3 },
+		[ST_KF_ETHERTYPE] = { RTE_ACL_FIELD_TYPE_BITMASK, 2, 2, 5 },
+		[ST_KF_FAMILY] = { RTE_ACL_FIELD_TYPE_BITMASK, 1, 2, 7 },
+		[ST_KF_PAD] = { RTE_ACL_FIELD_TYPE_BITMASK, 1, 2, 8 },
+		[ST_KF_SIG] = { RTE_ACL_FIELD_TYPE_BITMASK, 4, 3, 9 },
+		[ST_KF_SRC3] = { RTE_ACL_FIELD_TYPE_MASK, 4, 4, 13 },
+		[ST_KF_DST3] = { RTE_ACL_FIELD_TYPE_MASK, 4, 5, 17 },
+		[ST_KF_SPORT] = { RTE_ACL_FIELD_TYPE_RANGE, 2, 6, 21 },
+		[ST_KF_DPORT] = { RTE_ACL_FIELD_TYPE_RANGE, 2, 6, 23 },
+		[ST_KF_SRC0] = { RTE_ACL_FIELD_TYPE_MASK, 4, 7, 25 },
+		[ST_KF_SRC1] = { RTE_ACL_FIELD_TYPE_MASK, 4, 8, 29 },
+		[ST_KF_SRC2] = { RTE_ACL_FIELD_TYPE_MASK, 4, 9, 33 },
+		[ST_KF_DST0] = { RTE_ACL_FIELD_TYPE_MASK, 4, 10, 37 },
+		[ST_KF_DST1] = { RTE_ACL_FIELD_TYPE_MASK, 4, 11, 41 },
+		[ST_KF_DST2] = { RTE_ACL_FIELD_TYPE_MASK, 4, 12, 45 },
+	};
+	unsigned int i, n = wide ? ST_KF__COUNT : ST_KF__NARROW;
+
+	cfg->num_fields = n;
+	for (i = 0; i < n; i++) {
+		cfg->defs[i].type = d[i].type;
+		cfg->defs[i].size = d[i].size;
+		cfg->defs[i].field_index = (uint8_t)i;
+		cfg->defs[i].input_index = d[i].input;
+		cfg->defs[i].offset = d[i].off;
+	}
+}
+
+#endif /* ST_CLASSIFY_H */

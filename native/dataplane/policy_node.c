@@ -1,0 +1,592 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Fast-path half of the mirror policy, per production burst.
+ *
+ * st_policy_copy (before production tx):
+ *  1. Runts (shorter than an Ethernet header) are counted as malformed once
+ *     and never classified.
+ *  2. Only when something reads it: every packet is parsed once into the
+ *     normalised key (classify.h), signatures are evaluated when the policy
+ *     has any, and the symmetric flow hash is computed when a session samples
+ *     per flow or a target encapsulates.
+ *  3. Sessions, in order, in groups of 16: a group none of whose sessions
+ *     lists this queue's source bits is skipped; otherwise one
+ *     rte_acl_classify over the whole burst gives, per session (category),
+ *     its first matching rule. A session decided without the classifier
+ *     (first rule matches everything) reads its fixed rule.
+ *  4. Per packet and offered session: a target already taken by an earlier
+ *     session is skipped (unless match_all; skipped sessions count nothing);
+ *     the deciding rule counts a hit; reject or no rule = no copy. Accept:
+ *     matched, then sampling (per packet: xorshift64* per lcore; per flow:
+ *     flow hash < threshold), sampled, then the rate cap (token buckets per
+ *     worker; pps and bits on the shadow wire incl. encapsulation), then the
+ *     copy: rte_pktmbuf_copy(m, pool, 0, snaplen). Tap mode: a packet with
+ *     exactly one copy that is not truncated is taken itself, no copy.
+ * st_policy_shadow (after production tx), for the copies of the burst:
+ *  5. st_rewrite_frame_ex (wire_len = original length); anomalies are counted
+ *     once per packet (on its first copy).
+ *  6. Shadow firewall on IP copies (after translation, so the translated
+ *     security rules apply): one classify per 64 copies; non-IP copies
+ *     (ARP...) are not filtered.
+ *  7. st_encap_apply, then transmit per target (one reference per port).
+ */
+#include <stddef.h>
+
+#include <rte_acl.h>
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_memcpy.h>
+#include <rte_prefetch.h>
+
+#include "pipeline.h"
+#include "classify.h"
+
+/* How many packets ahead to prefetch while parsing (l3fwd uses 3). */
+#define ST_PREFETCH_OFFSET 3
+
+_Static_assert(offsetof(struct st_key, vlan) == 3, "ACL key layout");
+_Static_assert(offsetof(struct st_key, ethertype) == 5, "ACL key layout");
+_Static_assert(offsetof(struct st_key, family) == 7, "ACL key layout");
+_Static_assert(offsetof(struct st_key, sig) == 9, "ACL key layout");
+_Static_assert(offsetof(struct st_key, src_lo) == 13, "ACL key layout");
+_Static_assert(offsetof(struct st_key, dst_lo) == 17, "ACL key layout");
+_Static_assert(offsetof(struct st_key, sport) == 21, "ACL key layout");
+_Static_assert(offsetof(struct st_key, dport) == 23, "ACL key layout");
+_Static_assert(offsetof(struct st_key, src_hi) == 25, "ACL key layout");
+_Static_assert(offsetof(struct st_key, dst_hi) == 37, "ACL key layout");
+_Static_assert(ST_MAX_TARGETS <= 16, "targets taken per packet fit a uint16_t");
+
+static inline uint64_t
+xorshift64s(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+static inline void
+count_anomalies(struct st_lcore_ctr *c, uint32_t bits)
+{
+	while (bits != 0) {
+		unsigned int a = (unsigned int)__builtin_ctz(bits);
+
+		bits &= bits - 1;
+		if (likely(a < ST_ANOM__COUNT))
+			c->anomalies[a]++;
+	}
+}
+
+static inline uint32_t
+signature_hits(const struct st_policy *pol, const struct st_key *k, const uint8_t *f,
+	       uint32_t len)
+{
+	uint32_t hits = 0;
+	uint16_t s;
+
+	for (s = 0; s < pol->nb_signatures; s++) {
+		const struct st_pol_sig *sg = &pol->signatures[s];
+		uint32_t base, start, i;
+
+		switch (sg->base) {
+		case ST_SIG_L2: base = 0; break;
+		case ST_SIG_L3: base = k->l3_off; break;
+		case ST_SIG_L4: base = k->l4_off; break;
+		default: base = k->pay_off; break;
+		}
+		if (base == ST_KEY_NO_OFF)
+			continue;
+		start = base + sg->offset;
+		if (start + sg->len > len)
+			continue;
+		for (i = 0; i < sg->len; i++)
+			if ((f[start + i] & sg->mask[i]) != sg->value[i])
+				break;
+		if (i == sg->len)
+			hits |= UINT32_C(1) << s;
+	}
+	return hits;
+}
+
+/* Token buckets, refilled lazily from the TSC. The first use starts the
+ * clock with a full bucket. */
+static inline int
+bucket_take(struct st_bucket *b, uint64_t now, double bits)
+{
+	if (unlikely(b->last_tsc == 0)) {
+		b->last_tsc = now;
+	} else if (now > b->last_tsc) {
+		double dt = (double)(now - b->last_tsc);
+
+		b->pps_tokens += dt * b->pps_per_tsc;
+		if (b->pps_tokens > b->pps_depth)
+			b->pps_tokens = b->pps_depth;
+		b->bps_tokens += dt * b->bps_per_tsc;
+		if (b->bps_tokens > b->bps_depth)
+			b->bps_tokens = b->bps_depth;
+		b->last_tsc = now;
+	}
+	if (b->pps_per_tsc > 0 && b->pps_tokens < 1.0)
+		return 0;
+	if (b->bps_per_tsc > 0 && b->bps_tokens < bits)
+		return 0;
+	if (b->pps_per_tsc > 0)
+		b->pps_tokens -= 1.0;
+	if (b->bps_per_tsc > 0)
+		b->bps_tokens -= bits;
+	return 1;
+}
+
+struct st_decision {
+	uint16_t pkt;
+	uint16_t session;
+};
+
+/* One copy of m (first `len` bytes) into a fresh mbuf; a single-segment
+ * frame that fits is copied by hand (the common case), anything else by
+ * rte_pktmbuf_copy. NULL when the pool is empty. */
+static inline struct rte_mbuf *
+copy_frame(struct rte_mbuf *m, struct rte_mbuf *fresh, struct rte_mempool *pool, uint32_t len)
+{
+	struct rte_mbuf *cp;
+
+	if (likely(fresh != NULL && m->nb_segs == 1 && len <= rte_pktmbuf_tailroom(fresh))) {
+		rte_memcpy(rte_pktmbuf_mtod(fresh, void *), rte_pktmbuf_mtod(m, const void *), len);
+		fresh->data_len = (uint16_t)len;
+		fresh->pkt_len = len;
+		fresh->port = m->port;
+		fresh->vlan_tci = m->vlan_tci;
+		fresh->vlan_tci_outer = m->vlan_tci_outer;
+		fresh->packet_type = m->packet_type;
+		fresh->hash = m->hash;
+		return fresh;
+	}
+	cp = rte_pktmbuf_copy(m, pool, 0, len);
+	if (fresh != NULL)
+		rte_pktmbuf_free(fresh);
+	return cp;
+}
+
+/* Turn decisions into pending copies. `final`: every decision of the burst
+ * is known, so a tap-mode packet with exactly one may be taken itself.
+ * Copies are allocated in one bulk call. */
+static void
+materialize(struct st_lcore *lc, const struct st_policy *pol, struct rte_mbuf **pkts,
+	    const struct st_decision *dec, uint32_t nd, const uint16_t *ndec,
+	    const uint32_t *hash, uint8_t *first_done, int final)
+{
+	struct st_lcore_ctr *c = &lc->ctr;
+	struct st_pol_work *wk = &lc->work;
+	struct rte_mempool *pool = lc->conf.shadow_pool;
+	const int tap = lc->conf.tap;
+	struct rte_mbuf *fresh[ST_PENDING_MAX];
+	uint32_t i, need = 0, f = 0;
+	int bulk;
+
+	for (i = 0; i < nd; i++) {
+		const struct st_pol_session *ps = &pol->sessions[dec[i].session];
+		const uint16_t pi = dec[i].pkt;
+
+		need += !(tap && final && ndec[pi] == 1 &&
+			  (ps->snaplen == 0 || ps->snaplen >= rte_pktmbuf_pkt_len(pkts[pi])));
+	}
+	bulk = need != 0 && rte_pktmbuf_alloc_bulk(pool, fresh, need) == 0;
+
+	for (i = 0; i < nd; i++) {
+		const uint16_t pi = dec[i].pkt;
+		const struct st_pol_session *ps = &pol->sessions[dec[i].session];
+		struct st_session_stats *st = &c->sess[ps->slot];
+		struct rte_mbuf *m = pkts[pi];
+		const uint32_t len = rte_pktmbuf_pkt_len(m);
+		struct st_pending *p;
+		struct rte_mbuf *cp;
+
+		if (tap && final && ndec[pi] == 1 && (ps->snaplen == 0 || ps->snaplen >= len)) {
+			cp = m;
+			pkts[pi] = NULL;
+		} else {
+			uint32_t cl = ps->snaplen != 0 && ps->snaplen < len ? ps->snaplen : len;
+
+			cp = copy_frame(m, bulk ? fresh[f++] : NULL, pool, cl);
+			if (unlikely(cp == NULL)) {
+				st->dropped[ST_SDROP_NOMEM]++;
+				c->dropped[ST_DROP_NOMEM]++;
+				continue;
+			}
+			if (cl < len)
+				st->truncated++;
+		}
+		p = &wk->p[wk->nb++];
+		p->m = cp;
+		p->wire_len = len;
+		p->hash = hash != NULL ? hash[pi] : 0;
+		p->session = dec[i].session;
+		p->first = !first_done[pi];
+		first_done[pi] = 1;
+	}
+}
+
+void
+st_policy_copy(struct st_lcore *lc, const struct st_rxq *q, const struct st_policy *pol,
+	       struct rte_mbuf **pkts, uint16_t n)
+{
+	struct st_lcore_ctr *c = &lc->ctr;
+	const uint32_t src = q->src_bits;
+	struct st_key keys[ST_BURST_MAX];
+	const uint8_t *kp[ST_BURST_MAX];
+	uint32_t res[ST_BURST_MAX * RTE_ACL_MAX_CATEGORIES];
+	uint32_t hash[ST_BURST_MAX];
+	uint16_t taken[ST_BURST_MAX];
+	uint16_t ndec[ST_BURST_MAX];
+	uint8_t runt[ST_BURST_MAX];
+	uint8_t first_done[ST_BURST_MAX];
+	struct st_decision dec[ST_PENDING_MAX];
+	struct st_bucket *buckets = NULL;
+	uint64_t rng = c->rng;
+	uint64_t now = 0;
+	uint32_t nd = 0;
+	uint16_t i, gi;
+	int any = 0;
+
+	for (i = 0; i < n; i++) {
+		/* A runt cannot be classified or mirrored, and rte_pktmbuf_copy
+		 * refuses an empty frame: count it as what it is. */
+		runt[i] = rte_pktmbuf_pkt_len(pkts[i]) < RTE_ETHER_HDR_LEN;
+		if (unlikely(runt[i])) {
+			c->dropped[ST_DROP_MALFORMED]++;
+			c->anomalies[ST_ANOM_TRUNC_L2]++;
+		} else {
+			any = 1;
+		}
+		taken[i] = 0;
+		ndec[i] = 0;
+		first_done[i] = 0;
+	}
+	if (unlikely(!any))
+		return;
+
+	if (pol->need_key) {
+		for (i = 0; i < n && i < ST_PREFETCH_OFFSET; i++)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+		for (i = 0; i < n; i++) {
+			const struct rte_mbuf *m = pkts[i];
+			const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+			uint32_t len = rte_pktmbuf_data_len(m);
+
+			if (i + ST_PREFETCH_OFFSET < n)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + ST_PREFETCH_OFFSET], void *));
+			st_key_parse(&keys[i], f, len);
+			if (pol->nb_signatures != 0) {
+				uint32_t hits = signature_hits(pol, &keys[i], f, len);
+
+				keys[i].sig[0] = (uint8_t)(hits >> 24);
+				keys[i].sig[1] = (uint8_t)(hits >> 16);
+				keys[i].sig[2] = (uint8_t)(hits >> 8);
+				keys[i].sig[3] = (uint8_t)hits;
+			}
+			if (pol->need_hash)
+				hash[i] = st_flow_hash(&keys[i], f, len);
+			kp[i] = (const uint8_t *)&keys[i];
+		}
+	}
+	if (pol->nb_buckets != 0) {
+		now = rte_rdtsc();
+		buckets = &pol->buckets[(uint32_t)lc->conf.worker * pol->nb_buckets];
+	}
+
+	/* Session-major: a packet still meets its sessions in order (what a
+	 * session may do to it depends only on earlier sessions' "taken"
+	 * bits), and a session's counters stay in registers for the burst. */
+	for (gi = 0; gi < pol->nb_groups; gi++) {
+		const struct st_pol_group *g = &pol->groups[gi];
+		uint32_t offered = 0, acl_offered = 0;
+		const uint32_t cats = g->categories;
+		uint16_t k;
+
+		if ((g->sources & src) == 0)
+			continue;
+		for (k = 0; k < g->count; k++) {
+			const struct st_pol_session *ps = &pol->sessions[g->first + k];
+
+			if ((ps->sources & src) != 0) {
+				offered |= UINT32_C(1) << k;
+				if (ps->acl)
+					acl_offered |= UINT32_C(1) << k;
+			}
+		}
+		if (acl_offered != 0)
+			rte_acl_classify(g->acl, kp, res, n, cats);
+
+		while (offered != 0) {
+			const uint16_t si = (uint16_t)(g->first + __builtin_ctz(offered));
+			const struct st_pol_session *ps = &pol->sessions[si];
+			const uint16_t tbit = (uint16_t)(1u << ps->target);
+			const uint16_t skip_taken = pol->match_all ? 0 : tbit;
+			const uint32_t *rs = res + ps->category;
+			struct st_bucket *bk = ps->bucket >= 0 ? &buckets[ps->bucket] : NULL;
+			const uint32_t extra = pol->targets[ps->target].wire_extra;
+			uint64_t matched = 0, sampled = 0, rate_drops = 0, hits = 0;
+			int32_t hit_rule = -1;
+
+			offered &= offered - 1;
+			for (i = 0; i < n; i++) {
+				int32_t r;
+
+				if (unlikely(runt[i]) || (taken[i] & skip_taken) != 0)
+					continue;
+				r = ps->acl ? (int32_t)rs[(uint32_t)i * cats] - 1 : ps->fixed_rule;
+				if (r < 0)
+					continue;
+				if (r != hit_rule) {
+					if (hits != 0)
+						c->rule_hits[pol->rules[hit_rule].slot] += hits;
+					hit_rule = r;
+					hits = 0;
+				}
+				hits++;
+				if (pol->rules[r].action != ST_RULE_ACCEPT)
+					continue;
+				taken[i] |= tbit;
+				matched++;
+				if (ps->sample_mode == ST_SAMPLE_PACKET) {
+					if ((uint32_t)(xorshift64s(&rng) >> 32) >= ps->sample_threshold)
+						continue;
+				} else if (ps->sample_mode == ST_SAMPLE_FLOW) {
+					if (hash[i] >= ps->sample_threshold)
+						continue;
+				}
+				sampled++;
+				if (bk != NULL) {
+					uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
+
+					if (ps->snaplen != 0 && len > ps->snaplen)
+						len = ps->snaplen;
+					if (!bucket_take(bk, now, 8.0 * (len + extra))) {
+						rate_drops++;
+						continue;
+					}
+				}
+				dec[nd].pkt = i;
+				dec[nd].session = si;
+				nd++;
+				ndec[i]++;
+				if (unlikely(nd == ST_PENDING_MAX)) {
+					/* Only with match_all and many sessions: send
+					 * what is decided so far and go on. */
+					materialize(lc, pol, pkts, dec, nd, ndec,
+						    pol->need_hash ? hash : NULL, first_done, 0);
+					nd = 0;
+					st_policy_shadow(lc, pol);
+				}
+			}
+			if (hits != 0)
+				c->rule_hits[pol->rules[hit_rule].slot] += hits;
+			if (matched != 0) {
+				struct st_session_stats *st = &c->sess[ps->slot];
+
+				st->matched += matched;
+				st->sampled += sampled;
+				st->dropped[ST_SDROP_RATE] += rate_drops;
+			}
+		}
+	}
+	c->rng = rng;
+	if (nd != 0)
+		materialize(lc, pol, pkts, dec, nd, ndec, pol->need_hash ? hash : NULL,
+			    first_done, 1);
+}
+
+static inline void
+drop_copy(struct st_lcore_ctr *c, struct st_session_stats *st, struct rte_mbuf *m,
+	  int8_t reason)
+{
+	static const uint8_t sdrop[ST_DROP__COUNT] = {
+		[ST_DROP_UNMAPPED] = ST_SDROP_UNMAPPED,
+		[ST_DROP_NOT_IP] = ST_SDROP_NOT_IP,
+		[ST_DROP_MALFORMED] = ST_SDROP_MALFORMED,
+		[ST_DROP_NOMEM] = ST_SDROP_NOMEM,
+		[ST_DROP_TX_FULL] = ST_SDROP_TX_FULL,
+	};
+
+	if (unlikely(reason < 0 || reason >= ST_DROP__COUNT))
+		reason = ST_DROP_MALFORMED;
+	c->dropped[reason]++;
+	st->dropped[sdrop[reason]]++;
+	rte_pktmbuf_free(m);
+}
+
+/* Shadow firewall over pending copies [from, to): denied ones are freed and
+ * their slot's mbuf set to NULL. */
+static void
+firewall(struct st_lcore *lc, const struct st_policy *pol, uint32_t from, uint32_t to)
+{
+	struct st_lcore_ctr *c = &lc->ctr;
+	struct st_pending *p = lc->work.p;
+	struct st_key keys[ST_BURST_MAX];
+	const uint8_t *kp[ST_BURST_MAX];
+	uint32_t idx[ST_BURST_MAX];
+	uint32_t res[ST_BURST_MAX];
+	uint32_t i, nk = 0;
+
+	for (i = from; i < to; i++) {
+		struct rte_mbuf *m = p[i].m;
+
+		if (m == NULL)
+			continue;
+		st_key_parse(&keys[nk], rte_pktmbuf_mtod(m, const uint8_t *),
+			     rte_pktmbuf_data_len(m));
+		if (keys[nk].ip_version == 0)
+			continue;   /* ARP, LLDP...: security rules are about IP */
+		kp[nk] = (const uint8_t *)&keys[nk];
+		idx[nk] = i;
+		nk++;
+	}
+	if (nk == 0)
+		return;
+	if (pol->fw != NULL)
+		rte_acl_classify(pol->fw, kp, res, nk, 1);
+	for (i = 0; i < nk; i++) {
+		uint8_t action = pol->fw != NULL && res[i] != 0 ? pol->fw_action[res[i] - 1] :
+			pol->fw_default;
+
+		if (action == ST_RULE_ACCEPT)
+			continue;
+		c->sess[pol->sessions[p[idx[i]].session].slot].dropped[ST_SDROP_FIREWALL]++;
+		rte_pktmbuf_free(p[idx[i]].m);
+		p[idx[i]].m = NULL;
+	}
+}
+
+/* Send copies to one target's ports: one reference per port, a queue that
+ * refuses a copy drops that reference. Lengths and slots are read before
+ * the first tx: a PMD may free what it sent inside rte_eth_tx_burst. */
+static void
+target_tx(struct st_lcore *lc, const struct st_policy *pol, const struct st_pol_target *t,
+	  struct rte_mbuf **m, const uint16_t *slot, uint16_t n)
+{
+	struct st_lcore_ctr *c = &lc->ctr;
+	uint32_t len[ST_PENDING_MAX];
+	uint16_t j, i;
+
+	(void)pol;
+	for (i = 0; i < n; i++)
+		len[i] = rte_pktmbuf_pkt_len(m[i]);
+	if (t->nb_ports > 1)
+		for (i = 0; i < n; i++)
+			rte_mbuf_refcnt_update(m[i], (int16_t)(t->nb_ports - 1));
+	for (j = 0; j < t->nb_ports; j++) {
+		struct st_port_ctr *pc = &c->ports[t->port_idx[j]];
+		uint16_t sent = rte_eth_tx_burst(t->port_id[j], lc->conf.worker, m, n);
+		uint64_t bytes = 0;
+
+		for (i = 0; i < sent; i++) {
+			struct st_session_stats *st = &c->sess[slot[i]];
+
+			st->mirrored_packets++;
+			st->mirrored_bytes += len[i];
+			bytes += len[i];
+		}
+		for (i = sent; i < n; i++) {
+			c->sess[slot[i]].dropped[ST_SDROP_TX_FULL]++;
+			rte_pktmbuf_free(m[i]);
+		}
+		if (unlikely(sent < n)) {
+			c->dropped[ST_DROP_TX_FULL] += (uint64_t)(n - sent);
+			pc->tx_dropped += (uint64_t)(n - sent);
+		}
+		pc->tx_packets += sent;
+		pc->tx_bytes += bytes;
+		c->mirror_packets += sent;
+		c->mirror_bytes += bytes;
+	}
+}
+
+void
+st_policy_shadow(struct st_lcore *lc, const struct st_policy *pol)
+{
+	struct st_lcore_ctr *c = &lc->ctr;
+	struct st_pol_work *wk = &lc->work;
+	struct st_pending *p = wk->p;
+	struct rte_mbuf *out[ST_PENDING_MAX];
+	uint16_t slot[ST_PENDING_MAX];
+	uint32_t n = wk->nb, i, k = 0;
+	uint16_t t;
+
+	wk->nb = 0;
+	/* 5. Translate. */
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = p[i].m;
+		struct st_session_stats *st = &c->sess[pol->sessions[p[i].session].slot];
+		struct st_rewrite_result res;
+
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(p[i + 1].m, void *));
+		res.drop = -1;
+		res.translated = 0;
+		res.anomalies = 0;
+		res.unmapped_seen = 0;
+		st_rewrite_frame_ex(pol->rw, rte_pktmbuf_mtod(m, uint8_t *),
+				    rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m),
+				    p[i].wire_len, &res);
+		if (unlikely(res.anomalies != 0) && p[i].first)
+			count_anomalies(c, res.anomalies);
+		if (unlikely(res.unmapped_seen)) {
+			/* unmapped rule "count": seen, not sent, not a drop */
+			st->unmapped_seen++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (res.drop >= 0) {
+			drop_copy(c, st, m, res.drop);
+			continue;
+		}
+		c->translated_packets += res.translated;
+		p[k++] = p[i];
+	}
+	n = k;
+
+	/* 6. Shadow firewall. */
+	if (pol->fw_enabled && n != 0) {
+		for (i = 0; i < n; i += ST_BURST_MAX)
+			firewall(lc, pol, i, RTE_MIN(n, i + ST_BURST_MAX));
+		for (i = 0, k = 0; i < n; i++)
+			if (p[i].m != NULL)
+				p[k++] = p[i];
+		n = k;
+	}
+
+	/* 7. Encapsulate and send, target by target. */
+	for (t = 0; t < pol->nb_targets && n != 0; t++) {
+		const struct st_pol_target *tg = &pol->targets[t];
+		uint16_t nb = 0;
+
+		for (i = 0, k = 0; i < n; i++) {
+			const struct st_pol_session *ps = &pol->sessions[p[i].session];
+
+			if (ps->target != t) {
+				p[k++] = p[i];
+				continue;
+			}
+			if (tg->tmpl.kind != ST_ENCAP_NONE &&
+			    unlikely(st_encap_apply(&tg->tmpl, p[i].m, p[i].hash) != 0)) {
+				c->sess[ps->slot].dropped[ST_SDROP_ENCAP]++;
+				rte_pktmbuf_free(p[i].m);
+				continue;
+			}
+			out[nb] = p[i].m;
+			slot[nb] = ps->slot;
+			nb++;
+		}
+		n = k;
+		if (nb != 0)
+			target_tx(lc, pol, tg, out, slot, nb);
+	}
+	/* Copies for a target index beyond nb_targets cannot exist (checked at
+	 * compile); anything left is a bug, freed rather than leaked. */
+	for (i = 0; i < n; i++)
+		rte_pktmbuf_free(p[i].m);
+}

@@ -1,0 +1,1218 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Test of net_shadowsim, the emulated SmartNIC, through DPDK's public APIs
+ * only: ethdev for ports and bursts, rte_flow for rules, rte_ring and pcap
+ * files for traffic. Nothing here calls the PMD's own functions.
+ *
+ * Usage: st_sim_test PROFILE_DIR WORK_DIR
+ *   PROFILE_DIR holds <family>.sim files made by src/offload/sim-profile.ts
+ *   (mlx5, ice, i40e, net_tap, net_null, bnxt); WORK_DIR receives in.pcap
+ *   (written here) and the captures the ports write: sim0-tx.pcap (what the
+ *   application sent back out of the emulated port) and mirror.pcap (what
+ *   the transfer SAMPLE rule sent to the net_pcap port). The ava runner
+ *   checks those two with tshark, an independent decoder.
+ *
+ * Prints "N passed, M failed" and exits non-zero on any failure.
+ *
+ * Checksums are verified here by full recomputation, independently of the
+ * PMD's incremental updates.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_bus_vdev.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_flow.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+static unsigned int g_pass, g_fail;
+
+#define CHECK(cond, ...)                                                     \
+	do {                                                                 \
+		if (cond) {                                                  \
+			g_pass++;                                            \
+		} else {                                                     \
+			g_fail++;                                            \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+			fprintf(stderr, __VA_ARGS__);                        \
+			fputc('\n', stderr);                                 \
+		}                                                            \
+	} while (0)
+
+static const char *g_profiles;
+static const char *g_work;
+static struct rte_mempool *g_pool;
+
+/* ---- frames ------------------------------------------------------------------- */
+
+struct frame {
+	int ipv;                /* 4 or 6 */
+	uint8_t proto;          /* IPPROTO_UDP / IPPROTO_TCP */
+	const char *src, *dst;
+	uint16_t sport, dport;
+	uint16_t vid;           /* 0: untagged */
+	uint8_t ttl;
+	uint16_t paylen;
+	bool udp_zero_csum;
+	bool bad_l4_csum;
+};
+
+static uint32_t sum16(const uint8_t *p, size_t n)
+{
+	uint32_t s = 0;
+
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		s += (uint32_t)p[n - 1] << 8;
+	return s;
+}
+
+static uint16_t fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint16_t build(uint8_t *b, const struct frame *f)
+{
+	static const uint8_t dmac[6] = { 0x02, 0, 0, 0, 0, 0x01 }, smac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+	uint16_t off = 12, l3, l4, l4len, hl = f->proto == IPPROTO_TCP ? 20 : 8;
+	uint32_t s;
+
+	memcpy(b, dmac, 6);
+	memcpy(b + 6, smac, 6);
+	if (f->vid) {
+		put16(b + 12, 0x8100);
+		put16(b + 14, f->vid);
+		off = 16;
+	}
+	put16(b + off, f->ipv == 4 ? 0x0800 : 0x86dd);
+	l3 = (uint16_t)(off + 2);
+	l4len = (uint16_t)(hl + f->paylen);
+	if (f->ipv == 4) {
+		memset(b + l3, 0, 20);
+		b[l3] = 0x45;
+		put16(b + l3 + 2, (uint16_t)(20 + l4len));
+		put16(b + l3 + 4, 0x1234);
+		b[l3 + 8] = f->ttl ? f->ttl : 64;
+		b[l3 + 9] = f->proto;
+		inet_pton(AF_INET, f->src, b + l3 + 12);
+		inet_pton(AF_INET, f->dst, b + l3 + 16);
+		put16(b + l3 + 10, (uint16_t)~fold(sum16(b + l3, 20)));
+		l4 = (uint16_t)(l3 + 20);
+	} else {
+		memset(b + l3, 0, 40);
+		b[l3] = 0x60;
+		put16(b + l3 + 4, l4len);
+		b[l3 + 6] = f->proto;
+		b[l3 + 7] = f->ttl ? f->ttl : 64;
+		inet_pton(AF_INET6, f->src, b + l3 + 8);
+		inet_pton(AF_INET6, f->dst, b + l3 + 24);
+		l4 = (uint16_t)(l3 + 40);
+	}
+	memset(b + l4, 0, hl);
+	put16(b + l4, f->sport);
+	put16(b + l4 + 2, f->dport);
+	if (f->proto == IPPROTO_UDP)
+		put16(b + l4 + 4, l4len);
+	else
+		b[l4 + 12] = 0x50;
+	for (uint16_t i = 0; i < f->paylen; i++)
+		b[l4 + hl + i] = (uint8_t)(i * 7 + 3);
+	/* pseudo-header + segment */
+	s = f->ipv == 4 ? sum16(b + l3 + 12, 8) : sum16(b + l3 + 8, 32);
+	s += f->proto + l4len + sum16(b + l4, l4len);
+	{
+		uint16_t c = (uint16_t)~fold(s);
+
+		if (f->proto == IPPROTO_UDP && c == 0)
+			c = 0xffff;
+		if (f->proto == IPPROTO_UDP && f->udp_zero_csum)
+			c = 0;
+		if (f->bad_l4_csum)
+			c ^= 0x5a5a;
+		put16(b + l4 + (f->proto == IPPROTO_TCP ? 16 : 6), c);
+	}
+	return (uint16_t)(l4 + l4len);
+}
+
+/* An independent view of a frame, for the checks. */
+struct view {
+	int nvlan;
+	uint16_t vid;
+	int ipv;
+	uint16_t l3, l4;
+	uint8_t proto;
+	char src[64], dst[64];
+	uint16_t sport, dport;
+	uint8_t ttl;
+	bool ip_ok, l4_ok;
+	uint16_t l4_csum;
+};
+
+static bool see(const uint8_t *d, uint32_t len, struct view *v)
+{
+	uint16_t off = 12, type;
+	uint32_t s;
+	uint16_t l4len;
+
+	memset(v, 0, sizeof(*v));
+	if (len < 14)
+		return false;
+	type = get16(d + 12);
+	while (type == 0x8100 || type == 0x88a8) {
+		if (v->nvlan == 0)
+			v->vid = get16(d + off + 2) & 0x0fff;
+		v->nvlan++;
+		off += 4;
+		type = get16(d + off);
+	}
+	v->l3 = (uint16_t)(off + 2);
+	if (type == 0x0800) {
+		const uint8_t *ip = d + v->l3;
+
+		v->ipv = 4;
+		v->proto = ip[9];
+		v->ttl = ip[8];
+		inet_ntop(AF_INET, ip + 12, v->src, sizeof(v->src));
+		inet_ntop(AF_INET, ip + 16, v->dst, sizeof(v->dst));
+		v->ip_ok = fold(sum16(ip, (ip[0] & 15) * 4)) == 0xffff;
+		v->l4 = (uint16_t)(v->l3 + (ip[0] & 15) * 4);
+		l4len = (uint16_t)(get16(ip + 2) - (ip[0] & 15) * 4);
+		s = sum16(ip + 12, 8);
+	} else if (type == 0x86dd) {
+		const uint8_t *ip = d + v->l3;
+
+		v->ipv = 6;
+		v->proto = ip[6];
+		v->ttl = ip[7];
+		inet_ntop(AF_INET6, ip + 8, v->src, sizeof(v->src));
+		inet_ntop(AF_INET6, ip + 24, v->dst, sizeof(v->dst));
+		v->ip_ok = true;
+		v->l4 = (uint16_t)(v->l3 + 40);
+		l4len = get16(ip + 4);
+		s = sum16(ip + 8, 32);
+	} else {
+		return false;
+	}
+	if (v->l4 + l4len > len)
+		return false;
+	v->sport = get16(d + v->l4);
+	v->dport = get16(d + v->l4 + 2);
+	v->l4_csum = get16(d + v->l4 + (v->proto == IPPROTO_TCP ? 16 : 6));
+	s += v->proto + l4len + sum16(d + v->l4, l4len);
+	v->l4_ok = fold(s) == 0xffff || (v->proto == IPPROTO_UDP && v->ipv == 4 && v->l4_csum == 0);
+	return true;
+}
+
+/* ---- pcap (input only; the outputs are read by tshark in the runner) ---------- */
+
+static int write_pcap(const char *path, uint8_t frames[][256], const uint16_t *lens, unsigned int n)
+{
+	const uint32_t hdr[6] = { 0xa1b2c3d4u, 0x00040002u, 0, 0, 65535, 1 };
+	FILE *f = fopen(path, "wb");
+
+	if (f == NULL)
+		return -errno;
+	fwrite(hdr, sizeof(hdr), 1, f);
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t rec[4] = { 1700000000u + i, 0, lens[i], lens[i] };
+
+		fwrite(rec, sizeof(rec), 1, f);
+		fwrite(frames[i], 1, lens[i], f);
+	}
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
+/* ---- ports ---------------------------------------------------------------------- */
+
+static uint16_t port_of(const char *name)
+{
+	uint16_t p = UINT16_MAX;
+
+	if (rte_eth_dev_get_port_by_name(name, &p) != 0)
+		return UINT16_MAX;
+	return p;
+}
+
+static int start_port(uint16_t port, uint16_t nrxq)
+{
+	struct rte_eth_conf conf;
+	int rc;
+
+	memset(&conf, 0, sizeof(conf));
+	rc = rte_eth_dev_configure(port, nrxq, 1, &conf);
+	for (uint16_t q = 0; rc == 0 && q < nrxq; q++)
+		rc = rte_eth_rx_queue_setup(port, q, 256, (unsigned int)rte_socket_id(), NULL, g_pool);
+	if (rc == 0)
+		rc = rte_eth_tx_queue_setup(port, 0, 256, (unsigned int)rte_socket_id(), NULL);
+	if (rc == 0)
+		rc = rte_eth_dev_start(port);
+	return rc;
+}
+
+/* Hot-plugs a vdev; returns its port id or UINT16_MAX. */
+static uint16_t plug(const char *name, const char *fmt, ...)
+{
+	char args[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	if (rte_eal_hotplug_add("vdev", name, args) != 0) {
+		fprintf(stderr, "hotplug %s,%s failed: %s\n", name, args, rte_strerror(rte_errno));
+		return UINT16_MAX;
+	}
+	return port_of(name);
+}
+
+static void unplug(const char *name)
+{
+	uint16_t p = port_of(name);
+
+	if (p != UINT16_MAX) {
+		rte_eth_dev_stop(p);
+		rte_eth_dev_close(p);
+	}
+	rte_eal_hotplug_remove("vdev", name);
+}
+
+static char *profile(const char *family)
+{
+	static char buf[4][600];
+	static int k;
+	char *b = buf[k++ % 4];
+
+	snprintf(b, sizeof(buf[0]), "%s/%s.sim", g_profiles, family);
+	return b;
+}
+
+static struct rte_mbuf *mbuf_of(const uint8_t *d, uint16_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(g_pool);
+
+	if (m == NULL)
+		return NULL;
+	memcpy(rte_pktmbuf_append(m, len), d, len);
+	return m;
+}
+
+#define MAXQ 4
+#define MAXGOT 64
+
+struct got {
+	unsigned int n;
+	struct rte_mbuf *m[MAXGOT];
+};
+
+/* Feeds frames into the emulated port's rx ring and collects every rx queue. */
+static void run(uint16_t port, struct rte_ring *in, const uint8_t *frame, uint16_t len, unsigned int count,
+		uint16_t nrxq, struct got *got)
+{
+	for (unsigned int i = 0; i < count; i++) {
+		struct rte_mbuf *m = mbuf_of(frame, len);
+
+		if (m == NULL || rte_ring_enqueue(in, m) != 0) {
+			CHECK(false, "cannot feed frame %u", i);
+			rte_pktmbuf_free(m);
+		}
+	}
+	for (int round = 0; round < 16; round++)
+		for (uint16_t q = 0; q < nrxq; q++) {
+			struct rte_mbuf *b[32];
+			uint16_t n = rte_eth_rx_burst(port, q, b, 32);
+
+			for (uint16_t i = 0; i < n; i++) {
+				if (got[q].n < MAXGOT)
+					got[q].m[got[q].n++] = b[i];
+				else
+					rte_pktmbuf_free(b[i]);
+			}
+		}
+}
+
+static unsigned int drain(struct rte_ring *r, struct rte_mbuf **out, unsigned int max)
+{
+	unsigned int n = 0;
+	void *m = NULL;
+
+	while (n < max && rte_ring_dequeue(r, &m) == 0)
+		out[n++] = m;
+	return n;
+}
+
+static void free_got(struct got *got, uint16_t nq)
+{
+	for (uint16_t q = 0; q < nq; q++) {
+		for (unsigned int i = 0; i < got[q].n; i++)
+			rte_pktmbuf_free(got[q].m[i]);
+		got[q].n = 0;
+	}
+}
+
+static void free_all(struct rte_mbuf **m, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		rte_pktmbuf_free(m[i]);
+}
+
+static bool view_of(const struct rte_mbuf *m, struct view *v)
+{
+	return see(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), v);
+}
+
+/* ---- rule helpers ------------------------------------------------------------------- */
+
+#define END_ITEM { .type = RTE_FLOW_ITEM_TYPE_END }
+#define END_ACTION { .type = RTE_FLOW_ACTION_TYPE_END }
+
+static const struct rte_flow_item pat_eth_ipv4[] = {
+	{ .type = RTE_FLOW_ITEM_TYPE_ETH }, { .type = RTE_FLOW_ITEM_TYPE_IPV4 }, END_ITEM };
+
+/* A poisoned error struct: a refusal must overwrite every field. */
+static void poison(struct rte_flow_error *e)
+{
+	e->type = (enum rte_flow_error_type)0x7777;
+	e->cause = (const void *)(uintptr_t)0x1;
+	e->message = NULL;
+}
+
+static bool filled(const struct rte_flow_error *e)
+{
+	return (int)e->type != 0x7777 && e->message != NULL && e->message[0] != '\0';
+}
+
+static int validate(uint16_t port, const struct rte_flow_attr *attr, const struct rte_flow_item *pat,
+		    const struct rte_flow_action *act, struct rte_flow_error *e)
+{
+	poison(e);
+	return rte_flow_validate(port, attr, pat, act, e);
+}
+
+static const struct rte_flow_attr ingress = { .ingress = 1 };
+static const struct rte_flow_attr egress = { .egress = 1 };
+static const struct rte_flow_attr transfer = { .transfer = 1 };
+
+/* ---- validation, per profile ------------------------------------------------------------ */
+
+static void test_validation(void)
+{
+	struct rte_flow_error e;
+	struct rte_flow_action_queue q0 = { .index = 0 }, q1 = { .index = 1 };
+	struct rte_flow_action_mark mk = { .id = 5 };
+	struct rte_flow_action_set_ipv4 dst = { .ipv4_addr = RTE_BE32(0x0a090909) };
+	struct rte_flow_action sub_q1[] = { { .type = RTE_FLOW_ACTION_TYPE_MARK, .conf = &mk },
+					    { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q1 }, END_ACTION };
+	struct rte_flow_action_sample smp = { .ratio = 1, .actions = sub_q1 };
+	struct rte_flow_action mirror_rewrite[] = { { .type = RTE_FLOW_ACTION_TYPE_SAMPLE, .conf = &smp },
+						    { .type = RTE_FLOW_ACTION_TYPE_SET_IPV4_DST, .conf = &dst },
+						    { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q0 }, END_ACTION };
+	struct rte_flow_action queue0[] = { { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q0 }, END_ACTION };
+	struct rte_flow_action drop[] = { { .type = RTE_FLOW_ACTION_TYPE_DROP }, END_ACTION };
+	struct rte_flow_action mark_q[] = { { .type = RTE_FLOW_ACTION_TYPE_MARK, .conf = &mk },
+					    { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q0 }, END_ACTION };
+	struct rte_flow_action set_q[] = { { .type = RTE_FLOW_ACTION_TYPE_SET_IPV4_DST, .conf = &dst },
+					   { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q0 }, END_ACTION };
+	uint16_t mlx5, ice, tap, i40e, null, bnxt;
+	int rc;
+
+	mlx5 = plug("net_shadowsim_v_mlx5", "profile=%s", profile("mlx5"));
+	ice = plug("net_shadowsim_v_ice", "profile=%s", profile("ice"));
+	tap = plug("net_shadowsim_v_tap", "profile=%s", profile("net_tap"));
+	i40e = plug("net_shadowsim_v_i40e", "profile=%s", profile("i40e"));
+	null = plug("net_shadowsim_v_null", "profile=%s", profile("net_null"));
+	bnxt = plug("net_shadowsim_v_bnxt", "profile=%s", profile("bnxt"));
+	CHECK(mlx5 != UINT16_MAX && ice != UINT16_MAX && tap != UINT16_MAX && i40e != UINT16_MAX && null != UINT16_MAX &&
+	      bnxt != UINT16_MAX, "cannot probe the validation ports");
+	if (mlx5 == UINT16_MAX || ice == UINT16_MAX || tap == UINT16_MAX || i40e == UINT16_MAX || null == UINT16_MAX ||
+	    bnxt == UINT16_MAX)
+		return;
+	for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; p++)
+		if (p == mlx5 || p == ice || p == tap || p == i40e || p == null || p == bnxt)
+			CHECK(start_port(p, 2) == 0, "start port %u", p);
+
+	/* mlx5: mirror + rewrite in one ingress rule is accepted */
+	rc = validate(mlx5, &ingress, pat_eth_ipv4, mirror_rewrite, &e);
+	CHECK(rc == 0, "mlx5 sample+set_ipv4_dst: %d %s", rc, e.message ? e.message : "");
+	/* ...but not a rewrite on the copy */
+	{
+		struct rte_flow_action sub_bad[] = { { .type = RTE_FLOW_ACTION_TYPE_SET_IPV4_DST, .conf = &dst },
+						     { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q1 }, END_ACTION };
+		struct rte_flow_action_sample s2 = { .ratio = 1, .actions = sub_bad };
+		struct rte_flow_action act[] = { { .type = RTE_FLOW_ACTION_TYPE_SAMPLE, .conf = &s2 },
+						 { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q0 }, END_ACTION };
+
+		rc = validate(mlx5, &ingress, pat_eth_ipv4, act, &e);
+		CHECK(rc == -ENOTSUP && e.type == RTE_FLOW_ERROR_TYPE_ACTION && e.cause == &sub_bad[0] && filled(&e),
+		      "mlx5 set_ipv4_dst in the sample list: rc %d type %d cause ok %d", rc, e.type, e.cause == &sub_bad[0]);
+	}
+	/* an Rx sample needs a queue for the copy */
+	{
+		struct rte_flow_action sub_mark[] = { { .type = RTE_FLOW_ACTION_TYPE_MARK, .conf = &mk }, END_ACTION };
+		struct rte_flow_action_sample s2 = { .ratio = 1, .actions = sub_mark };
+		struct rte_flow_action act[] = { { .type = RTE_FLOW_ACTION_TYPE_SAMPLE, .conf = &s2 },
+						 { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q0 }, END_ACTION };
+
+		rc = validate(mlx5, &ingress, pat_eth_ipv4, act, &e);
+		CHECK(rc == -EINVAL && filled(&e) && strstr(e.message, "dest QUEUE") != NULL,
+		      "mlx5 sample without queue: rc %d %s", rc, e.message ? e.message : "");
+	}
+	/* no SAMPLE in the NIC Tx domain */
+	{
+		struct rte_flow_action_sample s2 = { .ratio = 1, .actions = sub_q1 };
+		struct rte_flow_action act[] = { { .type = RTE_FLOW_ACTION_TYPE_SAMPLE, .conf = &s2 }, END_ACTION };
+
+		rc = validate(mlx5, &egress, pat_eth_ipv4, act, &e);
+		CHECK(rc < 0 && e.type == RTE_FLOW_ERROR_TYPE_ACTION && e.cause == &act[0] && filled(&e),
+		      "mlx5 egress sample: rc %d type %d", rc, e.type);
+	}
+	/* transfer, ratio above 1: nothing extra on the copy */
+	{
+		struct rte_flow_action_port_id pid = { .id = mlx5 };
+		struct rte_flow_action sub_port[] = { { .type = RTE_FLOW_ACTION_TYPE_PORT_ID, .conf = &pid }, END_ACTION };
+		struct rte_flow_action_sample s2 = { .ratio = 2, .actions = sub_port };
+		struct rte_flow_action act[] = { { .type = RTE_FLOW_ACTION_TYPE_SAMPLE, .conf = &s2 },
+						 { .type = RTE_FLOW_ACTION_TYPE_PORT_ID, .conf = &pid }, END_ACTION };
+
+		rc = validate(mlx5, &transfer, pat_eth_ipv4, act, &e);
+		CHECK(rc == -ENOTSUP && e.cause == &sub_port[0] && filled(&e), "mlx5 transfer ratio 2 with port_id: rc %d", rc);
+		s2.ratio = 1;
+		rc = validate(mlx5, &transfer, pat_eth_ipv4, act, &e);
+		CHECK(rc == 0, "mlx5 transfer mirror to port: rc %d %s", rc, e.message ? e.message : "");
+	}
+	/* structural checks */
+	{
+		struct rte_flow_action two[] = { { .type = RTE_FLOW_ACTION_TYPE_DROP },
+						 { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q0 }, END_ACTION };
+		struct rte_flow_item eth_only[] = { { .type = RTE_FLOW_ITEM_TYPE_ETH }, END_ITEM };
+		struct rte_flow_action_queue q9 = { .index = 9 };
+		struct rte_flow_action bad_q[] = { { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q9 }, END_ACTION };
+
+		rc = validate(mlx5, &ingress, pat_eth_ipv4, two, &e);
+		CHECK(rc == -EINVAL && e.cause == &two[1] && filled(&e), "two fates: rc %d", rc);
+		rc = validate(mlx5, &ingress, eth_only, set_q, &e);
+		CHECK(rc == -EINVAL && filled(&e) && strstr(e.message, "no ipv4 item") != NULL, "set_ipv4_dst without ipv4: rc %d", rc);
+		rc = validate(mlx5, &ingress, pat_eth_ipv4, bad_q, &e);
+		CHECK(rc == -EINVAL && e.type == RTE_FLOW_ERROR_TYPE_ACTION_CONF && filled(&e), "queue out of range: rc %d", rc);
+	}
+
+	/* ice: no SAMPLE, no rewrite, ingress only; classify, mark, queue, drop */
+	rc = validate(ice, &ingress, pat_eth_ipv4, mirror_rewrite, &e);
+	CHECK(rc == -EINVAL && e.type == RTE_FLOW_ERROR_TYPE_ACTION && e.cause == &mirror_rewrite[0] && filled(&e) &&
+		      strncmp(e.message, "Invalid action.", 15) == 0,
+	      "ice sample: rc %d type %d msg %s", rc, e.type, e.message ? e.message : "(null)");
+	rc = validate(ice, &ingress, pat_eth_ipv4, set_q, &e);
+	CHECK(rc == -EINVAL && e.cause == &set_q[0] && filled(&e), "ice set_ipv4_dst: rc %d", rc);
+	CHECK(validate(ice, &ingress, pat_eth_ipv4, mark_q, &e) == 0, "ice mark+queue refused: %s", e.message);
+	CHECK(validate(ice, &ingress, pat_eth_ipv4, drop, &e) == 0, "ice drop refused: %s", e.message);
+	rc = validate(ice, &egress, pat_eth_ipv4, drop, &e);
+	CHECK(rc == -EINVAL && e.type == RTE_FLOW_ERROR_TYPE_ATTR_EGRESS && filled(&e), "ice egress: rc %d type %d", rc, e.type);
+
+	/* net_tap: drop, queue, passthru only; validate passes, create fails */
+	{
+		struct rte_flow_action pass[] = { { .type = RTE_FLOW_ACTION_TYPE_PASSTHRU }, END_ACTION };
+		uint16_t qs[1] = { 0 };
+		struct rte_flow_action_rss rss = { .queue_num = 1, .queue = qs };
+		struct rte_flow_action rssa[] = { { .type = RTE_FLOW_ACTION_TYPE_RSS, .conf = &rss }, END_ACTION };
+
+		CHECK(validate(tap, &ingress, pat_eth_ipv4, drop, &e) == 0, "tap drop: %s", e.message);
+		CHECK(validate(tap, &ingress, pat_eth_ipv4, queue0, &e) == 0, "tap queue: %s", e.message);
+		CHECK(validate(tap, &ingress, pat_eth_ipv4, pass, &e) == 0, "tap passthru: %s", e.message);
+		rc = validate(tap, &ingress, pat_eth_ipv4, mark_q, &e);
+		CHECK(rc == -ENOTSUP && e.cause == &mark_q[0] && filled(&e), "tap mark: rc %d", rc);
+		rc = validate(tap, &ingress, pat_eth_ipv4, rssa, &e);
+		CHECK(rc == -ENOTSUP && filled(&e), "tap rss (quirk off: error filled): rc %d", rc);
+		poison(&e);
+		CHECK(rte_flow_create(tap, &ingress, pat_eth_ipv4, drop, &e) == NULL && rte_errno == EEXIST && filled(&e),
+		      "tap create must fail with EEXIST: errno %d", rte_errno);
+	}
+	/* i40e: group 0 only */
+	{
+		struct rte_flow_attr g1 = { .ingress = 1, .group = 1 };
+
+		rc = validate(i40e, &g1, pat_eth_ipv4, queue0, &e);
+		CHECK(rc == -EINVAL && e.type == RTE_FLOW_ERROR_TYPE_ATTR_GROUP && filled(&e), "i40e group 1: rc %d", rc);
+	}
+	/* net_null: no rte_flow at all */
+	rc = validate(null, &ingress, pat_eth_ipv4, drop, &e);
+	CHECK(rc == -ENOSYS && filled(&e), "net_null validate: rc %d", rc);
+	/* bnxt: SAMPLE only as an indirect action */
+	rc = validate(bnxt, &ingress, pat_eth_ipv4, mirror_rewrite, &e);
+	CHECK(rc < 0 && e.cause == &mirror_rewrite[0] && filled(&e), "bnxt direct sample: rc %d", rc);
+
+	unplug("net_shadowsim_v_mlx5");
+	unplug("net_shadowsim_v_ice");
+	unplug("net_shadowsim_v_tap");
+	unplug("net_shadowsim_v_i40e");
+	unplug("net_shadowsim_v_null");
+	unplug("net_shadowsim_v_bnxt");
+}
+
+/* net_tap's quirk, reproduced on demand: a refused RSS leaves the error struct untouched. */
+static void test_error_unset_quirk(void)
+{
+	struct rte_flow_error e;
+	uint16_t qs[1] = { 0 };
+	struct rte_flow_action_rss rss = { .queue_num = 1, .queue = qs };
+	struct rte_flow_action rssa[] = { { .type = RTE_FLOW_ACTION_TYPE_RSS, .conf = &rss }, END_ACTION };
+	uint16_t tap = plug("net_shadowsim_quirk", "profile=%s,quirk_error_unset=1", profile("net_tap"));
+	int rc;
+
+	CHECK(tap != UINT16_MAX && start_port(tap, 1) == 0, "quirk port");
+	if (tap == UINT16_MAX)
+		return;
+	rc = validate(tap, &ingress, pat_eth_ipv4, rssa, &e);
+	CHECK(rc < 0 && (int)e.type == 0x7777 && e.message == NULL, "quirk: rc %d, the error struct must stay untouched", rc);
+	unplug("net_shadowsim_quirk");
+}
+
+/* Capacity: the table fills, create fails the mlx5 way, a destroy frees a slot. */
+static void test_capacity(void)
+{
+	struct rte_flow_error e;
+	struct rte_flow_action_queue q0 = { .index = 0 };
+	struct rte_flow_action act[] = { { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q0 }, END_ACTION };
+	uint16_t p = plug("net_shadowsim_cap", "profile=%s,capacity=2", profile("mlx5"));
+	struct rte_flow *f[3];
+
+	CHECK(p != UINT16_MAX && start_port(p, 1) == 0, "capacity port");
+	if (p == UINT16_MAX)
+		return;
+	f[0] = rte_flow_create(p, &ingress, pat_eth_ipv4, act, &e);
+	f[1] = rte_flow_create(p, &ingress, pat_eth_ipv4, act, &e);
+	poison(&e);
+	CHECK(rte_flow_validate(p, &ingress, pat_eth_ipv4, act, &e) == 0, "validate does not check capacity");
+	poison(&e);
+	f[2] = rte_flow_create(p, &ingress, pat_eth_ipv4, act, &e);
+	CHECK(f[0] != NULL && f[1] != NULL && f[2] == NULL && rte_errno == ENOMEM && filled(&e) &&
+		      strstr(e.message, "table full") != NULL,
+	      "third create: %p errno %d %s", (void *)f[2], rte_errno, e.message ? e.message : "");
+	CHECK(rte_flow_destroy(p, f[1], &e) == 0, "destroy");
+	f[2] = rte_flow_create(p, &ingress, pat_eth_ipv4, act, &e);
+	CHECK(f[2] != NULL, "create after destroy");
+	CHECK(rte_flow_flush(p, &e) == 0, "flush");
+	unplug("net_shadowsim_cap");
+}
+
+/* ---- execution --------------------------------------------------------------------------- */
+
+struct rig {
+	uint16_t sim, sink;
+	struct rte_ring *in, *out, *sink_out;
+};
+
+static int rig_up(struct rig *r, const char *family, uint16_t nrxq)
+{
+	r->sim = plug("net_shadowsim_x", "profile=%s,rx_ring=simx_in,tx_ring=simx_out", profile(family));
+	/* a second emulated port with no rte_flow, as the mirror destination */
+	r->sink = plug("net_shadowsim_sink", "profile=%s,tx_ring=sink_out", profile("net_null"));
+	r->in = rte_ring_lookup("simx_in");
+	r->out = rte_ring_lookup("simx_out");
+	r->sink_out = rte_ring_lookup("sink_out");
+	if (r->sim == UINT16_MAX || r->sink == UINT16_MAX || !r->in || !r->out || !r->sink_out)
+		return -1;
+	if (start_port(r->sim, nrxq) != 0 || start_port(r->sink, 1) != 0)
+		return -1;
+	return 0;
+}
+
+static void rig_down(void)
+{
+	struct rte_ring *rs[3] = { rte_ring_lookup("simx_in"), rte_ring_lookup("simx_out"), rte_ring_lookup("sink_out") };
+
+	unplug("net_shadowsim_x");
+	unplug("net_shadowsim_sink");
+	for (int i = 0; i < 3; i++) {
+		void *m = NULL;
+
+		if (rs[i] == NULL)
+			continue;
+		while (rte_ring_dequeue(rs[i], &m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(rs[i]);
+	}
+}
+
+static void test_ingress_exec(void)
+{
+	struct rig r;
+	struct got got[MAXQ];
+	struct rte_flow_error e;
+	uint8_t fr[256];
+	struct frame f = { .ipv = 4, .proto = IPPROTO_UDP, .src = "10.0.0.1", .dst = "10.0.0.2", .sport = 1000, .dport = 2000,
+			   .paylen = 40 };
+	uint16_t len = build(fr, &f);
+	struct view v;
+
+	memset(got, 0, sizeof(got));
+	CHECK(rig_up(&r, "mlx5", MAXQ) == 0, "ingress rig");
+	if (r.sim == UINT16_MAX) {
+		rig_down();
+		return;
+	}
+
+	/* a miss lands on queue 0, untouched */
+	run(r.sim, r.in, fr, len, 3, MAXQ, got);
+	CHECK(got[0].n == 3 && got[1].n == 0, "miss: q0 %u q1 %u", got[0].n, got[1].n);
+	CHECK(got[0].n > 0 && memcmp(rte_pktmbuf_mtod(got[0].m[0], void *), fr, len) == 0, "miss: frame changed");
+	free_got(got, MAXQ);
+
+	/* mark + count + queue 2 on a 5-tuple match */
+	{
+		struct rte_flow_item_ipv4 ip = { .hdr.dst_addr = RTE_BE32(0x0a000002) };
+		struct rte_flow_item_ipv4 ipm = { .hdr.dst_addr = RTE_BE32(0xffffffff) };
+		struct rte_flow_item_udp udp = { .hdr.dst_port = RTE_BE16(2000) };
+		struct rte_flow_item_udp udpm = { .hdr.dst_port = RTE_BE16(0xffff) };
+		struct rte_flow_item pat[] = { { .type = RTE_FLOW_ITEM_TYPE_ETH },
+					       { .type = RTE_FLOW_ITEM_TYPE_IPV4, .spec = &ip, .mask = &ipm },
+					       { .type = RTE_FLOW_ITEM_TYPE_UDP, .spec = &udp, .mask = &udpm }, END_ITEM };
+		struct rte_flow_action_mark mk = { .id = 7 };
+		struct rte_flow_action_queue q2 = { .index = 2 };
+		struct rte_flow_action_count cnt = { 0 };
+		struct rte_flow_action act[] = { { .type = RTE_FLOW_ACTION_TYPE_MARK, .conf = &mk },
+						 { .type = RTE_FLOW_ACTION_TYPE_COUNT, .conf = &cnt },
+						 { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q2 }, END_ACTION };
+		struct rte_flow_action qa[] = { { .type = RTE_FLOW_ACTION_TYPE_COUNT }, END_ACTION };
+		struct rte_flow_query_count qc = { .reset = 1 };
+		struct rte_flow *fl = rte_flow_create(r.sim, &ingress, pat, act, &e);
+		uint8_t other[256];
+		struct frame f2 = f;
+		uint16_t len2;
+
+		CHECK(fl != NULL, "mark/count/queue rule: %s", e.message ? e.message : "");
+		f2.dport = 2001;
+		len2 = build(other, &f2);
+		run(r.sim, r.in, fr, len, 4, MAXQ, got);
+		run(r.sim, r.in, other, len2, 2, MAXQ, got);
+		CHECK(got[2].n == 4 && got[0].n == 2, "queue 2 got %u (want 4), queue 0 got %u (want 2)", got[2].n, got[0].n);
+		for (unsigned int i = 0; i < got[2].n; i++)
+			CHECK((got[2].m[i]->ol_flags & RTE_MBUF_F_RX_FDIR_ID) && got[2].m[i]->hash.fdir.hi == 7, "mark on q2");
+		CHECK(got[0].n == 0 || !(got[0].m[0]->ol_flags & RTE_MBUF_F_RX_FDIR), "miss must not be marked");
+		CHECK(fl != NULL && rte_flow_query(r.sim, fl, qa, &qc, &e) == 0 && qc.hits == 4 && qc.bytes == 4ull * len,
+		      "count: hits %" PRIu64 " bytes %" PRIu64, qc.hits, qc.bytes);
+		memset(&qc, 0, sizeof(qc));
+		CHECK(fl != NULL && rte_flow_query(r.sim, fl, qa, &qc, &e) == 0 && qc.hits == 0, "count reset: %" PRIu64, qc.hits);
+		free_got(got, MAXQ);
+		rte_flow_flush(r.sim, &e);
+	}
+
+	/* drop */
+	{
+		struct rte_flow_action act[] = { { .type = RTE_FLOW_ACTION_TYPE_COUNT }, { .type = RTE_FLOW_ACTION_TYPE_DROP },
+						 END_ACTION };
+		struct rte_flow *fl = rte_flow_create(r.sim, &ingress, pat_eth_ipv4, act, &e);
+		struct rte_flow_query_count qc = { 0 };
+
+		CHECK(fl != NULL, "drop rule: %s", e.message ? e.message : "");
+		run(r.sim, r.in, fr, len, 5, MAXQ, got);
+		CHECK(got[0].n + got[1].n + got[2].n + got[3].n == 0, "drop: packets delivered");
+		CHECK(fl != NULL && rte_flow_query(r.sim, fl, act, &qc, &e) == 0 && qc.hits == 5, "drop count %" PRIu64, qc.hits);
+		rte_flow_flush(r.sim, &e);
+	}
+
+	/* RSS over queues 1..3: every packet of a flow on one queue, flows spread */
+	{
+		uint16_t qs[3] = { 1, 2, 3 };
+		struct rte_flow_action_rss rss = { .types = RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP, .queue_num = 3, .queue = qs };
+		struct rte_flow_action act[] = { { .type = RTE_FLOW_ACTION_TYPE_RSS, .conf = &rss }, END_ACTION };
+		struct rte_flow *fl = rte_flow_create(r.sim, &ingress, pat_eth_ipv4, act, &e);
+		unsigned int used = 0;
+
+		CHECK(fl != NULL, "rss rule: %s", e.message ? e.message : "");
+		for (uint16_t sp = 0; sp < 24; sp++) {
+			struct frame g = f;
+			uint8_t b[256];
+			uint16_t l;
+
+			g.sport = (uint16_t)(3000 + sp * 17);
+			l = build(b, &g);
+			run(r.sim, r.in, b, l, 2, MAXQ, got);
+		}
+		CHECK(got[0].n == 0, "rss: %u packets on queue 0", got[0].n);
+		for (int q = 1; q < MAXQ; q++)
+			used += got[q].n > 0;
+		CHECK(got[1].n + got[2].n + got[3].n == 48 && used >= 2, "rss spread: %u %u %u", got[1].n, got[2].n, got[3].n);
+		for (int q = 1; q < MAXQ; q++)
+			for (unsigned int i = 0; i < got[q].n; i++)
+				CHECK(got[q].m[i]->ol_flags & RTE_MBUF_F_RX_RSS_HASH, "rss hash flag");
+		free_got(got, MAXQ);
+		rte_flow_flush(r.sim, &e);
+	}
+
+	/* mlx5 split around SAMPLE: a rewrite before SAMPLE changes the copy too */
+	{
+		struct rte_flow_action_queue q0 = { .index = 0 }, q3 = { .index = 3 };
+		struct rte_flow_action_mark mk = { .id = 9 };
+		struct rte_flow_action_set_ipv4 dst = { .ipv4_addr = RTE_BE32(0xc0a80a0a) }; /* 192.168.10.10 */
+		struct rte_flow_action sub[] = { { .type = RTE_FLOW_ACTION_TYPE_MARK, .conf = &mk },
+						 { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q3 }, END_ACTION };
+		struct rte_flow_action_sample smp = { .ratio = 1, .actions = sub };
+		struct rte_flow_action before[] = { { .type = RTE_FLOW_ACTION_TYPE_SET_IPV4_DST, .conf = &dst },
+						    { .type = RTE_FLOW_ACTION_TYPE_SAMPLE, .conf = &smp },
+						    { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q0 }, END_ACTION };
+		struct rte_flow_action after[] = { { .type = RTE_FLOW_ACTION_TYPE_SAMPLE, .conf = &smp },
+						   { .type = RTE_FLOW_ACTION_TYPE_SET_IPV4_DST, .conf = &dst },
+						   { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q0 }, END_ACTION };
+		struct rte_flow *fl = rte_flow_create(r.sim, &ingress, pat_eth_ipv4, before, &e);
+
+		CHECK(fl != NULL, "sample-after-rewrite rule: %s", e.message ? e.message : "");
+		run(r.sim, r.in, fr, len, 2, MAXQ, got);
+		CHECK(got[0].n == 2 && got[3].n == 2, "before: original %u copy %u", got[0].n, got[3].n);
+		for (unsigned int i = 0; i < got[0].n; i++)
+			CHECK(view_of(got[0].m[i], &v) && strcmp(v.dst, "192.168.10.10") == 0 && v.ip_ok && v.l4_ok,
+			      "before: original dst %s ip %d l4 %d", v.dst, v.ip_ok, v.l4_ok);
+		for (unsigned int i = 0; i < got[3].n; i++) {
+			CHECK(view_of(got[3].m[i], &v) && strcmp(v.dst, "192.168.10.10") == 0 && v.ip_ok && v.l4_ok,
+			      "before: the copy must carry the rewrite too (mlx5), dst %s", v.dst);
+			CHECK(got[3].m[i]->hash.fdir.hi == 9 && !(got[0].m[0]->ol_flags & RTE_MBUF_F_RX_FDIR_ID),
+			      "copy marked, original not");
+		}
+		free_got(got, MAXQ);
+		rte_flow_flush(r.sim, &e);
+
+		fl = rte_flow_create(r.sim, &ingress, pat_eth_ipv4, after, &e);
+		CHECK(fl != NULL, "rewrite-after-sample rule: %s", e.message ? e.message : "");
+		run(r.sim, r.in, fr, len, 2, MAXQ, got);
+		CHECK(got[0].n == 2 && got[3].n == 2, "after: original %u copy %u", got[0].n, got[3].n);
+		for (unsigned int i = 0; i < got[0].n; i++)
+			CHECK(view_of(got[0].m[i], &v) && strcmp(v.dst, "192.168.10.10") == 0 && v.ip_ok && v.l4_ok,
+			      "after: original dst %s", v.dst);
+		for (unsigned int i = 0; i < got[3].n; i++)
+			CHECK(got[3].n > 0 && memcmp(rte_pktmbuf_mtod(got[3].m[i], void *), fr, len) == 0,
+			      "after: the copy must be the frame as received");
+		free_got(got, MAXQ);
+		rte_flow_flush(r.sim, &e);
+	}
+
+	/* SAMPLE 1 in 4 */
+	{
+		struct rte_flow_action_queue q0 = { .index = 0 }, q1 = { .index = 1 };
+		struct rte_flow_action_count cnt = { 0 };
+		struct rte_flow_action sub[] = { { .type = RTE_FLOW_ACTION_TYPE_COUNT, .conf = &cnt },
+						 { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q1 }, END_ACTION };
+		struct rte_flow_action_sample smp = { .ratio = 4, .actions = sub };
+		struct rte_flow_action act[] = { { .type = RTE_FLOW_ACTION_TYPE_SAMPLE, .conf = &smp },
+						 { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q0 }, END_ACTION };
+		struct rte_flow *fl = rte_flow_create(r.sim, &ingress, pat_eth_ipv4, act, &e);
+		struct rte_flow_query_count qc = { 0 };
+		struct rte_flow_action qa[] = { { .type = RTE_FLOW_ACTION_TYPE_COUNT }, END_ACTION };
+
+		CHECK(fl != NULL, "sample 1/4: %s", e.message ? e.message : "");
+		run(r.sim, r.in, fr, len, 12, MAXQ, got);
+		CHECK(got[0].n == 12 && got[1].n == 3, "1 in 4: original %u copies %u", got[0].n, got[1].n);
+		CHECK(fl != NULL && rte_flow_query(r.sim, fl, qa, &qc, &e) == 0 && qc.hits == 3, "copy counter %" PRIu64, qc.hits);
+		free_got(got, MAXQ);
+		rte_flow_flush(r.sim, &e);
+	}
+
+	/* JUMP: group 0 marks and jumps, group 1 queues */
+	{
+		struct rte_flow_action_jump j = { .group = 1 };
+		struct rte_flow_action_mark mk = { .id = 3 };
+		struct rte_flow_action_queue q1 = { .index = 1 };
+		struct rte_flow_attr g1 = { .ingress = 1, .group = 1 };
+		struct rte_flow_action a0[] = { { .type = RTE_FLOW_ACTION_TYPE_MARK, .conf = &mk },
+						{ .type = RTE_FLOW_ACTION_TYPE_JUMP, .conf = &j }, END_ACTION };
+		struct rte_flow_action a1[] = { { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q1 }, END_ACTION };
+
+		CHECK(rte_flow_create(r.sim, &g1, pat_eth_ipv4, a1, &e) != NULL, "group 1 rule: %s", e.message);
+		CHECK(rte_flow_create(r.sim, &ingress, pat_eth_ipv4, a0, &e) != NULL, "group 0 jump rule: %s", e.message);
+		run(r.sim, r.in, fr, len, 2, MAXQ, got);
+		CHECK(got[1].n == 2 && got[1].m[0]->hash.fdir.hi == 3, "jump: q1 %u", got[1].n);
+		free_got(got, MAXQ);
+		rte_flow_flush(r.sim, &e);
+	}
+
+	/* checksums: zero UDP checksum stays zero, a bad one stays bad; TCP/IPv6 rewrites */
+	{
+		struct rte_flow_action_queue q0 = { .index = 0 };
+		struct rte_flow_action_set_ipv4 dst = { .ipv4_addr = RTE_BE32(0x0b0b0b0b) };
+		struct rte_flow_action_set_tp tp = { .port = RTE_BE16(8080) };
+		struct rte_flow_item pat_udp[] = { { .type = RTE_FLOW_ITEM_TYPE_ETH }, { .type = RTE_FLOW_ITEM_TYPE_IPV4 },
+						   { .type = RTE_FLOW_ITEM_TYPE_UDP }, END_ITEM };
+		struct rte_flow_action act[] = { { .type = RTE_FLOW_ACTION_TYPE_SET_IPV4_DST, .conf = &dst },
+						 { .type = RTE_FLOW_ACTION_TYPE_SET_TP_DST, .conf = &tp },
+						 { .type = RTE_FLOW_ACTION_TYPE_DEC_TTL },
+						 { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q0 }, END_ACTION };
+		struct frame z = f, bad = f;
+		uint8_t bz[256], bb[256];
+		uint16_t lz, lb;
+
+		z.udp_zero_csum = true;
+		bad.bad_l4_csum = true;
+		lz = build(bz, &z);
+		lb = build(bb, &bad);
+		CHECK(rte_flow_create(r.sim, &ingress, pat_udp, act, &e) != NULL, "rewrite rule: %s", e.message);
+		run(r.sim, r.in, fr, len, 1, MAXQ, got);
+		run(r.sim, r.in, bz, lz, 1, MAXQ, got);
+		run(r.sim, r.in, bb, lb, 1, MAXQ, got);
+		CHECK(got[0].n == 3, "rewrites: %u", got[0].n);
+		if (got[0].n == 3) {
+			CHECK(view_of(got[0].m[0], &v) && strcmp(v.dst, "11.11.11.11") == 0 && v.dport == 8080 && v.ttl == 63 &&
+				      v.ip_ok && v.l4_ok,
+			      "udp rewrite: dst %s dport %u ttl %u ip %d l4 %d", v.dst, v.dport, v.ttl, v.ip_ok, v.l4_ok);
+			CHECK(view_of(got[0].m[1], &v) && v.l4_csum == 0 && v.ip_ok, "zero udp checksum: %04x", v.l4_csum);
+			CHECK(view_of(got[0].m[2], &v) && !v.l4_ok && v.ip_ok, "a bad checksum must stay bad");
+		}
+		free_got(got, MAXQ);
+		rte_flow_flush(r.sim, &e);
+	}
+	{
+		struct rte_flow_action_queue q0 = { .index = 0 };
+		struct rte_flow_action_set_ipv6 d6 = { 0 };
+		struct rte_flow_action_set_tp sp = { .port = RTE_BE16(4444) };
+		struct rte_flow_item pat6[] = { { .type = RTE_FLOW_ITEM_TYPE_ETH }, { .type = RTE_FLOW_ITEM_TYPE_IPV6 },
+						{ .type = RTE_FLOW_ITEM_TYPE_TCP }, END_ITEM };
+		struct rte_flow_action act[] = { { .type = RTE_FLOW_ACTION_TYPE_SET_IPV6_DST, .conf = &d6 },
+						 { .type = RTE_FLOW_ACTION_TYPE_SET_TP_SRC, .conf = &sp },
+						 { .type = RTE_FLOW_ACTION_TYPE_DEC_TTL },
+						 { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q0 }, END_ACTION };
+		struct frame t6 = { .ipv = 6, .proto = IPPROTO_TCP, .src = "2001:db8::1", .dst = "2001:db8::2", .sport = 1234,
+				    .dport = 80, .paylen = 33 };
+		uint8_t b6[256];
+		uint16_t l6 = build(b6, &t6);
+
+		inet_pton(AF_INET6, "2001:db8:ffff::99", d6.ipv6_addr);
+		CHECK(rte_flow_create(r.sim, &ingress, pat6, act, &e) != NULL, "ipv6 rule: %s", e.message);
+		run(r.sim, r.in, b6, l6, 1, MAXQ, got);
+		CHECK(got[0].n == 1 && view_of(got[0].m[0], &v) && strcmp(v.dst, "2001:db8:ffff::99") == 0 && v.sport == 4444 &&
+			      v.ttl == 63 && v.l4_ok,
+		      "tcp/ipv6 rewrite: dst %s sport %u hop %u l4 %d", v.dst, v.sport, v.ttl, v.l4_ok);
+		free_got(got, MAXQ);
+		rte_flow_flush(r.sim, &e);
+	}
+	/* modify_field: set the IPv4 source from an immediate value */
+	{
+		struct rte_flow_action_queue q0 = { .index = 0 };
+		struct rte_flow_action_modify_field mf = {
+			.operation = RTE_FLOW_MODIFY_SET,
+			.dst = { .field = RTE_FLOW_FIELD_IPV4_SRC },
+			.src = { .field = RTE_FLOW_FIELD_VALUE },
+			.width = 32,
+		};
+		struct rte_flow_action act[] = { { .type = RTE_FLOW_ACTION_TYPE_MODIFY_FIELD, .conf = &mf },
+						 { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q0 }, END_ACTION };
+
+		inet_pton(AF_INET, "172.16.0.9", mf.src.value);
+		CHECK(rte_flow_create(r.sim, &ingress, pat_eth_ipv4, act, &e) != NULL, "modify_field rule: %s", e.message);
+		run(r.sim, r.in, fr, len, 1, MAXQ, got);
+		CHECK(got[0].n == 1 && view_of(got[0].m[0], &v) && strcmp(v.src, "172.16.0.9") == 0 && v.ip_ok && v.l4_ok,
+		      "modify_field: src %s", v.src);
+		free_got(got, MAXQ);
+		rte_flow_flush(r.sim, &e);
+	}
+	rig_down();
+}
+
+static void test_transfer_exec(void)
+{
+	struct rig r;
+	struct got got[MAXQ];
+	struct rte_flow_error e;
+	struct rte_mbuf *out[MAXGOT];
+	unsigned int n;
+	uint8_t fr[256];
+	struct frame f = { .ipv = 4, .proto = IPPROTO_UDP, .src = "10.0.0.1", .dst = "10.0.0.2", .sport = 1000, .dport = 2000,
+			   .paylen = 40 };
+	uint16_t len = build(fr, &f);
+	struct view v;
+
+	memset(got, 0, sizeof(got));
+	CHECK(rig_up(&r, "mlx5", 2) == 0, "transfer rig");
+	if (r.sim == UINT16_MAX) {
+		rig_down();
+		return;
+	}
+
+	/* E-Switch mirror to another port; MAC rewrite after SAMPLE reaches only the original */
+	{
+		struct rte_flow_action_port_id pid = { .id = r.sink };
+		struct rte_flow_action_set_mac mac = { .mac_addr = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee } };
+		struct rte_flow_action sub[] = { { .type = RTE_FLOW_ACTION_TYPE_PORT_ID, .conf = &pid }, END_ACTION };
+		struct rte_flow_action_sample smp = { .ratio = 1, .actions = sub };
+		struct rte_flow_action act[] = { { .type = RTE_FLOW_ACTION_TYPE_SAMPLE, .conf = &smp },
+						 { .type = RTE_FLOW_ACTION_TYPE_SET_MAC_DST, .conf = &mac }, END_ACTION };
+
+		CHECK(rte_flow_create(r.sim, &transfer, pat_eth_ipv4, act, &e) != NULL, "transfer mirror: %s", e.message);
+		run(r.sim, r.in, fr, len, 3, 2, got);
+		n = drain(r.sink_out, out, MAXGOT);
+		CHECK(n == 3 && got[0].n == 3, "mirror: sink %u, rx %u", n, got[0].n);
+		for (unsigned int i = 0; i < n; i++)
+			CHECK(memcmp(rte_pktmbuf_mtod(out[i], void *), fr, len) == 0, "mirror copy altered");
+		for (unsigned int i = 0; i < got[0].n; i++)
+			CHECK(memcmp(rte_pktmbuf_mtod(got[0].m[i], uint8_t *), mac.mac_addr, 6) == 0 &&
+				      memcmp(rte_pktmbuf_mtod(got[0].m[i], uint8_t *) + 6, fr + 6, len - 6) == 0,
+			      "original: MAC rewritten, nothing else");
+		free_all(out, n);
+		free_got(got, 2);
+		rte_flow_flush(r.sim, &e);
+	}
+
+	/* E-Switch mirror with VXLAN encapsulation of the copy */
+	{
+		struct rte_flow_item_eth oeth = { .hdr.dst_addr.addr_bytes = { 0x02, 9, 9, 9, 9, 1 },
+						  .hdr.src_addr.addr_bytes = { 0x02, 9, 9, 9, 9, 2 } };
+		struct rte_flow_item_ipv4 oip = { .hdr.src_addr = RTE_BE32(0xc6336401), .hdr.dst_addr = RTE_BE32(0xc6336402) };
+		struct rte_flow_item_udp oudp = { .hdr.src_port = RTE_BE16(49152) };
+		struct rte_flow_item_vxlan ovx = { .vni = { 0, 0x12, 0x34 } };
+		struct rte_flow_item def[] = { { .type = RTE_FLOW_ITEM_TYPE_ETH, .spec = &oeth },
+					       { .type = RTE_FLOW_ITEM_TYPE_IPV4, .spec = &oip },
+					       { .type = RTE_FLOW_ITEM_TYPE_UDP, .spec = &oudp },
+					       { .type = RTE_FLOW_ITEM_TYPE_VXLAN, .spec = &ovx }, END_ITEM };
+		struct rte_flow_action_vxlan_encap vx = { .definition = def };
+		struct rte_flow_action_port_id pid = { .id = r.sink };
+		struct rte_flow_action sub[] = { { .type = RTE_FLOW_ACTION_TYPE_VXLAN_ENCAP, .conf = &vx },
+						 { .type = RTE_FLOW_ACTION_TYPE_PORT_ID, .conf = &pid }, END_ACTION };
+		struct rte_flow_action_sample smp = { .ratio = 1, .actions = sub };
+		struct rte_flow_action act[] = { { .type = RTE_FLOW_ACTION_TYPE_SAMPLE, .conf = &smp }, END_ACTION };
+
+		CHECK(rte_flow_create(r.sim, &transfer, pat_eth_ipv4, act, &e) != NULL, "vxlan mirror: %s", e.message);
+		run(r.sim, r.in, fr, len, 1, 2, got);
+		n = drain(r.sink_out, out, MAXGOT);
+		CHECK(n == 1 && got[0].n == 1, "vxlan mirror: sink %u rx %u", n, got[0].n);
+		if (n == 1) {
+			const uint8_t *d = rte_pktmbuf_mtod(out[0], const uint8_t *);
+			uint32_t pl = rte_pktmbuf_pkt_len(out[0]);
+
+			CHECK(pl == len + 50u, "vxlan length %u", pl);
+			CHECK(view_of(out[0], &v) && v.ip_ok && strcmp(v.dst, "198.51.100.2") == 0 && v.dport == 4789 &&
+				      v.sport == 49152 && v.ttl == 64,
+			      "outer: dst %s dport %u ttl %u ip ok %d", v.dst, v.dport, v.ttl, v.ip_ok);
+			CHECK(get16(d + 16) == len + 36 && get16(d + 38) == len + 16 && d[42] == 0x08 && d[46] == 0 && d[47] == 0x12 && d[48] == 0x34,
+			      "outer lengths/vni");
+			CHECK(memcmp(d + 50, fr, len) == 0, "inner frame altered");
+		}
+		free_all(out, n);
+		free_got(got, 2);
+		rte_flow_flush(r.sim, &e);
+	}
+
+	/* RAW_ENCAP on the copy: lengths and the outer IPv4 checksum are filled in as by the NIC */
+	{
+		uint8_t hdr[50];
+		struct rte_flow_action_raw_encap raw = { .data = hdr, .size = sizeof(hdr) };
+		struct rte_flow_action_port_id pid = { .id = r.sink };
+		struct rte_flow_action sub[] = { { .type = RTE_FLOW_ACTION_TYPE_RAW_ENCAP, .conf = &raw },
+						 { .type = RTE_FLOW_ACTION_TYPE_PORT_ID, .conf = &pid }, END_ACTION };
+		struct rte_flow_action_sample smp = { .ratio = 1, .actions = sub };
+		struct rte_flow_action act[] = { { .type = RTE_FLOW_ACTION_TYPE_SAMPLE, .conf = &smp }, END_ACTION };
+
+		memset(hdr, 0, sizeof(hdr));
+		memcpy(hdr, fr, 12);                    /* MACs */
+		put16(hdr + 12, 0x0800);
+		hdr[14] = 0x45;
+		hdr[22] = 17;                           /* TTL 0 left as given: raw means raw */
+		hdr[23] = IPPROTO_UDP;
+		inet_pton(AF_INET, "203.0.113.1", hdr + 26);
+		inet_pton(AF_INET, "203.0.113.2", hdr + 30);
+		put16(hdr + 34, 40000);
+		put16(hdr + 36, 4789);
+		hdr[42] = 0x08;
+		hdr[48] = 0x01;                         /* VNI 1 */
+		CHECK(rte_flow_create(r.sim, &transfer, pat_eth_ipv4, act, &e) != NULL, "raw encap mirror: %s", e.message);
+		run(r.sim, r.in, fr, len, 1, 2, got);
+		n = drain(r.sink_out, out, MAXGOT);
+		CHECK(n == 1, "raw encap: sink %u", n);
+		if (n == 1) {
+			const uint8_t *d = rte_pktmbuf_mtod(out[0], const uint8_t *);
+
+			CHECK(view_of(out[0], &v) && v.ip_ok && strcmp(v.dst, "203.0.113.2") == 0 && v.ttl == 17 &&
+				      get16(d + 16) == len + 36 && get16(d + 38) == len + 16 && memcmp(d + 50, fr, len) == 0,
+			      "raw encap: ip ok %d dst %s total %u udp %u", v.ip_ok, v.dst, get16(d + 16), get16(d + 38));
+		}
+		free_all(out, n);
+		free_got(got, 2);
+		rte_flow_flush(r.sim, &e);
+	}
+
+	/* forward the original to another port with a VLAN pushed */
+	{
+		struct rte_flow_action_port_id pid = { .id = r.sink };
+		struct rte_flow_action_of_push_vlan push = { .ethertype = RTE_BE16(0x8100) };
+		struct rte_flow_action_of_set_vlan_vid vid = { .vlan_vid = RTE_BE16(100) };
+		struct rte_flow_action_of_set_vlan_pcp pcp = { .vlan_pcp = 5 };
+		struct rte_flow_action act[] = { { .type = RTE_FLOW_ACTION_TYPE_OF_PUSH_VLAN, .conf = &push },
+						 { .type = RTE_FLOW_ACTION_TYPE_OF_SET_VLAN_VID, .conf = &vid },
+						 { .type = RTE_FLOW_ACTION_TYPE_OF_SET_VLAN_PCP, .conf = &pcp },
+						 { .type = RTE_FLOW_ACTION_TYPE_PORT_ID, .conf = &pid }, END_ACTION };
+
+		CHECK(rte_flow_create(r.sim, &transfer, pat_eth_ipv4, act, &e) != NULL, "push vlan: %s", e.message);
+		run(r.sim, r.in, fr, len, 2, 2, got);
+		n = drain(r.sink_out, out, MAXGOT);
+		CHECK(n == 2 && got[0].n == 0, "forward: sink %u rx %u", n, got[0].n);
+		for (unsigned int i = 0; i < n; i++) {
+			const uint8_t *d = rte_pktmbuf_mtod(out[i], const uint8_t *);
+
+			CHECK(rte_pktmbuf_pkt_len(out[i]) == len + 4u && get16(d + 12) == 0x8100 && get16(d + 14) == (5 << 13 | 100) &&
+				      memcmp(d + 16, fr + 12, len - 12) == 0,
+			      "vlan tag %04x", get16(d + 14));
+		}
+		free_all(out, n);
+		free_got(got, 2);
+		rte_flow_flush(r.sim, &e);
+	}
+
+	/* egress: what the application sends meets the NIC Tx rules */
+	{
+		struct rte_flow_action_set_ipv4 src = { .ipv4_addr = RTE_BE32(0x0a636363) };
+		struct rte_flow_action act[] = { { .type = RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC, .conf = &src }, END_ACTION };
+		struct rte_mbuf *m = mbuf_of(fr, len);
+
+		CHECK(rte_flow_create(r.sim, &egress, pat_eth_ipv4, act, &e) != NULL, "egress rule: %s", e.message);
+		CHECK(rte_eth_tx_burst(r.sim, 0, &m, 1) == 1, "tx");
+		n = drain(r.out, out, MAXGOT);
+		CHECK(n == 1 && view_of(out[0], &v) && strcmp(v.src, "10.99.99.99") == 0 && v.ip_ok && v.l4_ok, "egress rewrite: %s",
+		      n ? v.src : "(nothing)");
+		free_all(out, n);
+		rte_flow_flush(r.sim, &e);
+	}
+	rig_down();
+}
+
+/* ---- capture files: what the runner checks with tshark ----------------------------------- */
+
+#define NFRAMES 8
+
+static int make_input(const char *path)
+{
+	static uint8_t frames[NFRAMES][256];
+	uint16_t lens[NFRAMES];
+
+	for (unsigned int i = 0; i < NFRAMES; i++) {
+		struct frame f = { .ipv = 4, .proto = i % 2 ? IPPROTO_TCP : IPPROTO_UDP, .src = "10.1.0.1", .dst = "10.1.0.2",
+				   .sport = (uint16_t)(10000 + i), .dport = (uint16_t)(i < 6 ? 5000 : 6000), .paylen = (uint16_t)(20 + i) };
+
+		if (i == 7) {
+			f.ipv = 6;
+			f.src = "2001:db8::a";
+			f.dst = "2001:db8::b";
+		}
+		lens[i] = build(frames[i], &f);
+	}
+	return write_pcap(path, frames, lens, NFRAMES);
+}
+
+/* The EAL's own vdevs: net_shadowsim0 (mlx5, rx_pcap -> tx_pcap) and net_pcap0 (the mirror). */
+static void test_pcap_io(void)
+{
+	struct rte_flow_error e;
+	uint16_t sim = port_of("net_shadowsim0"), mir = port_of("net_pcap0");
+	struct rte_flow_item_udp udp = { .hdr.dst_port = RTE_BE16(5000) };
+	struct rte_flow_item_udp udpm = { .hdr.dst_port = RTE_BE16(0xffff) };
+	struct rte_flow_item pat[] = { { .type = RTE_FLOW_ITEM_TYPE_ETH }, { .type = RTE_FLOW_ITEM_TYPE_IPV4 },
+				       { .type = RTE_FLOW_ITEM_TYPE_UDP, .spec = &udp, .mask = &udpm }, END_ITEM };
+	struct rte_flow_action_port_id pid = { .id = mir };
+	struct rte_flow_action sub[] = { { .type = RTE_FLOW_ACTION_TYPE_PORT_ID, .conf = &pid }, END_ACTION };
+	struct rte_flow_action_sample smp = { .ratio = 1, .actions = sub };
+	struct rte_flow_action_set_ipv4 dst = { .ipv4_addr = RTE_BE32(0xc0000207) }; /* 192.0.2.7 */
+	struct rte_flow_action act[] = { { .type = RTE_FLOW_ACTION_TYPE_SAMPLE, .conf = &smp },
+					 { .type = RTE_FLOW_ACTION_TYPE_SET_IPV4_DST, .conf = &dst }, END_ACTION };
+	unsigned int total = 0;
+
+	CHECK(sim != UINT16_MAX && mir != UINT16_MAX, "EAL vdevs net_shadowsim0 / net_pcap0 missing");
+	if (sim == UINT16_MAX || mir == UINT16_MAX)
+		return;
+	CHECK(start_port(sim, 1) == 0 && start_port(mir, 1) == 0, "start pcap ports");
+	CHECK(rte_flow_create(sim, &transfer, pat, act, &e) != NULL, "pcap transfer rule: %s", e.message ? e.message : "");
+	/* the application forwards whatever arrives straight back out */
+	for (int round = 0; round < 32; round++) {
+		struct rte_mbuf *b[32];
+		uint16_t n = rte_eth_rx_burst(sim, 0, b, 32);
+		uint16_t s = n ? rte_eth_tx_burst(sim, 0, b, n) : 0;
+
+		for (uint16_t i = s; i < n; i++)
+			rte_pktmbuf_free(b[i]);
+		total += n;
+	}
+	CHECK(total == NFRAMES, "pcap: %u frames received, want %d", total, NFRAMES);
+	rte_flow_flush(sim, &e);
+	rte_eth_dev_stop(sim);
+	rte_eth_dev_stop(mir);
+	rte_eth_dev_close(sim);
+	rte_eth_dev_close(mir); /* flushes net_pcap's dumper */
+	printf("pcap: %u frames through net_shadowsim0; see %s/sim0-tx.pcap and %s/mirror.pcap\n", total, g_work, g_work);
+}
+
+int main(int argc, char **argv)
+{
+	char in[600], tx[600], mirror[600], vsim[2048], vpcap[700], prefix[64];
+	char *eal[16];
+	int n = 0;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s PROFILE_DIR WORK_DIR\n", argv[0]);
+		return 2;
+	}
+	g_profiles = argv[1];
+	g_work = argv[2];
+	snprintf(in, sizeof(in), "%s/in.pcap", g_work);
+	snprintf(tx, sizeof(tx), "%s/sim0-tx.pcap", g_work);
+	snprintf(mirror, sizeof(mirror), "%s/mirror.pcap", g_work);
+	if (make_input(in) != 0) {
+		fprintf(stderr, "cannot write %s\n", in);
+		return 2;
+	}
+	snprintf(vsim, sizeof(vsim), "net_shadowsim0,profile=%s/mlx5.sim,rx_pcap=%s,tx_pcap=%s", g_profiles, in, tx);
+	snprintf(vpcap, sizeof(vpcap), "net_pcap0,tx_pcap=%s", mirror);
+	/* the runner names the prefix so that it can remove /var/run/dpdk/<prefix> afterwards */
+	if (getenv("ST_SIM_PREFIX") != NULL)
+		snprintf(prefix, sizeof(prefix), "%s", getenv("ST_SIM_PREFIX"));
+	else
+		snprintf(prefix, sizeof(prefix), "st_sim_test_%d", (int)getpid());
+	eal[n++] = argv[0];
+	eal[n++] = (char *)"--no-huge";
+	eal[n++] = (char *)"-m";
+	eal[n++] = (char *)"256";
+	eal[n++] = (char *)"--no-pci";
+	eal[n++] = (char *)"--file-prefix";
+	eal[n++] = prefix;
+	eal[n++] = (char *)"--log-level=lib.eal:error";
+	eal[n++] = (char *)"--vdev";
+	eal[n++] = vsim;
+	eal[n++] = (char *)"--vdev";
+	eal[n++] = vpcap;
+	eal[n] = NULL;
+	if (rte_eal_init(n, eal) < 0) {
+		fprintf(stderr, "EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 2;
+	}
+	g_pool = rte_pktmbuf_pool_create("sim_test", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (g_pool == NULL) {
+		fprintf(stderr, "mbuf pool: %s\n", rte_strerror(rte_errno));
+		return 2;
+	}
+	test_validation();
+	test_error_unset_quirk();
+	test_capacity();
+	test_ingress_exec();
+	test_transfer_exec();
+	test_pcap_io();
+	rte_eal_cleanup();
+	printf("%u passed, %u failed\n", g_pass, g_fail);
+	return g_fail == 0 ? 0 : 1;
+}

@@ -1,0 +1,58 @@
+/**
+ * The mirror policy: GET the current one (with its compiled plan, warnings
+ * and explanation), PUT a whole new policy section (installed while traffic
+ * flows; nothing changes on failure), POST /v1/policy/validate for a dry run.
+ *
+ * Bodies are checked by the config loader, not by fastify's ajv: it reports
+ * every problem with its field path at once, and never strips or coerces a
+ * field (a misspelt key is an error, not silently dropped). The TypeBox
+ * schema stays on the route so the OpenAPI document shows it.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { PolicySchema } from '../../../../config/schema.js';
+import { ErrorResponse, PolicyPlanSchema, ProblemErrorResponse, ValidateResponse } from '../../../schemas.js';
+
+// One schema, no $id: the same object serves several routes.
+const { $id: _id, ...PolicyBody } = PolicySchema;
+
+export const PolicyViewResponse = Type.Object(
+  {
+    generation: Type.Integer({ description: 'Increases with every applied policy.' }),
+    applied: Type.Boolean({ description: 'Installed in the running data plane (false: applies at the next start).' }),
+    since: Type.String({ format: 'date-time' }),
+    applyMs: Type.Union([Type.Number(), Type.Null()], { description: 'ms the data plane took to swap it in.' }),
+    source: Type.Union([Type.Literal('config'), Type.Literal('state'), Type.Literal('api')], { description: 'config file, saved state, or the API.' }),
+    policy: PolicyBody,
+    plan: PolicyPlanSchema,
+  },
+  { additionalProperties: false },
+);
+
+/** Accept the body as it is; the service checks it and lists every problem. */
+const passThrough = () => (data: unknown) => ({ value: data });
+
+export default async function policyRoutes(fastify: FastifyInstance): Promise<void> {
+  fastify.get('/v1/policy', { schema: { response: { 200: PolicyViewResponse, 500: ErrorResponse } } }, async () => fastify.dataplane.policyView());
+
+  fastify.put(
+    '/v1/policy',
+    {
+      schema: {
+        body: PolicyBody,
+        response: { 200: PolicyViewResponse, 400: ProblemErrorResponse, 409: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse, 503: ErrorResponse, 504: ErrorResponse },
+      },
+      validatorCompiler: passThrough,
+    },
+    async (request) => fastify.dataplane.applyPolicy(request.body ?? {}),
+  );
+
+  fastify.post(
+    '/v1/policy/validate',
+    {
+      schema: { body: PolicyBody, response: { 200: ValidateResponse, 400: ProblemErrorResponse, 500: ErrorResponse } },
+      validatorCompiler: passThrough,
+    },
+    async (request) => ({ valid: true as const, plan: fastify.dataplane.validatePolicy(request.body ?? {}) }),
+  );
+}

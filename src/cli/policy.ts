@@ -1,0 +1,174 @@
+/**
+ * `shadowtap policy validate|apply|show`: the policy operations from a shell.
+ * validate checks a file locally (a whole config, or a policy section with
+ * --config giving the ports) or through a running shadowtap (--url); apply
+ * and show talk to the admin API, so they reach the same service functions
+ * as any other client.
+ *
+ * A policy file is YAML or JSON: either a whole configuration (its policy
+ * keys are used) or just the policy keys (translate, match, sessions,
+ * targets, security).
+ */
+import { readFile } from 'node:fs/promises';
+import { checkConfig, checkPolicyUpdate, loadConfigFile, parseYamlText, type Locator } from '../config/load.js';
+import { POLICY_KEYS } from '../config/schema.js';
+import { ConfigError, formatProblem, isShadowtapError, type ConfigProblem } from '../errors.js';
+import { compilePolicy, type PolicyPlan } from '../policy/compile.js';
+
+export const DEFAULT_URL = 'http://127.0.0.1:9465';
+
+export interface CommandOutput {
+  code: number;
+  stdout: string[];
+  stderr: string[];
+}
+
+const out = (code: number, stdout: string[] = [], stderr: string[] = []): CommandOutput => ({ code, stdout, stderr });
+
+interface PolicyFile {
+  /** the policy keys */
+  section: Record<string, unknown>;
+  /** the whole config, when the file is one */
+  whole: Record<string, unknown> | null;
+  locate: Locator;
+}
+
+async function readPolicyFile(file: string): Promise<PolicyFile | CommandOutput> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return out(1, [], [`${file}: cannot read: ${e.code ?? ''} ${e.message}`.trim()]);
+  }
+  const parsed = parseYamlText(text);
+  if ('problems' in parsed) return out(1, [], problemLines(file, parsed.problems));
+  const raw = parsed.raw;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    return out(1, [], [`${file}: expected a mapping with keys ${POLICY_KEYS.join(', ')} (or a whole configuration)`]);
+  }
+  const obj = raw as Record<string, unknown>;
+  if ('ports' in obj) {
+    const section: Record<string, unknown> = {};
+    for (const k of POLICY_KEYS) if (obj[k] !== undefined) section[k] = obj[k];
+    return { section, whole: obj, locate: parsed.locate };
+  }
+  return { section: obj, whole: null, locate: parsed.locate };
+}
+
+function problemLines(source: string, problems: readonly ConfigProblem[]): string[] {
+  return [`${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:`, ...problems.map((p) => `  ${formatProblem(p, source)}`)];
+}
+
+/** A compiled plan in words: the summary line, warnings, then the explanation. */
+export function planLines(source: string, plan: PolicyPlan, verb = 'OK'): string[] {
+  const c = plan.counts;
+  const lines = [
+    `${source}: ${verb}: generation ${plan.generation}, ${c.sessions} session${c.sessions === 1 ? '' : 's'}, ${c.filterRules} filter rule${c.filterRules === 1 ? '' : 's'} -> ${c.classifierRules} classifier rule${c.classifierRules === 1 ? '' : 's'}, ${c.targets} target${c.targets === 1 ? '' : 's'}, ${c.signatures} signature${c.signatures === 1 ? '' : 's'}, ${c.securityRules} security rule${c.securityRules === 1 ? '' : 's'}`,
+  ];
+  if (plan.warnings.length > 0) {
+    lines.push(`warnings (${plan.warnings.length}):`);
+    for (const w of plan.warnings) lines.push(`  ${w.path ? `${w.path}: ` : ''}${w.message}`);
+  }
+  lines.push('plan:');
+  for (const e of plan.explain) lines.push(`  ${e}`);
+  return lines;
+}
+
+interface ApiAnswer {
+  status: number;
+  body: unknown;
+}
+
+async function api(url: string, method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<ApiAnswer | CommandOutput> {
+  const target = `${url.replace(/\/+$/, '')}${path}`;
+  let res: Response;
+  try {
+    res = await fetch(target, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(180_000),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    return out(3, [], [`cannot reach the shadowtap API at ${url}: ${cause?.code ?? ''} ${cause?.message ?? (err as Error).message}`.trim(), 'is `shadowtap run` running? (--url to point elsewhere)']);
+  }
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: kept as text
+  }
+  return { status: res.status, body: parsed };
+}
+
+function apiError(source: string, a: ApiAnswer): CommandOutput {
+  const b = a.body as { code?: string; message?: string; problems?: ConfigProblem[] } | string;
+  if (typeof b === 'object' && b !== null && Array.isArray(b.problems)) {
+    return out(1, [], problemLines(source, b.problems));
+  }
+  if (typeof b === 'object' && b !== null) return out(1, [], [`${source}: ${a.status} ${b.code ?? ''}: ${b.message ?? ''}`.trim()]);
+  return out(1, [], [`${source}: HTTP ${a.status}: ${String(b).slice(0, 500)}`]);
+}
+
+export interface ValidateOptions {
+  file: string;
+  config?: string;
+  url?: string;
+  json?: boolean;
+}
+
+export async function policyValidate(o: ValidateOptions): Promise<CommandOutput> {
+  const f = await readPolicyFile(o.file);
+  if ('code' in f) return f;
+  let plan: PolicyPlan;
+  if (o.url !== undefined && o.config === undefined && !f.whole) {
+    const a = await api(o.url, 'POST', '/v1/policy/validate', f.section);
+    if ('code' in a) return a;
+    if (a.status !== 200) return apiError(o.file, a);
+    plan = (a.body as { plan: PolicyPlan }).plan;
+  } else if (f.whole) {
+    const r = checkConfig(f.whole, { source: o.file, locate: f.locate });
+    if (!r.config) return out(1, [], problemLines(o.file, r.problems));
+    plan = compilePolicy(r.config).plan;
+  } else if (o.config !== undefined) {
+    let base;
+    try {
+      base = await loadConfigFile(o.config);
+    } catch (err) {
+      if (err instanceof ConfigError) return out(1, [], problemLines(o.config, err.problems));
+      if (isShadowtapError(err)) return out(1, [], [`${err.code}: ${err.message}`]);
+      throw err;
+    }
+    const r = checkPolicyUpdate(base, f.section, { source: o.file, locate: f.locate });
+    if (!r.config) return out(1, [], problemLines(o.file, r.problems));
+    plan = compilePolicy(r.config).plan;
+  } else {
+    return out(2, [], [`shadowtap policy validate: ${o.file} holds only policy keys; give --config FILE (for its ports) or --url URL (a running shadowtap)`]);
+  }
+  if (o.json) return out(0, [JSON.stringify({ valid: true, plan }, null, 2)]);
+  return out(0, planLines(o.file, plan));
+}
+
+export async function policyApply(o: { file: string; url: string; json?: boolean }): Promise<CommandOutput> {
+  const f = await readPolicyFile(o.file);
+  if ('code' in f) return f;
+  const a = await api(o.url, 'PUT', '/v1/policy', f.section);
+  if ('code' in a) return a;
+  if (a.status !== 200) return apiError(o.file, a);
+  if (o.json) return out(0, [JSON.stringify(a.body, null, 2)]);
+  const v = a.body as { generation: number; applied: boolean; applyMs: number | null; plan: PolicyPlan };
+  const how = v.applied ? `installed in ${v.applyMs === null ? '?' : v.applyMs.toFixed(1)} ms` : 'stored; it applies when the data plane starts';
+  return out(0, planLines(o.file, v.plan, `applied generation ${v.generation} (${how})`));
+}
+
+export async function policyShow(o: { url: string; json?: boolean }): Promise<CommandOutput> {
+  const a = await api(o.url, 'GET', '/v1/policy');
+  if ('code' in a) return a;
+  if (a.status !== 200) return apiError(o.url, a);
+  if (o.json) return out(0, [JSON.stringify(a.body, null, 2)]);
+  const v = a.body as { generation: number; applied: boolean; since: string; source: string; plan: PolicyPlan };
+  return out(0, planLines(o.url, v.plan, `generation ${v.generation} from ${v.source} since ${v.since}${v.applied ? '' : ' (not installed: the data plane is not running)'}`));
+}

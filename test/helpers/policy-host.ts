@@ -1,0 +1,410 @@
+/**
+ * The real data-plane host (dist/src/dataplane/host.js with the real addon)
+ * driven directly over its IPC protocol, for mirror-policy tests: a replay
+ * source on port 0 (a finite capture, or net_pcap infinite_rx), production out
+ * of port 1, and one or two shadow ports (2, 3) written to captures or sunk
+ * into net_null. Policies are built with the small builders below (the flat
+ * NativePolicy of src/dataplane/native-types.ts).
+ *
+ * Patterns taken from test/helpers/dataplane.ts (fork, inbox, cleanup by pid,
+ * EAL runtime directory removal), kept separate so that file stays as it is.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  ENCAP, IDLE, MODE, ROLE, RULE_ACTION, SAMPLE_MODE, UNMAPPED, UNMAPPED_RULE,
+  type NativeFwRule, type NativePlan, type NativePolicy, type NativePolicyStats, type NativeRule,
+  type NativeSession, type NativeStats, type NativeTarget,
+} from '../../src/dataplane/native-types.js';
+import type { FromHost, ToHost } from '../../src/dataplane/protocol.js';
+import { ip4, ip6, mac } from '../../src/pcap/build.js';
+import { readPcap, writePcap } from '../../src/pcap/pcap.js';
+
+export const HOST_JS = fileURLToPath(new URL('../../src/dataplane/host.js', import.meta.url));
+export const ADDON = fileURLToPath(new URL('../../../build/Release/shadowtap.node', import.meta.url));
+
+export function missingBuild(): string | null {
+  if (!existsSync(HOST_JS)) return `data-plane host not built: ${HOST_JS} is missing (npx tsc -p tsconfig.json)`;
+  if (!existsSync(ADDON) && !process.env['SHADOWTAP_ADDON']) return `addon not built: ${ADDON} is missing (npx cmake-js compile --out build)`;
+  return null;
+}
+
+// ---- policy builders ---------------------------------------------------------------
+
+/** Port 0 rx: what the production replay delivers. */
+export const SRC_PORT0_RX = 1 << 0;
+/** Port 1 tx: production forwarded out of the egress port (inline mode). */
+export const SRC_PORT1_TX = 1 << 3;
+
+const ZERO16 = (): Uint8Array => new Uint8Array(16);
+
+/** IPv4 CIDR as the IPv4-mapped IPv6 prefix rules carry ("10.0.1.0/24" → ::ffff:10.0.1.0/120). */
+export function cidr(text: string): { addr: Uint8Array; len: number } {
+  const [a = '', l = ''] = text.split('/');
+  const len = Number(l);
+  if (a.includes(':')) return { addr: new Uint8Array(ip6(a)), len };
+  const out = new Uint8Array(16);
+  out[10] = 0xff;
+  out[11] = 0xff;
+  out.set(ip4(a), 12);
+  return { addr: out, len: len + 96 };
+}
+
+export interface RuleSpec {
+  action?: 'accept' | 'reject';
+  ethertype?: number;
+  vlan?: [number, number];
+  ipVersion?: 0 | 4 | 6;
+  proto?: number;
+  src?: string;
+  dst?: string;
+  sport?: [number, number];
+  dport?: [number, number];
+  /** [value, mask] */
+  tcpFlags?: [number, number];
+  signature?: number;
+}
+
+export function rule(session: number, ruleSlot: number, r: RuleSpec = {}): NativeRule {
+  const src = r.src ? cidr(r.src) : { addr: ZERO16(), len: 0 };
+  const dst = r.dst ? cidr(r.dst) : { addr: ZERO16(), len: 0 };
+  return {
+    session,
+    ruleSlot,
+    action: RULE_ACTION[r.action ?? 'accept'],
+    ethertype: r.ethertype ?? 0,
+    ethertypeMask: r.ethertype === undefined ? 0 : 0xffff,
+    vlanLo: r.vlan?.[0] ?? 0,
+    vlanHi: r.vlan?.[1] ?? 4096,
+    ipVersion: r.ipVersion ?? 0,
+    proto: r.proto ?? 0,
+    protoMask: r.proto === undefined ? 0 : 0xff,
+    src: src.addr,
+    srcLen: src.len,
+    dst: dst.addr,
+    dstLen: dst.len,
+    sportLo: r.sport?.[0] ?? 0,
+    sportHi: r.sport?.[1] ?? 65535,
+    dportLo: r.dport?.[0] ?? 0,
+    dportHi: r.dport?.[1] ?? 65535,
+    tcpFlags: r.tcpFlags?.[0] ?? 0,
+    tcpFlagsMask: r.tcpFlags?.[1] ?? 0,
+    signature: r.signature ?? -1,
+  };
+}
+
+export interface SessionSpec {
+  slot: number;
+  target?: number;
+  sources?: number;
+  sample?: { mode: 'packet' | 'flow'; percent: number };
+  snaplen?: number;
+  ratePps?: number;
+  rateBps?: number;
+}
+
+/** pct * 2^32 / 100, as the TypeScript compile does. */
+export function threshold(percent: number): number {
+  return Math.min(0xffffffff, Math.floor((percent * 2 ** 32) / 100));
+}
+
+export function session(s: SessionSpec): NativeSession {
+  return {
+    id: 100 + s.slot,
+    slot: s.slot,
+    target: s.target ?? 0,
+    sources: s.sources ?? SRC_PORT0_RX,
+    sampleMode: s.sample ? SAMPLE_MODE[s.sample.mode] : SAMPLE_MODE.all,
+    sampleThreshold: s.sample ? threshold(s.sample.percent) : 0,
+    snaplen: s.snaplen ?? 0,
+    ratePps: s.ratePps ?? 0,
+    rateBps: s.rateBps ?? 0,
+  };
+}
+
+export function target(ports: number[]): NativeTarget {
+  return {
+    ports, encap: ENCAP.none, vlanId: 0, vlanPcp: 0, vni: 0, udpDstPort: 0,
+    outerIpv6: false, outerSrc: ZERO16(), outerDst: ZERO16(),
+    outerSrcMac: new Uint8Array(6), outerDstMac: new Uint8Array(6), outerTtl: 64,
+  };
+}
+
+export const SHADOW_SRC_MAC = '02:5a:00:00:00:01';
+export const SHADOW_DST_MAC = '02:5a:00:00:00:02';
+
+export function policy(p: Partial<NativePolicy> & Pick<NativePolicy, 'sessions' | 'rules'>): NativePolicy {
+  return {
+    generation: 1,
+    matchAll: false,
+    targets: [target([2])],
+    signatures: [],
+    // Identity-free translation: everything in 0.0.0.0/0 and ::/0 maps onto
+    // itself, so copies are never "unmapped" unless a test wants them to be.
+    map4: [{ from: 0, to: 0, len: 0 }],
+    map6: [{ from: ZERO16(), to: ZERO16(), len: 0 }],
+    macMaps: [],
+    defaultSrcMac: new Uint8Array(mac(SHADOW_SRC_MAC)),
+    defaultDstMac: new Uint8Array(mac(SHADOW_DST_MAC)),
+    unmapped: UNMAPPED_RULE.mirror,
+    controlPlane: 0,
+    fwEnabled: false,
+    fwDefault: RULE_ACTION.accept,
+    fwRules: [] as NativeFwRule[],
+    ...p,
+  };
+}
+
+// ---- the host --------------------------------------------------------------------
+
+export interface HostOptions {
+  frames: ReadonlyArray<Buffer>;
+  /** replay the capture forever (net_pcap infinite_rx=1) */
+  infinite?: boolean;
+  /** where production and copies go: captures (default) or net_null sinks */
+  sink?: 'pcap' | 'null';
+  /** number of shadow ports (ports 2, 3) */
+  shadowPorts?: 1 | 2;
+  mode?: 'inline' | 'tap';
+  policy?: NativePolicy;
+  memoryMb?: number;
+  rxPps?: number;
+  burst?: number;
+  /** the plan's own (default-policy) settings */
+  planUnmapped?: 'drop' | 'mirror';
+}
+
+let counter = 0;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class PolicyHost {
+  readonly dir: string;
+  readonly logs: string[] = [];
+  readonly inputPath: string;
+  readonly productionPath: string;
+  readonly shadowPaths: string[];
+  private child: ChildProcess | undefined;
+  private exited: Promise<number | null> = Promise.resolve(null);
+  private hasExited = false;
+  private readonly inbox: FromHost[] = [];
+  private readonly waiters: Array<() => void> = [];
+  private nextId = 100;
+  private readonly prefix: string;
+
+  constructor(private readonly opts: HostOptions) {
+    this.dir = mkdtempSync(join(tmpdir(), 'st-pol-'));
+    this.inputPath = join(this.dir, 'in.pcap');
+    this.productionPath = join(this.dir, 'prod-out.pcap');
+    this.shadowPaths = [join(this.dir, 'shadow-0.pcap'), join(this.dir, 'shadow-1.pcap')];
+    this.prefix = `st-pol-${process.pid}-${counter++}`;
+  }
+
+  private context(): string {
+    return `\n--- host output ---\n${this.logs.slice(-40).join('\n')}`;
+  }
+
+  plan(): NativePlan {
+    const port = (name: string, device: string, role: number, egress: number, rxPps = 0): NativePlan['ports'][number] => ({
+      name, device, role, egress, rxDesc: 512, txDesc: 512, promiscuous: false, rxPps,
+    });
+    const nShadow = this.opts.shadowPorts ?? 2;
+    const mode = this.opts.mode ?? 'inline';
+    const ports = [
+      port('prod-in', 'net_pcap0', ROLE.production, mode === 'inline' ? 1 : -1, this.opts.rxPps ?? 0),
+      port('prod-out', this.opts.sink === 'null' ? 'net_null1' : 'net_pcap1', ROLE.egress, -1),
+    ];
+    for (let i = 0; i < nShadow; i++) ports.push(port(`shadow${i}`, this.opts.sink === 'null' ? `net_null${2 + i}` : `net_pcap${2 + i}`, ROLE.shadow, -1));
+    return {
+      mode: MODE[mode],
+      unmapped: UNMAPPED[this.opts.planUnmapped ?? 'mirror'],
+      idle: IDLE.adaptive,
+      burst: this.opts.burst ?? 32,
+      workerLcores: [1],
+      ports,
+      shadowPorts: Array.from({ length: nShadow }, (_, i) => 2 + i),
+      shadowSrcMac: new Uint8Array(mac(SHADOW_SRC_MAC)),
+      shadowDstMac: new Uint8Array(mac(SHADOW_DST_MAC)),
+      map4: [{ from: 0, to: 0, len: 0 }],
+      map6: [{ from: new Uint8Array(16), to: new Uint8Array(16), len: 0 }],
+      prodPoolMbufs: 0,
+      shadowPoolMbufs: 0,
+    };
+  }
+
+  ealArgs(): string[] {
+    const nShadow = this.opts.shadowPorts ?? 2;
+    const sink = (i: number, path: string): string => (this.opts.sink === 'null' ? `net_null${i},no-rx=1` : `net_pcap${i},tx_pcap=${path}`);
+    const args = [
+      'shadowtap-test', '--no-huge', '-m', String(this.opts.memoryMb ?? 512), '--no-pci',
+      '--file-prefix', this.prefix, '-l', '0,1', '--log-level', 'lib.eal:error',
+      '--vdev', `net_pcap0,rx_pcap=${this.inputPath}${this.opts.infinite ? ',infinite_rx=1' : ''}`,
+      '--vdev', sink(1, this.productionPath),
+    ];
+    for (let i = 0; i < nShadow; i++) args.push('--vdev', sink(2 + i, this.shadowPaths[i] as string));
+    return args;
+  }
+
+  async start(): Promise<void> {
+    const missing = missingBuild();
+    if (missing) throw new Error(missing);
+    writePcap(this.inputPath, this.opts.frames);
+    const c = fork(HOST_JS, [], { serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
+    this.child = c;
+    c.stdout?.on('data', (d: Buffer) => this.logs.push(`stdout: ${d.toString().trimEnd()}`));
+    c.stderr?.on('data', (d: Buffer) => this.logs.push(`stderr: ${d.toString().trimEnd()}`));
+    this.exited = new Promise((resolve) => {
+      c.on('exit', (code, signal) => {
+        this.hasExited = true;
+        this.logs.push(`exit: code ${code} signal ${signal}`);
+        this.waiters.splice(0).forEach((w) => w());
+        resolve(code);
+      });
+    });
+    c.on('message', (m: FromHost) => {
+      if (m.type === 'log') {
+        this.logs.push(`${m.level}: ${m.msg}${m.data ? ` ${JSON.stringify(m.data)}` : ''}`);
+        return;
+      }
+      this.inbox.push(m);
+      this.waiters.splice(0).forEach((w) => w());
+    });
+    await this.waitFor('hello', null, 30_000);
+    const start: Extract<ToHost, { type: 'start' }> = { type: 'start', id: 1, ealArgs: this.ealArgs(), plan: this.plan() };
+    if (this.opts.policy) start.policy = this.opts.policy;
+    c.send(start);
+    await this.waitFor('started', 1, 60_000);
+  }
+
+  /** Wait for a reply; an 'error' reply with the same id is thrown as an Error carrying code and field. */
+  async waitFor<T extends FromHost['type']>(type: T, id: number | null, ms: number): Promise<Extract<FromHost, { type: T }>> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const i = this.inbox.findIndex((m) => (m.type === type || m.type === 'error') && (id === null || !('id' in m) || m.id === id || m.id === 0));
+      if (i >= 0) {
+        const m = this.inbox.splice(i, 1)[0] as FromHost;
+        if (m.type === 'error') {
+          const e = new Error(`host answered error while waiting for '${type}': ${m.error.code} ${m.error.message} (field "${m.error.field}")`) as Error & { code: string; field: string };
+          e.code = m.error.code;
+          e.field = m.error.field;
+          throw e;
+        }
+        return m as Extract<FromHost, { type: T }>;
+      }
+      if (this.hasExited) throw new Error(`host exited while waiting for '${type}'${this.context()}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for '${type}'${this.context()}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 200));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  private send(m: ToHost): void {
+    this.child?.send(m);
+  }
+
+  async stats(): Promise<NativeStats> {
+    const id = this.nextId++;
+    this.send({ type: 'stats', id });
+    return (await this.waitFor('stats', id, 10_000)).stats;
+  }
+
+  async policyStats(): Promise<NativePolicyStats> {
+    const id = this.nextId++;
+    this.send({ type: 'policyStats', id });
+    return (await this.waitFor('policyStats', id, 10_000)).stats;
+  }
+
+  async install(p: NativePolicy, timeoutMs = 60_000): Promise<{ generation: number; applyMs: number }> {
+    const id = this.nextId++;
+    this.send({ type: 'policy', id, policy: p });
+    const r = await this.waitFor('policyInstalled', id, timeoutMs);
+    return { generation: r.generation, applyMs: r.applyMs };
+  }
+
+  /** Until port 0 has received `n` packets and the counters stop moving. */
+  async settle(n: number, timeoutMs = 60_000): Promise<NativeStats> {
+    const deadline = Date.now() + timeoutMs;
+    let prev = '';
+    let stable = 0;
+    for (;;) {
+      const s = await this.stats();
+      const view = JSON.stringify({ p: s.ports.map((p) => [p.rxPackets, p.txPackets, p.txDropped]), m: s.mirrorPackets, d: s.dropped });
+      if ((s.ports[0]?.rxPackets ?? -1) >= n && view === prev) stable++;
+      else stable = 0;
+      prev = view;
+      if (stable >= 3) return s;
+      if (Date.now() > deadline) throw new Error(`timed out: port 0 received ${s.ports[0]?.rxPackets} of ${n}; ${JSON.stringify(s)}${this.context()}`);
+      await sleep(50);
+    }
+  }
+
+  async stop(): Promise<void> {
+    try {
+      if (this.child && !this.hasExited) {
+        this.send({ type: 'stop', id: 2 });
+        await this.waitFor('stopped', 2, 30_000);
+        const code = await Promise.race([this.exited, sleep(30_000).then(() => 'timeout' as const)]);
+        if (code !== 0) throw new Error(`host exit after stop: ${String(code)}${this.context()}`);
+      }
+    } finally {
+      await this.kill();
+    }
+  }
+
+  /** Kill by pid if still there, and remove EAL's runtime directory. */
+  async kill(): Promise<void> {
+    if (this.child && !this.hasExited && this.child.pid !== undefined) {
+      try {
+        process.kill(this.child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await Promise.race([this.exited, sleep(5_000)]);
+    }
+    rmSync(join('/var/run/dpdk', this.prefix), { recursive: true, force: true });
+  }
+
+  production(): Buffer[] {
+    return existsSync(this.productionPath) ? readPcap(this.productionPath).packets.map((p) => p.data) : [];
+  }
+
+  shadow(i = 0): Buffer[] {
+    const p = this.shadowPaths[i] as string;
+    return existsSync(p) ? readPcap(p).packets.map((x) => x.data) : [];
+  }
+
+  dispose(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface RunResult {
+  stats: NativeStats;
+  policy: NativePolicyStats;
+  production: Buffer[];
+  shadow: Buffer[][];
+  logs: string[];
+}
+
+/** Start with `policy`, replay `frames` once, wait for the counters to settle, stop, read the captures. */
+export async function runPolicy(frames: ReadonlyArray<Buffer>, p: NativePolicy | undefined, opts: Partial<HostOptions> = {}): Promise<RunResult> {
+  const h = new PolicyHost({ ...opts, frames, ...(p ? { policy: p } : {}) });
+  try {
+    await h.start();
+    const stats = await h.settle(frames.length);
+    const pol = await h.policyStats();
+    await h.stop();
+    return { stats, policy: pol, production: h.production(), shadow: [h.shadow(0), h.shadow(1)], logs: h.logs };
+  } finally {
+    await h.kill();
+    h.dispose();
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * End-to-end policy runs through the whole TypeScript path and the REAL
+ * data plane: a configuration (YAML-shaped object, policy keys included) is
+ * validated and compiled exactly as `shadowtap run` does it (compilePlan for
+ * the EAL arguments and the plan, compilePolicy for the NativePolicy), then a
+ * data-plane host process is forked and started with both, fed a capture on
+ * net_pcap vdevs, and stopped once its counters settle. Shadow ports are one
+ * pcap file each, so every session can have a target (and a file) of its own.
+ *
+ * tshark is the decoder of record: decodeFields() runs it with any extra
+ * fields a test needs (VXLAN/GENEVE VNIs, DHCP options...).
+ */
+import { execFile } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { validateConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { compilePlan } from '../../src/dataplane/compile.js';
+import type { NativePolicy, NativePolicyStats, NativeStats } from '../../src/dataplane/native-types.js';
+import type { FromHost, ToHost } from '../../src/dataplane/protocol.js';
+import { compilePolicy, type CompiledPolicy } from '../../src/policy/compile.js';
+import { readPcap, writePcap } from '../../src/pcap/pcap.js';
+import { requireTshark } from './tshark.js';
+
+const execFileP = promisify(execFile);
+export const HOST_JS = fileURLToPath(new URL('../../src/dataplane/host.js', import.meta.url));
+export const ADDON = fileURLToPath(new URL('../../../build/Release/shadowtap.node', import.meta.url));
+
+/** Why the real-host tests cannot run here, or null. */
+export function notBuilt(): string | null {
+  if (!existsSync(HOST_JS)) return `${HOST_JS} missing (npx tsc -p tsconfig.json)`;
+  if (!existsSync(ADDON)) return `${ADDON} missing (npx cmake-js compile --out build)`;
+  return null;
+}
+
+export const PROD_MAC = { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' };
+export const SHADOW_SRC_MAC = '02:5a:00:00:00:01';
+export const SHADOW_DST_MAC = '02:5a:00:00:00:02';
+
+export interface ConfigRunOptions {
+  frames: ReadonlyArray<Buffer>;
+  /** the policy keys (translate, match, sessions, targets, security) */
+  policy: Record<string, unknown>;
+  /** shadow ports shadow0..N-1, each written to its own capture (default 1) */
+  shadowPorts?: number;
+  memoryMb?: number;
+  timeoutMs?: number;
+}
+
+export interface ConfigRun {
+  config: Config;
+  compiled: CompiledPolicy;
+  stats: NativeStats;
+  policyStats: NativePolicyStats;
+  production: Buffer[];
+  /** frames written by shadow port i */
+  shadow: Buffer[][];
+  shadowPaths: string[];
+  inputPath: string;
+  logs: string[];
+  dispose(): void;
+}
+
+let runs = 0;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The test configuration: prod-in (capture) → prod-out (capture), N shadow captures. */
+export function testConfig(dir: string, policy: Record<string, unknown>, shadowPorts = 1, memoryMb = 1024): Config {
+  return validateConfig({
+    mode: 'inline',
+    dataplane: { workers: 1, idle: 'adaptive', eal: { memory_mb: memoryMb, log_level: 'error' } },
+    ports: [
+      { name: 'prod-in', device: `net_pcap0,rx_pcap=${join(dir, 'in.pcap')}`, egress: 'prod-out', rx_desc: 512, tx_desc: 512, promiscuous: false },
+      { name: 'prod-out', device: `net_pcap1,tx_pcap=${join(dir, 'prod-out.pcap')}`, role: 'egress', rx_desc: 512, tx_desc: 512, promiscuous: false },
+      ...Array.from({ length: shadowPorts }, (_, i) => ({
+        name: `shadow${i}`, device: `net_pcap${2 + i},tx_pcap=${join(dir, `shadow${i}.pcap`)}`, role: 'shadow', rx_desc: 512, tx_desc: 512, promiscuous: false,
+      })),
+    ],
+    shadow: { mac: { src: SHADOW_SRC_MAC, dst: SHADOW_DST_MAC } },
+    ...policy,
+  }, { source: 'test config' });
+}
+
+/** Start, replay `frames` once, settle, read both kinds of counters, stop. */
+export async function runConfig(opts: ConfigRunOptions): Promise<ConfigRun> {
+  const missing = notBuilt();
+  if (missing) throw new Error(missing);
+  const dir = mkdtempSync(join(tmpdir(), 'st-pconf-'));
+  const dispose = (): void => rmSync(dir, { recursive: true, force: true });
+  const nShadow = opts.shadowPorts ?? 1;
+  const inputPath = join(dir, 'in.pcap');
+  writePcap(inputPath, opts.frames);
+  const prefix = `st-pconf-${process.pid}-${runs++}`;
+  const logs: string[] = [];
+  let child: ChildProcess | undefined;
+  let hasExited = false;
+  let exited: Promise<number | null> = Promise.resolve(null);
+  try {
+    const config = testConfig(dir, opts.policy, nShadow, opts.memoryMb);
+    const { ealArgs, plan } = compilePlan(config, { filePrefix: prefix, nproc: 2, programName: 'shadowtap-test' });
+    const compiled = compilePolicy(config);
+    const c = fork(HOST_JS, [], { serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
+    child = c;
+    c.stdout?.on('data', (d: Buffer) => logs.push(`stdout: ${d.toString().trimEnd()}`));
+    c.stderr?.on('data', (d: Buffer) => logs.push(`stderr: ${d.toString().trimEnd()}`));
+    const inbox: FromHost[] = [];
+    const waiters: (() => void)[] = [];
+    exited = new Promise((resolve) => {
+      c.on('exit', (code, signal) => {
+        hasExited = true;
+        logs.push(`exit: code ${code} signal ${signal}`);
+        waiters.splice(0).forEach((w) => w());
+        resolve(code);
+      });
+    });
+    c.on('message', (m: FromHost) => {
+      if (m.type === 'log') {
+        logs.push(`${m.level}: ${m.msg}${m.data ? ` ${JSON.stringify(m.data)}` : ''}`);
+        return;
+      }
+      inbox.push(m);
+      waiters.splice(0).forEach((w) => w());
+    });
+    const context = (): string => `\n--- host output ---\n${logs.slice(-40).join('\n')}`;
+    const waitFor = async <T extends FromHost['type']>(type: T, id: number | null, ms: number): Promise<Extract<FromHost, { type: T }>> => {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const i = inbox.findIndex((m) => m.type === type || m.type === 'error');
+        if (i >= 0) {
+          const m = inbox.splice(i, 1)[0] as FromHost;
+          if (m.type === 'error') throw new Error(`host answered ${m.error.code}: ${m.error.message} (field "${m.error.field}")${context()}`);
+          if (id === null || !('id' in m) || m.id === id) return m as Extract<FromHost, { type: T }>;
+        }
+        if (hasExited) throw new Error(`host exited while waiting for '${type}'${context()}`);
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for '${type}'${context()}`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(left, 200));
+          waiters.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+    };
+    const send = (m: ToHost): void => {
+      c.send(m);
+    };
+    await waitFor('hello', null, 30_000);
+    send({ type: 'start', id: 1, ealArgs, plan, policy: compiled.native });
+    await waitFor('started', 1, 60_000);
+    let id = 10;
+    let prev = '';
+    let stable = 0;
+    let stats: NativeStats;
+    const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+    for (;;) {
+      send({ type: 'stats', id });
+      stats = (await waitFor('stats', id++, 10_000)).stats;
+      const view = JSON.stringify({ p: stats.ports.map((p) => [p.rxPackets, p.txPackets, p.txDropped]), m: stats.mirrorPackets, d: stats.dropped, a: stats.anomalies });
+      if ((stats.ports[0]?.rxPackets ?? -1) >= opts.frames.length && view === prev) stable++;
+      else stable = 0;
+      prev = view;
+      if (stable >= 3) break;
+      if (Date.now() > deadline) throw new Error(`timed out: prod-in received ${stats.ports[0]?.rxPackets} of ${opts.frames.length}${context()}`);
+      await sleep(50);
+    }
+    send({ type: 'policyStats', id });
+    const policyStats = (await waitFor('policyStats', id++, 10_000)).stats;
+    send({ type: 'stop', id: 2 });
+    await waitFor('stopped', 2, 30_000);
+    const code = await Promise.race([exited, sleep(30_000).then(() => 'timeout' as const)]);
+    if (code !== 0) throw new Error(`host exit after stop: ${String(code)}${context()}`);
+    const read = (p: string): Buffer[] => (existsSync(p) ? readPcap(p).packets.map((x) => x.data) : []);
+    const shadowPaths = Array.from({ length: nShadow }, (_, i) => join(dir, `shadow${i}.pcap`));
+    return {
+      config,
+      compiled,
+      stats,
+      policyStats,
+      production: read(join(dir, 'prod-out.pcap')),
+      shadow: shadowPaths.map(read),
+      shadowPaths,
+      inputPath,
+      logs,
+      dispose,
+    };
+  } catch (e) {
+    dispose();
+    throw e;
+  } finally {
+    if (child && !hasExited && child.pid !== undefined) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await Promise.race([exited, sleep(5_000)]);
+    }
+    rmSync(join('/var/run/dpdk', prefix), { recursive: true, force: true });
+  }
+}
+
+/** Session counters of a run, by session id (slots resolved through the compiled plan). */
+export function sessionCounters(run: Pick<ConfigRun, 'compiled' | 'policyStats'>, id: number) {
+  const s = run.compiled.plan.sessions.find((x) => x.id === id);
+  if (!s) throw new Error(`no session ${id} in the plan`);
+  const c = run.policyStats.sessions[s.slot];
+  if (!c) throw new Error(`no counters for session ${id} (slot ${s.slot})`);
+  const hits = Object.fromEntries(s.rules.map((r) => [r.id, r.slots.reduce((n, slot) => n + (run.policyStats.ruleHits[slot] ?? 0), 0)]));
+  return { ...c, hits };
+}
+
+export type Rows = Record<string, string[]>[];
+
+/**
+ * tshark with the given fields, every occurrence kept (outer headers first):
+ * one record per frame, field → values.
+ */
+export async function decodeFields(path: string, fields: readonly string[], prefs: readonly string[] = []): Promise<Rows> {
+  const bin = requireTshark();
+  const args = ['-n', '-r', path, '-T', 'fields', '-E', 'header=n', '-E', 'separator=/t', '-E', 'occurrence=a', '-E', 'aggregator=\u0001'];
+  for (const p of ['ip.check_checksum:TRUE', 'udp.check_checksum:TRUE', 'tcp.check_checksum:TRUE', 'tcp.desegment_tcp_streams:FALSE', ...prefs]) args.push('-o', p);
+  for (const f of fields) args.push('-e', f);
+  const { stdout } = await execFileP(bin, args, { maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' });
+  return stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((line) => {
+      const cols = line.split('\t');
+      return Object.fromEntries(fields.map((f, i) => [f, (cols[i] ?? '') === '' ? [] : (cols[i] as string).split('\u0001')]));
+    });
+}
+
+/** Frames decoded from a list of buffers (written to a temporary capture). */
+export async function decodeFrameFields(frames: ReadonlyArray<Buffer>, fields: readonly string[], prefs: readonly string[] = []): Promise<Rows> {
+  const dir = mkdtempSync(join(tmpdir(), 'st-tsf-'));
+  try {
+    const p = join(dir, 'f.pcap');
+    writePcap(p, frames);
+    return await decodeFields(p, fields, prefs);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export type { NativePolicy };
