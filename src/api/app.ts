@@ -9,6 +9,7 @@ import { isErrorCode } from '../errors.js';
 import dataplanePlugin, { type DataplanePluginOptions } from './plugins/app/dataplane.js';
 import healthRoutes from './routes/health/index.js';
 import metricsRoutes from './routes/metrics/index.js';
+import planRoutes from './routes/v1/plan/index.js';
 import policyRoutes from './routes/v1/policy/index.js';
 import sessionRoutes from './routes/v1/sessions/index.js';
 import statusRoutes from './routes/v1/status/index.js';
@@ -46,4 +47,5 @@ export default async function app(fastify: FastifyInstance, opts: AppOptions): P
   await fastify.register(statusRoutes);
   await fastify.register(policyRoutes);
   await fastify.register(sessionRoutes);
+  await fastify.register(planRoutes);
 }

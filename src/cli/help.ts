@@ -9,6 +9,7 @@ commands:
   run            start the data plane and the admin API (Ctrl-C stops)
   check-config   validate a configuration file and exit
   policy         validate, apply or show the mirror policy
+  plan           show where each piece of the policy runs: NIC, software or both
   topology       export the shadow replica of a production topology
   doctor         check this host (DPDK, hugepages, IOMMU, vfio, NICs, firmware)
   version        print versions
@@ -21,6 +22,7 @@ examples:
   shadowtap run --config /etc/shadowtap.yaml
   shadowtap check-config /etc/shadowtap.yaml
   shadowtap policy apply policy.yaml
+  shadowtap plan --config /etc/shadowtap.yaml --explain
   shadowtap doctor --for=pci
 `,
   run: `usage: shadowtap run [--config FILE] [--log-format json|pretty] [--log-level LEVEL]
@@ -107,6 +109,43 @@ examples:
   shadowtap policy validate policy.yaml --config site.yaml
   shadowtap policy apply policy.yaml
   shadowtap policy show --url http://10.0.0.5:9465
+`,
+  plan: `usage: shadowtap plan [--config FILE] [--explain | --json]
+       shadowtap plan --url URL [--explain | --json]
+
+The placement plan (docs/offload.md): for every session on every port it
+listens to, what the NIC does in hardware (rte_flow rules), what the
+software path does (which stage), or both, and why; the control-plane
+punts; every hardware rule with the dpdk-testpmd commands that reproduce it.
+
+Offline (default): FILE (or the embedded demo) is validated and its policy
+compiled; each port's driver comes from its device name (net_pcap0 ->
+net_pcap) or, for a PCI address, from /sys/bus/pci/devices/<address>
+(vendor:device id and kernel driver); a net_shadowsim port emulates the
+family of its profile= file. Each port is matched to a hw-profile and planned
+on the profile's facts: nothing is probed (the plan says "not probed").
+With --url, the running shadowtap's plan (GET /v1/plan), made with the
+driver names DPDK reported.
+
+options:
+  -c, --config FILE   the configuration to plan (default: the embedded demo)
+      --url URL       a running shadowtap's admin API, e.g. ${'http://127.0.0.1:9465'}
+      --explain       every piece with its placement and reason, the paths
+                      not taken, every hardware rule with its testpmd commands,
+                      the MARK values the software path reads
+      --json          the plan as GET /v1/plan returns it
+  -h, --help          this text
+
+Without --explain or --json: one line per port and per session placement.
+
+exit status: 0 ok, 1 invalid configuration (every problem is listed) or
+refused by the API, 2 usage, 3 the API cannot be reached.
+
+examples:
+  shadowtap plan
+  shadowtap plan --config site.yaml --explain
+  shadowtap plan -c site.yaml --json | jq '.sessions[] | {session, port: .port.name, path, reason}'
+  shadowtap plan --url http://127.0.0.1:9465 --explain
 `,
   topology: `usage: shadowtap topology export --config FILE --in TOPOLOGY [--out FILE] [--security] [--strict]
 

@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { checkConfigFile } from './check-config.js';
 import { HELP } from './help.js';
 import { LOG_FORMATS, say, type LogFormat } from './log.js';
+import { planCommand } from './plan.js';
 import { DEFAULT_URL, policyApply, policyShow, policyValidate, type CommandOutput } from './policy.js';
 import { runCommand } from './run.js';
 import { topologyExport } from './topology.js';
@@ -92,6 +93,34 @@ async function topologyCommand(rest: string[]): Promise<number> {
   );
 }
 
+/** `plan [--config FILE | --url URL] [--explain | --json]` */
+async function planCli(rest: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(rest, { config: { type: 'string', short: 'c' }, url: { type: 'string' }, explain: { type: 'boolean' }, json: { type: 'boolean' } });
+  } catch (err) {
+    return usage('plan', (err as Error).message);
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  if (v['help']) {
+    process.stdout.write(HELP['plan']!);
+    return 0;
+  }
+  if (parsed.positionals.length > 0) return usage('plan', `unexpected argument "${parsed.positionals[0]}"; use --config FILE`);
+  if (v['explain'] === true && v['json'] === true) return usage('plan', '--explain and --json: choose one');
+  if (typeof v['url'] === 'string' && typeof v['config'] === 'string') {
+    return usage('plan', '--config and --url: choose one (--url shows the running shadowtap\'s plan, of its own configuration)');
+  }
+  return emit(
+    await planCommand({
+      ...(typeof v['config'] === 'string' ? { config: v['config'] } : {}),
+      ...(typeof v['url'] === 'string' ? { url: v['url'] } : {}),
+      explain: v['explain'] === true,
+      json: v['json'] === true,
+    }),
+  );
+}
+
 function usage(cmd: string, problem: string): number {
   say(`shadowtap ${cmd}: ${problem}`);
   say(`run \`shadowtap ${cmd === 'main' ? '' : `${cmd} `}--help\` for usage`);
@@ -130,12 +159,13 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${DOCTOR_USAGE}\n`);
       return 0;
     }
-    if (!text) return usage('help', `unknown command "${topic}"; expected one of run, check-config, policy, topology, doctor, version`);
+    if (!text) return usage('help', `unknown command "${topic}"; expected one of run, check-config, policy, plan, topology, doctor, version`);
     process.stdout.write(text);
     return 0;
   }
   if (cmd === 'policy') return policyCommand(rest);
   if (cmd === 'topology') return topologyCommand(rest);
+  if (cmd === 'plan') return planCli(rest);
   if (cmd === 'doctor') {
     // doctor parses its own options (repeatable --port, --for=...).
     const { doctorCommand } = await import('../doctor/command.js');
@@ -161,7 +191,7 @@ export async function main(argv: string[]): Promise<number> {
         parsed = parse([], {});
         break;
       default:
-        return usage('main', `unknown command "${cmd}"; expected one of run, check-config, policy, topology, doctor, version, help`);
+        return usage('main', `unknown command "${cmd}"; expected one of run, check-config, policy, plan, topology, doctor, version, help`);
     }
   } catch (err) {
     return usage(cmd, (err as Error).message);

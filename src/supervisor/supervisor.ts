@@ -27,6 +27,7 @@ import type { Config, PolicySection } from '../config/schema.js';
 import { compilePlan, type CompiledPlan } from '../dataplane/compile.js';
 import type { NativePortInfo, NativeStats, NativePortStats, NativeWorkerStats } from '../dataplane/native-types.js';
 import { isShadowtapError, PolicyError, stError, type ErrorCode, type ShadowtapError } from '../errors.js';
+import type { PlanInput } from '../offload/port-facts.js';
 import { compilePolicy, type CompiledPolicy, type PolicyPlan } from '../policy/compile.js';
 import { PolicyCounters, type SessionCounterView } from './policy-counters.js';
 import { preparePolicyState, type PreparedWrite } from './state.js';
@@ -610,6 +611,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       policy: policySection(this._config),
       plan: this.policy.plan,
     };
+  }
+
+  /**
+   * What the placement plan (GET /v1/plan) is made from: the configuration in
+   * force, its compiled policy, and the ports as the data plane last reported
+   * them (kept across restarts: the ports cannot change without one of
+   * shadowtap; null before the first start).
+   */
+  planInput(): PlanInput {
+    return { config: this._config, policy: this.policy.native, ports: this.ports.length > 0 ? this.ports : null };
   }
 
   /** Per-session and per-rule counters of the current policy, monotonic across restarts. */

@@ -9,7 +9,8 @@
  */
 import { checkPolicyUpdate, policySection, validateConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { SESSION_DROP_REASONS, type SessionDropReason } from '../../src/dataplane/native-types.js';
+import { SESSION_DROP_REASONS, type NativePortInfo, type SessionDropReason } from '../../src/dataplane/native-types.js';
+import type { PlanInput } from '../../src/offload/port-facts.js';
 import { PolicyError } from '../../src/errors.js';
 import { compilePolicy, type CompiledPolicy, type PolicyPlan } from '../../src/policy/compile.js';
 import { zeroStats } from '../../src/supervisor/stats.js';
@@ -24,12 +25,17 @@ export interface FakeDataplane {
   installError: Error | null;
   /** sections that were installed, in order */
   installed: unknown[];
+  /** the ports as the data plane reported them (GET /v1/plan); null: not started yet */
+  livePorts: NativePortInfo[] | null;
+  /** false: planInput() answers null, as a source without a configuration would */
+  hasConfig: boolean;
   status(): SupervisorStatus;
   stats(): SupervisorStats | null;
   policyView(): PolicyView;
   sessionStats(): SessionsView;
   validatePolicy(section: unknown): PolicyPlan;
   applyPolicy(section: unknown): Promise<PolicyView>;
+  planInput(): PlanInput | null;
 }
 
 export const FAKE_CONFIG_INPUT = {
@@ -108,6 +114,8 @@ export function fakeDataplane(overrides: Partial<SupervisorStatus> = {}, configI
     compiled: compilePolicy(config),
     installError: null,
     installed: [],
+    livePorts: null,
+    hasConfig: true,
     status() {
       return this.statusValue;
     },
@@ -124,6 +132,9 @@ export function fakeDataplane(overrides: Partial<SupervisorStatus> = {}, configI
         policy: policySection(this.config),
         plan: this.compiled.plan,
       };
+    },
+    planInput() {
+      return this.hasConfig ? { config: this.config, policy: this.compiled.native, ports: this.livePorts } : null;
     },
     sessionStats() {
       return fakeSessions(this.compiled.plan, this.compiled.native.generation);

@@ -9,9 +9,9 @@
  * Not a test file: test/sim/*.test.ts import it.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultProfiles } from '../../src/offload/profiles.js';
 import { renderSimProfile } from '../../src/offload/sim-profile.js';
@@ -58,6 +58,44 @@ export interface TestpmdResult {
 
 let prefixSeq = 0;
 
+/** True when no directory from `dir` up to / is writable by others: EAL refuses
+ * to load a -d plugin from under such a directory ("world-writable and
+ * insecure"), and a checkout may well live under /tmp. */
+function trustedDir(dir: string): boolean {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      if ((statSync(d).mode & 0o002) !== 0) return false;
+    } catch {
+      return false;
+    }
+    if (dirname(d) === d) return true;
+  }
+}
+
+let pluginCopy: string | undefined;
+
+/** The plugin path to give EAL: the build's own when its directory is
+ * trusted, else a copy in a private directory (home cache, then /run). */
+export function loadablePlugin(): string {
+  if (trustedDir(dirname(SIM_PLUGIN))) return SIM_PLUGIN;
+  if (pluginCopy && existsSync(pluginCopy)) return pluginCopy;
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  for (const base of [join(homedir(), '.cache', 'shadowtap'), `/run/shadowtap-${uid}`]) {
+    try {
+      mkdirSync(base, { recursive: true, mode: 0o700 });
+      if (!trustedDir(base)) continue;
+      const target = join(base, `librte_net_shadowsim-${process.pid}.so`);
+      copyFileSync(SIM_PLUGIN, target);
+      process.once('exit', () => rmSync(target, { force: true }));
+      pluginCopy = target;
+      return target;
+    } catch {
+      // try the next place
+    }
+  }
+  throw new Error(`${SIM_PLUGIN} sits under a world-writable directory, which EAL refuses for -d plugins, and no private directory could take a copy`);
+}
+
 function classify(command: string, output: string): CommandResult {
   // port_flow_complain(): Caught PMD error type 2 (flow rule (handle)): <cause: 0x..., >message: strerror
   const complain = /Caught PMD error type (\d+) \((?:[^()]|\([^()]*\))*\):\s*(?:cause: 0x[0-9a-f]+, )?(.*)/.exec(output);
@@ -79,7 +117,7 @@ export async function runTestpmd(run: TestpmdRun): Promise<TestpmdResult> {
   const dir = mkdtempSync(join(tmpdir(), 'shadowsim-testpmd-'));
   const prefix = `st_testpmd_${process.pid}_${prefixSeq++}`;
   const set = defaultProfiles();
-  const args = ['-oL', '-eL', 'dpdk-testpmd', '-d', SIM_PLUGIN, '--no-huge', '-m', '512', '--no-pci', '--file-prefix', prefix,
+  const args = ['-oL', '-eL', 'dpdk-testpmd', '-d', loadablePlugin(), '--no-huge', '-m', '512', '--no-pci', '--file-prefix', prefix,
     '--log-level=lib.eal:error'];
   run.ports.forEach((p, i) => {
     const profile = set.byFamily(p.family);

@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { MetricsSource } from '../../../metrics/collector.js';
+import type { PlanInput } from '../../../offload/port-facts.js';
 import type { PolicyPlan } from '../../../policy/compile.js';
 import type { PolicyView, SessionsView } from '../../../supervisor/supervisor.js';
 
@@ -20,6 +21,8 @@ export interface PolicyService {
   validatePolicy(section: unknown): PolicyPlan;
   /** throws PolicyError, ST_ERR_BUSY (409) or a data-plane error; nothing changes on failure */
   applyPolicy(section: unknown): Promise<PolicyView>;
+  /** what GET /v1/plan plans from; absent or null: no configuration yet (503) */
+  planInput?(): PlanInput | null;
 }
 
 export type DataplaneSource = MetricsSource & PolicyService;

@@ -1,0 +1,136 @@
+/**
+ * `shadowtap plan`: the placement plan (docs/offload.md) from a shell.
+ *
+ * Offline (the default): a configuration file (or the embedded demo) is
+ * validated, its policy compiled, its ports identified from the device
+ * strings and this host's sysfs, and the plan made exactly as GET /v1/plan
+ * makes it (the same service function). With --url, the running shadowtap's
+ * plan is fetched instead (it knows the drivers DPDK reported).
+ */
+import { readFile } from 'node:fs/promises';
+import { Value } from '@sinclair/typebox/value';
+import { defaultConfig } from '../config/default.js';
+import { checkConfigText } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { formatProblem, isShadowtapError } from '../errors.js';
+import { explain, planJson, PlacementPlanSchema, type PlacementPlan } from '../offload/planner.js';
+import { placementPlan } from '../offload/port-facts.js';
+import { ProfileError } from '../offload/problems.js';
+import { compilePolicy } from '../policy/compile.js';
+import type { CommandOutput } from './policy.js';
+
+export interface PlanCommandOptions {
+  /** configuration file; absent (and no url): the embedded demo */
+  config?: string;
+  /** a running shadowtap's admin API */
+  url?: string;
+  /** print explain(): every piece, rule and testpmd command */
+  explain?: boolean;
+  /** print the JSON of GET /v1/plan */
+  json?: boolean;
+  /** filesystem root holding sys/ (default '/'; tests use a fake tree) */
+  root?: string;
+}
+
+const out = (code: number, stdout: string[] = [], stderr: string[] = []): CommandOutput => ({ code, stdout, stderr });
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** The default output: one line per port and per session placement, then where to look further. */
+export function planSummary(source: string, p: PlacementPlan): string[] {
+  const s = p.summary;
+  const lines = [
+    `${source}: placement plan for policy generation ${p.generation}: ${plural(p.sessions.length, 'session placement')} (${s.hardware} hardware, ${s.hybrid} hybrid, ${s.software} software), ${plural(s.rules, 'hardware rule')}`,
+    'ports:',
+  ];
+  const w = Math.max(...p.ports.map((x) => x.name.length), 4);
+  for (const port of p.ports) {
+    const probe = port.probed > 0 ? `probed (${port.probed})` : 'not probed';
+    const how = port.matchedBy === 'fallback' ? 'no profile matched' : `by ${port.matchedBy}`;
+    const placed = port.placement === 'none' ? '' : `: ${port.placement}, ${plural(port.rules, 'hardware rule')}`;
+    lines.push(`  ${port.name.padEnd(w)}  ${port.role.padEnd(10)} driver ${port.driver}${port.pciId ? ` (${port.pciId})` : ''}, profile ${port.profile} (${how}), ${probe}${placed}`);
+  }
+  if (p.sessions.length > 0) lines.push('sessions:');
+  // The reason starts with the placement; the path adds which hybrid it is.
+  for (const sp of p.sessions) lines.push(`  session ${sp.session} on ${sp.port.name} ${sp.direction}: ${sp.reason}${sp.path.startsWith('hybrid-') ? ` [${sp.path}]` : ''}`);
+  for (const cp of p.controlPlane) lines.push(`  control plane on ${cp.port.name}: ${cp.placement}`);
+  if (p.warnings.length > 0) {
+    lines.push(`warnings (${p.warnings.length}):`);
+    for (const x of p.warnings) lines.push(`  ${x}`);
+  }
+  lines.push('`shadowtap plan --explain` shows every piece with its reason, every hardware rule and its dpdk-testpmd commands.');
+  return lines;
+}
+
+function render(source: string, p: PlacementPlan, o: PlanCommandOptions, origin: string): CommandOutput {
+  if (o.json) return out(0, [JSON.stringify(planJson(p), null, 2)]);
+  if (o.explain) return out(0, [`${source}: ${origin}`, '', explain(p).replace(/\n$/, '')]);
+  return out(0, planSummary(source, p));
+}
+
+async function loadConfig(file: string): Promise<Config | CommandOutput> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return out(1, [], [`${file}: cannot read: ${e.code ?? ''} ${e.message}`.trim()]);
+  }
+  // The same checks as check-config's first step: schema, semantics, and the policy compiled.
+  const { config, problems } = checkConfigText(text, file);
+  if (config) return config;
+  return out(1, [], [`${file}: ${plural(problems.length, 'problem')}:`, ...problems.map((p) => `  ${formatProblem(p, file)}`)]);
+}
+
+async function fromUrl(url: string, o: PlanCommandOptions): Promise<CommandOutput> {
+  const target = `${url.replace(/\/+$/, '')}/v1/plan`;
+  let res: Response;
+  try {
+    res = await fetch(target, { signal: AbortSignal.timeout(60_000) });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = [cause?.code, cause?.message ?? (err as Error).message].filter((x) => x).join(' ');
+    return out(3, [], [`cannot reach the shadowtap API at ${url}: ${why}`, 'is `shadowtap run` running? (or plan offline with --config FILE)']);
+  }
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: shown as text
+  }
+  if (res.status !== 200) {
+    const b = body as { code?: string; message?: string } | string;
+    if (typeof b === 'object' && b !== null) return out(1, [], [`${url}: ${res.status} ${b.code ?? ''}: ${b.message ?? ''}`.trim()]);
+    return out(1, [], [`${url}: HTTP ${res.status}: ${String(b).slice(0, 500)}`]);
+  }
+  if (!Value.Check(PlacementPlanSchema, body)) {
+    const first = [...Value.Errors(PlacementPlanSchema, body)].slice(0, 3).map((e) => `${e.path || '/'}: ${e.message}`);
+    return out(1, [], [`${url}: GET /v1/plan answered something that is not a placement plan this CLI reads (${first.join('; ')}); is it the same shadowtap version?`]);
+  }
+  return render(url, body as PlacementPlan, o, 'the running shadowtap\'s plan (drivers as DPDK reported them)');
+}
+
+export async function planCommand(o: PlanCommandOptions): Promise<CommandOutput> {
+  if (o.url !== undefined) return fromUrl(o.url, o);
+  let config: Config;
+  let source: string;
+  if (o.config !== undefined) {
+    const loaded = await loadConfig(o.config);
+    if ('code' in loaded) return loaded;
+    config = loaded;
+    source = o.config;
+  } else {
+    config = defaultConfig();
+    source = 'embedded demo config';
+  }
+  let p: PlacementPlan;
+  try {
+    p = placementPlan({ config, policy: compilePolicy(config).native, ports: null }, o.root !== undefined ? { root: o.root } : {});
+  } catch (err) {
+    if (err instanceof ProfileError) return out(1, [], [`${err.code}: ${err.message}`]);
+    if (isShadowtapError(err)) return out(1, [], [`${err.code}: ${err.message}`]);
+    throw err;
+  }
+  return render(source, p, o, 'offline plan: drivers from the device names and this host\'s sysfs; nothing probed');
+}
