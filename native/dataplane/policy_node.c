@@ -171,18 +171,28 @@ copy_frame(struct rte_mbuf *m, struct rte_mbuf *fresh, struct rte_mempool *pool,
 	return cp;
 }
 
+/* What the copy step needs to know of a burst; packets are bits (a burst
+ * is at most 64 packets). */
+struct st_burst {
+	uint64_t once;          /* packets with at least one copy decided */
+	uint64_t multi;         /* ... with two or more (tap mode: no in-place) */
+	uint64_t first_done;    /* packets whose first copy exists (anomalies) */
+	const uint32_t *hash;   /* flow hashes, or NULL */
+};
+
+_Static_assert(ST_BURST_MAX <= 64, "a burst is a 64-bit mask");
+
 /* Turn decisions into pending copies. `final`: every decision of the burst
  * is known, so a tap-mode packet with exactly one may be taken itself.
  * Copies are allocated in one bulk call. */
 static void
 materialize(struct st_lcore *lc, const struct st_policy *pol, struct rte_mbuf **pkts,
-	    const struct st_decision *dec, uint32_t nd, const uint16_t *ndec,
-	    const uint32_t *hash, uint8_t *first_done, int final)
+	    const struct st_decision *dec, uint32_t nd, struct st_burst *b, int final)
 {
 	struct st_lcore_ctr *c = &lc->ctr;
 	struct st_pol_work *wk = &lc->work;
 	struct rte_mempool *pool = lc->conf.shadow_pool;
-	const int tap = lc->conf.tap;
+	const uint64_t alone = lc->conf.tap && final ? ~b->multi : 0;
 	struct rte_mbuf *fresh[ST_PENDING_MAX];
 	uint32_t i, need = 0, f = 0;
 	int bulk;
@@ -191,7 +201,7 @@ materialize(struct st_lcore *lc, const struct st_policy *pol, struct rte_mbuf **
 		const struct st_pol_session *ps = &pol->sessions[dec[i].session];
 		const uint16_t pi = dec[i].pkt;
 
-		need += !(tap && final && ndec[pi] == 1 &&
+		need += !((alone >> pi & 1) &&
 			  (ps->snaplen == 0 || ps->snaplen >= rte_pktmbuf_pkt_len(pkts[pi])));
 	}
 	bulk = need != 0 && rte_pktmbuf_alloc_bulk(pool, fresh, need) == 0;
@@ -199,13 +209,12 @@ materialize(struct st_lcore *lc, const struct st_policy *pol, struct rte_mbuf **
 	for (i = 0; i < nd; i++) {
 		const uint16_t pi = dec[i].pkt;
 		const struct st_pol_session *ps = &pol->sessions[dec[i].session];
-		struct st_session_stats *st = &c->sess[ps->slot];
 		struct rte_mbuf *m = pkts[pi];
 		const uint32_t len = rte_pktmbuf_pkt_len(m);
 		struct st_pending *p;
 		struct rte_mbuf *cp;
 
-		if (tap && final && ndec[pi] == 1 && (ps->snaplen == 0 || ps->snaplen >= len)) {
+		if ((alone >> pi & 1) && (ps->snaplen == 0 || ps->snaplen >= len)) {
 			cp = m;
 			pkts[pi] = NULL;
 		} else {
@@ -213,20 +222,20 @@ materialize(struct st_lcore *lc, const struct st_policy *pol, struct rte_mbuf **
 
 			cp = copy_frame(m, bulk ? fresh[f++] : NULL, pool, cl);
 			if (unlikely(cp == NULL)) {
-				st->dropped[ST_SDROP_NOMEM]++;
+				c->sess[ps->slot].dropped[ST_SDROP_NOMEM]++;
 				c->dropped[ST_DROP_NOMEM]++;
 				continue;
 			}
 			if (cl < len)
-				st->truncated++;
+				c->sess[ps->slot].truncated++;
 		}
 		p = &wk->p[wk->nb++];
 		p->m = cp;
 		p->wire_len = len;
-		p->hash = hash != NULL ? hash[pi] : 0;
+		p->hash = b->hash != NULL ? b->hash[pi] : 0;
 		p->session = dec[i].session;
-		p->first = !first_done[pi];
-		first_done[pi] = 1;
+		p->first = !(b->first_done >> pi & 1);
+		b->first_done |= UINT64_C(1) << pi;
 	}
 }
 
@@ -240,34 +249,29 @@ st_policy_copy(struct st_lcore *lc, const struct st_rxq *q, const struct st_poli
 	const uint8_t *kp[ST_BURST_MAX];
 	uint32_t res[ST_BURST_MAX * RTE_ACL_MAX_CATEGORIES];
 	uint32_t hash[ST_BURST_MAX];
-	uint16_t taken[ST_BURST_MAX];
-	uint16_t ndec[ST_BURST_MAX];
-	uint8_t runt[ST_BURST_MAX];
-	uint8_t first_done[ST_BURST_MAX];
+	/* per target: packets a session has already taken it for */
+	uint64_t taken[ST_MAX_TARGETS];
 	struct st_decision dec[ST_PENDING_MAX];
+	struct st_burst b = { 0, 0, 0, pol->need_hash ? hash : NULL };
 	struct st_bucket *buckets = NULL;
 	uint64_t rng = c->rng;
-	uint64_t now = 0;
+	uint64_t live = 0, now = 0;
 	uint32_t nd = 0;
 	uint16_t i, gi;
-	int any = 0;
 
 	for (i = 0; i < n; i++) {
 		/* A runt cannot be classified or mirrored, and rte_pktmbuf_copy
 		 * refuses an empty frame: count it as what it is. */
-		runt[i] = rte_pktmbuf_pkt_len(pkts[i]) < RTE_ETHER_HDR_LEN;
-		if (unlikely(runt[i])) {
+		if (likely(rte_pktmbuf_pkt_len(pkts[i]) >= RTE_ETHER_HDR_LEN)) {
+			live |= UINT64_C(1) << i;
+		} else {
 			c->dropped[ST_DROP_MALFORMED]++;
 			c->anomalies[ST_ANOM_TRUNC_L2]++;
-		} else {
-			any = 1;
 		}
-		taken[i] = 0;
-		ndec[i] = 0;
-		first_done[i] = 0;
 	}
-	if (unlikely(!any))
+	if (unlikely(live == 0))
 		return;
+	memset(taken, 0, sizeof(taken[0]) * pol->nb_targets);
 
 	if (pol->need_key) {
 		for (i = 0; i < n && i < ST_PREFETCH_OFFSET; i++)
@@ -299,8 +303,8 @@ st_policy_copy(struct st_lcore *lc, const struct st_rxq *q, const struct st_poli
 	}
 
 	/* Session-major: a packet still meets its sessions in order (what a
-	 * session may do to it depends only on earlier sessions' "taken"
-	 * bits), and a session's counters stay in registers for the burst. */
+	 * session may do with it depends only on the targets earlier sessions
+	 * took), and a session's counters stay in registers for the burst. */
 	for (gi = 0; gi < pol->nb_groups; gi++) {
 		const struct st_pol_group *g = &pol->groups[gi];
 		uint32_t offered = 0, acl_offered = 0;
@@ -324,80 +328,104 @@ st_policy_copy(struct st_lcore *lc, const struct st_rxq *q, const struct st_poli
 		while (offered != 0) {
 			const uint16_t si = (uint16_t)(g->first + __builtin_ctz(offered));
 			const struct st_pol_session *ps = &pol->sessions[si];
-			const uint16_t tbit = (uint16_t)(1u << ps->target);
-			const uint16_t skip_taken = pol->match_all ? 0 : tbit;
-			const uint32_t *rs = res + ps->category;
-			struct st_bucket *bk = ps->bucket >= 0 ? &buckets[ps->bucket] : NULL;
-			const uint32_t extra = pol->targets[ps->target].wire_extra;
-			uint64_t matched = 0, sampled = 0, rate_drops = 0, hits = 0;
-			int32_t hit_rule = -1;
+			const uint16_t t = ps->target;
+			uint64_t todo = live & ~(pol->match_all ? 0 : taken[t]);
+			uint64_t acc = 0, matched, sampled = 0, rate_drops = 0;
 
 			offered &= offered - 1;
-			for (i = 0; i < n; i++) {
-				int32_t r;
+			if (todo == 0)
+				continue;
+			/* 1. The deciding rule of each packet: accepted ones. */
+			if (!ps->acl) {
+				const int32_t r = ps->fixed_rule;
 
-				if (unlikely(runt[i]) || (taken[i] & skip_taken) != 0)
-					continue;
-				r = ps->acl ? (int32_t)rs[(uint32_t)i * cats] - 1 : ps->fixed_rule;
 				if (r < 0)
 					continue;
-				if (r != hit_rule) {
-					if (hits != 0)
-						c->rule_hits[pol->rules[hit_rule].slot] += hits;
-					hit_rule = r;
-					hits = 0;
+				c->rule_hits[pol->rules[r].slot] += (uint64_t)__builtin_popcountll(todo);
+				if (pol->rules[r].action == ST_RULE_ACCEPT)
+					acc = todo;
+			} else {
+				const uint32_t *rs = res + ps->category;
+				int32_t hit_rule = -1;
+				uint64_t hits = 0;
+
+				while (todo != 0) {
+					const unsigned int pi = (unsigned int)__builtin_ctzll(todo);
+					const int32_t r = (int32_t)rs[pi * cats] - 1;
+
+					todo &= todo - 1;
+					if (r < 0)
+						continue;
+					/* runs: one add per run of the same rule */
+					if (r != hit_rule) {
+						if (hits != 0)
+							c->rule_hits[pol->rules[hit_rule].slot] += hits;
+						hit_rule = r;
+						hits = 0;
+					}
+					hits++;
+					if (pol->rules[r].action == ST_RULE_ACCEPT)
+						acc |= UINT64_C(1) << pi;
 				}
-				hits++;
-				if (pol->rules[r].action != ST_RULE_ACCEPT)
-					continue;
-				taken[i] |= tbit;
-				matched++;
+				if (hits != 0)
+					c->rule_hits[pol->rules[hit_rule].slot] += hits;
+			}
+			if (acc == 0)
+				continue;
+			taken[t] |= acc;
+			matched = (uint64_t)__builtin_popcountll(acc);
+
+			/* 2. Sampling, rate cap, a decision per surviving packet. */
+			while (acc != 0) {
+				const unsigned int pi = (unsigned int)__builtin_ctzll(acc);
+				const uint64_t bit = UINT64_C(1) << pi;
+
+				acc &= acc - 1;
 				if (ps->sample_mode == ST_SAMPLE_PACKET) {
 					if ((uint32_t)(xorshift64s(&rng) >> 32) >= ps->sample_threshold)
 						continue;
 				} else if (ps->sample_mode == ST_SAMPLE_FLOW) {
-					if (hash[i] >= ps->sample_threshold)
+					if (hash[pi] >= ps->sample_threshold)
 						continue;
 				}
 				sampled++;
-				if (bk != NULL) {
-					uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
+				if (ps->bucket >= 0) {
+					uint32_t len = rte_pktmbuf_pkt_len(pkts[pi]);
 
 					if (ps->snaplen != 0 && len > ps->snaplen)
 						len = ps->snaplen;
-					if (!bucket_take(bk, now, 8.0 * (len + extra))) {
+					if (!bucket_take(&buckets[ps->bucket], now,
+							 8.0 * (len + pol->targets[t].wire_extra))) {
 						rate_drops++;
 						continue;
 					}
 				}
-				dec[nd].pkt = i;
+				dec[nd].pkt = (uint16_t)pi;
 				dec[nd].session = si;
 				nd++;
-				ndec[i]++;
+				b.multi |= b.once & bit;
+				b.once |= bit;
 				if (unlikely(nd == ST_PENDING_MAX)) {
 					/* Only with match_all and many sessions: send
 					 * what is decided so far and go on. */
-					materialize(lc, pol, pkts, dec, nd, ndec,
-						    pol->need_hash ? hash : NULL, first_done, 0);
+					materialize(lc, pol, pkts, dec, nd, &b, 0);
 					nd = 0;
 					st_policy_shadow(lc, pol);
 				}
 			}
-			if (hits != 0)
-				c->rule_hits[pol->rules[hit_rule].slot] += hits;
-			if (matched != 0) {
+			{
 				struct st_session_stats *st = &c->sess[ps->slot];
 
 				st->matched += matched;
 				st->sampled += sampled;
-				st->dropped[ST_SDROP_RATE] += rate_drops;
+				if (rate_drops != 0)
+					st->dropped[ST_SDROP_RATE] += rate_drops;
 			}
 		}
 	}
 	c->rng = rng;
 	if (nd != 0)
-		materialize(lc, pol, pkts, dec, nd, ndec, pol->need_hash ? hash : NULL,
-			    first_done, 1);
+		materialize(lc, pol, pkts, dec, nd, &b, 1);
 }
 
 static inline void
@@ -481,14 +509,25 @@ target_tx(struct st_lcore *lc, const struct st_policy *pol, const struct st_pol_
 	for (j = 0; j < t->nb_ports; j++) {
 		struct st_port_ctr *pc = &c->ports[t->port_idx[j]];
 		uint16_t sent = rte_eth_tx_burst(t->port_id[j], lc->conf.worker, m, n);
-		uint64_t bytes = 0;
+		uint64_t bytes = 0, run_pk = 0, run_by = 0;
+		uint16_t run_slot = n != 0 ? slot[0] : 0;
 
+		/* Per session, in runs: a burst's copies mostly share a session,
+		 * and one add per run beats a read-modify-write per copy. */
 		for (i = 0; i < sent; i++) {
-			struct st_session_stats *st = &c->sess[slot[i]];
-
-			st->mirrored_packets++;
-			st->mirrored_bytes += len[i];
+			if (slot[i] != run_slot) {
+				c->sess[run_slot].mirrored_packets += run_pk;
+				c->sess[run_slot].mirrored_bytes += run_by;
+				run_slot = slot[i];
+				run_pk = run_by = 0;
+			}
+			run_pk++;
+			run_by += len[i];
 			bytes += len[i];
+		}
+		if (run_pk != 0) {
+			c->sess[run_slot].mirrored_packets += run_pk;
+			c->sess[run_slot].mirrored_bytes += run_by;
 		}
 		for (i = sent; i < n; i++) {
 			c->sess[slot[i]].dropped[ST_SDROP_TX_FULL]++;
@@ -514,6 +553,7 @@ st_policy_shadow(struct st_lcore *lc, const struct st_policy *pol)
 	struct rte_mbuf *out[ST_PENDING_MAX];
 	uint16_t slot[ST_PENDING_MAX];
 	uint32_t n = wk->nb, i, k = 0;
+	uint64_t translated = 0;
 	uint16_t t;
 
 	wk->nb = 0;
@@ -544,9 +584,10 @@ st_policy_shadow(struct st_lcore *lc, const struct st_policy *pol)
 			drop_copy(c, st, m, res.drop);
 			continue;
 		}
-		c->translated_packets += res.translated;
+		translated += res.translated;
 		p[k++] = p[i];
 	}
+	c->translated_packets += translated;
 	n = k;
 
 	/* 6. Shadow firewall. */

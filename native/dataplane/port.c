@@ -160,6 +160,14 @@ st_port_configure(const struct st_plan *plan, uint16_t i,
 	 * because shadow copies are sent with refcnt > 1. */
 	conf.txmode.offloads = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 
+	/* Ask for rte_flow MARK delivery before configure (DPDK requires
+	 * that order); PMDs without the op answer ENOTSUP and need nothing. */
+	{
+		uint64_t meta = RTE_ETH_RX_METADATA_USER_MARK;
+
+		(void)rte_eth_rx_metadata_negotiate(rt->port_id, &meta);
+	}
+
 	rc = rte_eth_dev_configure(rt->port_id, rt->nb_rxq, rt->nb_txq, &conf);
 	if (rc != 0)
 		return port_fail(err, "ST_ERR_PORT_CONFIG", field, rc,

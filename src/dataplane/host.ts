@@ -11,8 +11,9 @@
 import { tryLoadNative } from '../native/loader.js';
 import { removeEalLeftovers } from '../supervisor/runtime-dir.js';
 import { performance } from 'node:perf_hooks';
-import type { NativeBinding } from './native-types.js';
-import type { FromHost, ToHost, WireError } from './protocol.js';
+import type { FlowAction, FlowItem, FlowRule } from '../offload/flow.js';
+import type { NativeBinding, NativePortInfo } from './native-types.js';
+import type { FromHost, HostFlowCount, HostFlowCreated, HostFlowFlushed, ToHost, WireError } from './protocol.js';
 
 type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -30,6 +31,10 @@ let queue: Promise<void> = Promise.resolve();
  * compile of thousands of rules must not hold up 'stats'. A stop waits for them.
  */
 let installs: Promise<void> = Promise.resolve();
+/** The ports as started, in plan order: plan index -> DPDK port id. */
+let startedPorts: NativePortInfo[] = [];
+/** Rules this process created (key = the plan's rule id), for COUNT and removal on stop. */
+const flows = new Map<string, { id: number; port: number }>();
 
 function send(msg: FromHost): Promise<void> {
   return new Promise((resolve) => {
@@ -145,6 +150,7 @@ async function onStart(msg: Extract<ToHost, { type: 'start' }>, b: NativeBinding
   }
   phase = 'running';
   const ports = b.portList();
+  startedPorts = ports;
   log('info', 'data plane running', {
     workers: msg.plan.workerLcores,
     ports: msg.plan.ports.map((p) => ({ name: p.name, device: p.device })),
@@ -177,9 +183,101 @@ function onPolicy(msg: Extract<ToHost, { type: 'policy' }>, b: NativeBinding): v
   });
 }
 
+// ---- rte_flow -----------------------------------------------------------------------
+
+/** DPDK port id of a plan index; throws naming the field when there is none. */
+function dpdkPort(index: number, field: string): number {
+  const p = startedPorts[index];
+  if (!p) throw Object.assign(new Error(`${field}: plan port index ${index}; expected 0..${startedPorts.length - 1}`), { code: 'ST_ERR_PLAN_INVALID', field, errnum: 22 });
+  return p.portId;
+}
+
+/** The rule with every port it names (plan indexes) turned into DPDK port ids. */
+export function toDpdkRule(rule: FlowRule, map: (index: number, field: string) => number): FlowRule {
+  const item = (it: FlowItem, f: string): FlowItem => {
+    if (it.type === 'represented_port' && it.spec?.ethdev_port_id !== undefined) {
+      return { ...it, spec: { ...it.spec, ethdev_port_id: map(it.spec.ethdev_port_id, `${f}.spec.ethdev_port_id`) } };
+    }
+    if (it.type === 'port_id' && it.spec?.id !== undefined) return { ...it, spec: { ...it.spec, id: map(it.spec.id, `${f}.spec.id`) } };
+    return it;
+  };
+  const action = (a: FlowAction, f: string): FlowAction => {
+    switch (a.type) {
+      case 'port_id': return { ...a, id: map(a.id, `${f}.id`) };
+      case 'represented_port': return { ...a, ethdev_port_id: map(a.ethdev_port_id, `${f}.ethdev_port_id`) };
+      case 'sample': return { ...a, actions: a.actions.map((x, i) => action(x, `${f}.actions[${i}]`)) };
+      default: return a;
+    }
+  };
+  return {
+    ...rule,
+    port: map(rule.port, 'port'),
+    pattern: rule.pattern.map((it, i) => item(it, `pattern[${i}]`)),
+    actions: rule.actions.map((a, i) => action(a, `actions[${i}]`)),
+  };
+}
+
+function notRunning(what: string): WireError {
+  return stateError(`cannot ${what}: the data plane is ${phase}`);
+}
+
+async function flushPorts(b: NativeBinding, ports: readonly number[]): Promise<HostFlowFlushed[]> {
+  const out: HostFlowFlushed[] = [];
+  for (const port of ports) {
+    const r = await b.flowFlush(dpdkPort(port, 'flush'));
+    out.push({ ...r, port });
+    if (r.ok) for (const [k, f] of flows) if (f.port === port) flows.delete(k);
+  }
+  return out;
+}
+
+async function onFlowProbe(msg: Extract<ToHost, { type: 'flowProbe' }>, b: NativeBinding): Promise<void> {
+  if (phase !== 'running') return void (await send({ type: 'error', id: msg.id, error: notRunning('probe rte_flow') }));
+  const defs = msg.defs.map((d, i) => ({ name: d.name, rule: toDpdkRule(d.rule, (x, f) => dpdkPort(x, `defs[${i}].rule.${f}`)) }));
+  const results = await b.flowProbe(dpdkPort(msg.port, 'port'), defs);
+  await send({ type: 'flowProbed', id: msg.id, port: msg.port, results });
+}
+
+async function onFlowProgram(msg: Extract<ToHost, { type: 'flowProgram' }>, b: NativeBinding): Promise<void> {
+  if (phase !== 'running') return void (await send({ type: 'error', id: msg.id, error: notRunning('program rte_flow rules') }));
+  const flushed = await flushPorts(b, msg.flush);
+  const results: HostFlowCreated[] = [];
+  // One at a time, in order: a later rule may rely on an earlier one (a group it jumps to).
+  for (const r of msg.rules) {
+    const [created] = await b.flowCreate([toDpdkRule(r.rule, (x, f) => dpdkPort(x, `rules[${r.key}].${f}`))]);
+    const res = created ?? { id: 0, ok: false, errno: 5 };
+    if (res.ok) flows.set(r.key, { id: res.id, port: r.rule.port });
+    results.push({ ...res, key: r.key });
+  }
+  await send({ type: 'flowProgrammed', id: msg.id, flushed, results });
+}
+
+async function onFlowStats(id: number, b: NativeBinding): Promise<void> {
+  if (phase !== 'running') return void (await send({ type: 'error', id, error: notRunning('query rte_flow counters') }));
+  const entries = [...flows.entries()];
+  const counts = entries.length > 0 ? await b.flowQuery(entries.map(([, f]) => f.id)) : [];
+  const out: HostFlowCount[] = entries.map(([key, f], i) => ({ key, port: f.port, ok: counts[i]?.ok === true, hits: counts[i]?.hits ?? 0, bytes: counts[i]?.bytes ?? 0 }));
+  await send({ type: 'flowStats', id, counts: out });
+}
+
+/** Remove this process's rules before the ports stop; never throws. */
+async function removeFlows(b: NativeBinding): Promise<void> {
+  if (flows.size === 0 || !ealUp) return;
+  try {
+    const res = await b.flowDestroy([...flows.values()].map((f) => f.id));
+    const failed = res.filter((r) => !r.ok);
+    if (failed.length > 0) log('warn', 'some rte_flow rules could not be removed', { failed });
+    else log('info', 'rte_flow rules removed', { rules: res.length });
+  } catch (err) {
+    log('warn', 'rte_flow rules could not be removed', { error: toWire(err) });
+  }
+  flows.clear();
+}
+
 async function onStop(id: number): Promise<void> {
   phase = 'stopping';
   await installs;
+  if (binding) await removeFlows(binding);
   const err = teardown();
   if (err !== null) {
     await send({ type: 'error', id, error: toWire(err) });
@@ -211,6 +309,16 @@ async function handle(msg: ToHost, b: NativeBinding): Promise<void> {
         return;
       case 'stop':
         return await onStop(msg.id);
+      case 'flowProbe':
+        return await onFlowProbe(msg, b);
+      case 'flowProgram':
+        return await onFlowProgram(msg, b);
+      case 'flowStats':
+        return await onFlowStats(msg.id, b);
+      case 'flowFlush':
+        if (phase !== 'running') return void (await send({ type: 'error', id: msg.id, error: notRunning('flush rte_flow rules') }));
+        await send({ type: 'flowFlushed', id: msg.id, flushed: await flushPorts(b, msg.ports) });
+        return;
       default: {
         const unknown = msg as { type?: unknown; id?: unknown };
         const id = typeof unknown.id === 'number' ? unknown.id : 0;
@@ -231,6 +339,7 @@ function shutdown(reason: string): void {
     phase = 'stopping';
     log('info', `stopping: ${reason}`);
     await installs;
+    if (binding) await removeFlows(binding);
     const err = teardown();
     return exit(err === null ? 0 : 1);
   });

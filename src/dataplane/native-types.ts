@@ -5,6 +5,8 @@
  * in native/dataplane/st_dataplane.h.
  */
 
+import type { FlowRule } from '../offload/flow.js';
+
 export const MODE = { inline: 0, tap: 1 } as const;
 export const ROLE = { production: 0, egress: 1, shadow: 2 } as const;
 export const UNMAPPED = { drop: 0, mirror: 1 } as const;
@@ -117,6 +119,52 @@ export interface NativeBinding {
   /** compile and RCU-swap a policy (AsyncWorker); before start it becomes the initial policy */
   policyInstall(policy: NativePolicy): Promise<void>;
   policyStats(): NativePolicyStats;
+  /** rte_flow_validate of every probe rule on `port` (AsyncWorker); never rejects for a driver refusal */
+  flowProbe(port: number, defs: readonly NativeFlowProbeDef[]): Promise<NativeFlowProbeResult[]>;
+  /** rte_flow_create in order; each created rule is kept under a numeric id */
+  flowCreate(rules: readonly FlowRule[]): Promise<NativeFlowCreateResult[]>;
+  flowDestroy(ids: readonly number[]): Promise<NativeFlowCreateResult[]>;
+  /** rte_flow_flush of one port (leftovers of an earlier run included) */
+  flowFlush(port: number): Promise<NativeFlowOutcome>;
+  /** COUNT of each kept rule */
+  flowQuery(ids: readonly number[]): Promise<NativeFlowCount[]>;
+}
+
+// ---- rte_flow (native/dataplane/flow.h) -------------------------------------------
+
+/** A probe definition as the binding reads it (src/offload/probe.ts ProbeDefinition). */
+export interface NativeFlowProbeDef {
+  name: string;
+  rule: FlowRule;
+}
+
+/**
+ * The outcome of one rte_flow call: errno is rte_errno (positive), errorType
+ * enum rte_flow_error_type, message a printable copy of the driver's (absent
+ * when the driver left struct rte_flow_error unset).
+ */
+export interface NativeFlowOutcome {
+  ok: boolean;
+  errno?: number;
+  errorType?: number;
+  message?: string;
+}
+
+export interface NativeFlowProbeResult extends NativeFlowOutcome {
+  probe: string;
+}
+
+export interface NativeFlowCreateResult extends NativeFlowOutcome {
+  /** the kept rule's id (0 when create failed) */
+  id: number;
+}
+
+export interface NativeFlowCount {
+  id: number;
+  ok: boolean;
+  hits: number;
+  bytes: number;
+  errno?: number;
 }
 
 // ---- mirror policy (native/dataplane/policy.h) -----------------------------------

@@ -2,7 +2,8 @@
  * Messages between the supervisor and the data-plane host child process
  * (child_process.fork with serialization: 'advanced', so Uint8Array crosses).
  */
-import type { NativePlan, NativePolicy, NativePolicyStats, NativePortInfo, NativeStats } from './native-types.js';
+import type { FlowRule } from '../offload/flow.js';
+import type { NativeFlowCreateResult, NativeFlowOutcome, NativeFlowProbeDef, NativeFlowProbeResult, NativePlan, NativePolicy, NativePolicyStats, NativePortInfo, NativeStats } from './native-types.js';
 
 export interface WireError {
   code: string;
@@ -17,7 +18,37 @@ export type ToHost =
   | { type: 'policy'; id: number; policy: NativePolicy }
   | { type: 'policyStats'; id: number }
   | { type: 'stats'; id: number }
-  | { type: 'stop'; id: number };
+  | { type: 'stop'; id: number }
+  /** rte_flow_validate of probe rules on one port (plan index; rules name plan indexes too) */
+  | { type: 'flowProbe'; id: number; port: number; defs: NativeFlowProbeDef[] }
+  /** flush `flush` ports (leftovers included), then create `rules` in order; answered by 'flowProgrammed' */
+  | { type: 'flowProgram'; id: number; flush: number[]; rules: HostFlowRule[] }
+  /** COUNT of every rule created by 'flowProgram' */
+  | { type: 'flowStats'; id: number }
+  /** remove every rule of these ports (plan indexes) */
+  | { type: 'flowFlush'; id: number; ports: number[] };
+
+/** A rule to create, under the caller's key (the plan's rule id); ports are plan indexes. */
+export interface HostFlowRule {
+  key: string;
+  rule: FlowRule;
+}
+
+export interface HostFlowCreated extends NativeFlowCreateResult {
+  key: string;
+}
+
+export interface HostFlowCount {
+  key: string;
+  port: number;
+  ok: boolean;
+  hits: number;
+  bytes: number;
+}
+
+export interface HostFlowFlushed extends NativeFlowOutcome {
+  port: number;
+}
 
 export type FromHost =
   | { type: 'hello'; pid: number; version: string }
@@ -27,4 +58,8 @@ export type FromHost =
   | { type: 'policyInstalled'; id: number; generation: number; applyMs: number }
   | { type: 'policyStats'; id: number; stats: NativePolicyStats }
   | { type: 'error'; id: number; error: WireError }
+  | { type: 'flowProbed'; id: number; port: number; results: NativeFlowProbeResult[] }
+  | { type: 'flowProgrammed'; id: number; flushed: HostFlowFlushed[]; results: HostFlowCreated[] }
+  | { type: 'flowStats'; id: number; counts: HostFlowCount[] }
+  | { type: 'flowFlushed'; id: number; flushed: HostFlowFlushed[] }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; data?: Record<string, unknown> };

@@ -14,6 +14,16 @@ export interface MetricsSource {
   stats(): SupervisorStats | null;
   /** per-session counters of the current policy (absent: no session metrics) */
   sessionStats?(): SessionsView | null;
+  /** rte_flow offload state (absent: no offload metrics) */
+  offloadStats?(): OffloadStats | null;
+}
+
+/** What the offload manager reports to /metrics. */
+export interface OffloadStats {
+  rules: { port: string; placement: string; rules: number }[];
+  hits: { port: string; rule: string; hits: number }[];
+  fallbacks: Record<string, number>;
+  disagreements: { port: string; count: number }[];
 }
 
 export interface MetricsOptions {
@@ -242,6 +252,44 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
   counter('shadowtap_rule_hits_total', 'Packets a filter rule decided (accepted or rejected), per session and rule id.', ['session', 'rule'], (c, { sessions }) => {
     for (const s of sessions?.sessions ?? []) for (const r of s.rules) c.inc({ session: String(s.id), rule: r.id }, r.hits);
   });
+
+  // ---- rte_flow offload (read at scrape time; hits are COUNT queries at poll time)
+  const offload = (): OffloadStats | null => {
+    try {
+      return source.offloadStats?.() ?? null;
+    } catch (err) {
+      onError(err);
+      return null;
+    }
+  };
+  if (source.offloadStats) {
+    new Gauge({
+      name: 'shadowtap_offload_rules',
+      help: 'rte_flow rules installed in the NIC, per port and placement (punt, hybrid-classify...).',
+      labelNames: ['port', 'placement'],
+      registers: [registry],
+      collect: safe(function (this: Gauge) {
+        this.reset();
+        for (const r of offload()?.rules ?? []) this.set({ port: r.port, placement: r.placement }, r.rules);
+      }),
+    });
+    new Gauge({
+      name: 'shadowtap_offload_probe_disagreements',
+      help: 'Capabilities where rte_flow_validate disagreed with the port\'s profile (the probe wins).',
+      labelNames: ['port'],
+      registers: [registry],
+      collect: safe(function (this: Gauge) {
+        this.reset();
+        for (const d of offload()?.disagreements ?? []) this.set({ port: d.port }, d.count);
+      }),
+    });
+    counter('shadowtap_offload_rule_hits_total', 'Packets an rte_flow rule matched in the NIC (COUNT), per port and plan rule id.', ['port', 'rule'], (c) => {
+      for (const h of offload()?.hits ?? []) c.inc({ port: h.port, rule: h.rule }, h.hits);
+    });
+    counter('shadowtap_offload_fallbacks_total', 'rte_flow rules that could not be created and moved to the software path, by reason.', ['reason'], (c) => {
+      for (const [reason, n] of Object.entries(offload()?.fallbacks ?? {})) c.inc({ reason }, n);
+    });
+  }
 
   new Gauge({
     name: 'shadowtap_build_info',

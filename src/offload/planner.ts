@@ -74,6 +74,19 @@ export type CapsByPort = ReadonlyMap<number, PortCapabilities> | Readonly<Record
 export interface PlanOptions {
   /** the profile set used to match ports without capabilities (default: the shipped profiles) */
   profiles?: ProfileSet;
+  /**
+   * Paths the software path can honour today (default: all). A session whose
+   * better paths are left out is placed on the best allowed one, and each
+   * left-out path is named in its notTaken with `pathsReason`.
+   */
+  allowPaths?: ReadonlySet<SessionPath>;
+  pathsReason?: string;
+  /**
+   * Run-time fallback: rule groups (`<port>/session-<id>`, `<port>/punt`)
+   * whose creation failed, with why; they are planned in software. A punt
+   * group takes every hardware session of its port along.
+   */
+  forceSoftware?: ReadonlyMap<string, string>;
 }
 
 // ---- marks: what the software path reads -------------------------------------------
@@ -860,6 +873,19 @@ export function plan(policy: NativePolicy, ports: readonly PlanPort[], capsByPor
 
     // Static candidates per session, most capable first.
     for (const w of sessionsRx) buildCandidates(w, port, caps, policy, maps, active, byIndex, sessionsRx);
+    const puntForced = options.forceSoftware?.get(`${port.name}/punt`);
+    for (const w of sessionsRx) {
+      const forced = options.forceSoftware?.get(`${port.name}/session-${w.session.id}`) ?? puntForced;
+      if (forced !== undefined && w.candidates.length > 0) {
+        w.candidates = [];
+        w.notTaken.push(`run-time fallback: ${forced}`);
+      }
+      if (options.allowPaths) {
+        const left = w.candidates.filter((c) => !options.allowPaths!.has(c.path));
+        for (const path of new Set(left.map((c) => c.path))) w.notTaken.push(`${path}: ${options.pathsReason ?? 'not allowed'}`);
+        w.candidates = w.candidates.filter((c) => options.allowPaths!.has(c.path));
+      }
+    }
 
     // Dynamic checks (punts, priorities, capacity, masks) until nothing moves.
     const cp = policy.controlPlane & (CONTROL_PLANE.arp | CONTROL_PLANE.dhcp | CONTROL_PLANE.nd);

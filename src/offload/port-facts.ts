@@ -23,7 +23,7 @@ import { basename, join, resolve } from 'node:path';
 import { ethdevName, isPciDevice } from '../config/load.js';
 import type { Config, Port } from '../config/schema.js';
 import type { NativePolicy, NativePortInfo } from '../dataplane/native-types.js';
-import { plan, type PlacementPlan, type PlanPort } from './planner.js';
+import { plan, type PlacementPlan, type PlanOptions, type PlanPort } from './planner.js';
 import { capabilitiesFromProfile, type PortCapabilities } from './probe.js';
 import { defaultProfiles, matchProfile, normalisePciId, type Profile, type ProfileSet } from './profiles.js';
 import { renderSimProfile } from './sim-profile.js';
@@ -307,10 +307,10 @@ export function planInputs(facts: readonly PortFact[]): { ports: PlanPort[]; cap
  * driver name: for net_shadowsim it would say generic-software), and the
  * facts' notes come first.
  */
-export function planFromFacts(policy: NativePolicy, facts: readonly PortFact[], profiles?: ProfileSet): PlacementPlan {
+export function planFromFacts(policy: NativePolicy, facts: readonly PortFact[], profiles?: ProfileSet, options: Omit<PlanOptions, 'profiles'> = {}): PlacementPlan {
   const set = profiles ?? defaultProfiles();
   const { ports, capsByPort } = planInputs(facts);
-  const p = plan(policy, ports, capsByPort, { profiles: set });
+  const p = plan(policy, ports, capsByPort, { ...options, profiles: set });
   for (const summary of p.ports) {
     const f = facts.find((x) => x.port.index === summary.index);
     if (!f) continue;

@@ -158,6 +158,10 @@ export class HostChild {
       case 'stopped':
       case 'policyInstalled':
       case 'policyStats':
+      case 'flowProbed':
+      case 'flowProgrammed':
+      case 'flowStats':
+      case 'flowFlushed':
       case 'error': {
         const p = this.pending.get(msg.id);
         if (!p) {

@@ -28,6 +28,8 @@ import { compilePlan, type CompiledPlan } from '../dataplane/compile.js';
 import type { NativePortInfo, NativeStats, NativePortStats, NativeWorkerStats } from '../dataplane/native-types.js';
 import { isShadowtapError, PolicyError, stError, type ErrorCode, type ShadowtapError } from '../errors.js';
 import type { PlanInput } from '../offload/port-facts.js';
+import type { PlacementPlan } from '../offload/planner.js';
+import { OffloadManager, type OffloadFallback } from './offload.js';
 import { compilePolicy, type CompiledPolicy, type PolicyPlan } from '../policy/compile.js';
 import { PolicyCounters, type SessionCounterView } from './policy-counters.js';
 import { preparePolicyState, type PreparedWrite } from './state.js';
@@ -166,6 +168,10 @@ export interface SupervisorEvents {
   state: [{ state: SupervisorState; previous: SupervisorState }];
   /** a new policy became current (installed live, or stored for the next start) */
   policy: [{ generation: number; applied: boolean; applyMs: number | null; warnings: number }];
+  /** a rule could not be created: its group moved to the software path (traffic untouched) */
+  offloadFallback: [OffloadFallback];
+  /** the offload plan was probed, planned and programmed in the running data plane */
+  offload: [{ pid: number; rules: number; fallbacks: number }];
 }
 
 /**
@@ -238,6 +244,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly counters = new PolicyCounters();
   /** cleared when a host answers that it does not know 'policyStats' */
   private policyStatsSupported = true;
+  /** rte_flow: probe, plan, program, fall back (src/supervisor/offload.ts) */
+  readonly offload = new OffloadManager((fb) => {
+    this.logger.warn({ port: fb.port, group: fb.group, reason: fb.reason }, fb.message);
+    this.emit('offloadFallback', fb);
+  });
+  private offloadWork: Promise<void> = Promise.resolve();
 
   constructor(options: SupervisorOptions) {
     super();
@@ -435,6 +447,35 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.startPolling();
     this.logger.info({ dataplanePid: child.pid, filePrefix, restarts: this.restarts }, 'data plane ready');
     this.emit('ready', { pid: child.pid, ports, restarts: this.restarts });
+    this.offloadWork = this.applyOffload(child);
+  }
+
+  /** Probe, plan and program rte_flow in a fresh data plane; a failure leaves everything in software. */
+  private async applyOffload(child: HostChild): Promise<void> {
+    try {
+      const p = await this.offload.apply(child, this.planInput(), this.requestTimeoutMs);
+      if (this.child !== child) return;
+      this.logger.info({ dataplanePid: child.pid, rules: p.rules.length, fallbacks: this.offload.fallbacks.length }, 'offload plan programmed');
+      this.emit('offload', { pid: child.pid, rules: p.rules.length, fallbacks: this.offload.fallbacks.length });
+    } catch (err) {
+      if (this.child !== child || !child.alive) return;
+      this.logger.warn({ dataplanePid: child.pid, err: (err as Error).message }, 'offload not programmed; every piece of the policy runs in software');
+    }
+  }
+
+  /** Resolves when the offload work of the current data plane has settled. */
+  offloadSettled(): Promise<void> {
+    return this.offloadWork;
+  }
+
+  /** rte_flow offload counters for /metrics. */
+  offloadStats(): { rules: { port: string; placement: string; rules: number }[]; hits: { port: string; rule: string; hits: number }[]; fallbacks: Record<string, number>; disagreements: { port: string; count: number }[] } {
+    return { rules: this.offload.ruleGauge(), hits: this.offload.ruleHits(), fallbacks: { ...this.offload.fallbackCounts }, disagreements: this.offload.disagreements() };
+  }
+
+  /** The plan in force in the running data plane (probe results, fallbacks), or null before the first one. */
+  offloadPlan(): PlacementPlan | null {
+    return this.offload.current();
   }
 
   /** Add the child's last output lines to a start error: EAL explains itself there. */
@@ -483,6 +524,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.latest = null;
     this.ratios = [];
     this.counters.childGone(this.policy.plan);
+    this.offload.childGone();
     this.policyApplied = false;
     this.child = null;
     this.childPrefix = null;
@@ -564,6 +606,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.latestAt = Date.now();
       this.missedPolls = 0;
       await this.pollPolicy(child);
+      await this.offload.poll(child, this.requestTimeoutMs).catch((err: unknown) => {
+        if (this.child === child) this.logger.debug({ err: (err as Error).message }, 'rte_flow counter poll failed');
+      });
     } catch (err) {
       if (this.child !== child || !child.alive) return;
       // A host busy compiling a big policy may answer late: that is not a hang.

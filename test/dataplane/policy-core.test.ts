@@ -11,10 +11,10 @@
  * equals its original but for the shadow MACs and is easy to recognise.
  */
 import test from 'ava';
-import { CONTROL_PLANE, type NativePolicy, type NativePolicyStats, type NativeRule } from '../../src/dataplane/native-types.js';
+import { CONTROL_PLANE, ENCAP, type NativePolicy, type NativePolicyStats, type NativeRule } from '../../src/dataplane/native-types.js';
 import { arp, ETHERTYPE, ether, icmpEcho, IPPROTO, ipv4, ipv6, mac, tcp, tcpFlags, udp } from '../../src/pcap/build.js';
 import {
-  missingBuild, policy, PolicyHost, rule, runPolicy, session, SHADOW_DST_MAC, SHADOW_SRC_MAC, SRC_PORT0_RX, SRC_PORT1_TX, target,
+  cidr, missingBuild, policy, PolicyHost, rule, runPolicy, session, SHADOW_DST_MAC, SHADOW_SRC_MAC, SRC_PORT0_RX, SRC_PORT1_TX, target,
 } from '../helpers/policy-host.js';
 
 const skip = missingBuild();
@@ -420,6 +420,114 @@ test.serial('live swaps under an infinite replay: zero production loss, counters
     t.is(s.ports[1]!.txPackets, s.ports[0]!.rxPackets, 'production tx == production rx');
     t.is(s.ports[1]!.txDropped, 0, 'production tx dropped nothing');
     t.is(s.ports[0]!.hwImissed, 0, 'nothing left in the production rx ring');
+    await h.stop();
+  } finally {
+    await h.kill();
+    h.dispose();
+  }
+});
+
+// ---- after the copy: firewall, unmapped rule, encapsulation -----------------------------------
+
+test.serial('shadow firewall applies to the translated copy; unmapped "count" counts without sending', async (t) => {
+  if (skip) return t.fail(skip);
+  const to = (dst: string, dport: number): Buffer => ether(M, ipv4({ src: '10.0.1.5', dst, payload: tcp({ sport: 33000, dport }) }));
+  const frames = [
+    to('10.0.2.7', 22), to('10.0.2.7', 22), // denied after translation (10.50.2.7:22)
+    to('10.0.2.7', 80), // allowed by rule 2
+    to('10.0.3.7', 443), // no rule: default deny
+    to('192.168.9.9', 22), // dst unmapped: counted, never reaches the firewall
+    ether({ ...M, type: ETHERTYPE.arp }, arp({ op: 'request', senderMac: M.src, senderIp: '10.0.1.5', targetIp: '10.0.2.7' })), // not IP: not filtered
+  ];
+  const pol = policy({
+    sessions: [session({ slot: 9 })],
+    rules: [rule(0, 0)],
+    map4: [{ from: 0x0a000000, to: 0x0a320000, len: 16 }], // 10.0.0.0/16 -> 10.50.0.0/16
+    map6: [],
+    unmapped: 2, // count
+    controlPlane: CONTROL_PLANE.arp,
+    fwEnabled: true,
+    fwDefault: 1, // deny
+    fwRules: [
+      { ...fw('10.0.2.0/24', 22), action: 1 }, // the production prefix: never matches a translated copy
+      { ...fw('10.50.2.0/24', 22), action: 1 },
+      { ...fw('10.50.2.0/24', 0, 65535), action: 0 },
+    ],
+  });
+  const r = await runPolicy(frames, pol);
+  const st = r.policy.sessions[9]!;
+  t.is(st.matched, 6);
+  t.is(st.unmappedSeen, 1, 'unmapped "count"');
+  t.is(st.dropped.unmapped, 0, '"count" is not a drop');
+  t.is(r.stats.dropped.unmapped, 0);
+  t.is(st.dropped.firewall, 3, 'two denied by the translated rule, one by the default');
+  t.is(st.mirroredPackets, 2, 'port 80 and the ARP');
+  const dsts = r.shadow[0]!.map((f) => (f.readUInt16BE(12) === ETHERTYPE.ipv4 ? `${f[30]}.${f[31]}.${f[32]}.${f[33]}:${f.readUInt16BE(36)}` : 'arp')).sort();
+  t.deepEqual(dsts, ['10.50.2.7:80', 'arp']);
+});
+
+function fw(dst: string, lo: number, hi = lo) {
+  const d = cidr(dst);
+  return { action: 0, ipVersion: 4, proto: IPPROTO.tcp, protoMask: 0xff, src: new Uint8Array(16), srcLen: 0, dst: d.addr, dstLen: d.len, sportLo: 0, sportHi: 65535, dportLo: lo, dportHi: hi };
+}
+
+test.serial('encapsulation through the policy path: VLAN push and VXLAN, per target', async (t) => {
+  if (skip) return t.fail(skip);
+  const frames = Array.from({ length: 8 }, (_, i) => ether(M, ipv4({ src: '10.6.0.1', dst: '10.6.0.2', payload: udp({ sport: 1000 + i, dport: 2000 }) })));
+  const vlan = { ...target([2]), encap: ENCAP.vlan, vlanId: 42, vlanPcp: 3 };
+  const outerSrc = new Uint8Array(16);
+  outerSrc.set([192, 0, 2, 1]);
+  const outerDst = new Uint8Array(16);
+  outerDst.set([192, 0, 2, 2]);
+  const vxlan = { ...target([3]), encap: ENCAP.vxlan, vni: 0x123456, outerSrc, outerDst, outerSrcMac: new Uint8Array(mac('02:aa:00:00:00:01')), outerDstMac: new Uint8Array(mac('02:aa:00:00:00:02')) };
+  const r = await runPolicy(frames, policy({ sessions: [session({ slot: 0, target: 0 }), session({ slot: 1, target: 1 })], rules: [rule(0, 0), rule(1, 1)], targets: [vlan, vxlan] }));
+  t.is(r.shadow[0]!.length, 8);
+  t.is(r.shadow[1]!.length, 8);
+  for (const f of r.shadow[0]!) {
+    t.is(f.readUInt16BE(12), 0x8100, 'VLAN TPID after the MACs');
+    t.is(f.readUInt16BE(14), (3 << 13) | 42, 'PCP 3, VLAN 42');
+  }
+  const inner = new Set(frames.map((f) => shadowOf(f).toString('hex')));
+  for (const f of r.shadow[1]!) {
+    t.is(f.length, 50 + frames[0]!.length, 'outer Ether/IPv4/UDP/VXLAN = 50 bytes');
+    t.is(f.readUInt16BE(36), 4789, 'UDP 4789');
+    t.is(f.readUIntBE(46, 3), 0x123456, 'VNI');
+    t.true(inner.has(f.subarray(50).toString('hex')), 'the inner frame is the translated copy');
+  }
+  const s0 = r.policy.sessions[0]!;
+  t.is(s0.mirroredBytes, frames.reduce((a, f) => a + f.length + 4, 0), 'mirrored bytes include the encapsulation');
+});
+
+test.serial('invalid policies are refused naming the field, at start and while running', async (t) => {
+  if (skip) return t.fail(skip);
+  const good = policy({ generation: 1, sessions: [session({ slot: 0 })], rules: [rule(0, 0)] });
+  const bad: Array<[string, NativePolicy, string]> = [
+    ['port range lo > hi (binding)', { ...good, rules: [{ ...rule(0, 0), dportLo: 90, dportHi: 80 }] }, 'policy.rules[0].dportHi'],
+    ['duplicate session slot', { ...good, sessions: [session({ slot: 3 }), session({ slot: 3 })], rules: [rule(0, 0), rule(1, 1)] }, 'policy.sessions[1].slot'],
+    ['target port that is not shadow-role', { ...good, targets: [target([1])] }, 'policy.targets[0].ports[0]'],
+    ['signature mask length', { ...good, signatures: [{ base: 0, offset: 0, value: new Uint8Array(2), mask: new Uint8Array(3) }] }, 'policy.signatures[0].mask'],
+    ['source bits beyond the plan', { ...good, sessions: [session({ slot: 0, sources: 1 << 20 })] }, 'policy.sessions[0].sources'],
+    ['rule of an unknown session', { ...good, rules: [rule(4, 0)] }, 'policy.rules[0].session'],
+  ];
+  // at start: the start fails with the policy's field
+  const h0 = new PolicyHost({ frames: [ether(M, ipv4({ src: '10.0.0.1', dst: '10.0.0.2', payload: udp({ sport: 1, dport: 2 }) }))], policy: bad[2]![1] });
+  try {
+    const e = await t.throwsAsync(h0.start());
+    t.is((e as Error & { field?: string }).field, bad[2]![2]);
+  } finally {
+    await h0.kill();
+    h0.dispose();
+  }
+  // running: each is refused, the running policy stays
+  const h = new PolicyHost({ frames: [ether(M, ipv4({ src: '10.0.0.1', dst: '10.0.0.2', payload: udp({ sport: 1, dport: 2 }) }))], infinite: true, sink: 'null', policy: good });
+  try {
+    await h.start();
+    for (const [name, p, field] of bad) {
+      const e = await t.throwsAsync(h.install({ ...p, generation: 7 }), undefined, name);
+      t.is((e as Error & { field?: string }).field, field, name);
+      t.is((e as Error & { code?: string }).code, 'ST_ERR_PLAN_INVALID', name);
+    }
+    t.is((await h.policyStats()).generation, 1);
     await h.stop();
   } finally {
     await h.kill();

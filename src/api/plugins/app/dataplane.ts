@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { MetricsSource } from '../../../metrics/collector.js';
+import type { PlacementPlan } from '../../../offload/planner.js';
 import type { PlanInput } from '../../../offload/port-facts.js';
 import type { PolicyPlan } from '../../../policy/compile.js';
 import type { PolicyView, SessionsView } from '../../../supervisor/supervisor.js';
@@ -23,6 +24,8 @@ export interface PolicyService {
   applyPolicy(section: unknown): Promise<PolicyView>;
   /** what GET /v1/plan plans from; absent or null: no configuration yet (503) */
   planInput?(): PlanInput | null;
+  /** the plan in force in the running data plane (probed, programmed, with fallbacks); null: none yet */
+  offloadPlan?(): PlacementPlan | null;
 }
 
 export type DataplaneSource = MetricsSource & PolicyService;

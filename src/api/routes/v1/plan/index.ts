@@ -18,6 +18,8 @@ export default async function planRoutes(fastify: FastifyInstance): Promise<void
     '/v1/plan',
     { schema: { response: { 200: PlacementPlanSchema, 500: ErrorResponse, 503: ErrorResponse } } },
     async () => {
+      const live = fastify.dataplane.offloadPlan?.() ?? null;
+      if (live) return planJson(live);
       const input = fastify.dataplane.planInput?.() ?? null;
       if (!input) throw stError('ST_ERR_NOT_READY', 'no configuration is loaded yet: the plan is made from the running configuration and its compiled policy');
       return planJson(placementPlan(input));
