@@ -263,6 +263,7 @@ struct st_sim_dev {
 	char name[RTE_DEV_NAME_MAX_LEN];
 	struct st_sim_profile profile;
 	uint32_t capacity;
+	uint32_t reserved;              /* entries held by others (devarg reserved=): invisible to the application */
 	bool quirk_error_unset;
 
 	/* devargs */

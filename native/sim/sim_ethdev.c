@@ -37,9 +37,10 @@ RTE_LOG_REGISTER_DEFAULT(st_sim_logtype, NOTICE);
 #define ARG_TX_RING "tx_ring"
 #define ARG_INFINITE_RX "infinite_rx"
 #define ARG_QUIRK_ERROR_UNSET "quirk_error_unset"
+#define ARG_RESERVED "reserved"
 
 static const char *const valid_args[] = { ARG_PROFILE, ARG_CAPACITY, ARG_RX_PCAP, ARG_RX_RING, ARG_TX_PCAP,
-					  ARG_TX_RING, ARG_INFINITE_RX, ARG_QUIRK_ERROR_UNSET, NULL };
+					  ARG_TX_RING, ARG_INFINITE_RX, ARG_QUIRK_ERROR_UNSET, ARG_RESERVED, NULL };
 
 #define PUMP_BURST 32
 #define RING_MIN 64
@@ -589,7 +590,7 @@ static int parse_devargs(struct st_sim_dev *sd, const char *args, struct config 
 	}
 	kv = rte_kvargs_parse(args, valid_args);
 	if (kv == NULL) {
-		SIM_LOG(ERR, "%s: cannot parse devargs '%s'; known keys: profile, capacity, rx_pcap, rx_ring, tx_pcap, tx_ring, infinite_rx, quirk_error_unset",
+		SIM_LOG(ERR, "%s: cannot parse devargs '%s'; known keys: profile, capacity, reserved, rx_pcap, rx_ring, tx_pcap, tx_ring, infinite_rx, quirk_error_unset",
 			sd->name, args);
 		return -EINVAL;
 	}
@@ -604,6 +605,10 @@ static int parse_devargs(struct st_sim_dev *sd, const char *args, struct config 
 		cfg->capacity_set = true;
 		rc = rte_kvargs_process(kv, ARG_CAPACITY, arg_u32, &cfg->capacity);
 	}
+	/* Entries another user of the table holds (firmware, another application):
+	 * the table fills before the application's own count reaches capacity. */
+	if (rc == 0 && rte_kvargs_count(kv, ARG_RESERVED) == 1)
+		rc = rte_kvargs_process(kv, ARG_RESERVED, arg_u32, &sd->reserved);
 	if (rc == 0)
 		rc = rte_kvargs_process(kv, ARG_RX_PCAP, arg_string, sd->rx_pcap);
 	if (rc == 0)
@@ -761,5 +766,5 @@ static struct rte_vdev_driver st_sim_driver = {
 
 RTE_PMD_REGISTER_VDEV(net_shadowsim, st_sim_driver);
 RTE_PMD_REGISTER_PARAM_STRING(net_shadowsim,
-	"profile=<file> capacity=<int> rx_pcap=<file> rx_ring=<name> tx_pcap=<file> tx_ring=<name> "
+	"profile=<file> capacity=<int> reserved=<int> rx_pcap=<file> rx_ring=<name> tx_pcap=<file> tx_ring=<name> "
 	"infinite_rx=<0|1> quirk_error_unset=<0|1>");

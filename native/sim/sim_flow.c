@@ -1108,11 +1108,12 @@ static struct rte_flow *sim_flow_create(struct rte_eth_dev *dev, const struct rt
 		return NULL;
 	}
 	rte_rwlock_write_lock(&sd->rules_lock);
-	if (sd->nrules >= sd->capacity) {
+	if (sd->capacity != ST_SIM_UNLIMITED && (uint64_t)sd->nrules + sd->reserved >= sd->capacity) {
 		rte_rwlock_write_unlock(&sd->rules_lock);
 		rte_free(r);
 		refuse(error, p->err_full.err, p->err_full.type, NULL, "%s (%s emulated by " ST_SIM_DRIVER
-		       ": rule table full, capacity %u)", p->err_full.msg, p->family, sd->capacity);
+		       ": rule table full, capacity %u, %u held elsewhere)", p->err_full.msg, p->family, sd->capacity,
+		       sd->reserved);
 		return NULL;
 	}
 	r->id = sd->next_rule_id++;

@@ -13,7 +13,7 @@ import { removeEalLeftovers } from '../supervisor/runtime-dir.js';
 import { performance } from 'node:perf_hooks';
 import type { FlowAction, FlowItem, FlowRule } from '../offload/flow.js';
 import type { NativeBinding, NativePortInfo } from './native-types.js';
-import type { FromHost, HostFlowCount, HostFlowCreated, HostFlowFlushed, ToHost, WireError } from './protocol.js';
+import type { FromHost, HostFlowCount, HostFlowCreated, HostFlowFlushed, HostFlowRule, ToHost, WireError } from './protocol.js';
 
 type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -242,14 +242,46 @@ async function onFlowProgram(msg: Extract<ToHost, { type: 'flowProgram' }>, b: N
   if (phase !== 'running') return void (await send({ type: 'error', id: msg.id, error: notRunning('program rte_flow rules') }));
   const flushed = await flushPorts(b, msg.flush);
   const results: HostFlowCreated[] = [];
+  const failedGroups = new Set<string>();
   // One at a time, in order: a later rule may rely on an earlier one (a group it jumps to).
   for (const r of msg.rules) {
+    if (r.group !== undefined && failedGroups.has(r.group)) {
+      results.push({ id: 0, ok: false, key: r.key, skipped: true, message: `not attempted: an earlier rule of group ${r.group} could not be created` });
+      continue;
+    }
     const [created] = await b.flowCreate([toDpdkRule(r.rule, (x, f) => dpdkPort(x, `rules[${r.key}].${f}`))]);
     const res = created ?? { id: 0, ok: false, errno: 5 };
     if (res.ok) flows.set(r.key, { id: res.id, port: r.rule.port });
     results.push({ ...res, key: r.key });
+    if (!res.ok && r.group !== undefined) {
+      failedGroups.add(r.group);
+      await withdrawGroup(b, msg.rules, results, r.group, r.key);
+    }
   }
   await send({ type: 'flowProgrammed', id: msg.id, flushed, results });
+}
+
+/**
+ * A rule of `group` failed: destroy, newest first, the rules of that group this
+ * request already created, so none of them keeps marking packets while the
+ * supervisor re-plans (a stage 1 without its stage 2, or a reject rule without
+ * its accepts, would change what the NIC decides).
+ */
+async function withdrawGroup(b: NativeBinding, rules: readonly HostFlowRule[], results: HostFlowCreated[], group: string, failedKey: string): Promise<void> {
+  const keys = rules.filter((x) => x.group === group && x.key !== failedKey).map((x) => x.key);
+  for (let i = results.length - 1; i >= 0; i--) {
+    const res = results[i]!;
+    if (!res.ok || !keys.includes(res.key)) continue;
+    const f = flows.get(res.key);
+    if (!f) continue;
+    const [d] = await b.flowDestroy([f.id]);
+    if (d?.ok) {
+      flows.delete(res.key);
+      results[i] = { ...res, ok: false, withdrawn: true, message: `destroyed: rule ${failedKey} of group ${group} could not be created` };
+    } else {
+      log('warn', 'a rule of a failed group could not be destroyed; it stays until the next flush', { key: res.key, group, errno: d?.errno, message: d?.message });
+    }
+  }
 }
 
 async function onFlowStats(id: number, b: NativeBinding): Promise<void> {

@@ -32,10 +32,21 @@ export type ToHost =
 export interface HostFlowRule {
   key: string;
   rule: FlowRule;
+  /**
+   * The plan's fallback unit (`<port>/session-<id>`, `<port>/punt`). When one
+   * rule of a group cannot be created, the host destroys the rules of that
+   * group it already created in this request (newest first) and does not
+   * attempt the rest of the group: a group is in hardware whole or not at all.
+   */
+  group?: string;
 }
 
 export interface HostFlowCreated extends NativeFlowCreateResult {
   key: string;
+  /** created, then destroyed again because a later rule of its group failed (ok is false) */
+  withdrawn?: boolean;
+  /** not attempted: an earlier rule of its group failed (ok is false) */
+  skipped?: boolean;
 }
 
 export interface HostFlowCount {

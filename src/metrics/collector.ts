@@ -286,7 +286,7 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
     counter('shadowtap_offload_rule_hits_total', 'Packets an rte_flow rule matched in the NIC (COUNT), per port and plan rule id.', ['port', 'rule'], (c) => {
       for (const h of offload()?.hits ?? []) c.inc({ port: h.port, rule: h.rule }, h.hits);
     });
-    counter('shadowtap_offload_fallbacks_total', 'rte_flow rules that could not be created and moved to the software path, by reason.', ['reason'], (c) => {
+    counter('shadowtap_offload_fallbacks_total', 'Groups of rte_flow rules moved to the software path because a create failed, by reason (counted once per group).', ['reason'], (c) => {
       for (const [reason, n] of Object.entries(offload()?.fallbacks ?? {})) c.inc({ reason }, n);
     });
   }

@@ -78,6 +78,8 @@ export class OffloadManager {
   /** plan rule ids created in the running data plane */
   private programmed = new Set<string>();
   private counts = new Map<string, HostFlowCount>();
+  /** every 'flowProgram' round sent to a data plane, oldest first (flush before create, what was created) */
+  readonly programs: { at: string; flushed: { port: number; ok: boolean }[]; created: number; failed: number; withdrawn: number }[] = [];
   /** totals of rule hits from earlier data-plane processes, by port name and rule id */
   private carried = new Map<string, number>();
 
@@ -164,11 +166,13 @@ export class OffloadManager {
         this._plan = p;
         return p;
       }
-      const rules: HostFlowRule[] = p.rules.map((r) => ({ key: r.id, rule: r.rule }));
+      const rules: HostFlowRule[] = p.rules.map((r) => ({ key: r.id, rule: r.rule, group: r.group }));
       const msg = await ch.request({ type: 'flowProgram', flush, rules }, timeoutMs);
       if (msg.type !== 'flowProgrammed') throw new Error(`expected "flowProgrammed", got "${msg.type}"`);
+      this.programs.push({ at: new Date().toISOString(), flushed: msg.flushed.map((f) => ({ port: f.port, ok: f.ok })), created: msg.results.filter((r) => r.ok).length, failed: msg.results.filter((r) => !r.ok && !r.withdrawn && !r.skipped).length, withdrawn: msg.results.filter((r) => r.withdrawn === true).length });
       this.programmed = new Set(msg.results.filter((r) => r.ok).map((r) => r.key));
-      const failed = msg.results.filter((r) => !r.ok);
+      // Withdrawn and skipped rules are the host's consequence of a failure, not failures of their own.
+      const failed = msg.results.filter((r) => !r.ok && !r.withdrawn && !r.skipped);
       if (failed.length === 0) {
         this._plan = p;
         return p;
@@ -190,6 +194,16 @@ export class OffloadManager {
       }
     }
     throw new Error('offload fallback did not settle');
+  }
+
+  /**
+   * apply() failed part-way: remove whatever it created, so the NIC marks
+   * nothing the plan no longer vouches for; every piece runs in software.
+   */
+  async abandon(ch: FlowChannel, timeoutMs: number): Promise<void> {
+    const ports = (this.facts ?? []).filter(hasFlowApi).map((f) => f.port.index);
+    this.programmed.clear();
+    if (ports.length > 0) await ch.request({ type: 'flowFlush', ports }, timeoutMs);
   }
 
   private makePlan(input: PlanInput): PlacementPlan {

@@ -460,6 +460,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     } catch (err) {
       if (this.child !== child || !child.alive) return;
       this.logger.warn({ dataplanePid: child.pid, err: (err as Error).message }, 'offload not programmed; every piece of the policy runs in software');
+      await this.offload.abandon(child, this.requestTimeoutMs).catch((e: unknown) => {
+        this.logger.warn({ dataplanePid: child.pid, err: (e as Error).message }, 'rules of an abandoned offload plan could not be flushed');
+      });
     }
   }
 
