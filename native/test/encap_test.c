@@ -39,38 +39,12 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include "st_check.h"
 #include "encap.h"
 
 #define MAXF 70000
 
-static unsigned int g_pass, g_fail;
 
-#define CHECK(cond, ...)                                                     \
-	do {                                                                 \
-		if (cond) {                                                  \
-			g_pass++;                                            \
-		} else {                                                     \
-			g_fail++;                                            \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);                        \
-			fputc('\n', stderr);                                 \
-		}                                                            \
-	} while (0)
-
-static uint64_t g_rng = 0x5eed5eed87654321ull;
-
-static uint32_t rnd(void)
-{
-	g_rng ^= g_rng << 13;
-	g_rng ^= g_rng >> 7;
-	g_rng ^= g_rng << 17;
-	return (uint32_t)(g_rng >> 11);
-}
-
-static uint32_t rndn(uint32_t n)
-{
-	return n == 0 ? 0 : rnd() % n;
-}
 
 static struct rte_mempool *g_pool;
 
@@ -759,26 +733,9 @@ static int write_pcap(const char *path)
 
 /* ---- EAL ------------------------------------------------------------------ */
 
-static void remove_runtime_dir(const char *dir)
-{
-	DIR *dp = opendir(dir);
-	struct dirent *e;
-
-	if (dp == NULL)
-		return;
-	while ((e = readdir(dp)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		unlinkat(dirfd(dp), e->d_name, 0);
-	}
-	closedir(dp);
-	if (rmdir(dir) != 0 && errno != ENOENT)
-		fprintf(stderr, "warning: cannot remove %s: %s\n", dir,
-			strerror(errno));
-}
-
 int main(int argc, char **argv)
 {
+	g_rng = 0x5eed5eed87654321ull;
 	char prefix[64], runtime_dir[512];
 	char *eal_argv[] = { argv[0], "--no-huge", "-m", "64", "--no-pci",
 			     "--file-prefix", prefix, "--log-level=error", NULL };

@@ -39,40 +39,14 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
+#include "st_check.h"
 #include "rewrite.h"
 
 #define MAXF 4096
 
-static unsigned int g_pass, g_fail;
-
-#define CHECK(cond, ...)                                                     \
-	do {                                                                 \
-		if (cond) {                                                  \
-			g_pass++;                                            \
-		} else {                                                     \
-			g_fail++;                                            \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);                        \
-			fputc('\n', stderr);                                 \
-		}                                                            \
-	} while (0)
 
 /* ---- randomness (reproducible: the seed is printed) -------------------- */
 
-static uint64_t g_rng = 0x5eed5eed12345678ull;
-
-static uint32_t rnd(void)
-{
-	g_rng ^= g_rng << 13;
-	g_rng ^= g_rng >> 7;
-	g_rng ^= g_rng << 17;
-	return (uint32_t)(g_rng >> 11);
-}
-
-static uint32_t rndn(uint32_t n)
-{
-	return n == 0 ? 0 : rnd() % n;
-}
 
 /* the builder's own stream, so that a description always builds the same */
 static uint32_t xs32(uint32_t *s)
@@ -3743,26 +3717,9 @@ static void test_cp(int iterations)
 
 /* ---- EAL ------------------------------------------------------------------ */
 
-static void remove_runtime_dir(const char *dir)
-{
-	DIR *dp = opendir(dir);
-	struct dirent *e;
-
-	if (dp == NULL)
-		return;
-	while ((e = readdir(dp)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		unlinkat(dirfd(dp), e->d_name, 0);
-	}
-	closedir(dp);
-	if (rmdir(dir) != 0 && errno != ENOENT)
-		fprintf(stderr, "warning: cannot remove %s: %s\n", dir,
-			strerror(errno));
-}
-
 int main(int argc, char **argv)
 {
+	g_rng = 0x5eed5eed12345678ull;
 	char prefix[64], runtime_dir[512];
 	char *eal_argv[] = { argv[0], "--no-huge", "-m", "256", "--no-pci",
 			     "--file-prefix", prefix, "--log-level=error", NULL };

@@ -36,19 +36,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
-static unsigned int g_pass, g_fail;
-
-#define CHECK(cond, ...)                                                     \
-	do {                                                                 \
-		if (cond) {                                                  \
-			g_pass++;                                            \
-		} else {                                                     \
-			g_fail++;                                            \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);                        \
-			fputc('\n', stderr);                                 \
-		}                                                            \
-	} while (0)
+#include "st_check.h"
 
 static const char *g_profiles;
 static const char *g_work;
