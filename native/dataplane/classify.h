@@ -42,6 +42,7 @@
 
 #include <rte_acl.h>
 #include <rte_byteorder.h>
+#include <rte_common.h>
 #include <rte_hash_crc.h>
 
 #define ST_KEY_NO_OFF 0xffff
@@ -108,106 +109,81 @@ st_is_vlan_tpid(uint16_t et)
 	return et == 0x8100 || et == 0x88a8 || et == 0x9100;
 }
 
-/* L4 fields, when the header is there. */
-static inline void
-st_key_l4(struct st_key *k, const uint8_t *f, uint32_t len, uint32_t l4)
-{
-	k->l4_off = (uint16_t)l4;
-	switch (k->proto) {
-	case 6: /* TCP */
-		if (l4 + 14 <= len) {
-			memcpy(k->sport, f + l4, 2);
-			memcpy(k->dport, f + l4 + 2, 2);
-			k->tcp_flags = f[l4 + 13];
-			if (l4 + 20 <= len) {
-				uint32_t doff = (uint32_t)(f[l4 + 12] >> 4) * 4;
-
-				if (doff >= 20 && l4 + doff <= len)
-					k->pay_off = (uint16_t)(l4 + doff);
-			}
-		}
-		break;
-	case 17: /* UDP */
-	case 132: /* SCTP: ports at the same place */
-		if (l4 + 4 <= len) {
-			memcpy(k->sport, f + l4, 2);
-			memcpy(k->dport, f + l4 + 2, 2);
-		}
-		if (k->proto == 17 && l4 + 8 <= len)
-			k->pay_off = (uint16_t)(l4 + 8);
-		break;
-	default:
-		break;
-	}
-}
-
 /* Parse the first segment (len bytes) of a frame into k. Never reads past
- * len; a header that does not fit leaves the fields it would have set zero. */
-static inline void
+ * len; a header that does not fit leaves the fields it would have set zero.
+ * Fields are gathered in registers and written as the 4-byte groups rte_acl
+ * loads (and the flow hash reads), so no load straddles several narrower
+ * stores (a store-forwarding stall per group otherwise). */
+static __rte_always_inline void
 st_key_parse(struct st_key *k, const uint8_t *f, uint32_t len)
 {
-	uint32_t off = 12, l3;
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t zero[12];
+	const uint8_t *src_hi = zero, *dst_hi = zero;
+	uint8_t proto = 0, ipv = 0, flags = 0, family = 0, has_addr = 0;
+	uint8_t et_b[2] = { 0, 0 }, g1[4], g2[4];
+	uint32_t src_lo = 0, dst_lo = 0, ports = 0, sig = 0;
+	uint16_t vlan = 4096, l3o = ST_KEY_NO_OFF, l4o = ST_KEY_NO_OFF, payo = ST_KEY_NO_OFF;
+	uint32_t off = 12, l3 = 0, l4 = 0;
+	int has_l4 = 0;
 	uint16_t et;
 
-	memset(k, 0, offsetof(struct st_key, has_addr));
-	k->has_addr = 0;
-	k->l3_off = k->l4_off = k->pay_off = ST_KEY_NO_OFF;
-	st_wr16(k->vlan, 4096);
 	if (len < 14)
-		return;
+		goto out;
 	et = st_rd16(f + 12);
 	if (st_is_vlan_tpid(et)) {
 		if (len < 18)
-			return;
-		st_wr16(k->vlan, st_rd16(f + 14) & 0x0fff);
+			goto out;
+		vlan = st_rd16(f + 14) & 0x0fff;
 		off = 16;
 		et = st_rd16(f + 16);
 		if (st_is_vlan_tpid(et)) {
 			if (len < 22)
-				return;
+				goto out;
 			off = 20;
 			et = st_rd16(f + 20);
 		}
 	}
-	memcpy(k->ethertype, f + off, 2);
+	et_b[0] = f[off];
+	et_b[1] = f[off + 1];
 	l3 = off + 2;
+	l3o = (uint16_t)l3;
 	if (et == 0x0800) {
 		uint32_t ihl;
-		uint16_t frag;
 
 		if (l3 + 20 > len || (f[l3] >> 4) != 4)
-			return;
+			goto out;
 		ihl = (uint32_t)(f[l3] & 0x0f) * 4;
 		if (ihl < 20 || l3 + ihl > len)
-			return;
-		k->ip_version = 4;
-		k->family = 4;
-		k->has_addr = 1;
-		k->l3_off = (uint16_t)l3;
-		k->proto = f[l3 + 9];
-		k->src_hi[10] = k->src_hi[11] = 0xff;
-		k->dst_hi[10] = k->dst_hi[11] = 0xff;
-		memcpy(k->src_lo, f + l3 + 12, 4);
-		memcpy(k->dst_lo, f + l3 + 16, 4);
-		frag = st_rd16(f + l3 + 6);
-		if ((frag & 0x1fff) == 0)
-			st_key_l4(k, f, len, l3 + ihl);
+			goto out;
+		ipv = 4;
+		family = 4;
+		has_addr = 1;
+		proto = f[l3 + 9];
+		src_hi = dst_hi = v4mapped;
+		memcpy(&src_lo, f + l3 + 12, 4);
+		memcpy(&dst_lo, f + l3 + 16, 4);
+		/* a later fragment has no L4 header */
+		if ((st_rd16(f + l3 + 6) & 0x1fff) == 0) {
+			l4 = l3 + ihl;
+			has_l4 = 1;
+		}
 	} else if (et == 0x86dd) {
 		uint32_t p = l3 + 40;
 		uint8_t nh;
 		int hops;
 
 		if (p > len || (f[l3] >> 4) != 6)
-			return;
-		k->ip_version = 6;
-		k->family = 6;
-		k->has_addr = 1;
-		k->l3_off = (uint16_t)l3;
-		memcpy(k->src_hi, f + l3 + 8, 12);
-		memcpy(k->src_lo, f + l3 + 20, 4);
-		memcpy(k->dst_hi, f + l3 + 24, 12);
-		memcpy(k->dst_lo, f + l3 + 36, 4);
+			goto out;
+		ipv = 6;
+		family = 6;
+		has_addr = 1;
+		src_hi = f + l3 + 8;
+		memcpy(&src_lo, f + l3 + 20, 4);
+		dst_hi = f + l3 + 24;
+		memcpy(&dst_lo, f + l3 + 36, 4);
 		nh = f[l3 + 6];
+		has_l4 = 1;
 		/* Walk the extension headers to the upper layer protocol. */
 		for (hops = 0; hops < 8; hops++) {
 			if (nh == 0 || nh == 43 || nh == 60) {
@@ -224,34 +200,87 @@ st_key_parse(struct st_key *k, const uint8_t *f, uint32_t len)
 				if (p + 8 > len)
 					break;
 				nh = f[p];
-				if ((st_rd16(f + p + 2) & 0xfff8) != 0) {
-					/* a later fragment: no L4 header */
-					k->proto = nh;
-					return;
-				}
+				if ((st_rd16(f + p + 2) & 0xfff8) != 0)
+					has_l4 = 0;   /* a later fragment */
 				p += 8;
+				if (!has_l4)
+					break;
 			} else {
 				break;
 			}
 		}
-		k->proto = nh;
-		if (p <= len)
-			st_key_l4(k, f, len, p);
+		proto = nh;
+		l4 = p;
+		has_l4 = has_l4 && p <= len;
 	} else if (et == 0x0806) {
 		/* Ethernet/IPv4 ARP: sender IP at 14, target IP at 24. */
 		if (l3 + 28 <= len && st_rd16(f + l3) == 1 && st_rd16(f + l3 + 2) == 0x0800 &&
 		    f[l3 + 4] == 6 && f[l3 + 5] == 4) {
-			k->has_addr = 1;
-			k->family = 4;
-			k->src_hi[10] = k->src_hi[11] = 0xff;
-			k->dst_hi[10] = k->dst_hi[11] = 0xff;
-			memcpy(k->src_lo, f + l3 + 14, 4);
-			memcpy(k->dst_lo, f + l3 + 24, 4);
+			has_addr = 1;
+			family = 4;
+			src_hi = dst_hi = v4mapped;
+			memcpy(&src_lo, f + l3 + 14, 4);
+			memcpy(&dst_lo, f + l3 + 24, 4);
 		}
-		k->l3_off = (uint16_t)l3;
-	} else {
-		k->l3_off = (uint16_t)l3;
 	}
+	if (has_l4) {
+		l4o = (uint16_t)l4;
+		switch (proto) {
+		case 6: /* TCP */
+			if (l4 + 14 <= len) {
+				memcpy(&ports, f + l4, 4);
+				flags = f[l4 + 13];
+				if (l4 + 20 <= len) {
+					uint32_t doff = (uint32_t)(f[l4 + 12] >> 4) * 4;
+
+					if (doff >= 20 && l4 + doff <= len)
+						payo = (uint16_t)(l4 + doff);
+				}
+			}
+			break;
+		case 17: /* UDP */
+		case 132: /* SCTP: ports at the same place */
+			if (l4 + 4 <= len)
+				memcpy(&ports, f + l4, 4);
+			if (proto == 17 && l4 + 8 <= len)
+				payo = (uint16_t)(l4 + 8);
+			break;
+		default:
+			break;
+		}
+	}
+out:
+	g1[0] = ipv;
+	g1[1] = flags;
+	g1[2] = (uint8_t)(vlan >> 8);
+	g1[3] = (uint8_t)vlan;
+	g2[0] = et_b[0];
+	g2[1] = et_b[1];
+	g2[2] = family;
+	g2[3] = 0;
+	k->proto = proto;
+	memcpy(&k->ip_version, g1, 4);
+	memcpy(k->ethertype, g2, 4);
+	memcpy(k->sig, &sig, 4);
+	memcpy(k->src_lo, &src_lo, 4);
+	memcpy(k->dst_lo, &dst_lo, 4);
+	memcpy(k->sport, &ports, 4);
+	memcpy(k->src_hi, src_hi, 12);
+	memcpy(k->dst_hi, dst_hi, 12);
+	k->has_addr = has_addr;
+	k->l3_off = l3o;
+	k->l4_off = l4o;
+	k->pay_off = payo;
+}
+
+/* Signature hits go in as one 4-byte group, network order. */
+static inline void
+st_key_set_sig(struct st_key *k, uint32_t hits)
+{
+	uint8_t b[4] = { (uint8_t)(hits >> 24), (uint8_t)(hits >> 16), (uint8_t)(hits >> 8),
+			 (uint8_t)hits };
+
+	memcpy(k->sig, b, 4);
 }
 
 /* Symmetric flow hash: both directions of a flow get the same value, so per
@@ -259,22 +288,27 @@ st_key_parse(struct st_key *k, const uint8_t *f, uint32_t len)
  * construction (each pair enters as its XOR and its sum, both commutative),
  * so there is no compare-and-swap per packet; CRC32 instructions, then a
  * murmur3 finaliser so that every bit counts in a threshold comparison.
- * Frames without addresses hash their MAC pair the same way. */
+ * Addresses are read from the frame (in cache, and not just written), ports
+ * from the key's 4-byte group. Frames without addresses hash their MAC pair. */
 static inline uint32_t
 st_flow_hash(const struct st_key *k, const uint8_t *frame, uint32_t len)
 {
 	uint64_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
-	uint32_t pa = 0, pb = 0, h;
+	uint32_t ports, pa, pb, h;
 
-	if (k->has_addr) {
-		memcpy(&a0, k->src_hi, 8);
-		memcpy(&a1, k->src_hi + 8, 4);
-		memcpy((uint8_t *)&a1 + 4, k->src_lo, 4);
-		memcpy(&b0, k->dst_hi, 8);
-		memcpy(&b1, k->dst_hi + 8, 4);
-		memcpy((uint8_t *)&b1 + 4, k->dst_lo, 4);
-		pa = st_rd16(k->sport);
-		pb = st_rd16(k->dport);
+	memcpy(&ports, k->sport, 4);
+	pa = st_rd16((const uint8_t *)&ports);
+	pb = st_rd16((const uint8_t *)&ports + 2);
+	if (k->family == 6) {
+		const uint8_t *ip = frame + k->l3_off;
+
+		memcpy(&a0, ip + 8, 8);
+		memcpy(&a1, ip + 16, 8);
+		memcpy(&b0, ip + 24, 8);
+		memcpy(&b1, ip + 32, 8);
+	} else if (k->family == 4) {
+		memcpy(&a1, k->src_lo, 4);
+		memcpy(&b1, k->dst_lo, 4);
 	} else if (len >= 12) {
 		memcpy(&a0, frame, 6);
 		memcpy(&b0, frame + 6, 6);

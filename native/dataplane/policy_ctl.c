@@ -41,15 +41,15 @@ static int
 pol_err(struct st_error *err, const char *code, int errnum, const char *fmt, ...)
 	__rte_format_printf(4, 5);
 
+/* fmt is "field|message": the field is formatted along with the message
+ * and split off, so every check names its field in one call. */
 static int
 pol_err(struct st_error *err, const char *code, int errnum, const char *fmt, ...)
 {
-	char field[96];
-	va_list ap;
-
-	/* fmt is "field|message": the field is formatted along with it. */
 	char buf[ST_ERR_MSG_LEN + 96];
+	char field[96];
 	const char *bar;
+	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -378,7 +378,7 @@ acl_build(struct rte_acl_ctx *ctx, uint32_t categories, int wide, struct st_erro
 /* One context for the sessions of group g that need the classifier. */
 static int
 build_group(struct st_policy *pol, const struct st_policy_conf *c, struct st_pol_group *g,
-	    uint16_t gi, struct st_acl_rule *scratch, struct st_error *err)
+	    struct st_acl_rule *scratch, struct st_error *err)
 {
 	uint32_t k = 0, n = 0, i;
 	char field[64];
@@ -414,7 +414,6 @@ build_group(struct st_policy *pol, const struct st_policy_conf *c, struct st_pol
 		return pol_err(err, "ST_ERR_POLICY_COMPILE", -rc, "%s|cannot add %u rules of "
 			       "sessions %u..%u to the classifier: %s", field, n, g->first,
 			       g->first + g->count - 1, rte_strerror(-rc));
-	(void)gi;
 	return acl_build(g->acl, g->categories, wide, err, field, n);
 }
 
@@ -666,7 +665,7 @@ st_policy_compile(const struct st_policy_conf *c, const struct st_policy *curren
 		g->count = (uint16_t)RTE_MIN(ST_GROUP_SESSIONS, c->nb_sessions - g->first);
 		for (uint32_t k = g->first; k < (uint32_t)g->first + g->count; k++)
 			g->sources |= pol->sessions[k].sources;
-		if (build_group(pol, c, g, (uint16_t)i, scratch, err) != 0)
+		if (build_group(pol, c, g, scratch, err) != 0)
 			goto fail;
 	}
 

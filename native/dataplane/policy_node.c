@@ -13,21 +13,27 @@
  *     rte_acl_classify over the whole burst gives, per session (category),
  *     its first matching rule. A session decided without the classifier
  *     (first rule matches everything) reads its fixed rule.
- *  4. Per packet and offered session: a target already taken by an earlier
- *     session is skipped (unless match_all; skipped sessions count nothing);
- *     the deciding rule counts a hit; reject or no rule = no copy. Accept:
- *     matched, then sampling (per packet: xorshift64* per lcore; per flow:
- *     flow hash < threshold), sampled, then the rate cap (token buckets per
- *     worker; pps and bits on the shadow wire incl. encapsulation), then the
- *     copy: rte_pktmbuf_copy(m, pool, 0, snaplen). Tap mode: a packet with
- *     exactly one copy that is not truncated is taken itself, no copy.
+ *  4. Per offered session (session-major, packets as bits of a 64-bit mask):
+ *     packets whose target an earlier session already took are skipped
+ *     (unless match_all; skipped sessions count nothing); the deciding rule
+ *     counts a hit; reject or no rule = no copy. Accept: matched, then
+ *     sampling (per packet: xorshift64* per lcore; per flow: flow hash <
+ *     threshold), sampled, then the rate cap (token buckets per worker; pps
+ *     and bits on the shadow wire incl. encapsulation), then the copy of the
+ *     first snaplen bytes (bulk-allocated; rte_pktmbuf_copy for chained or
+ *     oversized frames). Tap mode: a packet with exactly one copy that is
+ *     not truncated is taken itself, no copy. A copy counts in its session
+ *     at each step; copies of different sessions may leave in session order
+ *     rather than packet order.
  * st_policy_shadow (after production tx), for the copies of the burst:
  *  5. st_rewrite_frame_ex (wire_len = original length); anomalies are counted
  *     once per packet (on its first copy).
  *  6. Shadow firewall on IP copies (after translation, so the translated
  *     security rules apply): one classify per 64 copies; non-IP copies
  *     (ARP...) are not filtered.
- *  7. st_encap_apply, then transmit per target (one reference per port).
+ *  7. st_encap_apply, then transmit per target (one reference per port);
+ *     mirrored packets/bytes count once per target port that accepted the
+ *     copy (bytes as sent, encapsulation included), like the global counters.
  */
 #include <stddef.h>
 
@@ -284,14 +290,8 @@ st_policy_copy(struct st_lcore *lc, const struct st_rxq *q, const struct st_poli
 			if (i + ST_PREFETCH_OFFSET < n)
 				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + ST_PREFETCH_OFFSET], void *));
 			st_key_parse(&keys[i], f, len);
-			if (pol->nb_signatures != 0) {
-				uint32_t hits = signature_hits(pol, &keys[i], f, len);
-
-				keys[i].sig[0] = (uint8_t)(hits >> 24);
-				keys[i].sig[1] = (uint8_t)(hits >> 16);
-				keys[i].sig[2] = (uint8_t)(hits >> 8);
-				keys[i].sig[3] = (uint8_t)hits;
-			}
+			if (pol->nb_signatures != 0)
+				st_key_set_sig(&keys[i], signature_hits(pol, &keys[i], f, len));
 			if (pol->need_hash)
 				hash[i] = st_flow_hash(&keys[i], f, len);
 			kp[i] = (const uint8_t *)&keys[i];

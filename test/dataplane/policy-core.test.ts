@@ -237,6 +237,7 @@ test.serial('per-flow sampling keeps each flow whole in both directions, at the 
   const n = per.size;
   const mean = FLOWS * PCT / 100;
   const bound = 5 * Math.sqrt(FLOWS * (PCT / 100) * (1 - PCT / 100));
+  t.log(`${n} of ${FLOWS} flows sampled at ${PCT} %; expected ${mean} ± ${bound.toFixed(0)} (5σ)`);
   t.true(Math.abs(n - mean) <= bound, `${n} of ${FLOWS} flows sampled; expected ${mean} ± ${bound.toFixed(0)} (5σ)`);
   const st = r.policy.sessions[0]!;
   t.is(st.matched, frames.length);
@@ -254,6 +255,7 @@ test.serial('per-packet sampling is within a binomial 5σ bound of the rate, cou
   const mean = N * PCT / 100;
   const bound = 5 * Math.sqrt(N * (PCT / 100) * (1 - PCT / 100));
   t.is(st.matched, N);
+  t.log(`${st.sampled} of ${N} packets sampled at ${PCT} %; expected ${mean} ± ${bound.toFixed(0)} (5σ)`);
   t.true(Math.abs(st.sampled - mean) <= bound, `${st.sampled} of ${N} sampled; expected ${mean} ± ${bound.toFixed(0)} (5σ)`);
   t.is(st.mirroredPackets, st.sampled);
   t.is(r.shadow[0]!.length, st.sampled);
@@ -322,6 +324,7 @@ test.serial('rate cap (pps): copies over the cap are dropped and counted as rate
     const mirrored = sb.mirroredPackets - sa.mirroredPackets;
     const matched = sb.matched - sa.matched;
     const rate = mirrored / secs;
+    t.log(`cap ${CAP} pps: mirrored ${rate.toFixed(0)} pps of ${(matched / secs).toFixed(0)} pps matched`);
     // Loose: a 2-core CI host can stall the worker; the cap must hold on the high side.
     t.true(rate <= CAP * 1.25 + 32 / secs, `mirrored ${rate.toFixed(0)} pps with a ${CAP} pps cap`);
     t.true(rate >= CAP * 0.5, `mirrored only ${rate.toFixed(0)} pps with a ${CAP} pps cap and ${(matched / secs).toFixed(0)} pps offered`);

@@ -179,6 +179,8 @@ export interface HostOptions {
 
 let counter = 0;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** A timeout for Promise.race that does not keep the process alive once the race is won. */
+const timeoutAfter = (ms: number): Promise<'timeout'> => new Promise((r) => setTimeout(() => r('timeout'), ms).unref());
 
 export class PolicyHost {
   readonly dir: string;
@@ -351,7 +353,7 @@ export class PolicyHost {
       if (this.child && !this.hasExited) {
         this.send({ type: 'stop', id: 2 });
         await this.waitFor('stopped', 2, 30_000);
-        const code = await Promise.race([this.exited, sleep(30_000).then(() => 'timeout' as const)]);
+        const code = await Promise.race([this.exited, timeoutAfter(30_000)]);
         if (code !== 0) throw new Error(`host exit after stop: ${String(code)}${this.context()}`);
       }
     } finally {
@@ -367,7 +369,7 @@ export class PolicyHost {
       } catch {
         // already gone
       }
-      await Promise.race([this.exited, sleep(5_000)]);
+      await Promise.race([this.exited, timeoutAfter(5_000)]);
     }
     rmSync(join('/var/run/dpdk', this.prefix), { recursive: true, force: true });
   }
