@@ -170,6 +170,31 @@ std::string Idx(const char* base, uint32_t i) {
   return std::string(base) + "[" + std::to_string(i) + "]";
 }
 
+// The plan and the policy carry prefix maps in the same shape; `scope` is
+// the field prefix of error messages ("" for the plan, "policy." for a policy).
+void CopyMaps(PlanReader& r, const Napi::Object& o, const std::string& scope, st_map4* map4,
+              uint16_t* nb_map4, st_map6* map6, uint16_t* nb_map6) {
+  const std::string f4 = scope + "map4", f6 = scope + "map6";
+  Napi::Array a4 = r.Arr(o, "map4", f4, ST_MAX_MAPS);
+  *nb_map4 = static_cast<uint16_t>(a4.Length());
+  for (uint32_t i = 0; i < a4.Length(); i++) {
+    const std::string f = Idx(f4.c_str(), i);
+    Napi::Object m = r.Obj(a4.Get(i), f);
+    map4[i].from = static_cast<uint32_t>(r.Int(m, "from", f + ".from", 0, 4294967295.0));
+    map4[i].to = static_cast<uint32_t>(r.Int(m, "to", f + ".to", 0, 4294967295.0));
+    map4[i].len = static_cast<uint8_t>(r.Int(m, "len", f + ".len", 0, 32));
+  }
+  Napi::Array a6 = r.Arr(o, "map6", f6, ST_MAX_MAPS);
+  *nb_map6 = static_cast<uint16_t>(a6.Length());
+  for (uint32_t i = 0; i < a6.Length(); i++) {
+    const std::string f = Idx(f6.c_str(), i);
+    Napi::Object m = r.Obj(a6.Get(i), f);
+    r.Bytes(m.Get("from"), f + ".from", map6[i].from, 16);
+    r.Bytes(m.Get("to"), f + ".to", map6[i].to, 16);
+    map6[i].len = static_cast<uint8_t>(r.Int(m, "len", f + ".len", 0, 128));
+  }
+}
+
 void CopyPlan(Napi::Env env, const Napi::Value& value, st_plan* plan) {
   PlanReader r(env);
   std::memset(plan, 0, sizeof(*plan));
@@ -217,25 +242,7 @@ void CopyPlan(Napi::Env env, const Napi::Value& value, st_plan* plan) {
   r.Bytes(o.Get("shadowSrcMac"), "shadowSrcMac", plan->shadow_src_mac, 6);
   r.Bytes(o.Get("shadowDstMac"), "shadowDstMac", plan->shadow_dst_mac, 6);
 
-  Napi::Array map4 = r.Arr(o, "map4", "map4", ST_MAX_MAPS);
-  plan->nb_map4 = static_cast<uint16_t>(map4.Length());
-  for (uint32_t i = 0; i < map4.Length(); i++) {
-    const std::string f = Idx("map4", i);
-    Napi::Object m = r.Obj(map4.Get(i), f);
-    plan->map4[i].from = static_cast<uint32_t>(r.Int(m, "from", f + ".from", 0, 4294967295.0));
-    plan->map4[i].to = static_cast<uint32_t>(r.Int(m, "to", f + ".to", 0, 4294967295.0));
-    plan->map4[i].len = static_cast<uint8_t>(r.Int(m, "len", f + ".len", 0, 32));
-  }
-
-  Napi::Array map6 = r.Arr(o, "map6", "map6", ST_MAX_MAPS);
-  plan->nb_map6 = static_cast<uint16_t>(map6.Length());
-  for (uint32_t i = 0; i < map6.Length(); i++) {
-    const std::string f = Idx("map6", i);
-    Napi::Object m = r.Obj(map6.Get(i), f);
-    r.Bytes(m.Get("from"), f + ".from", plan->map6[i].from, 16);
-    r.Bytes(m.Get("to"), f + ".to", plan->map6[i].to, 16);
-    plan->map6[i].len = static_cast<uint8_t>(r.Int(m, "len", f + ".len", 0, 128));
-  }
+  CopyMaps(r, o, "", plan->map4, &plan->nb_map4, plan->map6, &plan->nb_map6);
 
   plan->prod_pool_mbufs =
       static_cast<uint32_t>(r.Int(o, "prodPoolMbufs", "prodPoolMbufs", 0, 4294967295.0));
@@ -362,24 +369,7 @@ void CopyPolicy(Napi::Env env, const Napi::Value& value, PolicyBaton* b) {
   }
   c->nb_rules = static_cast<uint32_t>(b->rules.size());
 
-  Napi::Array map4 = r.Arr(o, "map4", "policy.map4", ST_MAX_MAPS);
-  c->nb_map4 = static_cast<uint16_t>(map4.Length());
-  for (uint32_t i = 0; i < map4.Length(); i++) {
-    const std::string f = Idx("policy.map4", i);
-    Napi::Object m = r.Obj(map4.Get(i), f);
-    c->map4[i].from = static_cast<uint32_t>(r.Int(m, "from", f + ".from", 0, 4294967295.0));
-    c->map4[i].to = static_cast<uint32_t>(r.Int(m, "to", f + ".to", 0, 4294967295.0));
-    c->map4[i].len = static_cast<uint8_t>(r.Int(m, "len", f + ".len", 0, 32));
-  }
-  Napi::Array map6 = r.Arr(o, "map6", "policy.map6", ST_MAX_MAPS);
-  c->nb_map6 = static_cast<uint16_t>(map6.Length());
-  for (uint32_t i = 0; i < map6.Length(); i++) {
-    const std::string f = Idx("policy.map6", i);
-    Napi::Object m = r.Obj(map6.Get(i), f);
-    r.Bytes(m.Get("from"), f + ".from", c->map6[i].from, 16);
-    r.Bytes(m.Get("to"), f + ".to", c->map6[i].to, 16);
-    c->map6[i].len = static_cast<uint8_t>(r.Int(m, "len", f + ".len", 0, 128));
-  }
+  CopyMaps(r, o, "policy.", c->map4, &c->nb_map4, c->map6, &c->nb_map6);
 
   Napi::Array macs = r.Arr(o, "macMaps", "policy.macMaps", ST_MAX_MAC_MAPS);
   b->macs.resize(macs.Length());
