@@ -567,6 +567,7 @@ Napi::Value PortList(const Napi::CallbackInfo& info) {
     o.Set("maxRxQueues", Napi::Number::New(env, p.max_rx_queues));
     o.Set("maxTxQueues", Napi::Number::New(env, p.max_tx_queues));
     o.Set("mac", Napi::String::New(env, mac));
+    if (p.switch_domain >= 0) o.Set("switchDomain", Napi::Number::New(env, p.switch_domain));
     out.Set(i, o);
   }
   return out;
@@ -655,6 +656,8 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   for (int k = 0; k < ST_ANOM__COUNT; k++) anomalies.Set(anom_names[k], N(env, s->anomalies[k]));
   o.Set("anomalies", anomalies);
   o.Set("shadowRxPackets", N(env, s->shadow_rx_packets));
+  o.Set("nicCopies", N(env, s->nic_copies));
+  o.Set("nicDecided", N(env, s->nic_decided));
   return o;
 }
 
@@ -673,6 +676,31 @@ Napi::Value PolicyInstall(const Napi::CallbackInfo& info) {
   g_installing++;
   worker->Queue();
   return p;
+}
+
+// marksInstall([{ port, slot, kind }]): the NIC MARKs the software path
+// honours (policy.h). Quick (one RCU grace period), so it runs here.
+Napi::Value MarksInstall(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PlanReader r(env);
+  if (g_starting) ThrowBusy(env, "marksInstall: a start is in progress; retry once it has settled");
+  Napi::Value v = info.Length() ? info[0] : env.Undefined();
+  if (!v.IsArray()) ThrowPlan(env, "marks", "expected an array, got " + Describe(v));
+  Napi::Array a = v.As<Napi::Array>();
+  const uint32_t max = static_cast<uint32_t>(ST_MAX_PORTS) * ST_MAX_SESSIONS * 2u;
+  if (a.Length() > max)
+    ThrowPlan(env, "marks", "expected at most " + std::to_string(max) + " entries, got " + std::to_string(a.Length()));
+  std::vector<st_mark_conf> marks(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    const std::string f = Idx("marks", i);
+    Napi::Object m = r.Obj(a.Get(i), f);
+    marks[i].port = static_cast<uint16_t>(r.Int(m, "port", f + ".port", 0, ST_MAX_PORTS - 1));
+    marks[i].slot = static_cast<uint16_t>(r.Int(m, "slot", f + ".slot", 0, ST_MAX_SESSIONS - 1));
+    marks[i].kind = static_cast<uint8_t>(r.Int(m, "kind", f + ".kind", ST_MARK_KIND_NIC_DECIDED, ST_MARK_KIND_NIC_COPY));
+  }
+  st_error err{};
+  if (st_dp_marks_install(marks.data(), static_cast<uint32_t>(marks.size()), &err) != 0) throw FromSt(env, err);
+  return env.Undefined();
 }
 
 Napi::Value PolicyStats(const Napi::CallbackInfo& info) {
@@ -1138,6 +1166,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ealCleanup", Napi::Function::New(env, EalCleanup, "ealCleanup"));
   exports.Set("policyInstall", Napi::Function::New(env, PolicyInstall, "policyInstall"));
   exports.Set("policyStats", Napi::Function::New(env, PolicyStats, "policyStats"));
+  exports.Set("marksInstall", Napi::Function::New(env, MarksInstall, "marksInstall"));
   exports.Set("flowProbe", Napi::Function::New(env, FlowProbe, "flowProbe"));
   exports.Set("flowCreate", Napi::Function::New(env, FlowCreate, "flowCreate"));
   exports.Set("flowDestroy", Napi::Function::New(env, FlowDestroy, "flowDestroy"));

@@ -131,6 +131,7 @@ st_dp_port_list(struct st_port_info *out, uint16_t max, uint16_t *nb_out)
 		p = &out[n];
 		memset(p, 0, sizeof(*p));
 		p->port_id = pid;
+		p->switch_domain = -1;
 		if (rte_eth_dev_get_name_by_port(pid, p->name) != 0)
 			snprintf(p->name, sizeof(p->name), "port%u", pid);
 		if (rte_eth_dev_info_get(pid, &info) == 0) {
@@ -138,6 +139,9 @@ st_dp_port_list(struct st_port_info *out, uint16_t max, uint16_t *nb_out)
 				 info.driver_name ? info.driver_name : "");
 			p->max_rx_queues = info.max_rx_queues;
 			p->max_tx_queues = info.max_tx_queues;
+			/* ports of one domain can send to each other in transfer rules */
+			if (info.switch_info.domain_id != RTE_ETH_DEV_SWITCH_DOMAIN_ID_INVALID)
+				p->switch_domain = info.switch_info.domain_id;
 		}
 		if (rte_eth_macaddr_get(pid, &mac) == 0)
 			memcpy(p->mac, mac.addr_bytes, sizeof(p->mac));

@@ -272,6 +272,8 @@ teardown(void)
 	/* No worker runs: nothing can hold the policy. */
 	st_policy_free(g->policy);
 	__atomic_store_n(&g->policy, NULL, __ATOMIC_RELEASE);
+	rte_free(g->marks);
+	__atomic_store_n(&g->marks, NULL, __ATOMIC_RELEASE);
 	g->policy_installed = 0;
 	/* After the ports: closed queues have handed their mbufs back. */
 	rte_mempool_free(g->shadow_pool);
@@ -299,6 +301,7 @@ build_lcores(const struct st_plan *plan)
 		cf->tap = plan->mode == ST_MODE_TAP;
 		cf->shadow_pool = g->shadow_pool;
 		cf->policy = (struct st_policy *const *)&g->policy;
+		cf->marks = (struct st_marks *const *)&g->marks;
 		cf->rcu = g->rcu;
 		cf->quit = &g->quit;
 		/* Distinct per worker, never 0 (xorshift's fixed point). */

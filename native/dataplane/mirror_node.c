@@ -58,22 +58,93 @@ production_out(struct st_lcore *lc, const struct st_rxq *q, struct rte_mbuf **pk
 	}
 }
 
+/* What the NIC's MARKs say about a burst (policy.h, "NIC MARKs"). Called only
+ * when some packet carries a MARK. A copy-range MARK is never forwarded to
+ * production, whether or not it is installed. */
+static void
+nic_marks(struct st_lcore *lc, const struct st_rxq *q, const struct st_policy *pol,
+	  const struct st_marks *mk, struct rte_mbuf **pkts, uint64_t marked,
+	  struct st_nic_burst *nb)
+{
+	struct st_lcore_ctr *c = &lc->ctr;
+	const uint8_t *kind = mk != NULL && mk->on[q->port_idx] ? mk->kind[q->port_idx] : NULL;
+
+	while (marked != 0) {
+		const unsigned int pi = (unsigned int)__builtin_ctzll(marked);
+		const uint64_t bit = UINT64_C(1) << pi;
+		const uint32_t id = pkts[pi]->hash.fdir.hi;
+		uint32_t slot = id - ST_MARK_COPY_BASE;
+
+		marked &= marked - 1;
+		if (slot < ST_MAX_SESSIONS) {
+			const int16_t si = kind != NULL && (kind[slot] & ST_MARK_KIND_NIC_COPY) && pol != NULL
+				? pol->slot_si[slot] : -1;
+
+			nb->drop |= bit;
+			if (si >= 0) {
+				nb->copies |= bit;
+				nb->copy_si[pi] = (uint16_t)si;
+				c->nic_copies++;
+			} else {
+				c->dropped[ST_DROP_NIC_COPY]++;
+			}
+			continue;
+		}
+		slot = id - ST_MARK_DECIDED_BASE;
+		if (slot < ST_MAX_SESSIONS && kind != NULL && (kind[slot] & ST_MARK_KIND_NIC_DECIDED) &&
+		    pol != NULL && pol->slot_si[slot] >= 0) {
+			nb->skip |= bit;
+			c->nic_decided++;
+			c->sess[slot].matched++;
+		}
+	}
+}
+
 void
 st_rx_production(ST_RX_ARGS)
 {
 	struct st_lcore_ctr *c = &lc->ctr;
-	uint64_t bytes = frame_bytes(pkts, 0, n);
+	struct st_nic_burst nb;
+	uint64_t marked = 0, bytes;
+	uint16_t i;
 
-	c->ports[q->port_idx].rx_packets += n;
-	c->ports[q->port_idx].rx_bytes += bytes;
+	/* 0. MARKs set by the NIC's rules: one OR per packet when there are none. */
+	for (i = 0; i < n; i++)
+		marked |= (uint64_t)((pkts[i]->ol_flags & RTE_MBUF_F_RX_FDIR_ID) != 0) << i;
+	if (unlikely(marked != 0)) {
+		nb.skip = nb.copies = nb.drop = 0;
+		nic_marks(lc, q, pol, mk, pkts, marked, &nb);
+		if (nb.drop == 0 && nb.skip == 0)
+			marked = 0;
+	}
 
 	/* 1. Copies first: once an original is handed to tx the driver may
 	 * free and recycle it at any moment. A burst no session is offered
 	 * costs one AND. */
-	if (pol != NULL && (pol->sources & q->src_bits) != 0)
-		st_policy_copy(lc, q, pol, pkts, n);
+	if (likely(marked == 0)) {
+		if (pol != NULL && (pol->sources & q->src_bits) != 0)
+			st_policy_copy(lc, q, pol, pkts, n, NULL);
+	} else {
+		uint16_t k = 0;
+
+		if (pol != NULL && ((pol->sources & q->src_bits) != 0 || nb.copies != 0))
+			st_policy_copy(lc, q, pol, pkts, n, &nb);
+		/* NIC-made copies never go to production: they are done with
+		 * (copied into the shadow pool) or stray. */
+		for (i = 0; i < n; i++) {
+			if (nb.drop >> i & 1)
+				rte_pktmbuf_free(pkts[i]);
+			else
+				pkts[k++] = pkts[i];
+		}
+		n = k;
+	}
+	bytes = frame_bytes(pkts, 0, n);
+	c->ports[q->port_idx].rx_packets += n;
+	c->ports[q->port_idx].rx_bytes += bytes;
 	/* 2. Production continues untouched. */
-	production_out(lc, q, pkts, n, bytes);
+	if (n != 0)
+		production_out(lc, q, pkts, n, bytes);
 	/* 3. The shadow side: rewrite, filter, encapsulate, send. */
 	if (lc->work.nb != 0)
 		st_policy_shadow(lc, pol);
@@ -88,10 +159,13 @@ st_rx_tap(ST_RX_ARGS)
 	struct st_lcore_ctr *c = &lc->ctr;
 	uint16_t i, k = 0;
 
+	/* MARKs are not read here: nothing a tap port receives goes to
+	 * production, and the planner places no rule on tap ports. */
+	(void)mk;
 	c->ports[q->port_idx].rx_packets += n;
 	c->ports[q->port_idx].rx_bytes += frame_bytes(pkts, 0, n);
 	if (pol != NULL && (pol->sources & q->src_bits) != 0)
-		st_policy_copy(lc, q, pol, pkts, n);
+		st_policy_copy(lc, q, pol, pkts, n, NULL);
 	for (i = 0; i < n; i++)
 		if (pkts[i] != NULL)
 			pkts[k++] = pkts[i];
@@ -109,6 +183,7 @@ st_rx_sink(ST_RX_ARGS)
 	struct st_port_ctr *pc = &lc->ctr.ports[q->port_idx];
 
 	(void)pol;
+	(void)mk;
 	pc->rx_packets += n;
 	pc->rx_bytes += frame_bytes(pkts, 0, n);
 	rte_pktmbuf_free_bulk(pkts, n);
@@ -120,7 +195,7 @@ void
 st_rx_shadow(ST_RX_ARGS)
 {
 	lc->ctr.shadow_rx_packets += n;
-	st_rx_sink(lc, q, pol, pkts, n);
+	st_rx_sink(lc, q, pol, mk, pkts, n);
 }
 
 int
@@ -142,6 +217,7 @@ st_worker_main(void *arg)
 		/* One load per round: every packet of the round sees one whole
 		 * policy, old or new. */
 		const struct st_policy *pol = __atomic_load_n(cf->policy, __ATOMIC_ACQUIRE);
+		const struct st_marks *mk = __atomic_load_n(cf->marks, __ATOMIC_ACQUIRE);
 		uint32_t got = 0;
 		uint16_t i;
 
@@ -175,7 +251,7 @@ st_worker_main(void *arg)
 			if (n == 0)
 				continue;
 			got += n;
-			q->handle(lc, q, pol, pkts, n);
+			q->handle(lc, q, pol, mk, pkts, n);
 		}
 		/* Done with this round's policy pointer. */
 		rte_rcu_qsbr_quiescent(rcu, tid);

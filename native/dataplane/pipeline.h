@@ -170,6 +170,26 @@ struct st_policy {
 	uint8_t *fw_action;        /* per firewall rule */
 	struct st_pol_target targets[ST_MAX_TARGETS];
 	struct st_pol_sig signatures[ST_MAX_SIGNATURES];
+	/* counter slot -> session index, -1 = no such session (NIC MARKs name slots) */
+	int16_t slot_si[ST_MAX_SESSIONS];
+};
+
+/* The NIC MARKs the software path honours (st_dp_marks_install): per plan
+ * port, per session slot, ST_MARK_KIND_* bits. Immutable once published;
+ * swapped with the same RCU as the policy. Slots are stable across policy
+ * swaps, so a policy update does not invalidate it; a slot whose session is
+ * gone is simply not honoured. */
+struct st_marks {
+	uint8_t on[ST_MAX_PORTS];
+	uint8_t kind[ST_MAX_PORTS][ST_MAX_SESSIONS];
+};
+
+/* What the NIC's MARKs say about one production burst (bits = packets). */
+struct st_nic_burst {
+	uint64_t skip;             /* the NIC decided and copied: software makes no copy */
+	uint64_t copies;           /* NIC-made copies software finishes (never forwarded) */
+	uint64_t drop;             /* copies + stray copies: never forwarded to production */
+	uint16_t copy_si[ST_BURST_MAX];  /* per copy: the session index */
 };
 
 /* Compile conf; NULL + err on failure (nothing left allocated). `current`
@@ -192,8 +212,11 @@ struct st_policy *st_policy_from_plan(const struct st_plan *plan,
 struct st_lcore;
 struct st_rxq;
 
+struct st_marks;
+
 typedef void (*st_rx_fn)(struct st_lcore *lc, const struct st_rxq *q,
-			 const struct st_policy *pol, struct rte_mbuf **pkts, uint16_t n);
+			 const struct st_policy *pol, const struct st_marks *mk,
+			 struct rte_mbuf **pkts, uint16_t n);
 
 /* One (port, queue) a worker polls, with its handler chosen at setup. */
 struct st_rxq {
@@ -218,6 +241,7 @@ struct st_lcore_conf {
 	struct st_rxq rxq[ST_MAX_PORTS];
 	struct rte_mempool *shadow_pool;
 	struct st_policy *const *policy;   /* the current policy; RCU-protected */
+	struct st_marks *const *marks;     /* the NIC MARKs honoured; RCU-protected, may be NULL */
 	struct rte_rcu_qsbr *rcu;
 	const volatile uint8_t *quit;
 };
@@ -235,6 +259,8 @@ struct st_lcore_ctr {
 	uint64_t mirror_packets, mirror_bytes;
 	uint64_t translated_packets;
 	uint64_t shadow_rx_packets;
+	uint64_t nic_copies;               /* NIC-made copies finished in software */
+	uint64_t nic_decided;              /* production packets the NIC decided and copied */
 	uint64_t dropped[ST_DROP__COUNT];
 	uint64_t anomalies[ST_ANOM__COUNT];
 	struct st_port_ctr ports[ST_MAX_PORTS];
@@ -274,7 +300,8 @@ struct st_lcore {
 } __rte_cache_aligned;
 
 #define ST_RX_ARGS struct st_lcore *lc, const struct st_rxq *q, \
-	const struct st_policy *pol, struct rte_mbuf **pkts, uint16_t n
+	const struct st_policy *pol, const struct st_marks *mk, \
+	struct rte_mbuf **pkts, uint16_t n
 void st_rx_production(ST_RX_ARGS);
 void st_rx_tap(ST_RX_ARGS);
 void st_rx_sink(ST_RX_ARGS);
@@ -288,7 +315,8 @@ int st_worker_main(void *arg);
  * caller forwards or frees the originals, and st_policy_shadow() rewrites,
  * filters, encapsulates and sends the copies. */
 void st_policy_copy(struct st_lcore *lc, const struct st_rxq *q,
-		    const struct st_policy *pol, struct rte_mbuf **pkts, uint16_t n);
+		    const struct st_policy *pol, struct rte_mbuf **pkts, uint16_t n,
+		    const struct st_nic_burst *nb);
 void st_policy_shadow(struct st_lcore *lc, const struct st_policy *pol);
 
 /* ---- global data-plane state (mirror_ctl.c) ------------------------------ */
@@ -316,6 +344,7 @@ struct st_dp {
 	 * whether it was installed (1) or derived from the plan (0). The lock
 	 * serialises install, setup and teardown; never taken by workers. */
 	struct st_policy *policy;
+	struct st_marks *marks;          /* NULL: no MARK honoured */
 	uint8_t policy_installed;
 	uint32_t policy_generation;
 	pthread_mutex_t policy_lock;

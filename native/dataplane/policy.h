@@ -212,6 +212,39 @@ struct st_session_stats {
  * Before st_dp_launch it simply becomes the initial policy. */
 int st_dp_policy_install(const struct st_policy_conf *pol, struct st_error *err);
 
+/* NIC MARKs (src/offload/planner.ts, MARK): a hardware rule of the placement
+ * plan marks what it decided; the software path reads the mark from
+ * mbuf hash.fdir.hi (RTE_MBUF_F_RX_FDIR_ID) on production ports.
+ * - ST_MARK_DECIDED_BASE + slot with kind NIC_DECIDED: the session accepted
+ *   the packet and the NIC made its copy (hybrid-mirror, hardware); software
+ *   forwards it to production and makes no copy of it.
+ * - ST_MARK_COPY_BASE + slot with kind NIC_COPY: a copy the NIC made for the
+ *   session (hybrid-mirror); never forwarded to production; software rate-caps,
+ *   truncates, translates, filters, encapsulates and sends it.
+ * - any other MARK (punts, hybrid-classify decisions) changes nothing: the
+ *   whole software policy applies.
+ * A MARK in the copy range that is not installed (a rule left from an older
+ * plan) is dropped and counted as dropped{nic_copy}: whatever happens, a
+ * NIC-made copy never reaches a production port. */
+#define ST_MARK_DECIDED_BASE 0x100u
+#define ST_MARK_COPY_BASE    0x1000u
+
+enum st_mark_kind {
+	ST_MARK_KIND_NIC_DECIDED = 1,
+	ST_MARK_KIND_NIC_COPY = 2,
+};
+
+struct st_mark_conf {
+	uint16_t port;            /* plan port index (a production port) */
+	uint16_t slot;            /* session counter slot, < ST_MAX_SESSIONS */
+	uint8_t kind;             /* enum st_mark_kind */
+};
+
+/* Make `marks` the MARKs honoured (nb = 0: none). Callable while workers run;
+ * returns once no worker can still see the previous table. On failure the
+ * running table is untouched; err names "marks[i].<field>". */
+int st_dp_marks_install(const struct st_mark_conf *marks, uint32_t nb, struct st_error *err);
+
 /* Per-session counters summed over workers, indexed by slot; `rule_hits`
  * (may be NULL) gets ST_MAX_RULES slots. */
 int st_dp_policy_stats(struct st_session_stats *out, uint16_t nb_slots,

@@ -247,7 +247,7 @@ materialize(struct st_lcore *lc, const struct st_policy *pol, struct rte_mbuf **
 
 void
 st_policy_copy(struct st_lcore *lc, const struct st_rxq *q, const struct st_policy *pol,
-	       struct rte_mbuf **pkts, uint16_t n)
+	       struct rte_mbuf **pkts, uint16_t n, const struct st_nic_burst *nb)
 {
 	struct st_lcore_ctr *c = &lc->ctr;
 	const uint32_t src = q->src_bits;
@@ -275,7 +275,10 @@ st_policy_copy(struct st_lcore *lc, const struct st_rxq *q, const struct st_poli
 			c->anomalies[ST_ANOM_TRUNC_L2]++;
 		}
 	}
-	if (unlikely(live == 0))
+	/* What the NIC decided (and copied) or copied is not classified again. */
+	if (unlikely(nb != NULL))
+		live &= ~(nb->skip | nb->drop);
+	if (unlikely(live == 0) && (nb == NULL || nb->copies == 0))
 		return;
 	memset(taken, 0, sizeof(taken[0]) * pol->nb_targets);
 
@@ -421,6 +424,41 @@ st_policy_copy(struct st_lcore *lc, const struct st_rxq *q, const struct st_poli
 				if (rate_drops != 0)
 					st->dropped[ST_SDROP_RATE] += rate_drops;
 			}
+		}
+	}
+	/* NIC-made copies: matched and sampled in hardware; the rate cap and
+	 * the rest apply as to a copy software decided. */
+	if (unlikely(nb != NULL) && nb->copies != 0) {
+		uint64_t cps = nb->copies;
+
+		while (cps != 0) {
+			const unsigned int pi = (unsigned int)__builtin_ctzll(cps);
+			const uint16_t si = nb->copy_si[pi];
+			const struct st_pol_session *ps = &pol->sessions[si];
+
+			cps &= cps - 1;
+			c->sess[ps->slot].sampled++;
+			if (ps->bucket >= 0) {
+				uint32_t len = rte_pktmbuf_pkt_len(pkts[pi]);
+
+				if (now == 0)
+					now = rte_rdtsc();
+				if (ps->snaplen != 0 && len > ps->snaplen)
+					len = ps->snaplen;
+				if (!bucket_take(&pol->buckets[(uint32_t)lc->conf.worker * pol->nb_buckets + (uint32_t)ps->bucket],
+						 now, 8.0 * (len + pol->targets[ps->target].wire_extra))) {
+					c->sess[ps->slot].dropped[ST_SDROP_RATE]++;
+					continue;
+				}
+			}
+			if (unlikely(nd == ST_PENDING_MAX)) {
+				materialize(lc, pol, pkts, dec, nd, &b, 0);
+				nd = 0;
+				st_policy_shadow(lc, pol);
+			}
+			dec[nd].pkt = (uint16_t)pi;
+			dec[nd].session = si;
+			nd++;
 		}
 	}
 	c->rng = rng;

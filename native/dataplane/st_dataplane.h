@@ -117,10 +117,11 @@ enum st_drop_reason {
 	ST_DROP_MALFORMED,      /* truncated/invalid headers: production still forwarded */
 	ST_DROP_NOMEM,          /* shadow mempool exhausted */
 	ST_DROP_TX_FULL,        /* shadow tx queue full (backpressure) */
+	ST_DROP_NIC_COPY,       /* a NIC-made copy no installed MARK vouches for */
 	ST_DROP__COUNT
 };
 
-#define ST_DROP_NAMES { "unmapped", "not_ip", "malformed", "nomem", "tx_full" }
+#define ST_DROP_NAMES { "unmapped", "not_ip", "malformed", "nomem", "tx_full", "nic_copy" }
 
 /* Kinds of malformed frames, counted separately (a copy is dropped for
  * truncated/invalid ones; fragments and options are mirrored). */
@@ -168,6 +169,8 @@ struct st_stats {
 	uint64_t dropped[ST_DROP__COUNT];
 	uint64_t anomalies[ST_ANOM__COUNT];
 	uint64_t shadow_rx_packets;                /* received on shadow ports, dropped */
+	uint64_t nic_copies;                       /* NIC-made copies finished in software */
+	uint64_t nic_decided;                      /* production packets the NIC decided and copied */
 };
 
 /* ---- entry points (called from the process's main thread = EAL main lcore) */
@@ -182,6 +185,7 @@ struct st_port_info {
 	char driver[ST_NAME_LEN];
 	uint16_t max_rx_queues, max_tx_queues;
 	uint8_t mac[6];
+	int32_t switch_domain; /* rte_eth_dev_info.switch_info.domain_id; -1: on no E-Switch */
 };
 int st_dp_port_list(struct st_port_info *out, uint16_t max, uint16_t *nb_out);
 

@@ -43,6 +43,8 @@ st_dp_stats(struct st_stats *out)
 		out->mirror_bytes += ws->mirror_bytes;
 		out->translated_packets += LD(c->translated_packets);
 		out->shadow_rx_packets += LD(c->shadow_rx_packets);
+		out->nic_copies += LD(c->nic_copies);
+		out->nic_decided += LD(c->nic_decided);
 		for (k = 0; k < ST_DROP__COUNT; k++)
 			out->dropped[k] += LD(c->dropped[k]);
 		for (k = 0; k < ST_ANOM__COUNT; k++)

@@ -265,6 +265,8 @@ struct st_sim_dev {
 	uint32_t capacity;
 	uint32_t reserved;              /* entries held by others (devarg reserved=): invisible to the application */
 	bool quirk_error_unset;
+	int32_t switch_domain;          /* devarg switch_domain=: the E-Switch this port is on; -1: none */
+	struct st_sim_bits refused;     /* devarg refuse=: actions the "firmware" lacks whatever the profile says */
 
 	/* devargs */
 	char rx_pcap[512], tx_pcap[512], rx_ring[RTE_RING_NAMESIZE], tx_ring[RTE_RING_NAMESIZE];

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * net_shadowsim: the virtual device, its devargs, ethdev ops and bursts.
  *
- *   --vdev net_shadowsim0,profile=FILE[,capacity=N][,rx_pcap=FILE|rx_ring=NAME]
+ *   --vdev net_shadowsim0,profile=FILE[,capacity=N][,reserved=N][,rx_pcap=FILE|rx_ring=NAME]
  *          [,tx_pcap=FILE|tx_ring=NAME][,infinite_rx=0|1][,quirk_error_unset=0|1]
+ *          [,switch_domain=N][,refuse=ACTION[:ACTION...]]
  *
  * Receive: a burst on any rx queue first pulls up to one burst of frames
  * from the input (capture or ring), runs them through the rules and places
@@ -14,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <bus_vdev_driver.h>
 #include <ethdev_driver.h>
@@ -38,9 +40,14 @@ RTE_LOG_REGISTER_DEFAULT(st_sim_logtype, NOTICE);
 #define ARG_INFINITE_RX "infinite_rx"
 #define ARG_QUIRK_ERROR_UNSET "quirk_error_unset"
 #define ARG_RESERVED "reserved"
+#define ARG_SWITCH_DOMAIN "switch_domain"
+#define ARG_REFUSE "refuse"
 
 static const char *const valid_args[] = { ARG_PROFILE, ARG_CAPACITY, ARG_RX_PCAP, ARG_RX_RING, ARG_TX_PCAP,
-					  ARG_TX_RING, ARG_INFINITE_RX, ARG_QUIRK_ERROR_UNSET, ARG_RESERVED, NULL };
+					  ARG_TX_RING, ARG_INFINITE_RX, ARG_QUIRK_ERROR_UNSET, ARG_RESERVED,
+					  ARG_SWITCH_DOMAIN, ARG_REFUSE, NULL };
+#define KNOWN_KEYS "profile, capacity, reserved, rx_pcap, rx_ring, tx_pcap, tx_ring, infinite_rx, quirk_error_unset, " \
+	"switch_domain, refuse"
 
 #define PUMP_BURST 32
 #define RING_MIN 64
@@ -211,7 +218,8 @@ static int sim_configure(struct rte_eth_dev *dev)
 
 static int sim_infos_get(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 {
-	(void)dev;
+	const struct st_sim_dev *sd = dev->data->dev_private;
+
 	info->max_mac_addrs = 1;
 	info->max_rx_pktlen = 9618;
 	info->min_mtu = RTE_ETHER_MIN_MTU;
@@ -230,6 +238,14 @@ static int sim_infos_get(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	info->tx_desc_lim.nb_max = RING_MAX;
 	info->tx_desc_lim.nb_min = 1;
 	info->tx_desc_lim.nb_align = 1;
+	/* Ports reporting one domain are on one E-Switch: transfer rules may send
+	 * from one to the other (sim_flow.c checks it as mlx5 does). Without the
+	 * devarg, ethdev's default stays: RTE_ETH_DEV_SWITCH_DOMAIN_ID_INVALID. */
+	if (sd->switch_domain >= 0) {
+		info->switch_info.name = ST_SIM_DRIVER;
+		info->switch_info.domain_id = (uint16_t)sd->switch_domain;
+		info->switch_info.port_id = sd->port_id;
+	}
 	return 0;
 }
 
@@ -562,6 +578,52 @@ bad:
 	return -EINVAL;
 }
 
+/* An E-Switch domain id: 0..65534 (65535 is RTE_ETH_DEV_SWITCH_DOMAIN_ID_INVALID). */
+static int arg_domain(const char *key, const char *value, void *opaque)
+{
+	uint32_t v = 0;
+
+	if (arg_u32(key, value, &v) < 0)
+		return -EINVAL;
+	if (v >= RTE_ETH_DEV_SWITCH_DOMAIN_ID_INVALID) {
+		SIM_LOG(ERR, "devarg %s: expected 0..%u, got %u", key, RTE_ETH_DEV_SWITCH_DOMAIN_ID_INVALID - 1, v);
+		return -EINVAL;
+	}
+	*(int32_t *)opaque = (int32_t)v;
+	return 0;
+}
+
+/* refuse=sample:set_ipv4_dst: rte_flow action names (any case), separated by ':'. */
+static int arg_refuse(const char *key, const char *value, void *opaque)
+{
+	struct st_sim_bits *bits = opaque;
+	char list[512], *save = NULL;
+
+	if (value == NULL || value[0] == '\0' || strlen(value) >= sizeof(list)) {
+		SIM_LOG(ERR, "devarg %s: expected action names separated by ':' (e.g. sample:set_ipv4_dst)", key);
+		return -EINVAL;
+	}
+	snprintf(list, sizeof(list), "%s", value);
+	for (char *w = strtok_r(list, ":", &save); w != NULL; w = strtok_r(NULL, ":", &save)) {
+		int type = -1;
+
+		for (int t = 0; t < ST_SIM_NAME_BITS && type < 0; t++) {
+			const char *n = st_sim_action_name(t);
+
+			if (n != NULL && strcasecmp(n, w) == 0)
+				type = t;
+		}
+		/* a typo must not leave the device claiming what the test meant to take away */
+		if (type < 0) {
+			SIM_LOG(ERR, "devarg %s: '%s' is not an rte_flow action name in this DPDK (expected names like sample, set_ipv4_dst)",
+				key, w);
+			return -EINVAL;
+		}
+		st_sim_bit_set(bits, type);
+	}
+	return 0;
+}
+
 static int arg_bool(const char *key, const char *value, void *opaque)
 {
 	if (value != NULL && (strcmp(value, "0") == 0 || strcmp(value, "1") == 0)) {
@@ -590,8 +652,7 @@ static int parse_devargs(struct st_sim_dev *sd, const char *args, struct config 
 	}
 	kv = rte_kvargs_parse(args, valid_args);
 	if (kv == NULL) {
-		SIM_LOG(ERR, "%s: cannot parse devargs '%s'; known keys: profile, capacity, reserved, rx_pcap, rx_ring, tx_pcap, tx_ring, infinite_rx, quirk_error_unset",
-			sd->name, args);
+		SIM_LOG(ERR, "%s: cannot parse devargs '%s'; known keys: " KNOWN_KEYS, sd->name, args);
 		return -EINVAL;
 	}
 	for (const char *const *k = valid_args; *k != NULL && rc == 0; k++)
@@ -621,6 +682,12 @@ static int parse_devargs(struct st_sim_dev *sd, const char *args, struct config 
 		rc = rte_kvargs_process(kv, ARG_INFINITE_RX, arg_bool, &sd->infinite_rx);
 	if (rc == 0)
 		rc = rte_kvargs_process(kv, ARG_QUIRK_ERROR_UNSET, arg_bool, &sd->quirk_error_unset);
+	if (rc == 0 && rte_kvargs_count(kv, ARG_SWITCH_DOMAIN) == 1)
+		rc = rte_kvargs_process(kv, ARG_SWITCH_DOMAIN, arg_domain, &sd->switch_domain);
+	/* What the firmware lacks although the profile claims it: the probe, not
+	 * the profile file (which port-facts.ts trusts), must find it out. */
+	if (rc == 0 && rte_kvargs_count(kv, ARG_REFUSE) == 1)
+		rc = rte_kvargs_process(kv, ARG_REFUSE, arg_refuse, &sd->refused);
 	rte_kvargs_free(kv);
 	if (rc != 0)
 		return rc < 0 ? rc : -EINVAL;
@@ -700,6 +767,7 @@ static int sim_probe(struct rte_vdev_device *vdev)
 	sd->eth = eth;
 	sd->port_id = eth->data->port_id;
 	snprintf(sd->name, sizeof(sd->name), "%s", name);
+	sd->switch_domain = -1;
 	TAILQ_INIT(&sd->rules);
 	rte_rwlock_init(&sd->rules_lock);
 	rte_spinlock_init(&sd->pump_lock);
@@ -741,6 +809,12 @@ static int sim_probe(struct rte_vdev_device *vdev)
 	else
 		SIM_LOG(INFO, "%s: port %u emulates %s (profile %s), rule capacity %u", name, sd->port_id,
 			sd->profile.family, cfg.profile, sd->capacity);
+	if (sd->switch_domain >= 0)
+		SIM_LOG(INFO, "%s: port %u is on E-Switch domain %d", name, sd->port_id, (int)sd->switch_domain);
+	for (int t = 0; t < ST_SIM_NAME_BITS; t++)
+		if (st_sim_bit(&sd->refused, t))
+			SIM_LOG(INFO, "%s: port %u refuses action %s whatever its profile says (devarg refuse=)", name,
+				sd->port_id, st_sim_action_name(t));
 	return 0;
 fail:
 	release_io(sd);
@@ -767,4 +841,4 @@ static struct rte_vdev_driver st_sim_driver = {
 RTE_PMD_REGISTER_VDEV(net_shadowsim, st_sim_driver);
 RTE_PMD_REGISTER_PARAM_STRING(net_shadowsim,
 	"profile=<file> capacity=<int> reserved=<int> rx_pcap=<file> rx_ring=<name> tx_pcap=<file> tx_ring=<name> "
-	"infinite_rx=<0|1> quirk_error_unset=<0|1>");
+	"infinite_rx=<0|1> quirk_error_unset=<0|1> switch_domain=<int> refuse=<action>[:<action>...]");

@@ -11,6 +11,9 @@
  * struct rte_flow_error, with the kind of error the emulated family gives
  * (from the profile's `error` lines) and the offending item or action as
  * the cause, except under the net_tap quirk enabled by quirk_error_unset=1.
+ * Two devargs take away what the profile allows: switch_domain= (a transfer
+ * rule sends only to ports of this port's E-Switch) and refuse= (actions the
+ * "firmware" lacks).
  *
  * A rule is compiled once, here, into st_sim_op instructions that
  * sim_node.c executes per packet.
@@ -504,6 +507,36 @@ static int check_port(struct compile *c, const struct rte_flow_action *a, uint32
 	return 0;
 }
 
+/* A transfer rule may send only to a port of this port's E-Switch, as mlx5
+ * checks it (DPDK 22.11 flow_dv_validate_action_port_id(): EINVAL, with its
+ * three messages). Sending to this port itself needs no E-Switch. The text
+ * after mlx5's is kept short: applications copy ~128 characters of it. */
+static int check_eswitch(struct compile *c, const struct rte_flow_action *a, uint32_t port)
+{
+	const struct st_sim_dev *sd = c->sd;
+	struct rte_eth_dev_info info;
+
+	if (port == sd->port_id)
+		return 0;
+	if (sd->switch_domain < 0)
+		return refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_UNSPECIFIED, NULL,
+			      "failed to obtain E-Switch info (%s emulated by " ST_SIM_DRIVER
+			      ": port %u is on no E-Switch: no switch_domain devarg)",
+			      c->p->family, sd->port_id);
+	if (rte_eth_dev_info_get((uint16_t)port, &info) != 0 ||
+	    info.switch_info.domain_id == RTE_ETH_DEV_SWITCH_DOMAIN_ID_INVALID)
+		return refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a->conf,
+			      "failed to obtain E-Switch port id for port (%s emulated by " ST_SIM_DRIVER
+			      ": port %u is on no E-Switch)",
+			      c->p->family, port);
+	if (info.switch_info.domain_id != (uint16_t)sd->switch_domain)
+		return refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, a,
+			      "port does not belong to E-Switch being configured (%s emulated by " ST_SIM_DRIVER
+			      ": port %u is on switch domain %u, port %u on %d)",
+			      c->p->family, port, info.switch_info.domain_id, sd->port_id, (int)sd->switch_domain);
+	return 0;
+}
+
 static bool is_fate(enum rte_flow_action_type t)
 {
 	switch (t) {
@@ -759,6 +792,12 @@ static int compile_action(struct compile *c, const struct rte_flow_action *a, bo
 	char why[200];
 
 	memset(op, 0, sizeof(*op));
+	/* devarg refuse=: firmware without what the profile claims. Refused as
+	 * the family refuses any action it lacks, in a SAMPLE list too. */
+	if (st_sim_bit(&c->sd->refused, a->type)) {
+		snprintf(why, sizeof(why), "refuse= devarg: this device lacks %s, the profile aside", aname(a->type));
+		return refuse_action(c, a, why);
+	}
 	if (in_sample) {
 		if (!p->sample_sub_known[sc]) {
 			snprintf(why, sizeof(why), "which actions the sampled copy may carry is undocumented for %s; none accepted",
@@ -843,7 +882,8 @@ static int compile_action(struct compile *c, const struct rte_flow_action *a, bo
 		c->jump = true;
 		return 0;
 	case RTE_FLOW_ACTION_TYPE_PORT_ID:
-	case RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT: {
+	case RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT:
+	case RTE_FLOW_ACTION_TYPE_PORT_REPRESENTOR: {
 		uint32_t port;
 
 		if (need_conf(c, a) < 0)
@@ -858,8 +898,12 @@ static int compile_action(struct compile *c, const struct rte_flow_action *a, bo
 		} else {
 			port = ((const struct rte_flow_action_ethdev *)a->conf)->port_id;
 		}
-		if (check_port(c, a, port) < 0)
+		if (check_port(c, a, port) < 0 || check_eswitch(c, a, port) < 0)
 			return -rte_errno;
+		/* delivering to a representor's own receive side is not emulated */
+		if (a->type == RTE_FLOW_ACTION_TYPE_PORT_REPRESENTOR)
+			return refuse(c->error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION, a,
+				      "action not emulated (the profile allows action port_representor but the emulator does not execute it)");
 		op->kind = ST_SIM_OP_PORT;
 		op->u.port = (uint16_t)port;
 		return 0;

@@ -8,7 +8,7 @@
  *   (mlx5, ice, i40e, net_tap, net_null, bnxt); WORK_DIR receives in.pcap
  *   (written here) and the captures the ports write: sim0-tx.pcap (what the
  *   application sent back out of the emulated port) and mirror.pcap (what
- *   the transfer SAMPLE rule sent to the net_pcap port). The ava runner
+ *   the transfer SAMPLE rule sent to net_shadowsim1, on the same E-Switch). The ava runner
  *   checks those two with tshark, an independent decoder.
  *
  * Prints "N passed, M failed" and exits non-zero on any failure.
@@ -616,9 +616,10 @@ struct rig {
 
 static int rig_up(struct rig *r, const char *family, uint16_t nrxq)
 {
-	r->sim = plug("net_shadowsim_x", "profile=%s,rx_ring=simx_in,tx_ring=simx_out", profile(family));
+	/* one E-Switch (switch_domain=1): a transfer rule may send only within it */
+	r->sim = plug("net_shadowsim_x", "profile=%s,rx_ring=simx_in,tx_ring=simx_out,switch_domain=1", profile(family));
 	/* a second emulated port with no rte_flow, as the mirror destination */
-	r->sink = plug("net_shadowsim_sink", "profile=%s,tx_ring=sink_out", profile("net_null"));
+	r->sink = plug("net_shadowsim_sink", "profile=%s,tx_ring=sink_out,switch_domain=1", profile("net_null"));
 	r->in = rte_ring_lookup("simx_in");
 	r->out = rte_ring_lookup("simx_out");
 	r->sink_out = rte_ring_lookup("sink_out");
@@ -1105,11 +1106,12 @@ static int make_input(const char *path)
 	return write_pcap(path, frames, lens, NFRAMES);
 }
 
-/* The EAL's own vdevs: net_shadowsim0 (mlx5, rx_pcap -> tx_pcap) and net_pcap0 (the mirror). */
+/* The EAL's own vdevs: net_shadowsim0 (mlx5, rx_pcap -> tx_pcap) and net_shadowsim1 (the mirror,
+ * tx_pcap), both on E-Switch domain 1 (a port outside it, such as net_pcap, cannot be sent to). */
 static void test_pcap_io(void)
 {
 	struct rte_flow_error e;
-	uint16_t sim = port_of("net_shadowsim0"), mir = port_of("net_pcap0");
+	uint16_t sim = port_of("net_shadowsim0"), mir = port_of("net_shadowsim1");
 	struct rte_flow_item_udp udp = { .hdr.dst_port = RTE_BE16(5000) };
 	struct rte_flow_item_udp udpm = { .hdr.dst_port = RTE_BE16(0xffff) };
 	struct rte_flow_item pat[] = { { .type = RTE_FLOW_ITEM_TYPE_ETH }, { .type = RTE_FLOW_ITEM_TYPE_IPV4 },
@@ -1122,7 +1124,7 @@ static void test_pcap_io(void)
 					 { .type = RTE_FLOW_ACTION_TYPE_SET_IPV4_DST, .conf = &dst }, END_ACTION };
 	unsigned int total = 0;
 
-	CHECK(sim != UINT16_MAX && mir != UINT16_MAX, "EAL vdevs net_shadowsim0 / net_pcap0 missing");
+	CHECK(sim != UINT16_MAX && mir != UINT16_MAX, "EAL vdevs net_shadowsim0 / net_shadowsim1 missing");
 	if (sim == UINT16_MAX || mir == UINT16_MAX)
 		return;
 	CHECK(start_port(sim, 1) == 0 && start_port(mir, 1) == 0, "start pcap ports");
@@ -1142,13 +1144,13 @@ static void test_pcap_io(void)
 	rte_eth_dev_stop(sim);
 	rte_eth_dev_stop(mir);
 	rte_eth_dev_close(sim);
-	rte_eth_dev_close(mir); /* flushes net_pcap's dumper */
+	rte_eth_dev_close(mir);
 	printf("pcap: %u frames through net_shadowsim0; see %s/sim0-tx.pcap and %s/mirror.pcap\n", total, g_work, g_work);
 }
 
 int main(int argc, char **argv)
 {
-	char in[600], tx[600], mirror[600], vsim[2048], vpcap[700], prefix[64];
+	char in[600], tx[600], mirror[600], vsim[2048], vpcap[2048], prefix[64];
 	char *eal[16];
 	int n = 0;
 
@@ -1165,8 +1167,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cannot write %s\n", in);
 		return 2;
 	}
-	snprintf(vsim, sizeof(vsim), "net_shadowsim0,profile=%s/mlx5.sim,rx_pcap=%s,tx_pcap=%s", g_profiles, in, tx);
-	snprintf(vpcap, sizeof(vpcap), "net_pcap0,tx_pcap=%s", mirror);
+	snprintf(vsim, sizeof(vsim), "net_shadowsim0,profile=%s/mlx5.sim,rx_pcap=%s,tx_pcap=%s,switch_domain=1", g_profiles, in,
+		 tx);
+	snprintf(vpcap, sizeof(vpcap), "net_shadowsim1,profile=%s/net_null.sim,tx_pcap=%s,switch_domain=1", g_profiles, mirror);
 	/* the runner names the prefix so that it can remove /var/run/dpdk/<prefix> afterwards */
 	if (getenv("ST_SIM_PREFIX") != NULL)
 		snprintf(prefix, sizeof(prefix), "%s", getenv("ST_SIM_PREFIX"));

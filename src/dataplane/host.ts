@@ -240,6 +240,8 @@ async function onFlowProbe(msg: Extract<ToHost, { type: 'flowProbe' }>, b: Nativ
 
 async function onFlowProgram(msg: Extract<ToHost, { type: 'flowProgram' }>, b: NativeBinding): Promise<void> {
   if (phase !== 'running') return void (await send({ type: 'error', id: msg.id, error: notRunning('program rte_flow rules') }));
+  // The software path honours the plan's MARKs before any rule sets them.
+  if (msg.marks) b.marksInstall(msg.marks);
   const flushed = await flushPorts(b, msg.flush);
   const results: HostFlowCreated[] = [];
   const failedGroups = new Set<string>();
@@ -347,10 +349,14 @@ async function handle(msg: ToHost, b: NativeBinding): Promise<void> {
         return await onFlowProgram(msg, b);
       case 'flowStats':
         return await onFlowStats(msg.id, b);
-      case 'flowFlush':
+      case 'flowFlush': {
         if (phase !== 'running') return void (await send({ type: 'error', id: msg.id, error: notRunning('flush rte_flow rules') }));
-        await send({ type: 'flowFlushed', id: msg.id, flushed: await flushPorts(b, msg.ports) });
+        const flushed = await flushPorts(b, msg.ports);
+        // No rule left to set a MARK: honour none (a failed flush keeps them honoured).
+        if (msg.clearMarks && flushed.every((f) => f.ok)) b.marksInstall([]);
+        await send({ type: 'flowFlushed', id: msg.id, flushed });
         return;
+      }
       default: {
         const unknown = msg as { type?: unknown; id?: unknown };
         const id = typeof unknown.id === 'number' ? unknown.id : 0;

@@ -13,7 +13,7 @@ export const UNMAPPED = { drop: 0, mirror: 1 } as const;
 export const IDLE = { busy: 0, adaptive: 1 } as const;
 
 /** Keep in step with ST_DROP_NAMES / ST_ANOM_NAMES in st_dataplane.h. */
-export const DROP_REASONS = ['unmapped', 'not_ip', 'malformed', 'nomem', 'tx_full'] as const;
+export const DROP_REASONS = ['unmapped', 'not_ip', 'malformed', 'nomem', 'tx_full', 'nic_copy'] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 export const ANOMALIES = [
   'truncated_l2', 'truncated_l3', 'bad_ihl', 'truncated_l4', 'ipv4_options', 'fragment', 'vlan', 'control_plane',
@@ -71,6 +71,8 @@ export interface NativePortInfo {
   maxRxQueues: number;
   maxTxQueues: number;
   mac: string;
+  /** rte_eth_dev_info.switch_info.domain_id: ports of one domain share an E-Switch; absent when the port is on none */
+  switchDomain?: number;
 }
 
 export interface NativePortStats {
@@ -97,6 +99,20 @@ export interface NativeStats {
   dropped: Record<DropReason, number>;
   anomalies: Record<Anomaly, number>;
   shadowRxPackets: number;
+  /** NIC-made copies (MARK copy) finished in software */
+  nicCopies: number;
+  /** production packets the NIC decided and copied (MARK decided, kind nicDecided): software made no copy */
+  nicDecided: number;
+}
+
+/** MARK kinds the software path honours (enum st_mark_kind in policy.h). */
+export const MARK_KIND = { nicDecided: 1, nicCopy: 2 } as const;
+
+/** One NIC MARK the software path honours: on plan port `port`, for session counter slot `slot`. */
+export interface NativeMark {
+  port: number;
+  slot: number;
+  kind: number;
 }
 
 /** Structured error thrown by every binding function (an Error with these fields). */
@@ -118,6 +134,8 @@ export interface NativeBinding {
   ealCleanup(): void;
   /** compile and RCU-swap a policy (AsyncWorker); before start it becomes the initial policy */
   policyInstall(policy: NativePolicy): Promise<void>;
+  /** Replace the NIC MARKs the software path honours ([] = none); synchronous (one RCU grace period). */
+  marksInstall(marks: NativeMark[]): void;
   policyStats(): NativePolicyStats;
   /** rte_flow_validate of every probe rule on `port` (AsyncWorker); never rejects for a driver refusal */
   flowProbe(port: number, defs: readonly NativeFlowProbeDef[]): Promise<NativeFlowProbeResult[]>;

@@ -3,7 +3,7 @@
  * (child_process.fork with serialization: 'advanced', so Uint8Array crosses).
  */
 import type { FlowRule } from '../offload/flow.js';
-import type { NativeFlowCreateResult, NativeFlowOutcome, NativeFlowProbeDef, NativeFlowProbeResult, NativePlan, NativePolicy, NativePolicyStats, NativePortInfo, NativeStats } from './native-types.js';
+import type { NativeFlowCreateResult, NativeFlowOutcome, NativeFlowProbeDef, NativeFlowProbeResult, NativeMark, NativePlan, NativePolicy, NativePolicyStats, NativePortInfo, NativeStats } from './native-types.js';
 
 export interface WireError {
   code: string;
@@ -21,12 +21,16 @@ export type ToHost =
   | { type: 'stop'; id: number }
   /** rte_flow_validate of probe rules on one port (plan index; rules name plan indexes too) */
   | { type: 'flowProbe'; id: number; port: number; defs: NativeFlowProbeDef[] }
-  /** flush `flush` ports (leftovers included), then create `rules` in order; answered by 'flowProgrammed' */
-  | { type: 'flowProgram'; id: number; flush: number[]; rules: HostFlowRule[] }
+  /**
+   * Install `marks` (the NIC MARKs the software path honours for this plan,
+   * before any rule that sets them exists), flush `flush` ports (leftovers
+   * included), then create `rules` in order; answered by 'flowProgrammed'.
+   */
+  | { type: 'flowProgram'; id: number; flush: number[]; rules: HostFlowRule[]; marks?: NativeMark[] }
   /** COUNT of every rule created by 'flowProgram' */
   | { type: 'flowStats'; id: number }
-  /** remove every rule of these ports (plan indexes) */
-  | { type: 'flowFlush'; id: number; ports: number[] };
+  /** remove every rule of these ports (plan indexes); with clearMarks, honour no MARK once every port is flushed */
+  | { type: 'flowFlush'; id: number; ports: number[]; clearMarks?: boolean };
 
 /** A rule to create, under the caller's key (the plan's rule id); ports are plan indexes. */
 export interface HostFlowRule {

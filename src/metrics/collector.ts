@@ -213,6 +213,18 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
     [],
     (c, { stats }) => c.inc(stats?.shadowRxPackets ?? 0),
   );
+  counter(
+    'shadowtap_nic_copies_total',
+    'Copies made by the NIC (a hardware SAMPLE, MARKed as a copy) and finished in software; never forwarded to production.',
+    [],
+    (c, { stats }) => c.inc(stats?.nicCopies ?? 0),
+  );
+  counter(
+    'shadowtap_nic_decided_packets_total',
+    'Production packets whose session the NIC decided and copied in hardware (MARKed as decided); software made no copy of them.',
+    [],
+    (c, { stats }) => c.inc(stats?.nicDecided ?? 0),
+  );
 
   counter('shadowtap_worker_loops_total', 'Poll loops per worker lcore.', ['lcore'], (c, { stats }) => {
     for (const w of stats?.workers ?? []) c.inc({ lcore: String(w.lcore) }, w.loops);

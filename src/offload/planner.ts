@@ -375,7 +375,13 @@ function toMatches(r: NativeRule, superset: boolean): Match[] | string {
   if (ports && proto !== TCP && proto !== UDP && !superset) {
     return proto === null ? 'matches ports without naming TCP or UDP' : `matches ports on protocol ${proto}`;
   }
-  const families: (4 | 6)[] = ipVersion !== 0 ? [ipVersion] : proto !== null || ports ? [4, 6] : [];
+  // IPv4 addresses travel IPv4-mapped (::ffff:a.b.c.d): a rule naming one
+  // without an IP version also matches IPv6 packets carrying that mapped
+  // address in software. An exact hardware rule keeps to IPv4 (under-matching
+  // is allowed: the rest is classified in software); the superset keeps both.
+  const mapped = (a: Uint8Array, len: number) => len >= 96 && a.subarray(0, 10).every((b) => b === 0) && a[10] === 0xff && a[11] === 0xff;
+  const v4only = !superset && (mapped(r.src, r.srcLen) || mapped(r.dst, r.dstLen));
+  const families: (4 | 6)[] = ipVersion !== 0 ? [ipVersion] : proto !== null || ports ? (v4only ? [4] : [4, 6]) : [];
   const l3s: { ipVersion: 0 | 4 | 6; src: Prefix | null; dst: Prefix | null }[] = [];
   if (families.length === 0) {
     if ((r.srcLen > 0 || r.dstLen > 0) && !superset) return 'matches addresses without an IP version';

@@ -8,6 +8,8 @@
  * Each port is matched to a hw-profile and given that profile's capabilities.
  * Nothing is probed here (rte_flow_validate needs the running data plane):
  * every port says "not probed", and the plan's facts are the profile's.
+ * Which E-Switch a port is on (its switch domain, which a hardware mirror
+ * between two ports needs) is known only once the data plane reports it.
  *
  * net_shadowsim (the emulated SmartNIC) reports its own driver name whatever
  * it emulates; the family comes from its `profile=` file, trusted only when
@@ -216,7 +218,9 @@ export function portFact(port: Port, index: number, opts: PortFactsOptions = {})
   const root = opts.root ?? '/';
   const live = opts.live?.[index] ?? null;
   const notes: string[] = [];
-  const base = { index, name: port.name, role: port.role };
+  // Only the running data plane can tell which E-Switch a port is on.
+  const switchDomain = live?.switchDomain;
+  const base = { index, name: port.name, role: port.role, ...(switchDomain !== undefined ? { switchDomain } : {}) };
   const fact = (driver: string, driverSource: DriverSource, pciId: string | undefined, kind: PortFact['kind']): PortFact => {
     const m = matchProfile({ driver, ...(pciId !== undefined ? { pciId } : {}) }, set);
     return {
@@ -233,6 +237,9 @@ export function portFact(port: Port, index: number, opts: PortFactsOptions = {})
   };
   if (live && live.portId !== index) {
     notes.push(`the data plane reports DPDK port id ${live.portId} for it; the plan's rules name port ${index}, its position in the configuration`);
+  }
+  if (switchDomain !== undefined) {
+    notes.push(`E-Switch domain ${switchDomain} (rte_eth_dev_info.switch_info.domain_id, as the data plane reported it): a hardware mirror may send to a port of the same domain`);
   }
 
   if (isPciDevice(port.device)) {

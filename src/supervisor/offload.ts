@@ -1,29 +1,42 @@
 /**
  * The offload manager: once the data plane runs, probe every port that has
  * rte_flow (rte_flow_validate on the canonical rules; the probe wins over the
- * profile), plan, flush leftovers and create the plan's rules. Only rules the
- * software path can honour today are planned for hardware: control-plane
- * punts and hybrid-classify MARK rules (software re-classifies every packet,
- * so a MARK is an optimisation it may ignore). Hardware mirroring and rewrite
- * stay in software until the software path reads the NIC's copy MARKs, and
- * the plan says so in each session's notTaken.
+ * profile), plan, flush leftovers and create the plan's rules.
+ *
+ * MARKs: with every 'flowProgram' the data plane is told which MARKs the
+ * plan's rules set (sessions placed hybrid-mirror or hardware: "the NIC
+ * decided and copied", and "a NIC-made copy") before any rule exists, so
+ * the software path makes no second copy of what the NIC copied and never
+ * forwards a NIC-made copy to production. Punts and hybrid-classify MARKs need
+ * no table: software classifies such packets as if unmarked.
  *
  * A rule that cannot be created moves its group to software: re-plan with the
  * group forced to software, flush, create again. Traffic is never touched:
- * every packet is classified in software whatever the NIC marks.
+ * whatever is not (or no longer) in hardware is classified in software.
  */
 import type { FromHost, HostFlowCount, HostFlowRule } from '../dataplane/protocol.js';
-import { type PlacementPlan, type SessionPath } from '../offload/planner.js';
+import { MARK_KIND, type NativeMark } from '../dataplane/native-types.js';
+import { type PlacementPlan } from '../offload/planner.js';
 import { planFromFacts, portFacts, type PlanInput, type PortFact } from '../offload/port-facts.js';
 import { describeFailure, probeDefinitions, reconcile, type ProbeResult } from '../offload/probe.js';
 
 export type FallbackReason = 'unsupported' | 'table_full' | 'no_memory' | 'other';
 export const FALLBACK_REASONS: readonly FallbackReason[] = ['unsupported', 'table_full', 'no_memory', 'other'];
 
-/** The software path re-classifies every packet: these paths are safe to program now. */
-export const SAFE_PATHS: ReadonlySet<SessionPath> = new Set(['hybrid-classify', 'software']);
-export const SAFE_PATHS_REASON =
-  'kept in software for now: the software path does not yet read the NIC-made copy MARKs, so hardware mirroring and rewrite are not programmed';
+/**
+ * The MARKs the software path must honour for a plan: per session whose NIC
+ * makes the copy (hybrid-mirror, hardware), "decided" on its port; for
+ * hybrid-mirror also "copy" (the copy comes back to the software path).
+ */
+export function marksOf(p: PlacementPlan): NativeMark[] {
+  const out: NativeMark[] = [];
+  for (const s of p.sessions) {
+    if ((s.path !== 'hybrid-mirror' && s.path !== 'hardware') || s.rules.length === 0) continue;
+    if (s.marks.decided !== undefined) out.push({ port: s.port.index, slot: s.slot, kind: MARK_KIND.nicDecided });
+    if (s.path === 'hybrid-mirror' && s.marks.copy !== undefined) out.push({ port: s.port.index, slot: s.slot, kind: MARK_KIND.nicCopy });
+  }
+  return out;
+}
 
 export interface OffloadFallback {
   at: string;
@@ -46,9 +59,9 @@ export interface ProbeReport {
 /** What the manager asks of the data-plane child. */
 export interface FlowChannel {
   request(req: { type: 'flowProbe'; port: number; defs: { name: string; rule: HostFlowRule['rule'] }[] }
-    | { type: 'flowProgram'; flush: number[]; rules: HostFlowRule[] }
+    | { type: 'flowProgram'; flush: number[]; rules: HostFlowRule[]; marks: NativeMark[] }
     | { type: 'flowStats' }
-    | { type: 'flowFlush'; ports: number[] }, timeoutMs: number): Promise<FromHost>;
+    | { type: 'flowFlush'; ports: number[]; clearMarks?: boolean }, timeoutMs: number): Promise<FromHost>;
 }
 
 /** errno of a failed create, as the fallback metric's reason. */
@@ -167,7 +180,7 @@ export class OffloadManager {
         return p;
       }
       const rules: HostFlowRule[] = p.rules.map((r) => ({ key: r.id, rule: r.rule, group: r.group }));
-      const msg = await ch.request({ type: 'flowProgram', flush, rules }, timeoutMs);
+      const msg = await ch.request({ type: 'flowProgram', flush, rules, marks: marksOf(p) }, timeoutMs);
       if (msg.type !== 'flowProgrammed') throw new Error(`expected "flowProgrammed", got "${msg.type}"`);
       this.programs.push({ at: new Date().toISOString(), flushed: msg.flushed.map((f) => ({ port: f.port, ok: f.ok })), created: msg.results.filter((r) => r.ok).length, failed: msg.results.filter((r) => !r.ok && !r.withdrawn && !r.skipped).length, withdrawn: msg.results.filter((r) => r.withdrawn === true).length });
       this.programmed = new Set(msg.results.filter((r) => r.ok).map((r) => r.key));
@@ -203,11 +216,11 @@ export class OffloadManager {
   async abandon(ch: FlowChannel, timeoutMs: number): Promise<void> {
     const ports = (this.facts ?? []).filter(hasFlowApi).map((f) => f.port.index);
     this.programmed.clear();
-    if (ports.length > 0) await ch.request({ type: 'flowFlush', ports }, timeoutMs);
+    if (ports.length > 0) await ch.request({ type: 'flowFlush', ports, clearMarks: true }, timeoutMs);
   }
 
   private makePlan(input: PlanInput): PlacementPlan {
-    const p = planFromFacts(input.policy, this.facts!, undefined, { allowPaths: SAFE_PATHS, pathsReason: SAFE_PATHS_REASON, forceSoftware: this.forced });
+    const p = planFromFacts(input.policy, this.facts!, undefined, { forceSoftware: this.forced });
     for (const fb of this.fallbacks) {
       const port = p.ports.find((x) => x.name === fb.port);
       port?.notes.push(`fallback: ${fb.message}`);

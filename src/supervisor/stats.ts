@@ -42,6 +42,8 @@ export function zeroStats(nbPorts: number, lcores: readonly number[]): NativeSta
     dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
     anomalies: Object.fromEntries(ANOMALIES.map((a) => [a, 0])) as Record<Anomaly, number>,
     shadowRxPackets: 0,
+    nicCopies: 0,
+    nicDecided: 0,
   };
 }
 
@@ -74,6 +76,8 @@ export function addStats(a: NativeStats, b: NativeStats): NativeStats {
     dropped,
     anomalies,
     shadowRxPackets: a.shadowRxPackets + num(b.shadowRxPackets),
+    nicCopies: a.nicCopies + num(b.nicCopies),
+    nicDecided: a.nicDecided + num(b.nicDecided),
   };
 }
 

@@ -750,6 +750,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         applied ? `policy generation ${generation} installed` : `policy generation ${generation} stored; it applies when the data plane starts`,
       );
       this.emit('policy', { generation, applied, applyMs, warnings: compiled.plan.warnings.length });
+      // The placement follows the policy: re-plan and re-program the NIC
+      // (after any offload work in flight). Until the new rules exist the old
+      // ones only mark; software honours the MARKs of the plan it was told.
+      if (applied && child && this.child === child) {
+        const prev = this.offloadWork;
+        this.offloadWork = prev.then(() => (this.child === child ? this.applyOffload(child) : undefined));
+      }
       return this.policyView();
     } catch (err) {
       staged?.abort();

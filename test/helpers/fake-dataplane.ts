@@ -82,6 +82,8 @@ export function fakeDataplane(overrides: Partial<SupervisorStatus> = {}, configI
     mirrorBytes: 90000,
     translatedPackets: 850,
     shadowRxPackets: 3,
+    nicCopies: 0,
+    nicDecided: 0,
     live: true,
     at: Date.now(),
   };

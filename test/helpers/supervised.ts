@@ -92,3 +92,16 @@ export async function until(what: string, cond: () => boolean, timeoutMs = 20_00
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/**
+ * Stats once a snapshot falls between bursts: production tx (port 1) has
+ * caught up with production rx (port 0), or about 2 s have passed.
+ */
+export async function settledStats(sup: ReturnType<typeof makeSupervisor>) {
+  let s = sup.stats();
+  for (let i = 0; i < 100 && s.ports[1]!.txPackets !== s.ports[0]!.rxPackets; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    s = sup.stats();
+  }
+  return s;
+}

@@ -6,7 +6,8 @@
  * leaves are decoded by tshark, independently of the PMD and of the C test:
  * sim0-tx.pcap is everything that came in on the emulated mlx5 port and was
  * sent back out (matching UDP rewritten to 192.0.2.7 after SAMPLE, checksums
- * good), mirror.pcap the copies its E-Switch SAMPLE sent to a net_pcap port
+ * good), mirror.pcap the copies its E-Switch SAMPLE sent to a second emulated
+ * port on the same E-Switch (switch_domain=1)
  * (untouched: the rewrite came after SAMPLE).
  */
 import test from 'ava';
@@ -61,7 +62,7 @@ test('net_shadowsim: native test through ethdev and rte_flow, captures checked b
     );
     t.is(tx[7]!.ip6Dst, '2001:db8::b');
 
-    // the E-Switch copies on the net_pcap port
+    // the E-Switch copies on the mirror port
     const mirror = await decodePcapFile(join(work, 'mirror.pcap'));
     t.is(mirror.length, 3, 'one copy per matching frame');
     t.true(mirror.every((p) => p.ipDst === '10.1.0.2' && p.dstPort === 5000 && p.udpChecksumStatus === CHECKSUM_GOOD),

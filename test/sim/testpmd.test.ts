@@ -60,7 +60,8 @@ test('testpmd + mlx5-like: SAMPLE with set_ipv4_dst, E-Switch mirror, VXLAN enca
     'flow destroy 0 rule 1',
     'flow flush 0',
   ];
-  const r = await runTestpmd({ ports: [{ family: 'mlx5' }, { family: 'net_null' }], commands });
+  // one E-Switch: a transfer rule may send only to a port of its own switch domain
+  const r = await runTestpmd({ ports: [{ family: 'mlx5', devargs: 'switch_domain=1' }, { family: 'net_null', devargs: 'switch_domain=1' }], commands });
   const s = summary(r.results);
   t.is(r.code, 0, `testpmd exited ${r.code ?? r.signal}\n${r.output.slice(-3000)}`);
   t.is(r.results[0]!.outcome, 'ok', s);

@@ -20,9 +20,11 @@ const zero = () => ({
     hwIbytes: 0, hwObytes: 0, hwImissed: 0, hwIerrors: 0, hwOerrors: 0, hwRxNombuf: 0 })),
   workers: [{ lcore: 1, loops: 0, busyLoops: 0, rxPackets: 0, mirrorPackets: 0, mirrorBytes: 0 }],
   mirrorPackets: 0, mirrorBytes: 0, translatedPackets: 0,
-  dropped: { unmapped: 0, not_ip: 0, malformed: 0, nomem: 0, tx_full: 0 },
+  dropped: { unmapped: 0, not_ip: 0, malformed: 0, nomem: 0, tx_full: 0, nic_copy: 0 },
   anomalies: { truncated_l2: 0, truncated_l3: 0, bad_ihl: 0, truncated_l4: 0, ipv4_options: 0, fragment: 0, vlan: 0, control_plane: 0 },
   shadowRxPackets: 0,
+  nicCopies: 0,
+  nicDecided: 0,
 });
 let packets = 0;
 process.on('message', (m) => {
