@@ -392,6 +392,27 @@ OVS pays its flow-table lookup per packet and, for a modified mirror, a clone an
 pass. Figures of one run only compare with each other: this machine is shared and virtualised
 (see noise above).
 
+Why the targets that miss do (perf record on the worker CPU, 2026-11-22; this VM exposes no
+hardware counters, so these are sampled shares of the worker's time, not cycle counts):
+
+- **Tap mode and mirror + translate.** The rewrite
+  (\`rw_frame_policy\`: parse, two prefix lookups, RFC 1624 checksum updates, the control-plane
+  checks that keep broadcast/multicast/zero addresses as they are) is 36–44 % of the worker's
+  time, with no single hot spot: the samples spread over the whole function (the largest line,
+  the map entry load after the rte_lpm lookup, is 7 % of it). The copy (\`materialize\`: bulk
+  allocation from the shadow pool and the frame copy) is 7–14 %, the shadow loop and transmit
+  bookkeeping 8–11 %, the decision loop 6 %. 5tswap does a fixed swap of fields at fixed offsets
+  with no checks; io never reads the frame. Prefetching frames three copies ahead (was one) helped
+  tap mode most; what is left is instruction count, which needs a batched rewrite (parse a burst,
+  look up all addresses, then write) rather than a per-packet one.
+- **10 % flow sampling.** Forward-only never reads the frame; sampling by
+  flow must parse every packet and hash its 5-tuple (\`st_policy_copy\`: 33 % of the time) and
+  classify it (rte_acl: 10 %), 90 % of them for nothing. On a real NIC the RSS hash
+  (\`mbuf.hash.rss\`) could stand in for the software hash, and hybrid-classify MARKs could skip
+  the classifier; neither exists on net_pcap.
+- **5 × OVS.** Met in some rounds, missed by a few per cent at the median: the gap is the
+  mirror + translate cost above.
+
 ## 1 versus 2 workers
 
 ${scaling(r.rows)}
@@ -436,8 +457,8 @@ ${supText}
 
 \`npm run bench\` (bootstrap for benchmarks, then \`node dist/bench/run.js\`). Options:
 \`--rounds=N\` (default 5), \`--seconds=S\` measure window (default 5), \`--warmup=S\` (default 3),
-\`--quick\` (1 round, short windows: a smoke run; does not rewrite this file), \`--only=ID[,ID...]\`
-(contender ids, \`st-*\` for a prefix, or \`reconfig\`, \`supervisor\`), \`--json FILE\` (also write the JSON there),
+\`--quick\` (1 round, short windows: a smoke run; does not rewrite this file; results go to \`<date>-quick.json\`), \`--only=ID[,ID...]\`
+(contender ids, \`st-*\` for a prefix, or \`reconfig\`, \`supervisor\`; results go to \`<date>-partial.json\`), \`--json FILE\` (also write the JSON there),
 \`--memory=auto|hugepages|nohuge\`, \`--nice=N\` (default −10 for every contender), \`--no-docs\`, \`--docs\` (regenerate this file even with \`--quick\`/\`--only\`), \`--verbose\`. It needs root for hugepages (reserved
 for the run, given back afterwards, also on Ctrl-C) and keeps everything it creates under one
 temporary folder. Not part of \`npm test\`.
