@@ -1284,10 +1284,90 @@ rw_frame_policy(const struct st_rewrite_tables *t, uint8_t *frame,
 	rw_frame(t, frame, seg_len, pkt_len, wire_len, res, 1);
 }
 
+/* The common case, short: an untagged IPv4 TCP or UDP datagram with a
+ * 20-byte header, not a fragment, not DHCP, headers in the first segment,
+ * both addresses covered by a map, no MAC maps and shadow MACs to write
+ * (unicast MACs in the frame when control-plane handling is on). It does
+ * exactly what rw_frame() does for such a frame, with none of the checks
+ * the other shapes need; anything else returns 0 and takes the general path
+ * (the lookups have no side effects, so repeating them there is harmless).
+ * rewrite_test.c compares both paths against a reference translation. */
+static __rte_always_inline int
+rw_fast4(const struct st_rewrite_tables *t, uint8_t *f, uint32_t seg_len,
+	 uint32_t pkt_len, uint32_t wire_len, struct st_rewrite_result *res)
+{
+	const uint32_t seg = seg_len < pkt_len ? seg_len : pkt_len;
+	const uint32_t wire = wire_len > pkt_len ? wire_len : pkt_len;
+	uint8_t *ip = f + RTE_ETHER_HDR_LEN, *l4 = ip + 20;
+	uint32_t tot, src, dst, nsrc, ndst, d, need, csum_off;
+	enum rw_l4 kind;
+
+	if (seg < RTE_ETHER_HDR_LEN + 20 + 20 || t->mac_hash != NULL || t->lpm4 == NULL ||
+	    rw_rd16(f + 12) != RTE_ETHER_TYPE_IPV4 || ip[0] != 0x45 ||
+	    (rw_rd16(ip + 6) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0 ||
+	    rw_mac_is_zero(t->src_mac) || rw_mac_is_zero(t->dst_mac))
+		return 0;
+	if (ip[9] == IPPROTO_TCP) {
+		kind = RW_L4_TCP;
+		csum_off = 16;
+		need = 20;
+	} else if (ip[9] == IPPROTO_UDP) {
+		kind = RW_L4_UDP;
+		csum_off = 6;
+		need = 8;
+		if (t->control_plane & ST_CP_DHCP && rw_dhcp_port(rw_rd16(l4)) &&
+		    rw_dhcp_port(rw_rd16(l4 + 2)))
+			return 0;
+	} else {
+		return 0;
+	}
+	tot = rw_rd16(ip + 2);
+	if (tot < 20 + need || tot > wire - RTE_ETHER_HDR_LEN)
+		return 0;
+	if (kind == RW_L4_TCP && ((l4[12] >> 4) < 5 || (uint32_t)(l4[12] >> 4) * 4 > tot - 20))
+		return 0;
+	if (t->cp_aware && ((f[0] & 1) != 0 || rw_mac_is_zero(f) ||
+			    (f[6] & 1) != 0 || rw_mac_is_zero(f + 6)))
+		return 0;
+	src = rw_rd32(ip + 12);
+	dst = rw_rd32(ip + 16);
+	if (t->cp_aware && (src == 0 || src == UINT32_MAX || dst == 0 || dst == UINT32_MAX))
+		return 0;
+	nsrc = src;
+	ndst = dst;
+	if (!rw_xlat4(t, &nsrc) || !rw_xlat4(t, &ndst))
+		return 0;
+
+	res->drop = -1;
+	res->anomalies = 0;
+	res->unmapped_seen = 0;
+	res->translated = 0;
+	d = 0;
+	if (nsrc != src) {
+		d += rw_cs_addr4(src, nsrc);
+		rw_wr32(ip + 12, nsrc);
+	}
+	if (ndst != dst) {
+		d += rw_cs_addr4(dst, ndst);
+		rw_wr32(ip + 16, ndst);
+	}
+	if (d != 0) {
+		res->translated = 1;
+		rw_cs_apply(ip + 10, d);
+		if (rw_cs_fold(d) != 0)
+			rw_l4_fix(kind, l4 + csum_off, d);
+	}
+	memcpy(f, t->dst_mac, RTE_ETHER_ADDR_LEN);
+	memcpy(f + RTE_ETHER_ADDR_LEN, t->src_mac, RTE_ETHER_ADDR_LEN);
+	return 1;
+}
+
 void st_rewrite_frame_ex(const struct st_rewrite_tables *t, uint8_t *frame,
 			 uint32_t seg_len, uint32_t pkt_len, uint32_t wire_len,
 			 struct st_rewrite_result *res)
 {
+	if (rw_fast4(t, frame, seg_len, pkt_len, wire_len, res))
+		return;
 	/* control_plane != 0 implies cp_aware */
 	if (t->cp_aware || t->mac_hash != NULL)
 		rw_frame_policy(t, frame, seg_len, pkt_len, wire_len, res);
