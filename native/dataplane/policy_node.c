@@ -177,6 +177,84 @@ copy_frame(struct rte_mbuf *m, struct rte_mbuf *fresh, struct rte_mempool *pool,
 	return cp;
 }
 
+/* How many bytes a truncated copy keeps: snaplen, but never less than the
+ * headers the rewrite translates (L2 with up to two VLAN tags, the IP header
+ * and its extension headers, the TCP/UDP/ICMP header, the quoted header of
+ * an ICMP error), and control-plane payloads the rewrite translates (DHCP,
+ * IPv6 ND) whole: a copy cut inside a header could not be translated and
+ * would be dropped. Only what the first segment holds is read. */
+static uint32_t
+copy_len(const struct rte_mbuf *m, uint32_t snaplen, uint32_t len)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	const uint32_t seg = rte_pktmbuf_data_len(m);
+	uint32_t off = RTE_ETHER_HDR_LEN, need;
+	uint16_t et;
+	uint8_t nh;
+
+	if (seg < RTE_ETHER_HDR_LEN)
+		return snaplen;
+	et = (uint16_t)(f[12] << 8 | f[13]);
+	for (int k = 0; k < 2 && (et == RTE_ETHER_TYPE_VLAN || et == RTE_ETHER_TYPE_QINQ ||
+				  et == RTE_ETHER_TYPE_QINQ1) && off + 4 <= seg; k++) {
+		et = (uint16_t)(f[off + 2] << 8 | f[off + 3]);
+		off += 4;
+	}
+	if (et == RTE_ETHER_TYPE_ARP) {
+		need = off + 28;
+	} else if (et == RTE_ETHER_TYPE_IPV4 && off + 20 <= seg) {
+		const uint8_t *ip = f + off;
+		const uint32_t ihl = (uint32_t)(ip[0] & 0xf) * 4;
+		const int first = (((ip[6] & 0x1f) << 8) | ip[7]) == 0;
+
+		off += ihl;
+		need = off;
+		nh = ip[9];
+		if (first && nh == IPPROTO_TCP)
+			need = off + (off + 13 <= seg ? (uint32_t)(f[off + 12] >> 4) * 4 : 20);
+		else if (first && nh == IPPROTO_UDP)
+			need = off + 4 <= seg && (f[off + 1] == 67 || f[off + 1] == 68) && f[off] == 0 &&
+				f[off + 2] == 0 && (f[off + 3] == 67 || f[off + 3] == 68) ? len : off + 8;
+		else if (first && nh == IPPROTO_ICMP)
+			need = off + 1 <= seg && (f[off] == 3 || f[off] == 4 || f[off] == 5 || f[off] == 11 ||
+						f[off] == 12) ? off + 8 + 60 + 8 : off + 8;
+	} else if (et == RTE_ETHER_TYPE_IPV6 && off + 40 <= seg) {
+		nh = f[off + 6];
+		off += 40;
+		for (int k = 0; k < 8 && off + 8 <= seg; k++) {
+			if (nh == 0 || nh == 43 || nh == 60) {
+				const uint8_t next = f[off];
+
+				off += ((uint32_t)f[off + 1] + 1) * 8;
+				nh = next;
+			} else if (nh == 51) {
+				const uint8_t next = f[off];
+
+				off += ((uint32_t)f[off + 1] + 2) * 4;
+				nh = next;
+			} else if (nh == 44) {
+				nh = f[off];
+				off += 8;
+			} else {
+				break;
+			}
+		}
+		need = off;
+		if (nh == IPPROTO_TCP)
+			need = off + (off + 13 <= seg ? (uint32_t)(f[off + 12] >> 4) * 4 : 20);
+		else if (nh == IPPROTO_UDP)
+			need = off + 8;
+		else if (nh == IPPROTO_ICMPV6)
+			need = off + 1 <= seg && f[off] >= 133 && f[off] <= 137 ? len
+				: off + 1 <= seg && f[off] >= 1 && f[off] <= 4 ? off + 8 + 40 + 8 : off + 8;
+	} else {
+		return snaplen;
+	}
+	if (need < snaplen)
+		return snaplen;
+	return need < len ? need : len;
+}
+
 /* What the copy step needs to know of a burst; packets are bits (a burst
  * is at most 64 packets). */
 struct st_burst {
@@ -230,7 +308,7 @@ materialize(struct st_lcore *lc, const struct st_policy *pol, struct rte_mbuf **
 			cp = m;
 			pkts[pi] = NULL;
 		} else {
-			uint32_t cl = ps->snaplen != 0 && ps->snaplen < len ? ps->snaplen : len;
+			uint32_t cl = ps->snaplen != 0 && ps->snaplen < len ? copy_len(m, ps->snaplen, len) : len;
 
 			cp = copy_frame(m, bulk ? fresh[f++] : NULL, pool, cl);
 			if (unlikely(cp == NULL)) {

@@ -197,7 +197,7 @@ export const SessionSchema = Type.Object(
       'a list of filter rules',
     ),
     sample: SampleSchema,
-    snaplen: int(0, 65535, 0, 'Copy at most this many bytes of each packet (0 = whole frame; otherwise at least 64).'),
+    snaplen: int(0, 65535, 0, 'Copy at most this many bytes of each packet (0 = whole frame; otherwise at least 64), but never cut into a header the copy is translated in: L2, IP and TCP/UDP/ICMP headers are kept whole, DHCP and IPv6 ND messages too.'),
     rate: RateSchema,
     target: expect(
       Type.Optional(Type.String({ pattern: ID_PATTERN, description: 'Target name; default: every shadow port, no encapsulation.' })),

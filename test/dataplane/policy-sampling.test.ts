@@ -9,7 +9,7 @@
  * mirrored whole, both directions, or not at all.
  */
 import test from 'ava';
-import { ether, ipv4, ipv6, tcp, udp } from '../../src/pcap/build.js';
+import { dhcp, ether, ipv4, ipv6, tcp, udp } from '../../src/pcap/build.js';
 import { decodeFields, notBuilt, PROD_MAC, runConfig, sessionCounters } from '../helpers/policy-run.js';
 
 const skip = notBuilt();
@@ -121,6 +121,31 @@ test.serial('truncation: copies cut to snaplen, headers translated and their che
   t.is(c.truncated, frames.filter((f) => f.length > snaplen).length);
   t.is(c.mirroredPackets, frames.length);
   t.is(c.mirroredBytes, frames.reduce((n, f) => n + Math.min(f.length, snaplen), 0), 'mirrored bytes are the truncated lengths');
+});
+
+test.serial('truncation never cuts a header: the copy keeps every header it translates (and DHCP whole), however short the snaplen', async (t) => {
+  if (skip) return t.fail(skip);
+  const payload = Buffer.alloc(300, 7);
+  const frames = [
+    // 14 + 4 (VLAN) + 40 + 32 (TCP with options) = 90 bytes of headers > 64
+    ether({ ...M, vlans: [100] }, ipv6({ src: 'fd00:1::5', dst: 'fd00:2::7', payload: tcp({ sport: 5000, dport: 6000, flags: 'PA', options: Buffer.from([1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2]), payload }) })),
+    // 14 + 20 + 8 = 42 bytes of headers < 64: cut at 64 as asked
+    ether(M, ipv4({ src: '10.0.1.5', dst: '10.0.2.7', payload: udp({ sport: 5000, dport: 6000, payload }) })),
+    // DHCP: the addresses inside the message are translated, so it is copied whole
+    ether(M, ipv4({ src: '10.0.1.1', dst: '10.0.1.9', payload: udp({ sport: 67, dport: 68, payload: dhcp({ messageType: 'ack', xid: 7, chaddr: '02:00:00:00:00:09', yiaddr: '10.0.1.9', serverId: '10.0.1.1' }) }) })),
+  ];
+  const snaplen = 64;
+  const run = await runConfig({ frames, policy: { translate: TRANSLATE, sessions: [{ id: 1, snaplen }] } });
+  t.teardown(run.dispose);
+  t.deepEqual(run.shadow[0]!.map((b) => b.length), [90, 64, frames[2]!.length], 'headers kept whole; the rest cut at snaplen');
+  const c = sessionCounters(run, 1);
+  t.is(c.mirroredPackets, 3, 'no copy dropped for a cut header');
+  t.is(c.dropped.malformed, 0);
+  t.is(c.truncated, 2, 'the TCP and UDP copies are truncated; DHCP is not');
+  const rows = await decodeFields(run.shadowPaths[0]!, ['ipv6.src', 'ipv6.dst', 'tcp.srcport', 'ip.src', 'ip.dst', 'ip.checksum.status', 'dhcp.ip.your', 'dhcp.option.dhcp_server_id']);
+  t.deepEqual([rows[0]!['ipv6.src']![0], rows[0]!['ipv6.dst']![0], rows[0]!['tcp.srcport']![0]], ['fd99:1::5', 'fd99:2::7', '5000']);
+  t.deepEqual([rows[1]!['ip.src']![0], rows[1]!['ip.dst']![0], rows[1]!['ip.checksum.status']![0]], ['11.0.1.5', '11.0.2.7', '1']);
+  t.deepEqual([rows[2]!['dhcp.ip.your']![0], rows[2]!['dhcp.option.dhcp_server_id']![0]], ['11.0.1.9', '11.0.1.1'], 'DHCP payload translated');
 });
 
 test.serial('rate cap: copies over the session\'s packets/s are dropped and counted (reason rate), production untouched', async (t) => {
