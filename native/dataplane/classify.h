@@ -109,6 +109,45 @@ st_is_vlan_tpid(uint16_t et)
 	return et == 0x8100 || et == 0x88a8 || et == 0x9100;
 }
 
+/* Walk IPv6 extension headers (hop-by-hop, routing, destination options,
+ * AH, fragment; at most 8) from *p, where header `nh` starts, within len
+ * bytes. Returns the upper-layer protocol; *p is where it starts. *later is
+ * set for a fragment other than the first (no upper-layer header: the walk
+ * stops after the fragment header). */
+static __rte_always_inline uint8_t
+st_ipv6_walk(const uint8_t *f, uint32_t len, uint32_t *p, uint8_t nh, int *later)
+{
+	uint32_t q = *p;
+	int hops;
+
+	*later = 0;
+	for (hops = 0; hops < 8; hops++) {
+		if (nh == 0 || nh == 43 || nh == 60) {
+			if (q + 8 > len)
+				break;
+			nh = f[q];
+			q += ((uint32_t)f[q + 1] + 1) * 8;
+		} else if (nh == 51) {
+			if (q + 8 > len)
+				break;
+			nh = f[q];
+			q += ((uint32_t)f[q + 1] + 2) * 4;
+		} else if (nh == 44) {
+			if (q + 8 > len)
+				break;
+			nh = f[q];
+			*later = (st_rd16(f + q + 2) & 0xfff8) != 0;
+			q += 8;
+			if (*later)
+				break;
+		} else {
+			break;
+		}
+	}
+	*p = q;
+	return nh;
+}
+
 /* Parse the first segment (len bytes) of a frame into k. Never reads past
  * len; a header that does not fit leaves the fields it would have set zero.
  * Fields are gathered in registers and written as the 4-byte groups rte_acl
@@ -171,7 +210,7 @@ st_key_parse(struct st_key *k, const uint8_t *f, uint32_t len)
 	} else if (et == 0x86dd) {
 		uint32_t p = l3 + 40;
 		uint8_t nh;
-		int hops;
+		int later;
 
 		if (p > len || (f[l3] >> 4) != 6)
 			goto out;
@@ -182,33 +221,8 @@ st_key_parse(struct st_key *k, const uint8_t *f, uint32_t len)
 		memcpy(&src_lo, f + l3 + 20, 4);
 		dst_hi = f + l3 + 24;
 		memcpy(&dst_lo, f + l3 + 36, 4);
-		nh = f[l3 + 6];
-		has_l4 = 1;
-		/* Walk the extension headers to the upper layer protocol. */
-		for (hops = 0; hops < 8; hops++) {
-			if (nh == 0 || nh == 43 || nh == 60) {
-				if (p + 8 > len)
-					break;
-				nh = f[p];
-				p += ((uint32_t)f[p + 1] + 1) * 8;
-			} else if (nh == 51) {
-				if (p + 8 > len)
-					break;
-				nh = f[p];
-				p += ((uint32_t)f[p + 1] + 2) * 4;
-			} else if (nh == 44) {
-				if (p + 8 > len)
-					break;
-				nh = f[p];
-				if ((st_rd16(f + p + 2) & 0xfff8) != 0)
-					has_l4 = 0;   /* a later fragment */
-				p += 8;
-				if (!has_l4)
-					break;
-			} else {
-				break;
-			}
-		}
+		nh = st_ipv6_walk(f, len, &p, f[l3 + 6], &later);
+		has_l4 = !later;
 		proto = nh;
 		l4 = p;
 		has_l4 = has_l4 && p <= len;

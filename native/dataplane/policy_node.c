@@ -147,6 +147,24 @@ bucket_take(struct st_bucket *b, uint64_t now, double bits)
 	return 1;
 }
 
+/* The session's rate cap for one copy of m (the copy's length, snaplen
+ * applied, plus what encapsulation adds): 1 = within the cap. `buckets` and
+ * `now` are this worker's, set whenever the policy has a capped session. */
+static inline int
+within_rate(const struct st_policy *pol, const struct st_pol_session *ps,
+	    struct st_bucket *buckets, uint64_t now, const struct rte_mbuf *m)
+{
+	uint32_t len;
+
+	if (ps->bucket < 0)
+		return 1;
+	len = rte_pktmbuf_pkt_len(m);
+	if (ps->snaplen != 0 && len > ps->snaplen)
+		len = ps->snaplen;
+	return bucket_take(&buckets[ps->bucket], now,
+			   8.0 * (len + pol->targets[ps->target].wire_extra));
+}
+
 struct st_decision {
 	uint16_t pkt;
 	uint16_t session;
@@ -195,8 +213,7 @@ copy_len(const struct rte_mbuf *m, uint32_t snaplen, uint32_t len)
 	if (seg < RTE_ETHER_HDR_LEN)
 		return snaplen;
 	et = (uint16_t)(f[12] << 8 | f[13]);
-	for (int k = 0; k < 2 && (et == RTE_ETHER_TYPE_VLAN || et == RTE_ETHER_TYPE_QINQ ||
-				  et == RTE_ETHER_TYPE_QINQ1) && off + 4 <= seg; k++) {
+	for (int k = 0; k < 2 && st_is_vlan_tpid(et) && off + 4 <= seg; k++) {
 		et = (uint16_t)(f[off + 2] << 8 | f[off + 3]);
 		off += 4;
 	}
@@ -219,32 +236,17 @@ copy_len(const struct rte_mbuf *m, uint32_t snaplen, uint32_t len)
 			need = off + 1 <= seg && (f[off] == 3 || f[off] == 4 || f[off] == 5 || f[off] == 11 ||
 						f[off] == 12) ? off + 8 + 60 + 8 : off + 8;
 	} else if (et == RTE_ETHER_TYPE_IPV6 && off + 40 <= seg) {
+		int later;
+
 		nh = f[off + 6];
 		off += 40;
-		for (int k = 0; k < 8 && off + 8 <= seg; k++) {
-			if (nh == 0 || nh == 43 || nh == 60) {
-				const uint8_t next = f[off];
-
-				off += ((uint32_t)f[off + 1] + 1) * 8;
-				nh = next;
-			} else if (nh == 51) {
-				const uint8_t next = f[off];
-
-				off += ((uint32_t)f[off + 1] + 2) * 4;
-				nh = next;
-			} else if (nh == 44) {
-				nh = f[off];
-				off += 8;
-			} else {
-				break;
-			}
-		}
-		need = off;
-		if (nh == IPPROTO_TCP)
+		nh = st_ipv6_walk(f, seg, &off, nh, &later);
+		need = off;   /* a later fragment has no upper-layer header */
+		if (!later && nh == IPPROTO_TCP)
 			need = off + (off + 13 <= seg ? (uint32_t)(f[off + 12] >> 4) * 4 : 20);
-		else if (nh == IPPROTO_UDP)
+		else if (!later && nh == IPPROTO_UDP)
 			need = off + 8;
-		else if (nh == IPPROTO_ICMPV6)
+		else if (!later && nh == IPPROTO_ICMPV6)
 			need = off + 1 <= seg && f[off] >= 133 && f[off] <= 137 ? len
 				: off + 1 <= seg && f[off] >= 1 && f[off] <= 4 ? off + 8 + 40 + 8 : off + 8;
 	} else {
@@ -476,16 +478,9 @@ st_policy_copy(struct st_lcore *lc, const struct st_rxq *q, const struct st_poli
 						continue;
 				}
 				sampled++;
-				if (ps->bucket >= 0) {
-					uint32_t len = rte_pktmbuf_pkt_len(pkts[pi]);
-
-					if (ps->snaplen != 0 && len > ps->snaplen)
-						len = ps->snaplen;
-					if (!bucket_take(&buckets[ps->bucket], now,
-							 8.0 * (len + pol->targets[t].wire_extra))) {
-						rate_drops++;
-						continue;
-					}
+				if (!within_rate(pol, ps, buckets, now, pkts[pi])) {
+					rate_drops++;
+					continue;
 				}
 				dec[nd].pkt = (uint16_t)pi;
 				dec[nd].session = si;
@@ -522,18 +517,9 @@ st_policy_copy(struct st_lcore *lc, const struct st_rxq *q, const struct st_poli
 
 			cps &= cps - 1;
 			c->sess[ps->slot].sampled++;
-			if (ps->bucket >= 0) {
-				uint32_t len = rte_pktmbuf_pkt_len(pkts[pi]);
-
-				if (now == 0)
-					now = rte_rdtsc();
-				if (ps->snaplen != 0 && len > ps->snaplen)
-					len = ps->snaplen;
-				if (!bucket_take(&pol->buckets[(uint32_t)lc->conf.worker * pol->nb_buckets + (uint32_t)ps->bucket],
-						 now, 8.0 * (len + pol->targets[ps->target].wire_extra))) {
-					c->sess[ps->slot].dropped[ST_SDROP_RATE]++;
-					continue;
-				}
+			if (!within_rate(pol, ps, buckets, now, pkts[pi])) {
+				c->sess[ps->slot].dropped[ST_SDROP_RATE]++;
+				continue;
 			}
 			if (unlikely(nd == ST_PENDING_MAX)) {
 				materialize(lc, pol, pkts, dec, nd, &b, 0);
