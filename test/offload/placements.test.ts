@@ -53,17 +53,23 @@ const MIRRORED_PER_ROUND = 240;
 /** Paced so that most of the capture arrives after the rules are programmed. */
 const RX_PPS = 3000;
 
+/** Where a run's production and shadow ports write (net_shadowsim tx_pcap). */
+function outputs(dir: string, family: string, switchDomain: boolean) {
+  const tag = `${family}${switchDomain ? '-sw' : ''}`;
+  return { prod: join(dir, `prod-${tag}.pcap`), shadow: join(dir, `shadow-${tag}.pcap`) };
+}
+
 function config(dir: string, input: string, family: string, opts: { switchDomain: boolean }) {
   const profile = join(dir, `${family}.sim`);
   writeFileSync(profile, renderSimProfile(defaultProfiles().byFamily(family)!));
   const sw = opts.switchDomain ? ',switch_domain=7' : '';
-  const tag = `${family}${opts.switchDomain ? '-sw' : ''}`;
+  const out = outputs(dir, family, opts.switchDomain);
   return validateConfig({
     dataplane: { workers: 1, idle: 'adaptive' },
     ports: [
       { name: 'prod-in', device: `net_shadowsim0,profile=${profile},rx_pcap=${input}${sw}`, egress: 'prod-out', rx_desc: 512, tx_desc: 512, rx_pps: RX_PPS },
-      { name: 'prod-out', device: `net_shadowsim1,profile=${profile},tx_pcap=${join(dir, `prod-${tag}.pcap`)}`, role: 'egress', rx_desc: 512, tx_desc: 512 },
-      { name: 'shadow0', device: `net_shadowsim2,profile=${profile},tx_pcap=${join(dir, `shadow-${tag}.pcap`)}${sw}`, role: 'shadow', rx_desc: 512, tx_desc: 512 },
+      { name: 'prod-out', device: `net_shadowsim1,profile=${profile},tx_pcap=${out.prod}`, role: 'egress', rx_desc: 512, tx_desc: 512 },
+      { name: 'shadow0', device: `net_shadowsim2,profile=${profile},tx_pcap=${out.shadow}${sw}`, role: 'shadow', rx_desc: 512, tx_desc: 512 },
     ],
     // Control-plane translation keeps broadcast/multicast MACs as they are,
     // which a rule cannot tell apart: off, so the E-Switch can write the MACs.
@@ -113,8 +119,8 @@ async function runOnce(dir: string, input: string, total: number, family: string
     await sup.stop();
     return {
       plan,
-      prod: readPcap(join(dir, `prod-${family}${switchDomain ? '-sw' : ''}.pcap`)).packets.map((p) => p.data),
-      shadow: readPcap(join(dir, `shadow-${family}${switchDomain ? '-sw' : ''}.pcap`)).packets.map((p) => p.data),
+      prod: readPcap(outputs(dir, family, switchDomain).prod).packets.map((p) => p.data),
+      shadow: readPcap(outputs(dir, family, switchDomain).shadow).packets.map((p) => p.data),
       nicCopies: st.nicCopies,
       nicDecided: st.nicDecided,
       hwHits,
@@ -191,7 +197,7 @@ test.serial('four placements, one policy: identical shadow output, production fo
     t.is(soft.nicCopies + soft.nicDecided, 0);
 
     // Independent decoder: every shadow packet lives in the shadow prefix.
-    const dec = await decodePcapFile(join(s.dir, 'shadow-mlx5-sw.pcap'));
+    const dec = await decodePcapFile(outputs(s.dir, 'mlx5', true).shadow);
     t.is(dec.length, hw.shadow.length);
     t.deepEqual(badChecksums(dec), []);
     t.true(dec.every((d) => /^10\.99\./.test(d.ipSrc ?? '') && /^10\.99\./.test(d.ipDst ?? '')), 'every shadow address is in 10.99/16');
@@ -239,7 +245,7 @@ test.serial('a policy change re-plans the NIC: the new session is programmed, th
       // flush) are vouched for by no MARK: dropped and counted, never forwarded.
       t.log('copies of withdrawn rules dropped:', st.dropped.nic_copy);
       await sup.stop();
-      const prod = readPcap(join(s.dir, 'prod-mlx5.pcap')).packets.map((p) => p.data);
+      const prod = readPcap(outputs(s.dir, 'mlx5', false).prod).packets.map((p) => p.data);
       t.is(prod.length, all.length);
       t.true(prod.every((b, i) => b.equals(all[i]!)), 'production byte for byte across the re-plan');
     } finally {
