@@ -720,6 +720,8 @@ Napi::Value PolicyStats(const Napi::CallbackInfo& info) {
                 "ST_SDROP_NAMES out of step with enum st_session_drop");
   Napi::Object o = Napi::Object::New(env);
   o.Set("generation", Napi::Number::New(env, generation));
+  const int path = g_starting ? -1 : st_dp_policy_path();
+  if (path >= 0) o.Set("path", Napi::String::New(env, path == 1 ? "short" : "general"));
   Napi::Array sa = Napi::Array::New(env, nb_slots);
   for (uint32_t i = 0; i < nb_slots; i++) {
     const st_session_stats& s = sess[i];

@@ -105,8 +105,9 @@ st_rx_production(ST_RX_ARGS)
 {
 	struct st_lcore_ctr *c = &lc->ctr;
 	struct st_nic_burst nb;
+	struct rte_mbuf *cps[ST_BURST_MAX];
 	uint64_t marked = 0, bytes;
-	uint16_t i;
+	uint16_t i, nc = 0;
 
 	/* 0. MARKs set by the NIC's rules: one OR per packet when there are none. */
 	for (i = 0; i < n; i++)
@@ -122,8 +123,12 @@ st_rx_production(ST_RX_ARGS)
 	 * free and recycle it at any moment. A burst no session is offered
 	 * costs one AND. */
 	if (likely(marked == 0)) {
-		if (pol != NULL && (pol->sources & q->src_bits) != 0)
-			st_policy_copy(lc, q, pol, pkts, n, NULL);
+		if (pol != NULL && (pol->sources & q->src_bits) != 0) {
+			if (pol->simple)
+				nc = st_simple_copy(lc, pol, pkts, n, cps, 0);
+			else
+				st_policy_copy(lc, q, pol, pkts, n, NULL);
+		}
 	} else {
 		uint16_t k = 0;
 
@@ -146,6 +151,8 @@ st_rx_production(ST_RX_ARGS)
 	if (n != 0)
 		production_out(lc, q, pkts, n, bytes);
 	/* 3. The shadow side: rewrite, filter, encapsulate, send. */
+	if (nc != 0)
+		st_simple_shadow(lc, pol, cps, nc);
 	if (lc->work.nb != 0)
 		st_policy_shadow(lc, pol);
 }
@@ -157,20 +164,29 @@ void
 st_rx_tap(ST_RX_ARGS)
 {
 	struct st_lcore_ctr *c = &lc->ctr;
-	uint16_t i, k = 0;
+	struct rte_mbuf *cps[ST_BURST_MAX];
+	uint16_t i, k = 0, nc = 0;
 
 	/* MARKs are not read here: nothing a tap port receives goes to
 	 * production, and the planner places no rule on tap ports. */
 	(void)mk;
 	c->ports[q->port_idx].rx_packets += n;
 	c->ports[q->port_idx].rx_bytes += frame_bytes(pkts, 0, n);
-	if (pol != NULL && (pol->sources & q->src_bits) != 0)
-		st_policy_copy(lc, q, pol, pkts, n, NULL);
-	for (i = 0; i < n; i++)
-		if (pkts[i] != NULL)
-			pkts[k++] = pkts[i];
-	if (k != 0)
-		rte_pktmbuf_free_bulk(pkts, k);
+	if (pol != NULL && (pol->sources & q->src_bits) != 0) {
+		if (pol->simple)
+			nc = st_simple_copy(lc, pol, pkts, n, cps, 1);
+		else
+			st_policy_copy(lc, q, pol, pkts, n, NULL);
+	}
+	if (nc != n) {
+		for (i = 0; i < n; i++)
+			if (pkts[i] != NULL)
+				pkts[k++] = pkts[i];
+		if (k != 0)
+			rte_pktmbuf_free_bulk(pkts, k);
+	}
+	if (nc != 0)
+		st_simple_shadow(lc, pol, cps, nc);
 	if (lc->work.nb != 0)
 		st_policy_shadow(lc, pol);
 }

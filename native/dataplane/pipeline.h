@@ -150,6 +150,11 @@ struct st_policy {
 	uint8_t need_key;          /* something reads the parsed key */
 	uint8_t need_hash;         /* flow sampling or encapsulation */
 	uint8_t bound;             /* target ports and rates resolved for a plan */
+	/* The common shape, served by the short path (st_simple_copy): one
+	 * session, decided without the classifier by an accepting rule, every
+	 * packet, no rate cap, whole frames, no signatures, no encapsulation,
+	 * no firewall. Same output and counters as the general path. */
+	uint8_t simple;
 	uint32_t sources;          /* union of every session's sources */
 	uint16_t nb_sessions;
 	uint16_t nb_groups;
@@ -318,6 +323,15 @@ void st_policy_copy(struct st_lcore *lc, const struct st_rxq *q,
 		    const struct st_policy *pol, struct rte_mbuf **pkts, uint16_t n,
 		    const struct st_nic_burst *nb);
 void st_policy_shadow(struct st_lcore *lc, const struct st_policy *pol);
+/* The short path for a simple policy (pol->simple), in the same two halves:
+ * st_simple_copy() counts the burst's packets in the session and puts one
+ * whole copy of each into cps[] (take: tap mode, the packet itself, and
+ * pkts[i] = NULL), returning how many; st_simple_shadow() rewrites and
+ * sends them. */
+uint16_t st_simple_copy(struct st_lcore *lc, const struct st_policy *pol,
+			struct rte_mbuf **pkts, uint16_t n, struct rte_mbuf **cps, int take);
+void st_simple_shadow(struct st_lcore *lc, const struct st_policy *pol,
+		      struct rte_mbuf **cps, uint16_t n);
 
 /* ---- global data-plane state (mirror_ctl.c) ------------------------------ */
 

@@ -245,6 +245,12 @@ struct st_mark_conf {
  * running table is untouched; err names "marks[i].<field>". */
 int st_dp_marks_install(const struct st_mark_conf *marks, uint32_t nb, struct st_error *err);
 
+/* Which fast path the running policy takes: 1 = the short path for the
+ * common shape (one session copying every packet whole to one target, no
+ * classifier, sampling, cap, encapsulation or firewall), 0 = the general
+ * path, -1 = no policy running. */
+int st_dp_policy_path(void);
+
 /* Per-session counters summed over workers, indexed by slot; `rule_hits`
  * (may be NULL) gets ST_MAX_RULES slots. */
 int st_dp_policy_stats(struct st_session_stats *out, uint16_t nb_slots,

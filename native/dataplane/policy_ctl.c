@@ -723,6 +723,16 @@ st_policy_compile(const struct st_policy_conf *c, const struct st_policy *curren
 	}
 	pol->need_hash = any_flow || any_encap;
 	pol->need_key = any_acl || pol->need_hash || c->nb_signatures != 0;
+	/* The common shape the short path serves (pipeline.h, "simple"). */
+	if (pol->nb_sessions == 1) {
+		const struct st_pol_session *s0 = &pol->sessions[0];
+
+		pol->simple = !s0->acl && s0->fixed_rule >= 0 &&
+			pol->rules[s0->fixed_rule].action == ST_RULE_ACCEPT &&
+			s0->sample_mode == ST_SAMPLE_ALL && s0->bucket < 0 && s0->snaplen == 0 &&
+			!pol->need_key && !pol->fw_enabled &&
+			pol->targets[s0->target].tmpl.kind == ST_ENCAP_NONE;
+	}
 	return pol;
 
 nomem:
@@ -944,4 +954,17 @@ st_dp_marks_install(const struct st_mark_conf *marks, uint32_t nb, struct st_err
 	rte_free(old);
 	pthread_mutex_unlock(&g->policy_lock);
 	return 0;
+}
+
+int
+st_dp_policy_path(void)
+{
+	struct st_dp *g = &st_dp_g;
+	int path = -1;
+
+	pthread_mutex_lock(&g->policy_lock);
+	if (g->policy != NULL)
+		path = g->policy->simple ? 1 : 0;
+	pthread_mutex_unlock(&g->policy_lock);
+	return path;
 }

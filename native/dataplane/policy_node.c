@@ -555,6 +555,37 @@ drop_copy(struct st_lcore_ctr *c, struct st_session_stats *st, struct rte_mbuf *
 	rte_pktmbuf_free(m);
 }
 
+/* Step 5 for one copy: translate it; 1 = send it, 0 = it was freed (dropped,
+ * or seen by the unmapped rule "count"). Anomalies count on a packet's first
+ * copy only. */
+static __rte_always_inline int
+shadow_rewrite(struct st_lcore_ctr *c, struct st_session_stats *st, const struct st_policy *pol,
+	       struct rte_mbuf *m, uint32_t wire_len, int first, uint64_t *translated)
+{
+	struct st_rewrite_result res;
+
+	res.drop = -1;
+	res.translated = 0;
+	res.anomalies = 0;
+	res.unmapped_seen = 0;
+	st_rewrite_frame_ex(pol->rw, rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
+			    rte_pktmbuf_pkt_len(m), wire_len, &res);
+	if (unlikely(res.anomalies != 0) && first)
+		count_anomalies(c, res.anomalies);
+	if (unlikely(res.unmapped_seen)) {
+		/* unmapped rule "count": seen, not sent, not a drop */
+		st->unmapped_seen++;
+		rte_pktmbuf_free(m);
+		return 0;
+	}
+	if (unlikely(res.drop >= 0)) {
+		drop_copy(c, st, m, res.drop);
+		return 0;
+	}
+	*translated += res.translated;
+	return 1;
+}
+
 /* Shadow firewall over pending copies [from, to): denied ones are freed and
  * their slot's mbuf set to NULL. */
 static void
@@ -671,33 +702,11 @@ st_policy_shadow(struct st_lcore *lc, const struct st_policy *pol)
 	for (i = 0; i < n && i < ST_PREFETCH_OFFSET; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(p[i].m, void *));
 	for (i = 0; i < n; i++) {
-		struct rte_mbuf *m = p[i].m;
-		struct st_session_stats *st = &c->sess[pol->sessions[p[i].session].slot];
-		struct st_rewrite_result res;
-
 		if (i + ST_PREFETCH_OFFSET < n)
 			rte_prefetch0(rte_pktmbuf_mtod(p[i + ST_PREFETCH_OFFSET].m, void *));
-		res.drop = -1;
-		res.translated = 0;
-		res.anomalies = 0;
-		res.unmapped_seen = 0;
-		st_rewrite_frame_ex(pol->rw, rte_pktmbuf_mtod(m, uint8_t *),
-				    rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m),
-				    p[i].wire_len, &res);
-		if (unlikely(res.anomalies != 0) && p[i].first)
-			count_anomalies(c, res.anomalies);
-		if (unlikely(res.unmapped_seen)) {
-			/* unmapped rule "count": seen, not sent, not a drop */
-			st->unmapped_seen++;
-			rte_pktmbuf_free(m);
-			continue;
-		}
-		if (res.drop >= 0) {
-			drop_copy(c, st, m, res.drop);
-			continue;
-		}
-		translated += res.translated;
-		p[k++] = p[i];
+		if (shadow_rewrite(c, &c->sess[pol->sessions[p[i].session].slot], pol, p[i].m,
+				   p[i].wire_len, p[i].first, &translated))
+			p[k++] = p[i];
 	}
 	c->translated_packets += translated;
 	n = k;
@@ -742,4 +751,96 @@ st_policy_shadow(struct st_lcore *lc, const struct st_policy *pol)
 	 * compile); anything left is a bug, freed rather than leaked. */
 	for (i = 0; i < n; i++)
 		rte_pktmbuf_free(p[i].m);
+}
+
+/* ---- the short path (pol->simple) ---------------------------------------
+ * One session that copies every packet whole to one target without
+ * encapsulation or firewall: no key, no decisions, no pending list. Each
+ * step keeps the general path's counters and order (copies before the
+ * production tx, rewrite and send after it); policy-shortpath.test.ts
+ * compares both paths' output and counters. */
+uint16_t
+st_simple_copy(struct st_lcore *lc, const struct st_policy *pol, struct rte_mbuf **pkts,
+	       uint16_t n, struct rte_mbuf **cps, int take)
+{
+	struct st_lcore_ctr *c = &lc->ctr;
+	const struct st_pol_session *ps = &pol->sessions[0];
+	struct st_session_stats *st = &c->sess[ps->slot];
+	struct rte_mempool *pool = lc->conf.shadow_pool;
+	struct rte_mbuf *fresh[ST_BURST_MAX];
+	uint16_t i, live = 0, k = 0, f = 0;
+	int bulk;
+
+	for (i = 0; i < n; i++) {
+		if (likely(rte_pktmbuf_pkt_len(pkts[i]) >= RTE_ETHER_HDR_LEN)) {
+			live++;
+		} else {
+			c->dropped[ST_DROP_MALFORMED]++;
+			c->anomalies[ST_ANOM_TRUNC_L2]++;
+		}
+	}
+	if (live == 0)
+		return 0;
+	c->rule_hits[pol->rules[ps->fixed_rule].slot] += live;
+	st->matched += live;
+	st->sampled += live;
+	if (take) {
+		for (i = 0; i < n; i++) {
+			if (likely(rte_pktmbuf_pkt_len(pkts[i]) >= RTE_ETHER_HDR_LEN)) {
+				cps[k++] = pkts[i];
+				pkts[i] = NULL;
+			}
+		}
+		return k;
+	}
+	bulk = rte_pktmbuf_alloc_bulk(pool, fresh, live) == 0;
+	for (i = 0; i < n && i < ST_PREFETCH_OFFSET; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const uint32_t len = rte_pktmbuf_pkt_len(m);
+		struct rte_mbuf *cp;
+
+		if (i + ST_PREFETCH_OFFSET < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + ST_PREFETCH_OFFSET], void *));
+		if (unlikely(len < RTE_ETHER_HDR_LEN))
+			continue;
+		cp = copy_frame(m, bulk ? fresh[f++] : NULL, pool, len);
+		if (unlikely(cp == NULL)) {
+			st->dropped[ST_SDROP_NOMEM]++;
+			c->dropped[ST_DROP_NOMEM]++;
+			continue;
+		}
+		cps[k++] = cp;
+	}
+	return k;
+}
+
+void
+st_simple_shadow(struct st_lcore *lc, const struct st_policy *pol, struct rte_mbuf **cps,
+		 uint16_t n)
+{
+	struct st_lcore_ctr *c = &lc->ctr;
+	const struct st_pol_session *ps = &pol->sessions[0];
+	struct st_session_stats *st = &c->sess[ps->slot];
+	uint16_t slot[ST_BURST_MAX];
+	uint64_t translated = 0;
+	uint16_t i, k = 0;
+
+	for (i = 0; i < n && i < ST_PREFETCH_OFFSET; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(cps[i], void *));
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = cps[i];
+
+		if (i + ST_PREFETCH_OFFSET < n)
+			rte_prefetch0(rte_pktmbuf_mtod(cps[i + ST_PREFETCH_OFFSET], void *));
+		/* whole copies: the wire length is the copy's; one copy per packet */
+		if (!shadow_rewrite(c, st, pol, m, rte_pktmbuf_pkt_len(m), 1, &translated))
+			continue;
+		slot[k] = ps->slot;
+		cps[k++] = m;
+	}
+	c->translated_packets += translated;
+	if (k != 0)
+		target_tx(lc, pol, &pol->targets[ps->target], cps, slot, k);
 }

@@ -43,6 +43,10 @@ struct st_rewrite_tables {
 	struct rte_hash *mac_hash;     /* MAC -> index into mac_to; NULL without MAC maps */
 	uint8_t mac_to[ST_MAX_MAC_MAPS][6];
 	uint8_t dhcp_addr_opts[32];    /* bitmap: DHCP options carrying IPv4 addresses */
+	/* ---- derived at compile for the short IPv4 path (rewrite_node.c) ---- */
+	uint8_t fast4;                 /* IPv4 maps, no MAC maps, both shadow MACs set */
+	uint8_t mac_pair[12];          /* dst_mac then src_mac: the frame's first 12 bytes */
+	uint32_t map4_mask[ST_MAX_MAPS];  /* prefix mask of map4[i] */
 };
 
 /* Result of rewriting one frame. */

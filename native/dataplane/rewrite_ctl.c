@@ -108,6 +108,7 @@ static int rw_compile4(struct st_rewrite_tables *t, uint16_t n,
 		t->map4[i].len = m->len;
 		t->map4[i].from = m->from & rw_mask4(m->len);
 		t->map4[i].to = m->to & rw_mask4(m->len);
+		t->map4_mask[i] = rw_mask4(m->len);
 		for (uint16_t j = 0; j < i; j++) {
 			if (t->map4[j].len == t->map4[i].len &&
 			    t->map4[j].from == t->map4[i].from) {
@@ -375,6 +376,15 @@ rw_compile(uint16_t nb_map4, const struct st_map4 *map4, uint16_t nb_map6,
 	return t;
 }
 
+/* What the short IPv4 path reads instead of deciding per frame. */
+static void rw_derive_fast(struct st_rewrite_tables *t)
+{
+	memcpy(t->mac_pair, t->dst_mac, 6);
+	memcpy(t->mac_pair + 6, t->src_mac, 6);
+	t->fast4 = t->lpm4 != NULL && t->mac_hash == NULL && !rw_mac_zero(t->src_mac) &&
+		   !rw_mac_zero(t->dst_mac);
+}
+
 struct st_rewrite_tables *st_rewrite_compile(const struct st_plan *plan,
 					     const char *name_suffix,
 					     struct st_error *err)
@@ -391,6 +401,7 @@ struct st_rewrite_tables *st_rewrite_compile(const struct st_plan *plan,
 		return NULL;
 	memcpy(t->src_mac, plan->shadow_src_mac, sizeof(t->src_mac));
 	memcpy(t->dst_mac, plan->shadow_dst_mac, sizeof(t->dst_mac));
+	rw_derive_fast(t);
 	return t;
 }
 
@@ -434,6 +445,7 @@ struct st_rewrite_tables *st_rewrite_compile_policy(const struct st_policy_conf 
 		st_rewrite_free(t);
 		return NULL;
 	}
+	rw_derive_fast(t);
 	return t;
 }
 

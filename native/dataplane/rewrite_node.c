@@ -347,15 +347,12 @@ static inline int rw_is_vlan(uint16_t et)
 /* Translate one IPv4 address in place in *addr; 1 if covered by a map. */
 static inline int rw_xlat4(const struct st_rewrite_tables *t, uint32_t *addr)
 {
-	uint32_t nh, mask;
-	const struct st_map4 *m;
+	uint32_t nh;
 
 	if (t->lpm4 == NULL || rte_lpm_lookup(t->lpm4, *addr, &nh) != 0 ||
 	    nh >= t->nb_map4)
 		return 0;
-	m = &t->map4[nh];
-	mask = m->len == 0 ? 0 : UINT32_MAX << (32 - m->len);
-	*addr = (m->to & mask) | (*addr & ~mask);
+	*addr = t->map4[nh].to | (*addr & ~t->map4_mask[nh]);
 	return 1;
 }
 
@@ -1299,19 +1296,28 @@ rw_fast4(const struct st_rewrite_tables *t, uint8_t *f, uint32_t seg_len,
 	const uint32_t seg = seg_len < pkt_len ? seg_len : pkt_len;
 	const uint32_t wire = wire_len > pkt_len ? wire_len : pkt_len;
 	uint8_t *ip = f + RTE_ETHER_HDR_LEN, *l4 = ip + 20;
-	uint32_t tot, src, dst, nsrc, ndst, d, need, csum_off;
+	uint64_t w0, w1;
+	uint32_t tot, src, dst, nsrc, ndst, d, need, csum_off, nh0, nh1;
+	uint16_t et;
+	uint8_t proto;
 	enum rw_l4 kind;
 
-	if (seg < RTE_ETHER_HDR_LEN + 20 + 20 || t->mac_hash != NULL || t->lpm4 == NULL ||
-	    rw_rd16(f + 12) != RTE_ETHER_TYPE_IPV4 || ip[0] != 0x45 ||
-	    (rw_rd16(ip + 6) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0 ||
-	    rw_mac_is_zero(t->src_mac) || rw_mac_is_zero(t->dst_mac))
+	/* Derived at compile: IPv4 maps, no MAC maps, shadow MACs set. */
+	if (!t->fast4 || seg < RTE_ETHER_HDR_LEN + 20 + 20)
 		return 0;
-	if (ip[9] == IPPROTO_TCP) {
+	memcpy(&et, f + 12, 2);
+	/* Bytes 0..7 of the IP header in one load: version/IHL, total
+	 * length, flags and fragment offset. */
+	memcpy(&w0, ip, 8);
+	if (et != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) || (uint8_t)w0 != 0x45 ||
+	    (uint16_t)(w0 >> 48) & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
+		return 0;
+	proto = ip[9];
+	if (proto == IPPROTO_TCP) {
 		kind = RW_L4_TCP;
 		csum_off = 16;
 		need = 20;
-	} else if (ip[9] == IPPROTO_UDP) {
+	} else if (proto == IPPROTO_UDP) {
 		kind = RW_L4_UDP;
 		csum_off = 6;
 		need = 8;
@@ -1321,22 +1327,32 @@ rw_fast4(const struct st_rewrite_tables *t, uint8_t *f, uint32_t seg_len,
 	} else {
 		return 0;
 	}
-	tot = rw_rd16(ip + 2);
+	tot = rte_be_to_cpu_16((uint16_t)(w0 >> 16));
 	if (tot < 20 + need || tot > wire - RTE_ETHER_HDR_LEN)
 		return 0;
 	if (kind == RW_L4_TCP && ((l4[12] >> 4) < 5 || (uint32_t)(l4[12] >> 4) * 4 > tot - 20))
 		return 0;
-	if (t->cp_aware && ((f[0] & 1) != 0 || rw_mac_is_zero(f) ||
-			    (f[6] & 1) != 0 || rw_mac_is_zero(f + 6)))
-		return 0;
-	src = rw_rd32(ip + 12);
-	dst = rw_rd32(ip + 16);
+	if (t->cp_aware) {
+		/* Group or all-zero MACs name no single host: general path.
+		 * Bytes 0..7 hold the destination, 6..13 the source. */
+		const uint64_t mac48 = rte_cpu_to_le_64(UINT64_C(0xffffffffffff));
+
+		memcpy(&w0, f, 8);
+		memcpy(&w1, f + 6, 8);
+		if ((f[0] & 1) != 0 || (f[6] & 1) != 0 || (w0 & mac48) == 0 || (w1 & mac48) == 0)
+			return 0;
+	}
+	memcpy(&src, ip + 12, 4);
+	memcpy(&dst, ip + 16, 4);
+	src = rte_be_to_cpu_32(src);
+	dst = rte_be_to_cpu_32(dst);
 	if (t->cp_aware && (src == 0 || src == UINT32_MAX || dst == 0 || dst == UINT32_MAX))
 		return 0;
-	nsrc = src;
-	ndst = dst;
-	if (!rw_xlat4(t, &nsrc) || !rw_xlat4(t, &ndst))
+	if (rte_lpm_lookup(t->lpm4, src, &nh0) != 0 || nh0 >= t->nb_map4 ||
+	    rte_lpm_lookup(t->lpm4, dst, &nh1) != 0 || nh1 >= t->nb_map4)
 		return 0;
+	nsrc = t->map4[nh0].to | (src & ~t->map4_mask[nh0]);
+	ndst = t->map4[nh1].to | (dst & ~t->map4_mask[nh1]);
 
 	res->drop = -1;
 	res->anomalies = 0;
@@ -1344,12 +1360,16 @@ rw_fast4(const struct st_rewrite_tables *t, uint8_t *f, uint32_t seg_len,
 	res->translated = 0;
 	d = 0;
 	if (nsrc != src) {
+		const uint32_t b = rte_cpu_to_be_32(nsrc);
+
 		d += rw_cs_addr4(src, nsrc);
-		rw_wr32(ip + 12, nsrc);
+		memcpy(ip + 12, &b, 4);
 	}
 	if (ndst != dst) {
+		const uint32_t b = rte_cpu_to_be_32(ndst);
+
 		d += rw_cs_addr4(dst, ndst);
-		rw_wr32(ip + 16, ndst);
+		memcpy(ip + 16, &b, 4);
 	}
 	if (d != 0) {
 		res->translated = 1;
@@ -1357,22 +1377,31 @@ rw_fast4(const struct st_rewrite_tables *t, uint8_t *f, uint32_t seg_len,
 		if (rw_cs_fold(d) != 0)
 			rw_l4_fix(kind, l4 + csum_off, d);
 	}
-	memcpy(f, t->dst_mac, RTE_ETHER_ADDR_LEN);
-	memcpy(f + RTE_ETHER_ADDR_LEN, t->src_mac, RTE_ETHER_ADDR_LEN);
+	memcpy(f, t->mac_pair, 12);
 	return 1;
+}
+
+/* Every other shape: out of line, so the short path above needs no stack
+ * frame of its own. */
+static __rte_noinline void
+rw_frame_general(const struct st_rewrite_tables *t, uint8_t *frame,
+		 uint32_t seg_len, uint32_t pkt_len, uint32_t wire_len,
+		 struct st_rewrite_result *res)
+{
+	/* control_plane != 0 implies cp_aware */
+	if (t->cp_aware || t->mac_hash != NULL)
+		rw_frame_policy(t, frame, seg_len, pkt_len, wire_len, res);
+	else
+		rw_frame(t, frame, seg_len, pkt_len, wire_len, res, 0);
 }
 
 void st_rewrite_frame_ex(const struct st_rewrite_tables *t, uint8_t *frame,
 			 uint32_t seg_len, uint32_t pkt_len, uint32_t wire_len,
 			 struct st_rewrite_result *res)
 {
-	if (rw_fast4(t, frame, seg_len, pkt_len, wire_len, res))
+	if (likely(rw_fast4(t, frame, seg_len, pkt_len, wire_len, res)))
 		return;
-	/* control_plane != 0 implies cp_aware */
-	if (t->cp_aware || t->mac_hash != NULL)
-		rw_frame_policy(t, frame, seg_len, pkt_len, wire_len, res);
-	else
-		rw_frame(t, frame, seg_len, pkt_len, wire_len, res, 0);
+	rw_frame_general(t, frame, seg_len, pkt_len, wire_len, res);
 }
 
 void st_rewrite_frame(const struct st_rewrite_tables *t, uint8_t *frame,

@@ -261,6 +261,13 @@ export interface NativeSessionStats {
 
 export interface NativePolicyStats {
   generation: number;
+  /**
+   * The fast path the running policy takes: "short" for the common shape (one
+   * session copying every packet whole to one target: no classifier,
+   * sampling, rate cap, snaplen, encapsulation or firewall), "general"
+   * otherwise; absent while no policy runs. Both give the same output.
+   */
+  path?: 'short' | 'general';
   /** indexed by session slot; only slots in use are meaningful */
   sessions: NativeSessionStats[];
   /** indexed by rule slot */
