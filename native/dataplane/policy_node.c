@@ -147,9 +147,12 @@ bucket_take(struct st_bucket *b, uint64_t now, double bits)
 	return 1;
 }
 
-/* The session's rate cap for one copy of m (the copy's length, snaplen
- * applied, plus what encapsulation adds): 1 = within the cap. `buckets` and
- * `now` are this worker's, set whenever the policy has a capped session. */
+static uint32_t copy_len(const struct rte_mbuf *m, uint32_t snaplen, uint32_t len);
+
+/* The session's rate cap for one copy of m (the copy's length as truncation
+ * leaves it, headers kept, plus what encapsulation adds): 1 = within the
+ * cap. `buckets` and `now` are this worker's, set whenever the policy has a
+ * capped session. */
 static inline int
 within_rate(const struct st_policy *pol, const struct st_pol_session *ps,
 	    struct st_bucket *buckets, uint64_t now, const struct rte_mbuf *m)
@@ -160,7 +163,7 @@ within_rate(const struct st_policy *pol, const struct st_pol_session *ps,
 		return 1;
 	len = rte_pktmbuf_pkt_len(m);
 	if (ps->snaplen != 0 && len > ps->snaplen)
-		len = ps->snaplen;
+		len = copy_len(m, ps->snaplen, len);
 	return bucket_take(&buckets[ps->bucket], now,
 			   8.0 * (len + pol->targets[ps->target].wire_extra));
 }

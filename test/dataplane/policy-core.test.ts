@@ -340,6 +340,23 @@ test.serial('rate cap (pps): copies over the cap are dropped and counted as rate
   }
 });
 
+test.serial('rate cap (bps) counts what a truncated copy keeps: headers longer than the snaplen included', async (t) => {
+  if (skip) return t.fail(skip);
+  // VLAN + IPv6 + TCP: 78 bytes of headers, which a 64-byte snaplen keeps whole.
+  const frames = Array.from({ length: 1500 }, (_, i) =>
+    ether({ ...M, vlans: [7] }, ipv6({ src: 'fd00:1::5', dst: 'fd00:2::7', payload: tcp({ sport: 1000 + (i % 500), dport: 80, flags: 'A', payload: Buffer.alloc(200, 3) }) })));
+  // 8 kbit/s: the bucket's depth (64 KiB, its floor) is what the burst can spend; refill is ~1 kB/s.
+  const r = await runPolicy(frames, policy({ sessions: [session({ slot: 0, snaplen: 64, rateBps: 8000 })], rules: [rule(0, 0)] }), { shadowPorts: 1 });
+  const s = r.policy.sessions[0]!;
+  const kept = new Set(r.shadow[0]!.map((f) => f.length));
+  t.deepEqual([...kept], [78], 'each copy keeps its 78 bytes of headers');
+  t.is(s.matched, frames.length);
+  t.is(s.mirroredPackets + s.dropped.rate, frames.length);
+  // Counting 64 bytes per copy (the snaplen) would let 1,024 copies (79,872 bytes) through.
+  t.true(s.mirroredBytes <= 65536 + 4000, `sent ${s.mirroredBytes} bytes against a 65,536-byte bucket`);
+  t.true(s.mirroredBytes >= 65536 * 0.9, `sent only ${s.mirroredBytes} bytes`);
+});
+
 // ---- live swaps -----------------------------------------------------------------------------
 
 function manyRules(n: number, slotBase: number): NativeRule[] {
