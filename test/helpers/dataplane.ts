@@ -6,17 +6,15 @@
  * a translation written here from the documented rules (rewrite_node.c's
  * header comment), with every checksum recomputed from scratch by the builder.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { IDLE, MODE, ROLE, UNMAPPED, DROP_REASONS, ANOMALIES, type Anomaly, type DropReason, type NativePlan, type NativeStats, type NativePortInfo } from '../../src/dataplane/native-types.js';
-import type { FromHost, ToHost } from '../../src/dataplane/protocol.js';
 import { ip4, ip4ToString, ip6, ip6ToString, IPPROTO, mac, parseFrame, recomputeChecksums, internetChecksum } from '../../src/pcap/build.js';
 import { readPcap, writePcap } from '../../src/pcap/pcap.js';
+import { HOST_JS, HostChannel } from './host-channel.js';
 
-export const HOST_JS = fileURLToPath(new URL('../../src/dataplane/host.js', import.meta.url));
+export { HOST_JS } from './host-channel.js';
 
 export interface PrefixMap {
   from: string;
@@ -110,19 +108,6 @@ function withDefaults(o: Partial<Translation>): Translation {
 
 let runCounter = 0;
 
-/** Counters that must stop moving before a run counts as finished (no loop counters). */
-function settledView(s: NativeStats): string {
-  return JSON.stringify({
-    ports: s.ports.map((p) => [p.rxPackets, p.txPackets, p.txDropped, p.hwOpackets]),
-    m: s.mirrorPackets,
-    t: s.translatedPackets,
-    d: s.dropped,
-    a: s.anomalies,
-  });
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Fork the host, start it on pcap vdevs with `frames` as input, wait until
  * every frame was received and the counters settle, stop it, and return what
@@ -152,109 +137,24 @@ export async function runDataplane(opts: RunOptions): Promise<RunResult> {
     '--vdev', `net_pcap2,tx_pcap=${shadowPath}`,
   ];
   const plan = buildPlan(tr);
-  const logs: string[] = [];
-  let child: ChildProcess | undefined;
-  let exited: Promise<number | null> = Promise.resolve(null);
-  let hasExited = false;
   const dispose = (): void => rmSync(dir, { recursive: true, force: true });
+  const host = new HostChannel(prefix);
   try {
-    child = fork(HOST_JS, [], { serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-    const c = child;
-    c.stdout?.on('data', (d: Buffer) => logs.push(`stdout: ${d.toString().trimEnd()}`));
-    c.stderr?.on('data', (d: Buffer) => logs.push(`stderr: ${d.toString().trimEnd()}`));
-    exited = new Promise((resolve) => {
-      c.on('exit', (code, signal) => {
-        hasExited = true;
-        logs.push(`exit: code ${code} signal ${signal}`);
-        resolve(code);
-      });
-    });
-    const inbox: FromHost[] = [];
-    const waiters: Array<() => void> = [];
-    c.on('message', (m: FromHost) => {
-      if (m.type === 'log') {
-        logs.push(`${m.level}: ${m.msg}${m.data ? ` ${JSON.stringify(m.data)}` : ''}`);
-        return;
-      }
-      inbox.push(m);
-      waiters.splice(0).forEach((w) => w());
-    });
-    const context = (): string => `\n--- host output ---\n${logs.slice(-40).join('\n')}`;
-    const waitFor = async <T extends FromHost['type']>(type: T, id: number | null, ms: number): Promise<Extract<FromHost, { type: T }>> => {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const i = inbox.findIndex((m) => m.type === type || m.type === 'error');
-        if (i >= 0) {
-          const m = inbox.splice(i, 1)[0] as FromHost;
-          if (m.type === 'error') {
-            throw new Error(`host answered error while waiting for '${type}': ${m.error.code} ${m.error.message} (field "${m.error.field}")${context()}`);
-          }
-          if (id === null || !('id' in m) || m.id === id) return m as Extract<FromHost, { type: T }>;
-        }
-        if (hasExited) throw new Error(`host exited while waiting for '${type}'${context()}`);
-        const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for '${type}' from the host${context()}`);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(left, 200));
-          waiters.push(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-      }
-    };
-    const send = (m: ToHost): void => {
-      c.send(m);
-    };
-
-    await waitFor('hello', null, 30_000);
-    send({ type: 'start', id: 1, ealArgs, plan });
-    const started = await waitFor('started', 1, 60_000);
-
-    let id = 10;
-    let last: NativeStats | undefined;
-    let stableFor = 0;
-    let prevView = '';
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      send({ type: 'stats', id });
-      const s = (await waitFor('stats', id, 10_000)).stats;
-      id++;
-      last = s;
-      const view = settledView(s);
-      if ((s.ports[0]?.rxPackets ?? -1) === n && view === prevView) stableFor++;
-      else stableFor = 0;
-      prevView = view;
-      if (stableFor >= 3) break;
-      if (Date.now() > deadline) {
-        throw new Error(`timed out after ${timeoutMs} ms: port 0 received ${s.ports[0]?.rxPackets} of ${n} packets; last stats ${JSON.stringify(s)}${context()}`);
-      }
-      await sleep(50);
-    }
+    await host.waitFor('hello', null, 30_000);
+    host.send({ type: 'start', id: 1, ealArgs, plan });
+    const started = await host.waitFor('started', 1, 60_000);
+    await host.settle(n, { timeoutMs, exact: true });
     // The host must still answer after the whole input (malformed frames included).
-    send({ type: 'stats', id });
-    const stats = (await waitFor('stats', id, 10_000)).stats;
-    send({ type: 'stop', id: 2 });
-    await waitFor('stopped', 2, 30_000);
-    const code = await Promise.race([exited, sleep(30_000).then(() => 'timeout' as const)]);
-    if (code === 'timeout') throw new Error(`host did not exit within 30 s after 'stopped'${context()}`);
-    if (code !== 0) throw new Error(`host exited with code ${code} after stop${context()}`);
+    const stats = await host.stats();
+    await host.stop();
     const production = existsSync(productionPath) ? readPcap(productionPath).packets.map((p) => p.data) : [];
     const shadow = existsSync(shadowPath) ? readPcap(shadowPath).packets.map((p) => p.data) : [];
-    return { production, shadow, stats, ports: started.ports, dir, inputPath, productionPath, shadowPath, logs, dispose };
+    return { production, shadow, stats, ports: started.ports, dir, inputPath, productionPath, shadowPath, logs: host.logs, dispose };
   } catch (e) {
     dispose();
     throw e;
   } finally {
-    if (child && !hasExited && child.pid !== undefined) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      await Promise.race([exited, sleep(5_000)]);
-    }
-    rmSync(join('/var/run/dpdk', prefix), { recursive: true, force: true });
+    await host.kill();
   }
 }
 

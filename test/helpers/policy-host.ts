@@ -6,10 +6,9 @@
  * into net_null. Policies are built with the small builders below (the flat
  * NativePolicy of src/dataplane/native-types.ts).
  *
- * Patterns taken from test/helpers/dataplane.ts (fork, inbox, cleanup by pid,
- * EAL runtime directory removal), kept separate so that file stays as it is.
+ * The process and its request/reply plumbing are host-channel.ts's, shared
+ * with dataplane.ts and policy-run.ts.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,8 +21,9 @@ import {
 import type { FromHost, ToHost } from '../../src/dataplane/protocol.js';
 import { ip4, ip6, mac } from '../../src/pcap/build.js';
 import { readPcap, writePcap } from '../../src/pcap/pcap.js';
+import { HOST_JS, HostChannel } from './host-channel.js';
 
-export const HOST_JS = fileURLToPath(new URL('../../src/dataplane/host.js', import.meta.url));
+export { HOST_JS } from './host-channel.js';
 export const ADDON = fileURLToPath(new URL('../../../build/Release/shadowtap.node', import.meta.url));
 
 export function missingBuild(): string | null {
@@ -178,22 +178,13 @@ export interface HostOptions {
 }
 
 let counter = 0;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-/** A timeout for Promise.race that does not keep the process alive once the race is won. */
-const timeoutAfter = (ms: number): Promise<'timeout'> => new Promise((r) => setTimeout(() => r('timeout'), ms).unref());
 
 export class PolicyHost {
   readonly dir: string;
-  readonly logs: string[] = [];
   readonly inputPath: string;
   readonly productionPath: string;
   readonly shadowPaths: string[];
-  private child: ChildProcess | undefined;
-  private exited: Promise<number | null> = Promise.resolve(null);
-  private hasExited = false;
-  private readonly inbox: FromHost[] = [];
-  private readonly waiters: Array<() => void> = [];
-  private nextId = 100;
+  private host: HostChannel | undefined;
   private readonly prefix: string;
 
   constructor(private readonly opts: HostOptions) {
@@ -204,8 +195,14 @@ export class PolicyHost {
     this.prefix = `st-pol-${process.pid}-${counter++}`;
   }
 
-  private context(): string {
-    return `\n--- host output ---\n${this.logs.slice(-40).join('\n')}`;
+  /** The host's log lines and output (empty before start). */
+  get logs(): string[] {
+    return this.host?.logs ?? [];
+  }
+
+  private get channel(): HostChannel {
+    if (!this.host) throw new Error('PolicyHost: start() first');
+    return this.host;
   }
 
   plan(): NativePlan {
@@ -253,109 +250,45 @@ export class PolicyHost {
     const missing = missingBuild();
     if (missing) throw new Error(missing);
     writePcap(this.inputPath, this.opts.frames);
-    const c = fork(HOST_JS, [], { serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
-    this.child = c;
-    c.stdout?.on('data', (d: Buffer) => this.logs.push(`stdout: ${d.toString().trimEnd()}`));
-    c.stderr?.on('data', (d: Buffer) => this.logs.push(`stderr: ${d.toString().trimEnd()}`));
-    this.exited = new Promise((resolve) => {
-      c.on('exit', (code, signal) => {
-        this.hasExited = true;
-        this.logs.push(`exit: code ${code} signal ${signal}`);
-        this.waiters.splice(0).forEach((w) => w());
-        resolve(code);
-      });
-    });
-    c.on('message', (m: FromHost) => {
-      if (m.type === 'log') {
-        this.logs.push(`${m.level}: ${m.msg}${m.data ? ` ${JSON.stringify(m.data)}` : ''}`);
-        return;
-      }
-      this.inbox.push(m);
-      this.waiters.splice(0).forEach((w) => w());
-    });
-    await this.waitFor('hello', null, 30_000);
+    const h = new HostChannel(this.prefix);
+    this.host = h;
+    await h.waitFor('hello', null, 30_000);
     const start: Extract<ToHost, { type: 'start' }> = { type: 'start', id: 1, ealArgs: this.ealArgs(), plan: this.plan() };
     if (this.opts.policy) start.policy = this.opts.policy;
-    c.send(start);
-    await this.waitFor('started', 1, 60_000);
+    h.send(start);
+    await h.waitFor('started', 1, 60_000);
   }
 
   /** Wait for a reply; an 'error' reply with the same id is thrown as an Error carrying code and field. */
-  async waitFor<T extends FromHost['type']>(type: T, id: number | null, ms: number): Promise<Extract<FromHost, { type: T }>> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const i = this.inbox.findIndex((m) => (m.type === type || m.type === 'error') && (id === null || !('id' in m) || m.id === id || m.id === 0));
-      if (i >= 0) {
-        const m = this.inbox.splice(i, 1)[0] as FromHost;
-        if (m.type === 'error') {
-          const e = new Error(`host answered error while waiting for '${type}': ${m.error.code} ${m.error.message} (field "${m.error.field}")`) as Error & { code: string; field: string };
-          e.code = m.error.code;
-          e.field = m.error.field;
-          throw e;
-        }
-        return m as Extract<FromHost, { type: T }>;
-      }
-      if (this.hasExited) throw new Error(`host exited while waiting for '${type}'${this.context()}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for '${type}'${this.context()}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 200));
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  waitFor<T extends FromHost['type']>(type: T, id: number | null, ms: number): Promise<Extract<FromHost, { type: T }>> {
+    return this.channel.waitFor(type, id, ms);
   }
 
-  private send(m: ToHost): void {
-    this.child?.send(m);
-  }
-
-  async stats(): Promise<NativeStats> {
-    const id = this.nextId++;
-    this.send({ type: 'stats', id });
-    return (await this.waitFor('stats', id, 10_000)).stats;
+  stats(): Promise<NativeStats> {
+    return this.channel.stats();
   }
 
   async policyStats(): Promise<NativePolicyStats> {
-    const id = this.nextId++;
-    this.send({ type: 'policyStats', id });
+    const id = this.channel.id();
+    this.channel.send({ type: 'policyStats', id });
     return (await this.waitFor('policyStats', id, 10_000)).stats;
   }
 
   async install(p: NativePolicy, timeoutMs = 60_000): Promise<{ generation: number; applyMs: number }> {
-    const id = this.nextId++;
-    this.send({ type: 'policy', id, policy: p });
+    const id = this.channel.id();
+    this.channel.send({ type: 'policy', id, policy: p });
     const r = await this.waitFor('policyInstalled', id, timeoutMs);
     return { generation: r.generation, applyMs: r.applyMs };
   }
 
   /** Until port 0 has received `n` packets and the counters stop moving. */
-  async settle(n: number, timeoutMs = 60_000): Promise<NativeStats> {
-    const deadline = Date.now() + timeoutMs;
-    let prev = '';
-    let stable = 0;
-    for (;;) {
-      const s = await this.stats();
-      const view = JSON.stringify({ p: s.ports.map((p) => [p.rxPackets, p.txPackets, p.txDropped]), m: s.mirrorPackets, d: s.dropped });
-      if ((s.ports[0]?.rxPackets ?? -1) >= n && view === prev) stable++;
-      else stable = 0;
-      prev = view;
-      if (stable >= 3) return s;
-      if (Date.now() > deadline) throw new Error(`timed out: port 0 received ${s.ports[0]?.rxPackets} of ${n}; ${JSON.stringify(s)}${this.context()}`);
-      await sleep(50);
-    }
+  settle(n: number, timeoutMs = 60_000): Promise<NativeStats> {
+    return this.channel.settle(n, { timeoutMs });
   }
 
   async stop(): Promise<void> {
     try {
-      if (this.child && !this.hasExited) {
-        this.send({ type: 'stop', id: 2 });
-        await this.waitFor('stopped', 2, 30_000);
-        const code = await Promise.race([this.exited, timeoutAfter(30_000)]);
-        if (code !== 0) throw new Error(`host exit after stop: ${String(code)}${this.context()}`);
-      }
+      await this.host?.stop();
     } finally {
       await this.kill();
     }
@@ -363,15 +296,8 @@ export class PolicyHost {
 
   /** Kill by pid if still there, and remove EAL's runtime directory. */
   async kill(): Promise<void> {
-    if (this.child && !this.hasExited && this.child.pid !== undefined) {
-      try {
-        process.kill(this.child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      await Promise.race([this.exited, timeoutAfter(5_000)]);
-    }
-    rmSync(join('/var/run/dpdk', this.prefix), { recursive: true, force: true });
+    if (this.host) await this.host.kill();
+    else rmSync(join('/var/run/dpdk', this.prefix), { recursive: true, force: true });
   }
 
   production(): Buffer[] {

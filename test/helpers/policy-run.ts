@@ -11,7 +11,6 @@
  * fields a test needs (VXLAN/GENEVE VNIs, DHCP options...).
  */
 import { execFile } from 'node:child_process';
-import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,13 +20,13 @@ import { validateConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { compilePlan } from '../../src/dataplane/compile.js';
 import type { NativePolicy, NativePolicyStats, NativeStats } from '../../src/dataplane/native-types.js';
-import type { FromHost, ToHost } from '../../src/dataplane/protocol.js';
 import { compilePolicy, type CompiledPolicy } from '../../src/policy/compile.js';
 import { readPcap, writePcap } from '../../src/pcap/pcap.js';
+import { HOST_JS, HostChannel } from './host-channel.js';
 import { requireTshark } from './tshark.js';
 
 const execFileP = promisify(execFile);
-export const HOST_JS = fileURLToPath(new URL('../../src/dataplane/host.js', import.meta.url));
+export { HOST_JS } from './host-channel.js';
 export const ADDON = fileURLToPath(new URL('../../../build/Release/shadowtap.node', import.meta.url));
 
 /** Why the real-host tests cannot run here, or null. */
@@ -66,7 +65,6 @@ export interface ConfigRun {
 }
 
 let runs = 0;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The test configuration: prod-in (capture) → prod-out (capture), N shadow captures. */
 export function testConfig(dir: string, policy: Record<string, unknown>, shadowPorts = 1, memoryMb = 1024): Config {
@@ -95,86 +93,21 @@ export async function runConfig(opts: ConfigRunOptions): Promise<ConfigRun> {
   const inputPath = join(dir, 'in.pcap');
   writePcap(inputPath, opts.frames);
   const prefix = `st-pconf-${process.pid}-${runs++}`;
-  const logs: string[] = [];
-  let child: ChildProcess | undefined;
-  let hasExited = false;
-  let exited: Promise<number | null> = Promise.resolve(null);
+  let host: HostChannel | undefined;
   try {
     const config = testConfig(dir, opts.policy, nShadow, opts.memoryMb);
     const { ealArgs, plan } = compilePlan(config, { filePrefix: prefix, nproc: 2, programName: 'shadowtap-test' });
     const compiled = compilePolicy(config);
-    const c = fork(HOST_JS, [], { serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
-    child = c;
-    c.stdout?.on('data', (d: Buffer) => logs.push(`stdout: ${d.toString().trimEnd()}`));
-    c.stderr?.on('data', (d: Buffer) => logs.push(`stderr: ${d.toString().trimEnd()}`));
-    const inbox: FromHost[] = [];
-    const waiters: (() => void)[] = [];
-    exited = new Promise((resolve) => {
-      c.on('exit', (code, signal) => {
-        hasExited = true;
-        logs.push(`exit: code ${code} signal ${signal}`);
-        waiters.splice(0).forEach((w) => w());
-        resolve(code);
-      });
-    });
-    c.on('message', (m: FromHost) => {
-      if (m.type === 'log') {
-        logs.push(`${m.level}: ${m.msg}${m.data ? ` ${JSON.stringify(m.data)}` : ''}`);
-        return;
-      }
-      inbox.push(m);
-      waiters.splice(0).forEach((w) => w());
-    });
-    const context = (): string => `\n--- host output ---\n${logs.slice(-40).join('\n')}`;
-    const waitFor = async <T extends FromHost['type']>(type: T, id: number | null, ms: number): Promise<Extract<FromHost, { type: T }>> => {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const i = inbox.findIndex((m) => m.type === type || m.type === 'error');
-        if (i >= 0) {
-          const m = inbox.splice(i, 1)[0] as FromHost;
-          if (m.type === 'error') throw new Error(`host answered ${m.error.code}: ${m.error.message} (field "${m.error.field}")${context()}`);
-          if (id === null || !('id' in m) || m.id === id) return m as Extract<FromHost, { type: T }>;
-        }
-        if (hasExited) throw new Error(`host exited while waiting for '${type}'${context()}`);
-        const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for '${type}'${context()}`);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(left, 200));
-          waiters.push(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-      }
-    };
-    const send = (m: ToHost): void => {
-      c.send(m);
-    };
-    await waitFor('hello', null, 30_000);
-    send({ type: 'start', id: 1, ealArgs, plan, policy: compiled.native });
-    await waitFor('started', 1, 60_000);
-    let id = 10;
-    let prev = '';
-    let stable = 0;
-    let stats: NativeStats;
-    const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
-    for (;;) {
-      send({ type: 'stats', id });
-      stats = (await waitFor('stats', id++, 10_000)).stats;
-      const view = JSON.stringify({ p: stats.ports.map((p) => [p.rxPackets, p.txPackets, p.txDropped]), m: stats.mirrorPackets, d: stats.dropped, a: stats.anomalies });
-      if ((stats.ports[0]?.rxPackets ?? -1) >= opts.frames.length && view === prev) stable++;
-      else stable = 0;
-      prev = view;
-      if (stable >= 3) break;
-      if (Date.now() > deadline) throw new Error(`timed out: prod-in received ${stats.ports[0]?.rxPackets} of ${opts.frames.length}${context()}`);
-      await sleep(50);
-    }
-    send({ type: 'policyStats', id });
-    const policyStats = (await waitFor('policyStats', id++, 10_000)).stats;
-    send({ type: 'stop', id: 2 });
-    await waitFor('stopped', 2, 30_000);
-    const code = await Promise.race([exited, sleep(30_000).then(() => 'timeout' as const)]);
-    if (code !== 0) throw new Error(`host exit after stop: ${String(code)}${context()}`);
+    const h = new HostChannel(prefix);
+    host = h;
+    await h.waitFor('hello', null, 30_000);
+    h.send({ type: 'start', id: 1, ealArgs, plan, policy: compiled.native });
+    await h.waitFor('started', 1, 60_000);
+    const stats = await h.settle(opts.frames.length, { timeoutMs: opts.timeoutMs ?? 60_000 });
+    const id = h.id();
+    h.send({ type: 'policyStats', id });
+    const policyStats = (await h.waitFor('policyStats', id, 10_000)).stats;
+    await h.stop();
     const read = (p: string): Buffer[] => (existsSync(p) ? readPcap(p).packets.map((x) => x.data) : []);
     const shadowPaths = Array.from({ length: nShadow }, (_, i) => join(dir, `shadow${i}.pcap`));
     return {
@@ -186,22 +119,14 @@ export async function runConfig(opts: ConfigRunOptions): Promise<ConfigRun> {
       shadow: shadowPaths.map(read),
       shadowPaths,
       inputPath,
-      logs,
+      logs: h.logs,
       dispose,
     };
   } catch (e) {
     dispose();
     throw e;
   } finally {
-    if (child && !hasExited && child.pid !== undefined) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      await Promise.race([exited, sleep(5_000)]);
-    }
-    rmSync(join('/var/run/dpdk', prefix), { recursive: true, force: true });
+    await host?.kill();
   }
 }
 
