@@ -117,6 +117,8 @@ export interface TargetCheck {
   ratio: number | null;
   /** per-round paired ratios (same round), min–max */
   pairedMin: number | null;
+  /** median of the per-round ratios (each pair measured within one round, so slow drift cancels) */
+  pairedMedian: number | null;
   pairedMax: number | null;
   verdict: 'PASS' | 'MISS' | 'n/a';
   gap: string;
@@ -136,7 +138,7 @@ export function checkTargets(results: ContenderResult[], rows: Row[]): TargetChe
   return TARGETS.map((t) => {
     const n = row.get(t.num);
     const d = row.get(t.den);
-    const base: TargetCheck = { text: t.text, numerator: t.num, denominator: t.den, min: t.min, ratio: null, pairedMin: null, pairedMax: null, verdict: 'n/a', gap: '' };
+    const base: TargetCheck = { text: t.text, numerator: t.num, denominator: t.den, min: t.min, ratio: null, pairedMin: null, pairedMedian: null, pairedMax: null, verdict: 'n/a', gap: '' };
     if (!n?.mpps || !d?.mpps) {
       const missing = [n, d].map((x, i) => (x?.mpps ? null : `${i === 0 ? t.num : t.den}: ${x?.note ?? 'not measured in this run'}`)).filter(Boolean);
       return { ...base, gap: missing.join('; ') };
@@ -151,6 +153,7 @@ export function checkTargets(results: ContenderResult[], rows: Row[]): TargetChe
       ...base,
       ratio,
       pairedMin: paired.length ? Math.min(...paired) : null,
+      pairedMedian: paired.length ? median(paired) : null,
       pairedMax: paired.length ? Math.max(...paired) : null,
       verdict: pass ? 'PASS' : 'MISS',
       gap: pass ? `${pct.toFixed(0)} % above the target` : `${pct.toFixed(0)} % short of the target (needs ${(t.min * d.mpps).toFixed(2)} Mpps, has ${n.mpps.toFixed(2)})`,
@@ -199,7 +202,7 @@ export function textTable(rows: Row[]): string {
 
 export function textTargets(t: TargetCheck[]): string {
   return t
-    .map((c) => `${c.verdict.padEnd(4)} ${c.text}: ${c.ratio === null ? 'not measured' : `${c.ratio.toFixed(2)}×`}${c.pairedMin !== null ? ` (per round ${c.pairedMin.toFixed(2)}–${c.pairedMax!.toFixed(2)})` : ''}; ${c.gap}`)
+    .map((c) => `${c.verdict.padEnd(4)} ${c.text}: ${c.ratio === null ? 'not measured' : `${c.ratio.toFixed(2)}×`}${c.pairedMin !== null ? ` (per round ${c.pairedMin.toFixed(2)}–${c.pairedMax!.toFixed(2)}, median ${c.pairedMedian!.toFixed(2)})` : ''}; ${c.gap}`)
     .join('\n');
 }
 
@@ -248,10 +251,10 @@ function mdTable(rows: Row[]): string {
 }
 
 function mdTargets(t: TargetCheck[]): string {
-  const out = ['| target | measured | per round | verdict | gap |', '|---|---:|---:|---|---|'];
+  const out = ['| target | measured | per round | per-round median | verdict | gap |', '|---|---:|---:|---:|---|---|'];
   for (const c of t) {
     out.push(
-      `| ${c.text} | ${c.ratio === null ? '–' : `${c.ratio.toFixed(2)}×`} | ${c.pairedMin === null ? '–' : `${c.pairedMin.toFixed(2)}–${c.pairedMax!.toFixed(2)}×`} | ${c.verdict === 'n/a' ? 'not measured' : `**${c.verdict}**`} | ${c.gap.replace(/\|/g, '/')} |`,
+      `| ${c.text} | ${c.ratio === null ? '–' : `${c.ratio.toFixed(2)}×`} | ${c.pairedMin === null ? '–' : `${c.pairedMin.toFixed(2)}–${c.pairedMax!.toFixed(2)}×`} | ${c.pairedMedian === null ? '–' : `${c.pairedMedian.toFixed(2)}×`} | ${c.verdict === 'n/a' ? 'not measured' : `**${c.verdict}**`} | ${c.gap.replace(/\|/g, '/')} |`,
     );
   }
   return out.join('\n');
@@ -382,6 +385,10 @@ ${mdTable(r.rows)}
 
 ${mdTargets(r.targets)}
 
+*Measured* is the ratio of the two contenders' medians, the figure the verdict uses; *per round*
+is the range of the ratio within each round (the pair measured about a minute apart at most), and
+*per-round median* the median of those, which the machine's slow drift moves less.
+
 Where the per-packet time goes, for reading the gaps: testpmd io touches only mbuf metadata (the
 frame is never read); 5tswap reads and writes the headers in place. Inline mirroring adds, per
 packet, a shadow mbuf allocation, a copy of the frame, the header rewrite with incremental
@@ -392,30 +399,42 @@ OVS pays its flow-table lookup per packet and, for a modified mirror, a clone an
 pass. Figures of one run only compare with each other: this machine is shared and virtualised
 (see noise above).
 
-Why the targets that miss do (perf record on the worker CPU, 2026-11-22; this VM exposes no
-hardware counters, so these are sampled shares of the worker's time, not cycle counts):
+Why the targets that miss do (perf record on the worker CPU, 2026-11-22, after this run's
+changes; this VM exposes no hardware counters, so these are sampled shares of the worker's
+time, not cycle counts; cycles per packet are derived from the rate at 2.1 GHz):
 
-- **Tap mode and mirror + translate.** The rewrite
-  (\`rw_frame_policy\`: parse, two prefix lookups, RFC 1624 checksum updates, the control-plane
-  checks that keep broadcast/multicast/zero addresses as they are) is 36–44 % of the worker's
-  time, with no single hot spot: the samples spread over the whole function (the largest line,
-  the map entry load after the rte_lpm lookup, is 7 % of it). The copy (\`materialize\`: bulk
-  allocation from the shadow pool and the frame copy) is 7–14 %, the shadow loop and transmit
-  bookkeeping 8–11 %, the decision loop 6 %. 5tswap does a fixed swap of fields at fixed offsets
-  with no checks; io never reads the frame. Two changes since: frames are prefetched three copies
-  ahead (was one), and the common frame (untagged IPv4 TCP/UDP, both addresses mapped) takes a
-  short rewrite path (\`rw_fast4\`) that skips the checks other shapes need; tap mode gained
-  50–60 % from the latter in A/B runs, mirror + translate about 10 %. In mirror + translate the
-  rewrite is still about a quarter of the time, most of it the first reads of the freshly copied
-  frame, and the copy (\`materialize\`) 16 %; what is left calls for batching (parse a burst, look
-  up all addresses, then write) and for header-only copies.
-- **10 % flow sampling.** Forward-only never reads the frame; sampling by
-  flow must parse every packet and hash its 5-tuple (\`st_policy_copy\`: 33 % of the time) and
-  classify it (rte_acl: 10 %), 90 % of them for nothing. On a real NIC the RSS hash
-  (\`mbuf.hash.rss\`) could stand in for the software hash, and hybrid-classify MARKs could skip
-  the classifier; neither exists on net_pcap.
-- **5 × OVS.** Met in some rounds, missed by a few per cent at the median: the gap is the
-  mirror + translate cost above.
+- **What changed since the previous run.** The common policy shape (one session copying every
+  packet whole to one target: the default) takes a short path with no decision or pending
+  lists (\`st_simple_copy\` / \`st_simple_shadow\`, held to the general path's output and
+  counters by a test); the short IPv4 rewrite reads what the tables decide at compile and no
+  longer shares a stack frame with the general path; the classification key parses the common
+  IPv4 frame without the general walk (34 → 16 cycles in isolation) and hashes an IPv4 flow in
+  two CRC steps instead of five. In A/B runs: tap mode 9.4 → 14–22 Mpps, mirror + translate
+  8.3 → 11 Mpps, 10 % flow sampling 9–12 → 12–15 Mpps.
+- **Tap mode.** At 22 Mpps (95 cycles per packet) the drivers take 44 % (net_pcap's rx copy
+  26 %, net_null's per-mbuf free 18 %), the rewrite 39 % (about 37 cycles: two prefix
+  lookups, RFC 1624 updates of the IP and L4 checksums, the control-plane checks that keep
+  broadcast, multicast and zero addresses as they are), the short path's loops the rest.
+  5tswap swaps fields at fixed offsets with no lookups, no checks and no checksum work; to
+  match it the rewrite would have to cost about 15 cycles, which takes translating several
+  packets per instruction (SIMD across a burst), not fewer checks.
+- **Mirror + translate.** Each input packet costs two transmissions and a copy: the drivers
+  take 40 % (net_null 22 %: it frees every mbuf, looking up the lcore through TLS, 3 % in
+  \`__tls_get_addr\` alone), the rewrite 26 %, the copy (bulk allocation, frame copy) 17 %,
+  the shadow loop and tx bookkeeping 9 %. Half of io would need about 110 cycles per packet
+  all told; the driver share alone is about 80.
+- **10 % flow sampling.** Forward-only never reads the frame. Flow sampling must parse and
+  hash every packet and run the session's rule (udp, source /16) through rte_acl, 90 % of
+  them for no copy: rte_acl is 25 % of the time (about 35 cycles per packet, its AVX-512
+  path, the fastest of the four this CPU offers in an A/B run), parse, hash and decisions
+  28 %. On a real NIC the RSS hash (\`mbuf.hash.rss\`, with a symmetric key) could stand in for
+  the software hash and hybrid-classify MARKs could skip the classifier; neither exists on
+  net_pcap.
+- **5 × OVS and 1,000 rules.** Both sit near their line and move with the machine: this
+  run's OVS mirror + rewrite ranged 1.40–2.68 Mpps, and 1 rule and 1,000 rules cost the same
+  within noise (the profiles differ by rte_acl's share, 14 % against 19 %). The per-round
+  median, which pairs contenders measured within one round, is given beside the ratio of
+  medians that the verdict uses.
 
 ## 1 versus 2 workers
 
