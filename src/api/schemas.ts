@@ -189,6 +189,11 @@ export const SessionsResponse = Type.Object(
     generation: Type.Integer(),
     live: Type.Boolean({ description: 'The data plane answered the last poll.' }),
     at: Type.Number({ description: 'ms since the epoch of the newest snapshot.' }),
+    path: Type.Optional(
+      Type.Union([Type.Literal('short'), Type.Literal('general')], {
+        description: 'The data plane\'s fast path for the policy in force: "short" for one session copying every packet whole to one target (no classifier, sampling, rate cap, snaplen, encapsulation or firewall), "general" otherwise. Both give the same copies and counters.',
+      }),
+    ),
     sessions: Type.Array(
       Type.Object(
         {

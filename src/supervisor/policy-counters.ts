@@ -83,6 +83,11 @@ export class PolicyCounters {
     return this.latest?.generation ?? null;
   }
 
+  /** The fast path the live child's policy takes, when it says. */
+  get path(): 'short' | 'general' | undefined {
+    return this.latest?.path;
+  }
+
   /** A child is gone: fold what it counted for `plan` into the base. */
   childGone(plan: PolicyPlan): void {
     if (this.latest) {

@@ -100,6 +100,12 @@ export interface SessionsView {
   /** the live child answered the last policy poll */
   live: boolean;
   at: number;
+  /**
+   * The data plane's fast path for the policy in force: "short" for the common
+   * shape (one session copying every packet whole to one target), "general"
+   * otherwise; absent until the data plane has reported it.
+   */
+  path?: 'short' | 'general';
   sessions: SessionView[];
 }
 
@@ -680,6 +686,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       generation: this.policy.native.generation,
       live,
       at: this.counters.latestAt,
+      ...(this.counters.path !== undefined ? { path: this.counters.path } : {}),
       sessions: views.map((v, i) => {
         const s = plan.sessions[i]!;
         return { ...v, priority: s.priority, target: s.target, ...(s.description !== undefined ? { description: s.description } : {}) };

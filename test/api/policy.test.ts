@@ -157,9 +157,10 @@ test('GET /v1/sessions: per-session and per-rule counters', async (t) => {
   await f.inject({ method: 'PUT', url: '/v1/policy', payload: GOOD });
   const res = await f.inject({ method: 'GET', url: '/v1/sessions' });
   t.is(res.statusCode, 200);
-  const body = res.json<{ generation: number; live: boolean; sessions: { id: number; target: string; matched: number; dropped: Record<string, number>; rules: { id: string; hits: number; line: string }[] }[] }>();
+  const body = res.json<{ generation: number; live: boolean; path?: string; sessions: { id: number; target: string; matched: number; dropped: Record<string, number>; rules: { id: string; hits: number; line: string }[] }[] }>();
   t.is(body.generation, 2);
   t.true(body.live);
+  t.is(body.path, 'short', 'the path the data plane reports is passed on');
   t.deepEqual(body.sessions.map((s) => [s.id, s.target, s.matched, s.dropped['rate'], s.rules.map((r) => [r.id, r.hits])]), [
     [7, 'remote', 100, 5, [['web', 10], ['web-sub', 20]]],
   ]);

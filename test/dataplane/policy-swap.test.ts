@@ -158,6 +158,7 @@ test.serial('live swaps under traffic through the supervisor: zero production lo
   t.is(st.ports[1]?.txDropped, 0);
   const sessions = r.supervisor.sessionStats();
   t.is(sessions.generation, 12);
+  t.is(sessions.path, 'general', 'two sessions take the general path');
   t.deepEqual(sessions.sessions.map((s) => s.id), [1, 3]);
   t.true(sessions.sessions[1]!.mirroredPackets > 0, 'the VLAN-tagged DNS/NTP session mirrors');
   const state = JSON.parse(readFileSync(statePath(join(r.dir, 'run', 'state')), 'utf8'));

@@ -53,6 +53,7 @@ function fakeSessions(plan: PolicyPlan, generation: number): SessionsView {
     generation,
     live: true,
     at: 1_700_000_000_000,
+    path: plan.sessions.length === 1 ? 'short' : 'general',
     sessions: plan.sessions.map((s, i) => ({
       id: s.id,
       slot: s.slot,
