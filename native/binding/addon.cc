@@ -1071,91 +1071,71 @@ std::vector<uint32_t> ReadIds(Napi::Env env, const Napi::Value& v) {
   return ids;
 }
 
+// A FlowWorker for `op`, filled by `fill` (which may throw a JS error: the
+// worker is then freed, nothing queued), queued; its promise is returned.
+template <typename Fill>
+Napi::Value QueueFlow(Napi::Env env, FlowOp op, Fill fill) {
+  CheckFlowState(env);
+  std::unique_ptr<FlowWorker> w(new FlowWorker(env, op));
+  fill(*w);
+  Napi::Promise p = w->Promise();
+  w.release()->Queue();  // the worker deletes itself when done
+  return p;
+}
+
 // flowProbe(port, defs): rte_flow_validate of each def.rule on `port`.
 Napi::Value FlowProbe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CheckFlowState(env);
-  PlanReader r(env);
-  double port = r.Int(info[0], "port", 0, 65535);
-  if (!info[1].IsArray()) ThrowPlan(env, "defs", "expected an array of probe definitions, got " + Describe(info[1]));
-  Napi::Array defs = info[1].As<Napi::Array>();
-  auto* w = new FlowWorker(env, FlowOp::kValidate);
-  try {
+  return QueueFlow(env, FlowOp::kValidate, [&](FlowWorker& w) {
+    PlanReader r(env);
+    double port = r.Int(info[0], "port", 0, 65535);
+    if (!info[1].IsArray()) ThrowPlan(env, "defs", "expected an array of probe definitions, got " + Describe(info[1]));
+    Napi::Array defs = info[1].As<Napi::Array>();
     FlowReader fr(env);
     for (uint32_t i = 0; i < defs.Length(); i++) {
       std::string f = "defs[" + std::to_string(i) + "]";
       Napi::Object d = r.Obj(defs.Get(i), f);
       Napi::Value n = d.Get("name");
-      w->names.push_back(n.IsString() ? n.As<Napi::String>().Utf8Value() : f);
+      w.names.push_back(n.IsString() ? n.As<Napi::String>().Utf8Value() : f);
       st_flow_rule rule;
       fr.Rule(d.Get("rule"), f + ".rule", &rule);
       rule.port = static_cast<uint16_t>(port);
-      w->rules.push_back(rule);
+      w.rules.push_back(rule);
     }
-  } catch (...) {
-    delete w;
-    throw;
-  }
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  });
 }
 
 // flowCreate(rules): rte_flow_create in order; per rule {id, ok, errno?, message?, errorType?}.
 Napi::Value FlowCreate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CheckFlowState(env);
-  if (!info[0].IsArray()) ThrowPlan(env, "rules", "expected an array of FlowRule, got " + Describe(info[0]));
-  Napi::Array rules = info[0].As<Napi::Array>();
-  auto* w = new FlowWorker(env, FlowOp::kCreate);
-  try {
+  return QueueFlow(env, FlowOp::kCreate, [&](FlowWorker& w) {
+    if (!info[0].IsArray()) ThrowPlan(env, "rules", "expected an array of FlowRule, got " + Describe(info[0]));
+    Napi::Array rules = info[0].As<Napi::Array>();
     FlowReader fr(env);
     for (uint32_t i = 0; i < rules.Length(); i++) {
       st_flow_rule rule;
       fr.Rule(rules.Get(i), "rules[" + std::to_string(i) + "]", &rule);
-      w->rules.push_back(rule);
+      w.rules.push_back(rule);
     }
-  } catch (...) {
-    delete w;
-    throw;
-  }
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  });
 }
 
 Napi::Value FlowDestroy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CheckFlowState(env);
-  auto ids = ReadIds(env, info[0]);
-  auto* w = new FlowWorker(env, FlowOp::kDestroy);
-  w->ids = std::move(ids);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return QueueFlow(env, FlowOp::kDestroy, [&](FlowWorker& w) { w.ids = ReadIds(env, info[0]); });
 }
 
 Napi::Value FlowFlush(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CheckFlowState(env);
-  PlanReader r(env);
-  double port = r.Int(info[0], "port", 0, 65535);
-  auto* w = new FlowWorker(env, FlowOp::kFlush);
-  w->port = static_cast<uint16_t>(port);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return QueueFlow(env, FlowOp::kFlush, [&](FlowWorker& w) {
+    PlanReader r(env);
+    w.port = static_cast<uint16_t>(r.Int(info[0], "port", 0, 65535));
+  });
 }
 
 Napi::Value FlowQuery(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CheckFlowState(env);
-  auto ids = ReadIds(env, info[0]);
-  auto* w = new FlowWorker(env, FlowOp::kQuery);
-  w->ids = std::move(ids);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return QueueFlow(env, FlowOp::kQuery, [&](FlowWorker& w) { w.ids = ReadIds(env, info[0]); });
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -102,6 +102,14 @@ test.serial('addon: switch_domain reaches portList; a transfer rule sends only w
         t.like(x, { ok: false, errno: EINVAL, errorType: ERROR_TYPE.UNSPECIFIED }, name);
         t.is(x.message, 'failed to obtain E-Switch info (mlx5 emulated by net_shadowsim: port 3 is on no E-Switch: no switch_domain devarg)', name);
       }
+
+      // Bad arguments are refused naming the field, and leave no call behind:
+      // ealCleanup below refuses while a flow call is in flight.
+      t.throws(() => native.flowCreate(42 as never), { message: /^rules: expected an array of FlowRule, got/ });
+      t.throws(() => native.flowProbe(0, [{ name: 'bad', rule: { port: 0 } as never }]), { message: /^defs\[0\]\.rule/ });
+      t.throws(() => native.flowProbe(0, 'x' as never), { message: /^defs: expected an array of probe definitions/ });
+      t.throws(() => native.flowDestroy([0]), { message: /^ids\[0\]/ });
+      t.throws(() => native.flowFlush(70000), { message: /^port/ });
     } finally {
       native.ealCleanup();
     }
