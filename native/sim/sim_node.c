@@ -354,63 +354,63 @@ struct fieldloc {
 	bool ip, pseudo, l4;
 };
 
+/* Where each field lives: the layer it needs, its offset in that layer's
+ * header and its length, and the checksums it takes part in (IPv4 header,
+ * L4 pseudo-header, L4 header). */
+enum { NEED_ETH = 1, NEED_IPV4, NEED_IPV6, NEED_TCP_UDP };
+static const struct {
+	uint8_t need, off, len;
+	bool ip, pseudo, l4;
+} FIELD_AT[] = {
+	[ST_SIM_F_MAC_DST] = { NEED_ETH, 0, 6, false, false, false },
+	[ST_SIM_F_MAC_SRC] = { NEED_ETH, 6, 6, false, false, false },
+	[ST_SIM_F_IPV4_SRC] = { NEED_IPV4, 12, 4, true, true, false },
+	[ST_SIM_F_IPV4_DST] = { NEED_IPV4, 16, 4, true, true, false },
+	[ST_SIM_F_IPV6_SRC] = { NEED_IPV6, 8, 16, false, true, false },
+	[ST_SIM_F_IPV6_DST] = { NEED_IPV6, 24, 16, false, true, false },
+	[ST_SIM_F_TP_SRC] = { NEED_TCP_UDP, 0, 2, false, false, true },
+	[ST_SIM_F_TP_DST] = { NEED_TCP_UDP, 2, 2, false, false, true },
+	[ST_SIM_F_IPV4_TTL] = { NEED_IPV4, 8, 1, true, false, false },
+	[ST_SIM_F_IPV6_HOPLIMIT] = { NEED_IPV6, 7, 1, false, false, false },
+};
+
 static bool locate(const struct layers *L, enum st_sim_field f, struct fieldloc *loc)
 {
 	const struct level *l = &L->lv[0];
+	uint16_t base;
 
 	memset(loc, 0, sizeof(*loc));
-	switch (f) {
-	case ST_SIM_F_MAC_DST:
-	case ST_SIM_F_MAC_SRC:
+	/* TTL and hop limit are one field to the NIC: whichever the packet has. */
+	if (f == ST_SIM_F_IPV4_TTL && l->l3 == 6)
+		f = ST_SIM_F_IPV6_HOPLIMIT;
+	else if (f == ST_SIM_F_IPV6_HOPLIMIT && l->l3 == 4)
+		f = ST_SIM_F_IPV4_TTL;
+	if ((unsigned int)f >= RTE_DIM(FIELD_AT) || FIELD_AT[f].need == 0)
+		return false;
+	switch (FIELD_AT[f].need) {
+	case NEED_ETH:
 		if (!l->eth)
 			return false;
-		loc->off = (uint16_t)(l->eth_off + (f == ST_SIM_F_MAC_SRC ? 6 : 0));
-		loc->len = 6;
-		return true;
-	case ST_SIM_F_IPV4_SRC:
-	case ST_SIM_F_IPV4_DST:
-		if (l->l3 != 4)
+		base = l->eth_off;
+		break;
+	case NEED_IPV4:
+	case NEED_IPV6:
+		if (l->l3 != (FIELD_AT[f].need == NEED_IPV4 ? 4 : 6))
 			return false;
-		loc->off = (uint16_t)(l->l3_off + (f == ST_SIM_F_IPV4_SRC ? 12 : 16));
-		loc->len = 4;
-		loc->ip = loc->pseudo = true;
-		return true;
-	case ST_SIM_F_IPV6_SRC:
-	case ST_SIM_F_IPV6_DST:
-		if (l->l3 != 6)
-			return false;
-		loc->off = (uint16_t)(l->l3_off + (f == ST_SIM_F_IPV6_SRC ? 8 : 24));
-		loc->len = 16;
-		loc->pseudo = true;
-		return true;
-	case ST_SIM_F_TP_SRC:
-	case ST_SIM_F_TP_DST:
+		base = l->l3_off;
+		break;
+	default:
 		if (l->l4 != IPPROTO_TCP && l->l4 != IPPROTO_UDP)
 			return false;
-		loc->off = (uint16_t)(l->l4_off + (f == ST_SIM_F_TP_SRC ? 0 : 2));
-		loc->len = 2;
-		loc->l4 = true;
-		return true;
-	case ST_SIM_F_IPV4_TTL:
-		if (l->l3 == 6)
-			return locate(L, ST_SIM_F_IPV6_HOPLIMIT, loc);
-		if (l->l3 != 4)
-			return false;
-		loc->off = (uint16_t)(l->l3_off + 8);
-		loc->len = 1;
-		loc->ip = true;
-		return true;
-	case ST_SIM_F_IPV6_HOPLIMIT:
-		if (l->l3 == 4)
-			return locate(L, ST_SIM_F_IPV4_TTL, loc);
-		if (l->l3 != 6)
-			return false;
-		loc->off = (uint16_t)(l->l3_off + 7);
-		loc->len = 1;
-		return true;
-	default:
-		return false;
+		base = l->l4_off;
+		break;
 	}
+	loc->off = (uint16_t)(base + FIELD_AT[f].off);
+	loc->len = FIELD_AT[f].len;
+	loc->ip = FIELD_AT[f].ip;
+	loc->pseudo = FIELD_AT[f].pseudo;
+	loc->l4 = FIELD_AT[f].l4;
+	return true;
 }
 
 /* A packet we may write: not shared with anyone else. */
