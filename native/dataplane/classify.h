@@ -148,6 +148,65 @@ st_ipv6_walk(const uint8_t *f, uint32_t len, uint32_t *p, uint8_t nh, int *later
 	return nh;
 }
 
+/* The L4 part of the key: ports (TCP, UDP, SCTP), TCP flags and where the
+ * payload starts, for an L4 header of `proto` at l4 (never read past len). */
+static __rte_always_inline void
+st_key_l4(const uint8_t *f, uint32_t len, uint8_t proto, uint32_t l4, uint32_t *ports,
+	  uint8_t *flags, uint16_t *payo)
+{
+	switch (proto) {
+	case 6: /* TCP */
+		if (l4 + 14 <= len) {
+			memcpy(ports, f + l4, 4);
+			*flags = f[l4 + 13];
+			if (l4 + 20 <= len) {
+				uint32_t doff = (uint32_t)(f[l4 + 12] >> 4) * 4;
+
+				if (doff >= 20 && l4 + doff <= len)
+					*payo = (uint16_t)(l4 + doff);
+			}
+		}
+		break;
+	case 17: /* UDP */
+	case 132: /* SCTP: ports at the same place */
+		if (l4 + 4 <= len)
+			memcpy(ports, f + l4, 4);
+		if (proto == 17 && l4 + 8 <= len)
+			*payo = (uint16_t)(l4 + 8);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Store a key, each group whole (see st_key_parse). Inlined with constant
+ * arguments (the common IPv4 frame), the constant groups are stored as
+ * constants. */
+static __rte_always_inline void
+st_key_store(struct st_key *k, uint8_t proto, uint8_t ipv, uint8_t flags, uint16_t vlan,
+	     const uint8_t et_b[2], uint8_t family, uint32_t src_lo, uint32_t dst_lo,
+	     uint32_t ports, const uint8_t *src_hi, const uint8_t *dst_hi, uint8_t has_addr,
+	     uint16_t l3o, uint16_t l4o, uint16_t payo)
+{
+	const uint8_t g1[4] = { ipv, flags, (uint8_t)(vlan >> 8), (uint8_t)vlan };
+	const uint8_t g2[4] = { et_b[0], et_b[1], family, 0 };
+	const uint32_t sig = 0;
+
+	k->proto = proto;
+	memcpy(&k->ip_version, g1, 4);
+	memcpy(k->ethertype, g2, 4);
+	memcpy(k->sig, &sig, 4);
+	memcpy(k->src_lo, &src_lo, 4);
+	memcpy(k->dst_lo, &dst_lo, 4);
+	memcpy(k->sport, &ports, 4);
+	memcpy(k->src_hi, src_hi, 12);
+	memcpy(k->dst_hi, dst_hi, 12);
+	k->has_addr = has_addr;
+	k->l3_off = l3o;
+	k->l4_off = l4o;
+	k->pay_off = payo;
+}
+
 /* Parse the first segment (len bytes) of a frame into k. Never reads past
  * len; a header that does not fit leaves the fields it would have set zero.
  * Fields are gathered in registers and written as the 4-byte groups rte_acl
@@ -160,8 +219,8 @@ st_key_parse(struct st_key *k, const uint8_t *f, uint32_t len)
 	static const uint8_t zero[12];
 	const uint8_t *src_hi = zero, *dst_hi = zero;
 	uint8_t proto = 0, ipv = 0, flags = 0, family = 0, has_addr = 0;
-	uint8_t et_b[2] = { 0, 0 }, g1[4], g2[4];
-	uint32_t src_lo = 0, dst_lo = 0, ports = 0, sig = 0;
+	uint8_t et_b[2] = { 0, 0 };
+	uint32_t src_lo = 0, dst_lo = 0, ports = 0;
 	uint16_t vlan = 4096, l3o = ST_KEY_NO_OFF, l4o = ST_KEY_NO_OFF, payo = ST_KEY_NO_OFF;
 	uint32_t off = 12, l3 = 0, l4 = 0;
 	int has_l4 = 0;
@@ -171,48 +230,17 @@ st_key_parse(struct st_key *k, const uint8_t *f, uint32_t len)
 	 * key as the general walk below, without its branches, and with the
 	 * constant groups stored as constants. */
 	if (likely(len >= 34) && f[12] == 0x08 && f[13] == 0x00 && f[14] == 0x45) {
-		static const uint8_t g1v4[4] = { 4, 0, 0x10, 0x00 };   /* untagged: vlan 4096 */
-		static const uint8_t g2v4[4] = { 0x08, 0x00, 4, 0 };
-		uint8_t g1c[4];
+		static const uint8_t et_ipv4[2] = { 0x08, 0x00 };
 
 		proto = f[23];
 		memcpy(&src_lo, f + 26, 4);
 		memcpy(&dst_lo, f + 30, 4);
 		if ((st_rd16(f + 20) & 0x1fff) == 0) {
 			l4o = 34;
-			if (proto == 6) {
-				if (len >= 48) {
-					memcpy(&ports, f + 34, 4);
-					flags = f[47];
-					if (len >= 54) {
-						uint32_t doff = (uint32_t)(f[46] >> 4) * 4;
-
-						if (doff >= 20 && 34 + doff <= len)
-							payo = (uint16_t)(34 + doff);
-					}
-				}
-			} else if (proto == 17 || proto == 132) {
-				if (len >= 38)
-					memcpy(&ports, f + 34, 4);
-				if (proto == 17 && len >= 42)
-					payo = 42;
-			}
+			st_key_l4(f, len, proto, 34, &ports, &flags, &payo);
 		}
-		memcpy(g1c, g1v4, 4);
-		g1c[1] = flags;
-		k->proto = proto;
-		memcpy(&k->ip_version, g1c, 4);
-		memcpy(k->ethertype, g2v4, 4);
-		memcpy(k->sig, &sig, 4);
-		memcpy(k->src_lo, &src_lo, 4);
-		memcpy(k->dst_lo, &dst_lo, 4);
-		memcpy(k->sport, &ports, 4);
-		memcpy(k->src_hi, v4mapped, 12);
-		memcpy(k->dst_hi, v4mapped, 12);
-		k->has_addr = 1;
-		k->l3_off = 14;
-		k->l4_off = l4o;
-		k->pay_off = payo;
+		st_key_store(k, proto, 4, flags, 4096, et_ipv4, 4, src_lo, dst_lo, ports,
+			     v4mapped, v4mapped, 1, 14, l4o, payo);
 		return;
 	}
 	if (len < 14)
@@ -287,52 +315,11 @@ st_key_parse(struct st_key *k, const uint8_t *f, uint32_t len)
 	}
 	if (has_l4) {
 		l4o = (uint16_t)l4;
-		switch (proto) {
-		case 6: /* TCP */
-			if (l4 + 14 <= len) {
-				memcpy(&ports, f + l4, 4);
-				flags = f[l4 + 13];
-				if (l4 + 20 <= len) {
-					uint32_t doff = (uint32_t)(f[l4 + 12] >> 4) * 4;
-
-					if (doff >= 20 && l4 + doff <= len)
-						payo = (uint16_t)(l4 + doff);
-				}
-			}
-			break;
-		case 17: /* UDP */
-		case 132: /* SCTP: ports at the same place */
-			if (l4 + 4 <= len)
-				memcpy(&ports, f + l4, 4);
-			if (proto == 17 && l4 + 8 <= len)
-				payo = (uint16_t)(l4 + 8);
-			break;
-		default:
-			break;
-		}
+		st_key_l4(f, len, proto, l4, &ports, &flags, &payo);
 	}
 out:
-	g1[0] = ipv;
-	g1[1] = flags;
-	g1[2] = (uint8_t)(vlan >> 8);
-	g1[3] = (uint8_t)vlan;
-	g2[0] = et_b[0];
-	g2[1] = et_b[1];
-	g2[2] = family;
-	g2[3] = 0;
-	k->proto = proto;
-	memcpy(&k->ip_version, g1, 4);
-	memcpy(k->ethertype, g2, 4);
-	memcpy(k->sig, &sig, 4);
-	memcpy(k->src_lo, &src_lo, 4);
-	memcpy(k->dst_lo, &dst_lo, 4);
-	memcpy(k->sport, &ports, 4);
-	memcpy(k->src_hi, src_hi, 12);
-	memcpy(k->dst_hi, dst_hi, 12);
-	k->has_addr = has_addr;
-	k->l3_off = l3o;
-	k->l4_off = l4o;
-	k->pay_off = payo;
+	st_key_store(k, proto, ipv, flags, vlan, et_b, family, src_lo, dst_lo, ports, src_hi, dst_hi,
+		     has_addr, l3o, l4o, payo);
 }
 
 /* Signature hits go in as one 4-byte group, network order. */
