@@ -334,6 +334,26 @@ materialize(struct st_lcore *lc, const struct st_policy *pol, struct rte_mbuf **
 	}
 }
 
+/* Packets of the burst that can be classified and copied (bits); a runt,
+ * shorter than an Ethernet header, is counted as what it is (and
+ * rte_pktmbuf_copy would refuse an empty frame). */
+static inline uint64_t
+live_packets(struct st_lcore_ctr *c, struct rte_mbuf *const *pkts, uint16_t n)
+{
+	uint64_t live = 0;
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		if (likely(rte_pktmbuf_pkt_len(pkts[i]) >= RTE_ETHER_HDR_LEN)) {
+			live |= UINT64_C(1) << i;
+		} else {
+			c->dropped[ST_DROP_MALFORMED]++;
+			c->anomalies[ST_ANOM_TRUNC_L2]++;
+		}
+	}
+	return live;
+}
+
 void
 st_policy_copy(struct st_lcore *lc, const struct st_rxq *q, const struct st_policy *pol,
 	       struct rte_mbuf **pkts, uint16_t n, const struct st_nic_burst *nb)
@@ -350,20 +370,10 @@ st_policy_copy(struct st_lcore *lc, const struct st_rxq *q, const struct st_poli
 	struct st_burst b = { 0, 0, 0, pol->need_hash ? hash : NULL };
 	struct st_bucket *buckets = NULL;
 	uint64_t rng = c->rng;
-	uint64_t live = 0, now = 0;
+	uint64_t live = live_packets(c, pkts, n), now = 0;
 	uint32_t nd = 0;
 	uint16_t i, gi;
 
-	for (i = 0; i < n; i++) {
-		/* A runt cannot be classified or mirrored, and rte_pktmbuf_copy
-		 * refuses an empty frame: count it as what it is. */
-		if (likely(rte_pktmbuf_pkt_len(pkts[i]) >= RTE_ETHER_HDR_LEN)) {
-			live |= UINT64_C(1) << i;
-		} else {
-			c->dropped[ST_DROP_MALFORMED]++;
-			c->anomalies[ST_ANOM_TRUNC_L2]++;
-		}
-	}
 	/* What the NIC decided (and copied) or copied is not classified again. */
 	if (unlikely(nb != NULL))
 		live &= ~(nb->skip | nb->drop);
@@ -771,44 +781,37 @@ st_simple_copy(struct st_lcore *lc, const struct st_policy *pol, struct rte_mbuf
 	struct st_session_stats *st = &c->sess[ps->slot];
 	struct rte_mempool *pool = lc->conf.shadow_pool;
 	struct rte_mbuf *fresh[ST_BURST_MAX];
-	uint16_t i, live = 0, k = 0, f = 0;
+	const uint64_t live = live_packets(c, pkts, n);
+	const unsigned int nb_live = (unsigned int)__builtin_popcountll(live);
+	uint16_t i, k = 0, f = 0;
 	int bulk;
 
-	for (i = 0; i < n; i++) {
-		if (likely(rte_pktmbuf_pkt_len(pkts[i]) >= RTE_ETHER_HDR_LEN)) {
-			live++;
-		} else {
-			c->dropped[ST_DROP_MALFORMED]++;
-			c->anomalies[ST_ANOM_TRUNC_L2]++;
-		}
-	}
-	if (live == 0)
+	if (nb_live == 0)
 		return 0;
-	c->rule_hits[pol->rules[ps->fixed_rule].slot] += live;
-	st->matched += live;
-	st->sampled += live;
+	c->rule_hits[pol->rules[ps->fixed_rule].slot] += nb_live;
+	st->matched += nb_live;
+	st->sampled += nb_live;
 	if (take) {
 		for (i = 0; i < n; i++) {
-			if (likely(rte_pktmbuf_pkt_len(pkts[i]) >= RTE_ETHER_HDR_LEN)) {
+			if (likely(live >> i & 1)) {
 				cps[k++] = pkts[i];
 				pkts[i] = NULL;
 			}
 		}
 		return k;
 	}
-	bulk = rte_pktmbuf_alloc_bulk(pool, fresh, live) == 0;
+	bulk = rte_pktmbuf_alloc_bulk(pool, fresh, nb_live) == 0;
 	for (i = 0; i < n && i < ST_PREFETCH_OFFSET; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		const uint32_t len = rte_pktmbuf_pkt_len(m);
 		struct rte_mbuf *cp;
 
 		if (i + ST_PREFETCH_OFFSET < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + ST_PREFETCH_OFFSET], void *));
-		if (unlikely(len < RTE_ETHER_HDR_LEN))
+		if (unlikely(!(live >> i & 1)))
 			continue;
-		cp = copy_frame(m, bulk ? fresh[f++] : NULL, pool, len);
+		cp = copy_frame(m, bulk ? fresh[f++] : NULL, pool, rte_pktmbuf_pkt_len(m));
 		if (unlikely(cp == NULL)) {
 			st->dropped[ST_SDROP_NOMEM]++;
 			c->dropped[ST_DROP_NOMEM]++;
