@@ -4,14 +4,14 @@
  * process, so this file drives the addon directly in its own worker.
  */
 import test from 'ava';
-import { rmSync } from 'node:fs';
 import { loadNative } from '../../src/native/loader.js';
 import { MARK_KIND } from '../../src/dataplane/native-types.js';
+import { withEal } from '../helpers/in-process-eal.js';
 import { missingBuild } from '../helpers/supervised.js';
 
 const skip = missingBuild();
 
-test('marksInstall checks every field, names it, and needs EAL', (t) => {
+test('marksInstall checks every field, names it, and needs EAL', async (t) => {
   if (skip) return t.pass(skip);
   const native = loadNative();
   const fieldOf = (fn: () => void) => {
@@ -25,9 +25,7 @@ test('marksInstall checks every field, names it, and needs EAL', (t) => {
   };
   // Before EAL: refused, not crashed.
   t.like(fieldOf(() => native.marksInstall([{ port: 0, slot: 0, kind: MARK_KIND.nicDecided }])), { code: 'ST_ERR_EAL_NOT_READY' });
-  const prefix = `st_marks_${process.pid}`;
-  try {
-    native.ealInit(['shadowtap', '--no-huge', '-m', '128', '--no-pci', '--file-prefix', prefix, '--log-level=lib.eal:error']);
+  await withEal(native, { prefix: `st_marks_${process.pid}`, memoryMb: 128 }, () => {
     const cases: [unknown, string, RegExp][] = [
       [{ port: 0, slot: 0, kind: 1 }, '', /./],
       [[{ port: 16, slot: 0, kind: 1 }], 'marks[0].port', /expected an integer 0\.\.15, got 16/],
@@ -45,8 +43,5 @@ test('marksInstall checks every field, names it, and needs EAL', (t) => {
     // Good tables, and clearing them, are accepted.
     t.notThrows(() => native.marksInstall([{ port: 0, slot: 5, kind: MARK_KIND.nicDecided }, { port: 0, slot: 5, kind: MARK_KIND.nicCopy }]));
     t.notThrows(() => native.marksInstall([]));
-    native.ealCleanup();
-  } finally {
-    rmSync(`/var/run/dpdk/${prefix}`, { recursive: true, force: true });
-  }
+  });
 });

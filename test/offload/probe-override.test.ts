@@ -18,6 +18,7 @@ import { probeDefinitions, reconcile } from '../../src/offload/probe.js';
 import { defaultProfiles } from '../../src/offload/profiles.js';
 import { renderSimProfile } from '../../src/offload/sim-profile.js';
 import { leftovers, makeSupervisor, missingBuild, scratch, until, settledStats } from '../helpers/supervised.js';
+import { withEal } from '../helpers/in-process-eal.js';
 
 const skip = missingBuild();
 const ENOTSUP = 95;
@@ -53,37 +54,34 @@ test.serial('addon: refuse= makes validate fail like the driver lacking the acti
     { name: 'encap', rule: transfer([vxlan, back(port)]) },
   ];
   try {
-    native.ealInit(['shadowtap', '--no-huge', '-m', '256', '--no-pci', '--file-prefix', prefix, '--log-level=lib.eal:error',
-      '--vdev', `net_shadowsim0,profile=${profile},refuse=sample:SET_IPV4_DST`,
-      '--vdev', `net_shadowsim1,profile=${profile},refuse=vxlan_encap`,
-      '--vdev', `net_shadowsim2,profile=${profile}`]);
-    try {
-      t.is(native.portList().length, 3);
-      const byName = (rs: Awaited<ReturnType<typeof native.flowProbe>>, n: string) => rs.find((r) => r.probe === n)!;
-      const r0 = await native.flowProbe(0, defs(0));
-      for (const [name, action] of [['sample', 'SAMPLE'], ['encap on the copy', 'SAMPLE'], ['set_ipv4_dst', 'SET_IPV4_DST']] as const) {
-        const x = byName(r0, name);
-        t.like(x, { ok: false, errno: ENOTSUP, errorType: ERROR_TYPE_ACTION }, name);
-        t.is(x.message, `action not supported (mlx5 emulated by net_shadowsim: refuse= devarg: this device lacks ${action}, the profile aside)`, name);
-      }
-      t.true(byName(r0, 'mark').ok, byName(r0, 'mark').message);
-      t.true(byName(r0, 'encap').ok, byName(r0, 'encap').message);
-      // refused inside a SAMPLE list too; SAMPLE itself is fine on this port
-      const r1 = await native.flowProbe(1, defs(1));
-      t.like(byName(r1, 'encap on the copy'), { ok: false, errno: ENOTSUP, errorType: ERROR_TYPE_ACTION });
-      t.regex(byName(r1, 'encap on the copy').message ?? '', /this device lacks VXLAN_ENCAP,/);
-      t.false(byName(r1, 'encap').ok);
-      t.true(byName(r1, 'sample').ok, byName(r1, 'sample').message);
-      t.true(byName(r1, 'set_ipv4_dst').ok, byName(r1, 'set_ipv4_dst').message);
-      // without the devarg, the same profile accepts every one of them
-      const r2 = await native.flowProbe(2, defs(2));
-      t.deepEqual(r2.filter((x) => !x.ok).map((x) => `${x.probe}: ${x.message ?? ''}`), []);
-    } finally {
-      native.ealCleanup();
+    await withEal(native, { prefix, vdevs: [
+      `net_shadowsim0,profile=${profile},refuse=sample:SET_IPV4_DST`,
+      `net_shadowsim1,profile=${profile},refuse=vxlan_encap`,
+      `net_shadowsim2,profile=${profile}`,
+    ] }, async () => {
+    t.is(native.portList().length, 3);
+    const byName = (rs: Awaited<ReturnType<typeof native.flowProbe>>, n: string) => rs.find((r) => r.probe === n)!;
+    const r0 = await native.flowProbe(0, defs(0));
+    for (const [name, action] of [['sample', 'SAMPLE'], ['encap on the copy', 'SAMPLE'], ['set_ipv4_dst', 'SET_IPV4_DST']] as const) {
+      const x = byName(r0, name);
+      t.like(x, { ok: false, errno: ENOTSUP, errorType: ERROR_TYPE_ACTION }, name);
+      t.is(x.message, `action not supported (mlx5 emulated by net_shadowsim: refuse= devarg: this device lacks ${action}, the profile aside)`, name);
     }
+    t.true(byName(r0, 'mark').ok, byName(r0, 'mark').message);
+    t.true(byName(r0, 'encap').ok, byName(r0, 'encap').message);
+    // refused inside a SAMPLE list too; SAMPLE itself is fine on this port
+    const r1 = await native.flowProbe(1, defs(1));
+    t.like(byName(r1, 'encap on the copy'), { ok: false, errno: ENOTSUP, errorType: ERROR_TYPE_ACTION });
+    t.regex(byName(r1, 'encap on the copy').message ?? '', /this device lacks VXLAN_ENCAP,/);
+    t.false(byName(r1, 'encap').ok);
+    t.true(byName(r1, 'sample').ok, byName(r1, 'sample').message);
+    t.true(byName(r1, 'set_ipv4_dst').ok, byName(r1, 'set_ipv4_dst').message);
+    // without the devarg, the same profile accepts every one of them
+    const r2 = await native.flowProbe(2, defs(2));
+    t.deepEqual(r2.filter((x) => !x.ok).map((x) => `${x.probe}: ${x.message ?? ''}`), []);
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    rmSync(join('/var/run/dpdk', prefix), { recursive: true, force: true });
   }
   t.deepEqual(leftovers(prefix), []);
 });

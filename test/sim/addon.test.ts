@@ -11,22 +11,20 @@ import { join } from 'node:path';
 import { loadNative } from '../../src/native/loader.js';
 import { defaultProfiles } from '../../src/offload/profiles.js';
 import { renderSimProfile } from '../../src/offload/sim-profile.js';
+import { withEal } from '../helpers/in-process-eal.js';
 
-test('the addon registers net_shadowsim: a port appears with that driver name', (t) => {
+test('the addon registers net_shadowsim: a port appears with that driver name', async (t) => {
   const native = loadNative();
   const dir = mkdtempSync(join(tmpdir(), 'shadowsim-addon-'));
   const profile = join(dir, 'mlx5.sim');
   writeFileSync(profile, renderSimProfile(defaultProfiles().byFamily('mlx5')!));
-  const prefix = `st_sim_addon_${process.pid}`;
   try {
-    native.ealInit(['shadowtap', '--no-huge', '-m', '256', '--no-pci', '--file-prefix', prefix, '--log-level=lib.eal:error',
-      '--vdev', `net_shadowsim0,profile=${profile}`]);
-    const ports = native.portList();
-    t.is(ports.length, 1);
-    t.like(ports[0], { name: 'net_shadowsim0', driver: 'net_shadowsim', maxRxQueues: 16 });
-    native.ealCleanup();
+    await withEal(native, { prefix: `st_sim_addon_${process.pid}`, vdevs: [`net_shadowsim0,profile=${profile}`] }, () => {
+      const ports = native.portList();
+      t.is(ports.length, 1);
+      t.like(ports[0], { name: 'net_shadowsim0', driver: 'net_shadowsim', maxRxQueues: 16 });
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    rmSync(join('/var/run/dpdk', prefix), { recursive: true, force: true });
   }
 });

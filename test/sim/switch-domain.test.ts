@@ -22,6 +22,7 @@ import { planFromFacts, portFacts } from '../../src/offload/port-facts.js';
 import { defaultProfiles } from '../../src/offload/profiles.js';
 import { renderSimProfile } from '../../src/offload/sim-profile.js';
 import { leftovers, makeSupervisor, missingBuild, scratch } from '../helpers/supervised.js';
+import { withEal } from '../helpers/in-process-eal.js';
 
 const skip = missingBuild();
 const EINVAL = 22;
@@ -52,70 +53,67 @@ test.serial('addon: switch_domain reaches portList; a transfer rule sends only w
   writeFileSync(sink, renderSimProfile(set.byFamily('net_null')!));
   const prefix = `st_sim_domain_${process.pid}`;
   try {
-    native.ealInit(['shadowtap', '--no-huge', '-m', '256', '--no-pci', '--file-prefix', prefix, '--log-level=lib.eal:error',
-      '--vdev', `net_shadowsim0,profile=${mlx5},switch_domain=7`,
-      '--vdev', `net_shadowsim1,profile=${sink},switch_domain=7`,
-      '--vdev', `net_shadowsim2,profile=${sink},switch_domain=8`,
-      '--vdev', `net_shadowsim3,profile=${mlx5}`,
-      '--vdev', 'net_null0,no-rx=1']);
-    try {
-      const ports = native.portList();
-      t.deepEqual(ports.map((p) => [p.name, p.switchDomain]), [
-        ['net_shadowsim0', 7], ['net_shadowsim1', 7], ['net_shadowsim2', 8], ['net_shadowsim3', undefined], ['net_null0', undefined],
-      ]);
-      t.false('switchDomain' in ports[3]!, 'a port on no E-Switch has no switchDomain at all');
+    await withEal(native, { prefix, vdevs: [
+      `net_shadowsim0,profile=${mlx5},switch_domain=7`,
+      `net_shadowsim1,profile=${sink},switch_domain=7`,
+      `net_shadowsim2,profile=${sink},switch_domain=8`,
+      `net_shadowsim3,profile=${mlx5}`,
+      'net_null0,no-rx=1',
+    ] }, async () => {
+    const ports = native.portList();
+    t.deepEqual(ports.map((p) => [p.name, p.switchDomain]), [
+      ['net_shadowsim0', 7], ['net_shadowsim1', 7], ['net_shadowsim2', 8], ['net_shadowsim3', undefined], ['net_null0', undefined],
+    ]);
+    t.false('switchDomain' in ports[3]!, 'a port on no E-Switch has no switchDomain at all');
 
-      const defs: NativeFlowProbeDef[] = [
-        { name: 'to itself', rule: transfer(0, [{ type: 'port_id', id: 0 }]) },
-        { name: 'same domain', rule: transfer(0, [{ type: 'port_id', id: 1 }]) },
-        { name: 'same domain, represented_port', rule: transfer(0, [{ type: 'represented_port', ethdev_port_id: 1 }]) },
-        { name: 'mirror within the domain', rule: transfer(0, [{ type: 'sample', ratio: 1, actions: [{ type: 'port_id', id: 1 }] }, { type: 'port_id', id: 0 }]) },
-        { name: 'other domain', rule: transfer(0, [{ type: 'port_id', id: 2 }]) },
-        { name: 'other domain, represented_port', rule: transfer(0, [{ type: 'represented_port', ethdev_port_id: 2 }]) },
-        { name: 'mirror to the other domain', rule: transfer(0, [{ type: 'sample', ratio: 1, actions: [{ type: 'port_id', id: 2 }] }, { type: 'port_id', id: 0 }]) },
-        { name: 'to a port on no E-Switch', rule: transfer(0, [{ type: 'port_id', id: 4 }]) },
-      ];
-      const r = await native.flowProbe(0, defs);
-      for (const name of ['to itself', 'same domain', 'same domain, represented_port', 'mirror within the domain']) {
-        t.true(byName(r, name).ok, `${name}: ${byName(r, name).message ?? ''}`);
-      }
-      for (const name of ['other domain', 'other domain, represented_port', 'mirror to the other domain']) {
-        const x = byName(r, name);
-        t.false(x.ok, name);
-        t.is(x.errno, EINVAL, name);
-        t.is(x.errorType, ERROR_TYPE.ACTION, name);
-        t.regex(x.message ?? '', /^port does not belong to E-Switch being configured \(mlx5 emulated by net_shadowsim: port 2 is on switch domain 8, port 0 on 7\)$/, name);
-      }
-      const none = byName(r, 'to a port on no E-Switch');
-      t.like(none, { ok: false, errno: EINVAL, errorType: ERROR_TYPE.ACTION_CONF });
-      t.is(none.message, 'failed to obtain E-Switch port id for port (mlx5 emulated by net_shadowsim: port 4 is on no E-Switch)');
-
-      // A port on no E-Switch may still send to itself, and to nothing else.
-      const alone = await native.flowProbe(3, [
-        { name: 'to itself', rule: transfer(3, [{ type: 'port_id', id: 3 }]) },
-        { name: 'to a port of domain 7', rule: transfer(3, [{ type: 'port_id', id: 1 }]) },
-        { name: 'mirror to a port of domain 7', rule: transfer(3, [{ type: 'sample', ratio: 1, actions: [{ type: 'port_id', id: 1 }] }, { type: 'port_id', id: 3 }]) },
-      ]);
-      t.true(byName(alone, 'to itself').ok);
-      for (const name of ['to a port of domain 7', 'mirror to a port of domain 7']) {
-        const x = byName(alone, name);
-        t.like(x, { ok: false, errno: EINVAL, errorType: ERROR_TYPE.UNSPECIFIED }, name);
-        t.is(x.message, 'failed to obtain E-Switch info (mlx5 emulated by net_shadowsim: port 3 is on no E-Switch: no switch_domain devarg)', name);
-      }
-
-      // Bad arguments are refused naming the field, and leave no call behind:
-      // ealCleanup below refuses while a flow call is in flight.
-      t.throws(() => native.flowCreate(42 as never), { message: /^rules: expected an array of FlowRule, got/ });
-      t.throws(() => native.flowProbe(0, [{ name: 'bad', rule: { port: 0 } as never }]), { message: /^defs\[0\]\.rule/ });
-      t.throws(() => native.flowProbe(0, 'x' as never), { message: /^defs: expected an array of probe definitions/ });
-      t.throws(() => native.flowDestroy([0]), { message: /^ids\[0\]/ });
-      t.throws(() => native.flowFlush(70000), { message: /^port/ });
-    } finally {
-      native.ealCleanup();
+    const defs: NativeFlowProbeDef[] = [
+      { name: 'to itself', rule: transfer(0, [{ type: 'port_id', id: 0 }]) },
+      { name: 'same domain', rule: transfer(0, [{ type: 'port_id', id: 1 }]) },
+      { name: 'same domain, represented_port', rule: transfer(0, [{ type: 'represented_port', ethdev_port_id: 1 }]) },
+      { name: 'mirror within the domain', rule: transfer(0, [{ type: 'sample', ratio: 1, actions: [{ type: 'port_id', id: 1 }] }, { type: 'port_id', id: 0 }]) },
+      { name: 'other domain', rule: transfer(0, [{ type: 'port_id', id: 2 }]) },
+      { name: 'other domain, represented_port', rule: transfer(0, [{ type: 'represented_port', ethdev_port_id: 2 }]) },
+      { name: 'mirror to the other domain', rule: transfer(0, [{ type: 'sample', ratio: 1, actions: [{ type: 'port_id', id: 2 }] }, { type: 'port_id', id: 0 }]) },
+      { name: 'to a port on no E-Switch', rule: transfer(0, [{ type: 'port_id', id: 4 }]) },
+    ];
+    const r = await native.flowProbe(0, defs);
+    for (const name of ['to itself', 'same domain', 'same domain, represented_port', 'mirror within the domain']) {
+      t.true(byName(r, name).ok, `${name}: ${byName(r, name).message ?? ''}`);
     }
+    for (const name of ['other domain', 'other domain, represented_port', 'mirror to the other domain']) {
+      const x = byName(r, name);
+      t.false(x.ok, name);
+      t.is(x.errno, EINVAL, name);
+      t.is(x.errorType, ERROR_TYPE.ACTION, name);
+      t.regex(x.message ?? '', /^port does not belong to E-Switch being configured \(mlx5 emulated by net_shadowsim: port 2 is on switch domain 8, port 0 on 7\)$/, name);
+    }
+    const none = byName(r, 'to a port on no E-Switch');
+    t.like(none, { ok: false, errno: EINVAL, errorType: ERROR_TYPE.ACTION_CONF });
+    t.is(none.message, 'failed to obtain E-Switch port id for port (mlx5 emulated by net_shadowsim: port 4 is on no E-Switch)');
+
+    // A port on no E-Switch may still send to itself, and to nothing else.
+    const alone = await native.flowProbe(3, [
+      { name: 'to itself', rule: transfer(3, [{ type: 'port_id', id: 3 }]) },
+      { name: 'to a port of domain 7', rule: transfer(3, [{ type: 'port_id', id: 1 }]) },
+      { name: 'mirror to a port of domain 7', rule: transfer(3, [{ type: 'sample', ratio: 1, actions: [{ type: 'port_id', id: 1 }] }, { type: 'port_id', id: 3 }]) },
+    ]);
+    t.true(byName(alone, 'to itself').ok);
+    for (const name of ['to a port of domain 7', 'mirror to a port of domain 7']) {
+      const x = byName(alone, name);
+      t.like(x, { ok: false, errno: EINVAL, errorType: ERROR_TYPE.UNSPECIFIED }, name);
+      t.is(x.message, 'failed to obtain E-Switch info (mlx5 emulated by net_shadowsim: port 3 is on no E-Switch: no switch_domain devarg)', name);
+    }
+
+    // Bad arguments are refused naming the field, and leave no call behind:
+    // withEal's ealCleanup refuses while a flow call is in flight.
+    t.throws(() => native.flowCreate(42 as never), { message: /^rules: expected an array of FlowRule, got/ });
+    t.throws(() => native.flowProbe(0, [{ name: 'bad', rule: { port: 0 } as never }]), { message: /^defs\[0\]\.rule/ });
+    t.throws(() => native.flowProbe(0, 'x' as never), { message: /^defs: expected an array of probe definitions/ });
+    t.throws(() => native.flowDestroy([0]), { message: /^ids\[0\]/ });
+    t.throws(() => native.flowFlush(70000), { message: /^port/ });
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    rmSync(join('/var/run/dpdk', prefix), { recursive: true, force: true });
   }
   t.deepEqual(leftovers(prefix), []);
 });
