@@ -655,6 +655,12 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   Napi::Object anomalies = Napi::Object::New(env);
   for (int k = 0; k < ST_ANOM__COUNT; k++) anomalies.Set(anom_names[k], N(env, s->anomalies[k]));
   o.Set("anomalies", anomalies);
+  static const char* const rxbad_names[] = ST_RXBAD_NAMES;
+  static_assert(sizeof(rxbad_names) / sizeof(rxbad_names[0]) == ST_RXBAD__COUNT,
+                "ST_RXBAD_NAMES out of step with enum st_rx_invalid");
+  Napi::Object rx_invalid = Napi::Object::New(env);
+  for (int k = 0; k < ST_RXBAD__COUNT; k++) rx_invalid.Set(rxbad_names[k], N(env, s->rx_invalid[k]));
+  o.Set("rxInvalid", rx_invalid);
   o.Set("shadowRxPackets", N(env, s->shadow_rx_packets));
   o.Set("nicCopies", N(env, s->nic_copies));
   o.Set("nicDecided", N(env, s->nic_decided));

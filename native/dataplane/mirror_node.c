@@ -22,6 +22,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "pipeline.h"
+#include "rx_check.h"
 
 static inline uint64_t
 frame_bytes(struct rte_mbuf **pkts, uint16_t from, uint16_t to)
@@ -115,6 +116,8 @@ st_rx_production(ST_RX_ARGS)
 	if (unlikely(marked != 0)) {
 		nb.skip = nb.copies = nb.drop = 0;
 		nic_marks(lc, q, pol, mk, pkts, marked, &nb);
+		/* A NIC-made copy the rx check repaired is not finished either. */
+		nb.copies &= ~lc->work.nocopy;
 		if (nb.drop == 0 && nb.skip == 0)
 			marked = 0;
 	}
@@ -267,6 +270,15 @@ st_worker_main(void *arg)
 			if (n == 0)
 				continue;
 			got += n;
+			/* No length the driver claims is read before it is
+			 * checked (rx_check.h). */
+			lc->work.nocopy = 0;
+			if (unlikely(st_rx_suspects(pkts, n) != 0)) {
+				n = st_rx_check_burst(pkts, n, st_rx_suspects(pkts, n),
+						      c->rx_invalid, &lc->work.nocopy);
+				if (n == 0)
+					continue;
+			}
 			q->handle(lc, q, pol, mk, pkts, n);
 		}
 		/* Done with this round's policy pointer. */

@@ -268,6 +268,7 @@ struct st_lcore_ctr {
 	uint64_t nic_decided;              /* production packets the NIC decided and copied */
 	uint64_t dropped[ST_DROP__COUNT];
 	uint64_t anomalies[ST_ANOM__COUNT];
+	uint64_t rx_invalid[ST_RXBAD__COUNT];
 	struct st_port_ctr ports[ST_MAX_PORTS];
 	/* Not a counter but the same single writer: the TSC at which each paced
 	 * rxq (same index as conf.rxq) may next deliver a packet. */
@@ -292,6 +293,9 @@ struct st_pending {
 };
 
 struct st_pol_work {
+	/* Packets of the burst being handled that the rx check repaired
+	 * (rx_check.h): forwarded, never offered to the policy. */
+	uint64_t nocopy;
 	uint16_t nb;
 	struct st_pending p[ST_PENDING_MAX];
 };

@@ -336,14 +336,19 @@ materialize(struct st_lcore *lc, const struct st_policy *pol, struct rte_mbuf **
 
 /* Packets of the burst that can be classified and copied (bits); a runt,
  * shorter than an Ethernet header, is counted as what it is (and
- * rte_pktmbuf_copy would refuse an empty frame). */
+ * rte_pktmbuf_copy would refuse an empty frame). What the rx check repaired
+ * is never offered (rx_check.h). */
 static inline uint64_t
-live_packets(struct st_lcore_ctr *c, struct rte_mbuf *const *pkts, uint16_t n)
+live_packets(struct st_lcore *lc, struct rte_mbuf *const *pkts, uint16_t n)
 {
+	struct st_lcore_ctr *c = &lc->ctr;
+	const uint64_t nocopy = lc->work.nocopy;
 	uint64_t live = 0;
 	uint16_t i;
 
 	for (i = 0; i < n; i++) {
+		if (unlikely(nocopy >> i & 1))
+			continue;
 		if (likely(rte_pktmbuf_pkt_len(pkts[i]) >= RTE_ETHER_HDR_LEN)) {
 			live |= UINT64_C(1) << i;
 		} else {
@@ -370,7 +375,7 @@ st_policy_copy(struct st_lcore *lc, const struct st_rxq *q, const struct st_poli
 	struct st_burst b = { 0, 0, 0, pol->need_hash ? hash : NULL };
 	struct st_bucket *buckets = NULL;
 	uint64_t rng = c->rng;
-	uint64_t live = live_packets(c, pkts, n), now = 0;
+	uint64_t live = live_packets(lc, pkts, n), now = 0;
 	uint32_t nd = 0;
 	uint16_t i, gi;
 
@@ -781,7 +786,7 @@ st_simple_copy(struct st_lcore *lc, const struct st_policy *pol, struct rte_mbuf
 	struct st_session_stats *st = &c->sess[ps->slot];
 	struct rte_mempool *pool = lc->conf.shadow_pool;
 	struct rte_mbuf *fresh[ST_BURST_MAX];
-	const uint64_t live = live_packets(c, pkts, n);
+	const uint64_t live = live_packets(lc, pkts, n);
 	const unsigned int nb_live = (unsigned int)__builtin_popcountll(live);
 	uint16_t i, k = 0, f = 0;
 	int bulk;

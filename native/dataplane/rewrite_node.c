@@ -51,7 +51,8 @@
  *    MALFORMED + TRUNC_L4. Later fragments carry no L4 header and get no L4
  *    fix.
  *    Unfragmented: TCP needs 20 bytes with data offset >= 5 and data
- *    offset*4 within total_length, UDP 8 bytes, ICMP 8 bytes, within
+ *    offset*4 within total_length, UDP 8 bytes with a UDP length from 8 to
+ *    the datagram's length (IPv4 and IPv6), ICMP 8 bytes, within
  *    total_length; else MALFORMED + TRUNC_L4 (also when those bytes are in
  *    the copy but not in the first segment). Other protocols (GRE, ESP,
  *    SCTP, OSPFv2 (proto 89: its checksum does not cover the IP header),
@@ -152,8 +153,9 @@
  *      target hardware address: MAC map, else default dst MAC; all-zero
  *      (request) and group MACs only through the map. No checksum.
  *    - DHCPv4 (ST_CP_DHCP; IPv4 UDP with both ports in {67, 68}, not a
- *      fragment): UDP length >= 8 + 236 and within the IP datagram, else
- *      malformed ("truncated DHCP"). ciaddr, yiaddr, siaddr, giaddr
+ *      fragment): UDP length >= 8 + 236, else malformed ("truncated
+ *      DHCP"); a UDP length past the datagram or under 8 is an L4 fault
+ *      (TRUNC_L4) whatever the ports. ciaddr, yiaddr, siaddr, giaddr
  *      translated when covered; chaddr through the MAC map when htype 1 and
  *      hlen 6. After the magic cookie 99.130.83.99 (none: plain BOOTP, no
  *      options) the options are walked: pad 0, end 255, else code, length,
@@ -1013,6 +1015,11 @@ rw_ipv4(struct rw_ctx *c, uint32_t l3, const int cp)
 		if (kind == RW_L4_TCP && !mf && rd >= 13 &&
 		    ((l4[12] >> 4) < 5 || (uint32_t)(l4[12] >> 4) * 4 > dg))
 			{ rw_malformed(res, ST_ANOM_TRUNC_L4); return; }
+		/* a UDP length is the whole datagram's: checked when the
+		 * datagram is not fragmented */
+		if (kind == RW_L4_UDP && !mf && rd >= 6 &&
+		    (rw_rd16(l4 + 4) < 8 || rw_rd16(l4 + 4) > dg))
+			{ rw_malformed(res, ST_ANOM_TRUNC_L4); return; }
 	}
 	/* the checksum field may be cut off by the snaplen: then nothing to fix */
 	fix_l4 = kind != RW_L4_NONE && rd >= csum_off + 2;
@@ -1170,6 +1177,9 @@ rw_ipv6(struct rw_ctx *c, uint32_t l3, const int cp)
 			{ rw_malformed(res, ST_ANOM_TRUNC_L4); return; }
 		if (kind == RW_L4_TCP && !first_frag && rd >= 13 &&
 		    ((l4[12] >> 4) < 5 || (uint32_t)(l4[12] >> 4) * 4 > dg))
+			{ rw_malformed(res, ST_ANOM_TRUNC_L4); return; }
+		if (kind == RW_L4_UDP && !first_frag && rd >= 6 &&
+		    (rw_rd16(l4 + 4) < 8 || rw_rd16(l4 + 4) > dg))
 			{ rw_malformed(res, ST_ANOM_TRUNC_L4); return; }
 	}
 	fix_l4 = kind != RW_L4_NONE && rd >= csum_off + 2;
@@ -1331,6 +1341,8 @@ rw_fast4(const struct st_rewrite_tables *t, uint8_t *f, uint32_t seg_len,
 	if (tot < 20 + need || tot > wire - RTE_ETHER_HDR_LEN)
 		return 0;
 	if (kind == RW_L4_TCP && ((l4[12] >> 4) < 5 || (uint32_t)(l4[12] >> 4) * 4 > tot - 20))
+		return 0;
+	if (kind == RW_L4_UDP && (rw_rd16(l4 + 4) < 8 || rw_rd16(l4 + 4) > tot - 20))
 		return 0;
 	if (t->cp_aware) {
 		/* Group or all-zero MACs name no single host: general path.

@@ -142,6 +142,27 @@ enum st_anomaly {
 #define ST_ANOM_NAMES { "truncated_l2", "truncated_l3", "bad_ihl", "truncated_l4", \
 	"ipv4_options", "fragment", "vlan", "control_plane" }
 
+/* Received mbufs whose metadata disagree with their own segment chain (a
+ * driver or firmware bug, or a record the driver cut: DPDK 22.11's net_pcap
+ * keeps pkt_len at the record's length for records of 64 KiB and more while
+ * its segments hold far fewer bytes). Checked before any byte is read; such
+ * a packet is never offered to the policy (no shadow copy). Keep in step
+ * with ST_RXBAD_NAMES. */
+enum st_rx_invalid {
+	ST_RXBAD_PKT_LEN = 0,   /* pkt_len is not what the segments hold: set to
+				 * what they hold, forwarded */
+	ST_RXBAD_NB_SEGS,       /* nb_segs is not the chain's length: set to it,
+				 * forwarded */
+	ST_RXBAD_SEG_OVERRUN,   /* a segment's data runs past its buffer: not
+				 * forwarded (the bytes do not exist), freed */
+	ST_RXBAD_CHAIN,         /* the chain does not end within
+				 * RTE_MBUF_MAX_NB_SEGS segments (a loop): neither
+				 * sent nor freed (freeing it would corrupt the pool) */
+	ST_RXBAD__COUNT
+};
+
+#define ST_RXBAD_NAMES { "pkt_len", "nb_segs", "seg_overrun", "chain" }
+
 struct st_port_stats {
 	/* software counters, summed over workers */
 	uint64_t rx_packets, rx_bytes;
@@ -168,6 +189,7 @@ struct st_stats {
 	uint64_t translated_packets;               /* copies with >=1 address rewritten */
 	uint64_t dropped[ST_DROP__COUNT];
 	uint64_t anomalies[ST_ANOM__COUNT];
+	uint64_t rx_invalid[ST_RXBAD__COUNT];      /* mbufs failing the rx check, by reason */
 	uint64_t shadow_rx_packets;                /* received on shadow ports, dropped */
 	uint64_t nic_copies;                       /* NIC-made copies finished in software */
 	uint64_t nic_decided;                      /* production packets the NIC decided and copied */

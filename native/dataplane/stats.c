@@ -49,6 +49,8 @@ st_dp_stats(struct st_stats *out)
 			out->dropped[k] += LD(c->dropped[k]);
 		for (k = 0; k < ST_ANOM__COUNT; k++)
 			out->anomalies[k] += LD(c->anomalies[k]);
+		for (k = 0; k < ST_RXBAD__COUNT; k++)
+			out->rx_invalid[k] += LD(c->rx_invalid[k]);
 		for (i = 0; i < g->nb_ports; i++) {
 			const struct st_port_ctr *pc = &c->ports[i];
 			struct st_port_stats *ps = &out->ports[i];

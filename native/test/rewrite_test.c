@@ -1214,6 +1214,19 @@ static void test_malformed(const struct st_rewrite_tables *t)
 		put16(f + 16, (uint16_t)(20 + n));
 		check_refused("udp truncated", t, f, lo.len, lo.len, MAL, TL4);
 	}
+	/* A UDP length that disagrees with the datagram (IPv4 and IPv6). */
+	for (int v6 = 0; v6 <= 1; v6++) {
+		static const uint16_t bad[] = { 0, 7, 8 + 10 + 1, 0xffff };
+
+		base_desc(&d, v6, 17);
+		d.paylen = 10;
+		build(&d, f, &lo);
+		for (uint32_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+			put16(f + lo.l4 + 4, bad[k]);
+			check_refused(v6 ? "udp6 length lies" : "udp length lies", t, f, lo.len,
+				      lo.len, MAL, TL4);
+		}
+	}
 	base_desc(&d, 0, 1);
 	d.paylen = 0;
 	build(&d, f, &lo);
@@ -3292,10 +3305,12 @@ static void test_cp_malformed(struct st_rewrite_tables *t)
 		}
 		memcpy(g, f, n);
 		put16(g + lo.l3 + 24, (uint16_t)(ulen + 1));
-		cp_refused("dhcp udp length past the datagram", t, g, n, n, MAL, CPA);
+		/* a UDP length that lies is an L4 fault, whatever the ports */
+		cp_refused("dhcp udp length past the datagram", t, g, n, n, MAL,
+			   1u << ST_ANOM_TRUNC_L4);
 		memcpy(g, f, n);
 		put16(g + lo.l3 + 24, 4);
-		cp_refused("dhcp udp length 4", t, g, n, n, MAL, CPA);
+		cp_refused("dhcp udp length 4", t, g, n, n, MAL, 1u << ST_ANOM_TRUNC_L4);
 	}
 	{
 		static const struct {

@@ -19,6 +19,9 @@ export const ANOMALIES = [
   'truncated_l2', 'truncated_l3', 'bad_ihl', 'truncated_l4', 'ipv4_options', 'fragment', 'vlan', 'control_plane',
 ] as const;
 export type Anomaly = (typeof ANOMALIES)[number];
+/** Keep in step with ST_RXBAD_NAMES in st_dataplane.h: why the rx check refused a driver's mbuf. */
+export const RX_INVALID_REASONS = ['pkt_len', 'nb_segs', 'seg_overrun', 'chain'] as const;
+export type RxInvalidReason = (typeof RX_INVALID_REASONS)[number];
 
 export interface NativePortConf {
   name: string;
@@ -98,6 +101,8 @@ export interface NativeStats {
   translatedPackets: number;
   dropped: Record<DropReason, number>;
   anomalies: Record<Anomaly, number>;
+  /** received mbufs whose metadata disagree with their segment chain (never copied) */
+  rxInvalid: Record<RxInvalidReason, number>;
   shadowRxPackets: number;
   /** NIC-made copies (MARK copy) finished in software */
   nicCopies: number;

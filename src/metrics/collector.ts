@@ -5,7 +5,7 @@
  * shadowtap_native_up is 0 and the counters keep their carried totals.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { ANOMALIES, DROP_REASONS, SESSION_DROP_REASONS } from '../dataplane/native-types.js';
+import { ANOMALIES, DROP_REASONS, RX_INVALID_REASONS, SESSION_DROP_REASONS } from '../dataplane/native-types.js';
 import type { SessionsView, SupervisorState, SupervisorStats, SupervisorStatus } from '../supervisor/supervisor.js';
 
 /** What the collector reads; the Supervisor provides it. */
@@ -207,6 +207,14 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
   counter('shadowtap_packet_anomalies_total', 'Malformed or unusual production frames, by kind.', ['kind'], (c, { stats }) => {
     for (const k of ANOMALIES) c.inc({ kind: k }, stats?.anomalies[k] ?? 0);
   });
+  counter(
+    'shadowtap_rx_invalid_total',
+    'Received mbufs whose lengths disagree with their own segment chain (a driver or firmware fault), by reason; never copied, forwarded only where safe.',
+    ['reason'],
+    (c, { stats }) => {
+      for (const r of RX_INVALID_REASONS) c.inc({ reason: r }, stats?.rxInvalid?.[r] ?? 0);
+    },
+  );
   counter(
     'shadowtap_shadow_rx_packets_total',
     'Packets received on shadow ports (counted, then dropped: never forwarded to production).',

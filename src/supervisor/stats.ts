@@ -8,8 +8,10 @@
 import {
   ANOMALIES,
   DROP_REASONS,
+  RX_INVALID_REASONS,
   type Anomaly,
   type DropReason,
+  type RxInvalidReason,
   type NativePortStats,
   type NativeStats,
   type NativeWorkerStats,
@@ -41,6 +43,7 @@ export function zeroStats(nbPorts: number, lcores: readonly number[]): NativeSta
     translatedPackets: 0,
     dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
     anomalies: Object.fromEntries(ANOMALIES.map((a) => [a, 0])) as Record<Anomaly, number>,
+    rxInvalid: Object.fromEntries(RX_INVALID_REASONS.map((r) => [r, 0])) as Record<RxInvalidReason, number>,
     shadowRxPackets: 0,
     nicCopies: 0,
     nicDecided: 0,
@@ -67,6 +70,8 @@ export function addStats(a: NativeStats, b: NativeStats): NativeStats {
   for (const r of DROP_REASONS) dropped[r] = a.dropped[r] + num(b.dropped?.[r]);
   const anomalies = { ...a.anomalies };
   for (const k of ANOMALIES) anomalies[k] = a.anomalies[k] + num(b.anomalies?.[k]);
+  const rxInvalid = { ...a.rxInvalid };
+  for (const r of RX_INVALID_REASONS) rxInvalid[r] = a.rxInvalid[r] + num(b.rxInvalid?.[r]);
   return {
     ports,
     workers,
@@ -75,6 +80,7 @@ export function addStats(a: NativeStats, b: NativeStats): NativeStats {
     translatedPackets: a.translatedPackets + num(b.translatedPackets),
     dropped,
     anomalies,
+    rxInvalid,
     shadowRxPackets: a.shadowRxPackets + num(b.shadowRxPackets),
     nicCopies: a.nicCopies + num(b.nicCopies),
     nicDecided: a.nicDecided + num(b.nicDecided),
