@@ -11,6 +11,7 @@ commands:
   policy         validate, apply or show the mirror policy
   plan           show where each piece of the policy runs: NIC, software or both
   topology       export the shadow replica of a production topology
+  audit          look for production addresses in shadow captures (leak audit)
   doctor         check this host (DPDK, hugepages, IOMMU, vfio, NICs, firmware)
   version        print versions
   help [cmd]     show help for a command
@@ -167,5 +168,34 @@ options:
 examples:
   shadowtap topology export --config site.yaml --in prod.json > shadow.json
   shadowtap topology export -c site.yaml --in prod.json --security >> policy.yaml
+`,
+  audit: `usage: shadowtap audit CAPTURE... [--config FILE] [--json] [--max N] [--strict]
+
+Scans every frame of each shadow capture, at every byte offset (aligned or
+not), for a production address: 4 bytes inside a production IPv4 prefix or
+16 inside a production IPv6 prefix (the "from" side of FILE's translate maps
+and host overrides). Each finding says which frame, where (header and offset
+in it, or payload), the address and its prefix, and its kind: "field" when
+the bytes are exactly an address field of a header the audit knows (IPv4 and
+IPv6 source and destination, ARP, the quoted header of ICMP errors, DHCP's
+address fields, ND targets): a leak; "payload" past the headers it knows
+(DNS answers, routing updates, tunnels), to review; "header" for bytes
+across header fields that happen to match (a /16 matches two bytes).
+
+options:
+  -c, --config FILE   the configuration whose maps say what production is
+                      (default: the embedded demo's: 10.0.0.0/16, fd00::/16)
+      --json          every finding, as JSON
+      --max N         list at most N findings per capture (default 20)
+      --strict        exit 1 on "payload" findings too
+  -h, --help          this text
+
+exit status: 0 no production address in an address field (nor in a payload
+with --strict), 1 findings, 2 usage or unreadable input.
+
+examples:
+  shadowtap audit run/shadow.pcap                 # after npm start
+  shadowtap audit -c site.yaml /var/lib/shadowtap/shadow.pcap
+  shadowtap audit -c site.yaml --json shadow.pcap | jq '.captures[].findings[] | select(.kind != "header")'
 `,
 };

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS } from '../config/schema.js';
 import { VERSION } from '../version.js';
+import { auditCommand } from './audit.js';
 import { checkConfigFile } from './check-config.js';
 import { HELP } from './help.js';
 import { LOG_FORMATS, say, type LogFormat } from './log.js';
@@ -93,6 +94,33 @@ async function topologyCommand(rest: string[]): Promise<number> {
   );
 }
 
+/** `audit CAPTURE... [--config FILE] [--json] [--max N]` */
+async function auditCli(rest: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(rest, { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, max: { type: 'string' }, strict: { type: 'boolean' } });
+  } catch (err) {
+    return usage('audit', (err as Error).message);
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  if (v['help']) {
+    process.stdout.write(HELP['audit']!);
+    return 0;
+  }
+  if (parsed.positionals.length === 0) return usage('audit', 'expected at least one CAPTURE (a pcap file of shadow traffic)');
+  const max = v['max'] === undefined ? undefined : Number(v['max']);
+  if (max !== undefined && !(Number.isInteger(max) && max >= 0)) return usage('audit', `--max: expected a whole number, got "${String(v['max'])}"`);
+  return emit(
+    await auditCommand({
+      captures: parsed.positionals,
+      ...(typeof v['config'] === 'string' ? { config: v['config'] } : {}),
+      json: v['json'] === true,
+      strict: v['strict'] === true,
+      ...(max !== undefined ? { max } : {}),
+    }),
+  );
+}
+
 /** `plan [--config FILE | --url URL] [--explain | --json]` */
 async function planCli(rest: string[]): Promise<number> {
   let parsed: ReturnType<typeof parse>;
@@ -159,13 +187,14 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${DOCTOR_USAGE}\n`);
       return 0;
     }
-    if (!text) return usage('help', `unknown command "${topic}"; expected one of run, check-config, policy, plan, topology, doctor, version`);
+    if (!text) return usage('help', `unknown command "${topic}"; expected one of run, check-config, policy, plan, topology, audit, doctor, version`);
     process.stdout.write(text);
     return 0;
   }
   if (cmd === 'policy') return policyCommand(rest);
   if (cmd === 'topology') return topologyCommand(rest);
   if (cmd === 'plan') return planCli(rest);
+  if (cmd === 'audit') return auditCli(rest);
   if (cmd === 'doctor') {
     // doctor parses its own options (repeatable --port, --for=...).
     const { doctorCommand } = await import('../doctor/command.js');
@@ -191,7 +220,7 @@ export async function main(argv: string[]): Promise<number> {
         parsed = parse([], {});
         break;
       default:
-        return usage('main', `unknown command "${cmd}"; expected one of run, check-config, policy, plan, topology, doctor, version, help`);
+        return usage('main', `unknown command "${cmd}"; expected one of run, check-config, policy, plan, topology, audit, doctor, version, help`);
     }
   } catch (err) {
     return usage(cmd, (err as Error).message);
