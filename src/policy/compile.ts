@@ -62,6 +62,10 @@ import {
   type Range,
 } from './fields.js';
 import { newPolicySlots, ruleKey, sessionKey, type PolicySlots } from './slots.js';
+import { classifierCovers, classifierIntersects, rangeIntersection } from './match.js';
+
+/** The overlap relations, under the names this module has always exported them by. */
+export { classifierCovers as covers, classifierIntersects as intersects } from './match.js';
 
 type Session = NonNullable<Config['sessions']>[number];
 type Filter = Session['filters'][number];
@@ -185,12 +189,6 @@ const ANY_VLAN: Range = [0, VLAN_UNTAGGED];
 
 const rangeText = (r: Range): string => (r[0] === r[1] ? String(r[0]) : `${r[0]}-${r[1]}`);
 
-function intersect(a: Range, b: Range): Range | null {
-  const lo = Math.max(a[0], b[0]);
-  const hi = Math.min(a[1], b[1]);
-  return lo <= hi ? [lo, hi] : null;
-}
-
 /** Combine an app alternative with a rule's own fields; a string says why they contradict. */
 function merge(base: Flat, alt: AppAlternative, app: string): Flat | string {
   const out: Flat = { ...base };
@@ -210,12 +208,12 @@ function merge(base: Flat, alt: AppAlternative, app: string): Flat | string {
     out.proto = alt.proto;
   }
   if (alt.sport) {
-    const r = intersect(out.sport, alt.sport);
+    const r = rangeIntersection(out.sport, alt.sport);
     if (!r) return `app ${app} uses source ports ${rangeText(alt.sport)}, outside the rule's`;
     out.sport = r;
   }
   if (alt.dport) {
-    const r = intersect(out.dport, alt.dport);
+    const r = rangeIntersection(out.dport, alt.dport);
     if (!r) return `app ${app} uses destination ports ${rangeText(alt.dport)}, outside the rule's`;
     out.dport = r;
   }
@@ -291,65 +289,6 @@ function renderSecurityRule(r: DeepReadonly<NonNullable<Config['security']>['rul
   parts.push(`to ${r.dst === undefined ? 'any' : listOf(r.dst).join(',')}${r.dst_ports === undefined ? '' : ` port ${portsText(r.dst_ports)}`}`);
   if (r.description) parts.push(`(${r.description})`);
   return parts.join(' ');
-}
-
-// ---- overlap analysis ------------------------------------------------------------
-
-function prefixContains(a: Cidr | null, b: Cidr | null): boolean {
-  if (!a) return true;
-  if (!b) return false;
-  if (a.len > b.len) return false;
-  return prefixesAgree(a.addr, b.addr, a.len);
-}
-
-function prefixesAgree(x: Uint8Array, y: Uint8Array, len: number): boolean {
-  const whole = len >> 3;
-  for (let i = 0; i < whole; i++) if (x[i] !== y[i]) return false;
-  const rest = len & 7;
-  if (rest === 0) return true;
-  const m = (0xff << (8 - rest)) & 0xff;
-  return ((x[whole]! ^ y[whole]!) & m) === 0;
-}
-
-function prefixIntersects(a: Cidr | null, b: Cidr | null): boolean {
-  if (!a || !b) return true;
-  return prefixesAgree(a.addr, b.addr, Math.min(a.len, b.len));
-}
-
-const rangeContains = (a: Range, b: Range): boolean => a[0] <= b[0] && b[1] <= a[1];
-const rangeIntersects = (a: Range, b: Range): boolean => a[0] <= b[1] && b[0] <= a[1];
-
-/** Every packet b matches, a matches too. */
-export function covers(a: Flat, b: Flat): boolean {
-  return (
-    (a.ethertype === null || a.ethertype === b.ethertype) &&
-    rangeContains(a.vlan, b.vlan) &&
-    (a.ipVersion === 0 || a.ipVersion === b.ipVersion) &&
-    (a.proto === null || a.proto === b.proto) &&
-    prefixContains(a.src, b.src) &&
-    prefixContains(a.dst, b.dst) &&
-    rangeContains(a.sport, b.sport) &&
-    rangeContains(a.dport, b.dport) &&
-    (a.tcpFlagsMask & b.tcpFlagsMask) === a.tcpFlagsMask &&
-    (a.tcpFlags & a.tcpFlagsMask) === (b.tcpFlags & a.tcpFlagsMask) &&
-    (a.signature < 0 || a.signature === b.signature)
-  );
-}
-
-/** Some packet could match both. */
-export function intersects(a: Flat, b: Flat): boolean {
-  const m = a.tcpFlagsMask & b.tcpFlagsMask;
-  return (
-    (a.ethertype === null || b.ethertype === null || a.ethertype === b.ethertype) &&
-    rangeIntersects(a.vlan, b.vlan) &&
-    (a.ipVersion === 0 || b.ipVersion === 0 || a.ipVersion === b.ipVersion) &&
-    (a.proto === null || b.proto === null || a.proto === b.proto) &&
-    prefixIntersects(a.src, b.src) &&
-    prefixIntersects(a.dst, b.dst) &&
-    rangeIntersects(a.sport, b.sport) &&
-    rangeIntersects(a.dport, b.dport) &&
-    (a.tcpFlags & m) === (b.tcpFlags & m)
-  );
 }
 
 // ---- the compiler ----------------------------------------------------------------
@@ -602,7 +541,7 @@ export function compilePolicy(config: Config, options: CompilePolicyOptions = {}
       const fpath = `${path}.filters[${fi}]`;
       const coveredBy = new Set<number>();
       const allCovered = list.every((r) => {
-        const by = earlier.find((e) => covers(e.flat, r.flat));
+        const by = earlier.find((e) => classifierCovers(e.flat, r.flat));
         if (by) coveredBy.add(by.filter);
         return by !== undefined;
       });
@@ -620,7 +559,7 @@ export function compilePolicy(config: Config, options: CompilePolicyOptions = {}
           for (const e of earlier) {
             // A shadowed rule decides nothing, so overlapping it means nothing.
             if (overlaps.has(e.filter) || shadowed.has(e.filter)) continue;
-            if (e.action !== r.action && intersects(e.flat, r.flat)) overlaps.add(e.filter);
+            if (e.action !== r.action && classifierIntersects(e.flat, r.flat)) overlaps.add(e.filter);
           }
         }
         for (const oi of [...overlaps].sort((a, b) => a - b)) {
@@ -879,11 +818,11 @@ function expandFilter(f: Filter, path: string, found: Problems, signature: (s: N
             for (const dp of dports) {
               let cur: Flat | string = { ...base };
               if (sp) {
-                const r = intersect(cur.sport, sp);
+                const r = rangeIntersection(cur.sport, sp);
                 cur = r ? { ...cur, sport: r } : `source ports ${rangeText(sp)}`;
               }
               if (typeof cur !== 'string' && dp) {
-                const r = intersect(cur.dport, dp);
+                const r = rangeIntersection(cur.dport, dp);
                 cur = r ? { ...cur, dport: r } : `destination ports ${rangeText(dp)}`;
               }
               if (typeof cur !== 'string') cur = withAddress(cur, 'src', s);
