@@ -49,7 +49,7 @@ export const CATALOGUE = [
   { code: 'ST_ERR_DATAPLANE_EXIT', status: 500, meaning: 'The data-plane child process exited (crash, signal or error) before it could answer.' },
   { code: 'ST_ERR_DATAPLANE_STATE', status: 409, meaning: 'The data-plane process got a request its phase does not allow (one start per process; nothing after stop).' },
   { code: 'ST_ERR_DATAPLANE_TIMEOUT', status: 504, meaning: 'The data-plane child process did not answer a request in time.' },
-  { code: 'ST_ERR_PROTOCOL', status: 500, meaning: 'The data-plane child process sent a message the supervisor does not understand.' },
+  { code: 'ST_ERR_PROTOCOL', status: 500, meaning: 'A message between the supervisor and the data-plane process is not the protocol (not an object, an unknown type, a field missing or of the wrong type, the wrong answer to a request); the message names the field. A child that sends one is killed and restarted.' },
   { code: 'ST_ERR_NOT_READY', status: 503, meaning: 'The data plane is not running (starting, backing off after a crash, failed or stopped).' },
   // the mirror policy
   { code: 'ST_ERR_POLICY_INVALID', status: 400, meaning: 'The policy does not validate or cannot be compiled (bad CIDR, range, signature, unknown port or target, a rule that can never match, limits); every problem is listed with its field path. The running policy is untouched.' },

@@ -548,7 +548,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.logger.info({ dataplanePid: child.pid }, `data-plane process ${child.pid} ${child.describeExit(info)}`);
       return;
     }
-    const killedFor = this.killReasons.get(child);
+    const killedFor = this.killReasons.get(child) ?? child.fatalError?.message;
     const reason = killedFor
       ? `data-plane process ${child.pid} ${child.describeExit(info)}: ${killedFor}`
       : `data-plane process ${child.pid} ${child.describeExit(info)} unexpectedly`;

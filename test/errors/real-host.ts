@@ -95,10 +95,10 @@ export class HostUnderTest {
    * Send `req` and return the 'error' it must be answered with (the wire
    * error itself); throws when it is answered with `expect` instead.
    */
-  async refused<T extends Parameters<HostChannel['waitFor']>[0]>(req: ToHost, expect: T, ms = 60_000): Promise<WireError> {
+  async refused<T extends Parameters<HostChannel['waitFor']>[0]>(req: ToHost, expect: T, ms = 60_000, id: number = req.id): Promise<WireError> {
     this.channel.send(req);
     try {
-      await this.channel.waitFor(expect, req.id, ms);
+      await this.channel.waitFor(expect, id, ms);
     } catch (err) {
       const e = err as HostError;
       if (e.wire) return e.wire;
