@@ -131,6 +131,16 @@ export interface ErrorDetails {
   cause?: unknown;
 }
 
+/**
+ * Why a system call failed, for a message: Node's own text ("ENOENT: no such
+ * file or directory, open 'x'") already names the code, so it is not repeated.
+ */
+export function sysReason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const text = err instanceof Error ? e.message : String(err);
+  return e?.code && !text.includes(e.code) ? `${e.code}: ${text}` : text;
+}
+
 /** Build a catalogue error by code. */
 export function stError(code: ErrorCode, message: string, details: ErrorDetails = {}): ShadowtapError {
   const Ctor = BY_CODE[code];
