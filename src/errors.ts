@@ -34,12 +34,12 @@ export const CATALOGUE = [
   { code: 'ST_ERR_NOT_MAIN_LCORE', status: 500, meaning: 'A call that must run on the EAL main lcore (the thread that initialised EAL) ran on another thread.' },
   // the plan and the ports
   { code: 'ST_ERR_PLAN_INVALID', status: 422, meaning: 'The compiled plan breaks an invariant (too many ports, bad core id, bad index) and was not applied.' },
-  { code: 'ST_ERR_LCORE_UNAVAILABLE', status: 422, meaning: 'A worker lcore is not enabled in EAL, is the main lcore, or is already busy.' },
+  { code: 'ST_ERR_LCORE_UNAVAILABLE', status: 422, meaning: 'A worker lcore is not enabled in EAL, is the main lcore or an EAL service lcore, or is already busy.' },
   { code: 'ST_ERR_PORT_NOT_FOUND', status: 422, meaning: 'A configured port device did not appear as an ethdev after EAL init.' },
   { code: 'ST_ERR_PORT_QUEUES', status: 422, meaning: 'A port does not offer the rx/tx queues or descriptors the plan needs.' },
   { code: 'ST_ERR_PORT_CONFIG', status: 500, meaning: 'A driver call configuring or starting one port failed (configure, queue setup, start, promiscuous).' },
   { code: 'ST_ERR_PORT_SETUP', status: 500, meaning: 'Setting up the ports failed for a reason not tied to one driver call.' },
-  { code: 'ST_ERR_NOMEM', status: 500, meaning: 'A mempool or table could not be allocated (EAL memory, -m / memory_mb, too small for the pools).' },
+  { code: 'ST_ERR_NOMEM', status: 500, meaning: 'A mempool or table (pools, map tables, classifier) could not be allocated: EAL memory (-m, dataplane.eal.memory_mb) is too small; the message names the settings to change.' },
   { code: 'ST_ERR_MAP_COMPILE', status: 422, meaning: 'The address translation maps could not be compiled into lookup tables.' },
   { code: 'ST_ERR_REWRITE', status: 500, meaning: 'The rewrite tables (MACs, prefixes, checksum deltas) could not be compiled.' },
   { code: 'ST_ERR_LAUNCH', status: 500, meaning: 'The worker lcores could not be launched.' },
@@ -49,7 +49,7 @@ export const CATALOGUE = [
   { code: 'ST_ERR_DATAPLANE_EXIT', status: 500, meaning: 'The data-plane child process exited (crash, signal or error) before it could answer.' },
   { code: 'ST_ERR_DATAPLANE_STATE', status: 409, meaning: 'The data-plane process got a request its phase does not allow (one start per process; nothing after stop).' },
   { code: 'ST_ERR_DATAPLANE_TIMEOUT', status: 504, meaning: 'The data-plane child process did not answer a request in time.' },
-  { code: 'ST_ERR_PROTOCOL', status: 500, meaning: 'The data-plane child process sent a message the supervisor does not understand.' },
+  { code: 'ST_ERR_PROTOCOL', status: 500, meaning: 'A message between the supervisor and the data-plane process is not the protocol (not an object, an unknown type, a field missing or of the wrong type, the wrong answer to a request); the message names the field. A child that sends one is killed and restarted.' },
   { code: 'ST_ERR_NOT_READY', status: 503, meaning: 'The data plane is not running (starting, backing off after a crash, failed or stopped).' },
   // the mirror policy
   { code: 'ST_ERR_POLICY_INVALID', status: 400, meaning: 'The policy does not validate or cannot be compiled (bad CIDR, range, signature, unknown port or target, a rule that can never match, limits); every problem is listed with its field path. The running policy is untouched.' },
@@ -129,6 +129,16 @@ export interface ErrorDetails {
   field?: string;
   errnum?: number;
   cause?: unknown;
+}
+
+/**
+ * Why a system call failed, for a message: Node's own text ("ENOENT: no such
+ * file or directory, open 'x'") already names the code, so it is not repeated.
+ */
+export function sysReason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const text = err instanceof Error ? e.message : String(err);
+  return e?.code && !text.includes(e.code) ? `${e.code}: ${text}` : text;
 }
 
 /** Build a catalogue error by code. */

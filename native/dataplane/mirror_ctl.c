@@ -8,6 +8,7 @@
  * stop run on the EAL main lcore (the Node main thread), as EAL requires.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -153,6 +154,14 @@ check_lcores(const struct st_plan *plan, struct st_error *err)
 		for (k = 0; k < w; k++)
 			if (plan->worker_lcores[k] == l)
 				return plan_invalid(err, f, "lcore %u is listed twice", l);
+		/* A service lcore is enabled, just not for us: sending the
+		 * operator to -l would not help. */
+		if (l < RTE_MAX_LCORE && rte_eal_lcore_role(l) == ROLE_SERVICE) {
+			st_error_set(err, "ST_ERR_LCORE_UNAVAILABLE", f, EBUSY,
+				     "lcore %u is an EAL service lcore (-s/-S); workers need "
+				     "lcores EAL runs as ordinary ones", l);
+			return -EBUSY;
+		}
 		if (l >= RTE_MAX_LCORE || !rte_lcore_is_enabled(l)) {
 			st_error_set(err, "ST_ERR_LCORE_UNAVAILABLE", f, EINVAL,
 				     "lcore %u is not enabled in EAL (add it to -l/--lcores)", l);
@@ -231,9 +240,11 @@ pool_socket(const struct st_plan *plan)
 	return SOCKET_ID_ANY;
 }
 
+/* field is the plan's name, setting the config key an operator edits;
+ * sized says whether the size came from the plan (else automatic). */
 static struct rte_mempool *
-pool_create(const char *what, const char *field, uint32_t n, int socket,
-	    struct st_error *err)
+pool_create(const char *what, const char *field, const char *setting, int sized,
+	    uint32_t n, int socket, struct st_error *err)
 {
 	char name[RTE_MEMPOOL_NAMESIZE];
 	struct rte_mempool *mp;
@@ -243,11 +254,15 @@ pool_create(const char *what, const char *field, uint32_t n, int socket,
 				     RTE_MBUF_DEFAULT_BUF_SIZE, socket);
 	if (mp == NULL) {
 		int e = rte_errno;
+		/* what one mbuf costs, header and data room included */
+		uint64_t mib = ((uint64_t)n * (RTE_MBUF_DEFAULT_BUF_SIZE + 192) + (1u << 20) - 1) >> 20;
 
 		st_error_set(err, "ST_ERR_NOMEM", field, e,
-			     "cannot create the %s mempool of %u mbufs: %s "
-			     "(EAL -m too small? set %s lower)", what, n, rte_strerror(e),
-			     field);
+			     "cannot create the %s mempool of %u mbufs (about %" PRIu64
+			     " MiB): %s; EAL memory is too small: raise "
+			     "dataplane.eal.memory_mb%s%s%s", what, n, mib, rte_strerror(e),
+			     sized ? " or set " : "", sized ? setting : "",
+			     sized ? " lower" : " (the pool size is automatic)");
 	}
 	return mp;
 }
@@ -411,13 +426,16 @@ st_dp_setup(const struct st_plan *plan, struct st_error *err)
 
 	/* Two pools: copies can exhaust only their own, never production rx. */
 	pool_sizes(plan, &prod_n, &shadow_n);
-	g->prod_pool = pool_create("prod", "prodPoolMbufs", prod_n, pool_socket(plan), err);
+	g->prod_pool = pool_create("production", "prodPoolMbufs",
+				   "dataplane.mempool.production_mbufs",
+				   plan->prod_pool_mbufs != 0, prod_n, pool_socket(plan), err);
 	if (g->prod_pool == NULL) {
 		rc = -ENOMEM;
 		goto fail;
 	}
-	g->shadow_pool = pool_create("shadow", "shadowPoolMbufs", shadow_n,
-				     pool_socket(plan), err);
+	g->shadow_pool = pool_create("shadow", "shadowPoolMbufs",
+				     "dataplane.mempool.shadow_mbufs",
+				     plan->shadow_pool_mbufs != 0, shadow_n, pool_socket(plan), err);
 	if (g->shadow_pool == NULL) {
 		rc = -ENOMEM;
 		goto fail;

@@ -83,7 +83,8 @@ port_plan_queues(const struct st_plan *plan, uint16_t i, int need_tx,
 		st_error_set(err, "ST_ERR_PORT_QUEUES", field, EINVAL,
 			     "production port '%s' (%s) has at most %u rx queue(s) "
 			     "but the plan has %u workers, each needing its own rx queue; "
-			     "use at most %u workers or a device with more queues",
+			     "use at most %u worker(s) (dataplane.workers) or a device with "
+			     "more queues",
 			     pc->name, pc->device, info->max_rx_queues, w,
 			     info->max_rx_queues);
 		return -EINVAL;

@@ -61,6 +61,21 @@ static void rw_err(struct st_error *err, const char *field, int errnum,
 	err->errnum = errnum;
 }
 
+/* A table that does not fit in EAL memory is the operator's memory budget,
+ * not a bad map: say which setting to raise. */
+static void rw_nomem(struct st_error *err, const char *field, const char *what)
+{
+	if (err == NULL)
+		return;
+	memset(err, 0, sizeof(*err));
+	snprintf(err->code, sizeof(err->code), "%s", "ST_ERR_NOMEM");
+	snprintf(err->field, sizeof(err->field), "%s", field);
+	snprintf(err->message, sizeof(err->message),
+		 "cannot create %s: out of EAL memory (an IP map table alone takes "
+		 "64 MiB; raise dataplane.eal.memory_mb)", what);
+	err->errnum = ENOMEM;
+}
+
 static inline uint32_t rw_mask4(uint8_t len)
 {
 	return len == 0 ? 0 : UINT32_MAX << (32 - len);
@@ -139,6 +154,10 @@ static int rw_compile4(struct st_rewrite_tables *t, uint16_t n,
 	if (t->lpm4 == NULL) {
 		int e = rte_errno;
 
+		if (e == ENOMEM) {
+			rw_nomem(err, "map4", "the IPv4 map table");
+			return -e;
+		}
 		rw_err(err, "map4", e, "cannot create IPv4 map table: %s",
 		       rte_strerror(e));
 		return -e;
@@ -220,6 +239,10 @@ static int rw_compile6(struct st_rewrite_tables *t, uint16_t n,
 	if (t->lpm6 == NULL) {
 		int e = rte_errno;
 
+		if (e == ENOMEM) {
+			rw_nomem(err, "map6", "the IPv6 map table");
+			return -e;
+		}
 		rw_err(err, "map6", e, "cannot create IPv6 map table: %s",
 		       rte_strerror(e));
 		return -e;
@@ -305,6 +328,10 @@ static int rw_compile_mac(struct st_rewrite_tables *t,
 	if (t->mac_hash == NULL) {
 		int e = rte_errno;
 
+		if (e == ENOMEM) {
+			rw_nomem(err, "mac_maps", "the MAC map table");
+			return -e;
+		}
 		rw_err(err, "mac_maps", e, "cannot create the MAC map table: %s",
 		       rte_strerror(e));
 		return -e;

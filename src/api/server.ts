@@ -1,7 +1,7 @@
 /** Build and start the admin HTTP server around the app plugin. */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { stError } from '../errors.js';
+import { stError, sysReason } from '../errors.js';
 import app, { type AppOptions } from './app.js';
 
 export interface ServerOptions extends AppOptions {
@@ -24,7 +24,7 @@ export async function listen(fastify: FastifyInstance, host: string, port: numbe
     await fastify.listen({ host, port });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw stError('ST_ERR_API_LISTEN', `cannot listen on ${host}:${port}: ${e.code ?? ''} ${e.message}`.trim(), {
+    throw stError('ST_ERR_API_LISTEN', `cannot listen on ${host}:${port}: ${sysReason(e)}`, {
       field: 'api',
       errnum: typeof e.errno === 'number' ? -e.errno : 0,
       cause: err,

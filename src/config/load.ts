@@ -10,7 +10,7 @@ import { Value } from '@sinclair/typebox/value';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import type { TSchema } from '@sinclair/typebox';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
-import { ConfigError, PolicyError, stError, type ConfigProblem } from '../errors.js';
+import { ConfigError, PolicyError, stError, sysReason, type ConfigProblem } from '../errors.js';
 import { checkPolicySemantics } from '../policy/check.js';
 import { compilePolicy } from '../policy/compile.js';
 import {
@@ -637,7 +637,7 @@ export async function loadConfigFile(file: string): Promise<Config> {
     text = await readFile(file, 'utf8');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw stError('ST_ERR_CONFIG_READ', `cannot read config file ${file}: ${e.code ?? ''} ${e.message}`.trim(), {
+    throw stError('ST_ERR_CONFIG_READ', `cannot read config file ${file}: ${sysReason(e)}`, {
       errnum: typeof e.errno === 'number' ? -e.errno : 0,
       cause: err,
     });

@@ -13,7 +13,7 @@ import { removeEalLeftovers } from '../supervisor/runtime-dir.js';
 import { performance } from 'node:perf_hooks';
 import type { FlowAction, FlowItem, FlowRule } from '../offload/flow.js';
 import type { NativeBinding, NativePortInfo } from './native-types.js';
-import type { FromHost, HostFlowCount, HostFlowCreated, HostFlowFlushed, HostFlowRule, ToHost, WireError } from './protocol.js';
+import { requestProblem, type FromHost, type HostFlowCount, type HostFlowCreated, type HostFlowFlushed, type HostFlowRule, type ToHost, type WireError } from './protocol.js';
 
 type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -324,8 +324,13 @@ async function onStop(id: number): Promise<void> {
 
 async function handle(msg: ToHost, b: NativeBinding): Promise<void> {
   if (phase === 'done' || phase === 'stopping') return;
-  if (msg === null || typeof msg !== 'object') {
-    log('warn', 'ignored a message that is not an object', { received: typeof msg });
+  const bad = requestProblem(msg);
+  if (bad) {
+    // Answered when there is an id to answer; a supervisor waiting on it learns why.
+    const raw = msg as unknown as { id?: unknown } | null;
+    const id = raw !== null && typeof raw === 'object' && Number.isSafeInteger(raw.id) && (raw.id as number) >= 0 ? (raw.id as number) : 0;
+    log('warn', 'refused a request the data-plane host does not understand', { field: bad.field, problem: bad.message });
+    await send({ type: 'error', id, error: { code: 'ST_ERR_PROTOCOL', message: bad.message, field: bad.field, errnum: 0 } });
     return;
   }
   try {
@@ -357,11 +362,9 @@ async function handle(msg: ToHost, b: NativeBinding): Promise<void> {
         await send({ type: 'flowFlushed', id: msg.id, flushed });
         return;
       }
-      default: {
-        const unknown = msg as { type?: unknown; id?: unknown };
-        const id = typeof unknown.id === 'number' ? unknown.id : 0;
-        await send({ type: 'error', id, error: { code: 'ST_ERR_INTERNAL', message: `unknown request type ${String(unknown.type)}`, field: 'type', errnum: 0 } });
-      }
+      default:
+        // requestProblem() knows every type: nothing else gets here.
+        return;
     }
   } catch (err) {
     const id = typeof (msg as { id?: unknown }).id === 'number' ? msg.id : 0;

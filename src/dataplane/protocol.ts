@@ -78,3 +78,93 @@ export type FromHost =
   | { type: 'flowStats'; id: number; counts: HostFlowCount[] }
   | { type: 'flowFlushed'; id: number; flushed: HostFlowFlushed[] }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; data?: Record<string, unknown> };
+
+// ---- checking what arrives ---------------------------------------------------------
+// Both ends check a message's envelope and the fields they use before acting on
+// it: the channel carries what a process of another build (or a broken one)
+// sent, and a garbage message must be refused naming the field, not fail
+// somewhere later as a TypeError.
+
+type Rec = Record<string, unknown>;
+const isRec = (v: unknown): v is Rec => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isId = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+const isIndexList = (v: unknown): boolean => Array.isArray(v) && v.every((x) => Number.isSafeInteger(x) && x >= 0);
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`;
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}
+
+/** What is wrong with a message: the field and "expected ..., got ...". */
+export interface MessageProblem {
+  field: string;
+  message: string;
+}
+
+const problem = (field: string, expected: string, got: unknown): MessageProblem => ({ field, message: `expected ${expected}, got ${describe(got)}` });
+
+/** [field, check, what is expected] for the fields a request carries, by type. */
+const REQUEST_FIELDS: Record<ToHost['type'], [string, (v: unknown) => boolean, string][]> = {
+  start: [['ealArgs', (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'), 'an array of strings'], ['plan', isRec, 'an object'], ['policy', (v) => v === undefined || isRec(v), 'an object or nothing']],
+  policy: [['policy', isRec, 'an object']],
+  policyStats: [],
+  stats: [],
+  stop: [],
+  flowProbe: [['port', isId, 'a plan port index'], ['defs', Array.isArray, 'an array']],
+  flowProgram: [['flush', isIndexList, 'an array of plan port indexes'], ['rules', Array.isArray, 'an array'], ['marks', (v) => v === undefined || Array.isArray(v), 'an array or nothing']],
+  flowStats: [],
+  flowFlush: [['ports', isIndexList, 'an array of plan port indexes'], ['clearMarks', (v) => v === undefined || typeof v === 'boolean', 'a boolean or nothing']],
+};
+
+/** Check a request the data-plane host received; null when it can be acted on. */
+export function requestProblem(msg: unknown): MessageProblem | null {
+  if (!isRec(msg)) return problem('(message)', 'an object with a type and an id', msg);
+  if (typeof msg['type'] !== 'string' || !Object.hasOwn(REQUEST_FIELDS, msg['type'])) {
+    // "unknown request type": what a supervisor looks for to tell an older host.
+    return { field: 'type', message: `unknown request type ${describe(msg['type'])}; expected one of ${Object.keys(REQUEST_FIELDS).join(', ')}` };
+  }
+  if (!isId(msg['id'])) return problem('id', 'a non-negative integer request id', msg['id']);
+  for (const [field, ok, expected] of REQUEST_FIELDS[msg['type'] as ToHost['type']]) {
+    if (!ok(msg[field])) return problem(field, expected, msg[field]);
+  }
+  return null;
+}
+
+/** [field, check, what is expected] for the fields the supervisor uses, by type. */
+const ANSWER_FIELDS: Record<FromHost['type'], [string, (v: unknown) => boolean, string][]> = {
+  hello: [['pid', isId, 'a process id'], ['version', (v) => typeof v === 'string', 'a string']],
+  log: [['msg', (v) => typeof v === 'string', 'a string']],
+  started: [['ports', (v) => Array.isArray(v) && v.every((p) => isRec(p) && isId(p['portId'])), 'an array of ports, each with a portId']],
+  stats: [['stats', (v) => isRec(v) && Array.isArray(v['ports']) && Array.isArray(v['workers']), 'counters with ports and workers arrays']],
+  stopped: [],
+  policyInstalled: [['generation', isId, 'a policy generation']],
+  policyStats: [['stats', (v) => isRec(v) && isId(v['generation']) && Array.isArray(v['sessions']), 'counters with a generation and a sessions array']],
+  error: [['error', (v) => isRec(v) && typeof v['code'] === 'string' && typeof v['message'] === 'string', 'an error with a code and a message']],
+  flowProbed: [['results', Array.isArray, 'an array']],
+  flowProgrammed: [['flushed', Array.isArray, 'an array'], ['results', Array.isArray, 'an array']],
+  flowStats: [['counts', Array.isArray, 'an array']],
+  flowFlushed: [['flushed', Array.isArray, 'an array']],
+};
+
+/** The answer each request is given when it succeeds ('error' otherwise). */
+export const ANSWER_TO: Record<ToHost['type'], FromHost['type']> = {
+  start: 'started', policy: 'policyInstalled', policyStats: 'policyStats', stats: 'stats', stop: 'stopped',
+  flowProbe: 'flowProbed', flowProgram: 'flowProgrammed', flowStats: 'flowStats', flowFlush: 'flowFlushed',
+};
+
+/** Check a message from the data-plane host; null when it can be acted on. */
+export function answerProblem(msg: unknown): MessageProblem | null {
+  if (!isRec(msg)) return problem('(message)', 'an object with a type', msg);
+  if (typeof msg['type'] !== 'string' || !Object.hasOwn(ANSWER_FIELDS, msg['type'])) {
+    return problem('type', `one of ${Object.keys(ANSWER_FIELDS).join(', ')}`, msg['type']);
+  }
+  const type = msg['type'] as FromHost['type'];
+  // An 'error' about no request in particular (the addon did not load) has id 0.
+  if (type !== 'hello' && type !== 'log' && !isId(msg['id'])) return problem('id', 'the id of the request answered', msg['id']);
+  for (const [field, ok, expected] of ANSWER_FIELDS[type]) {
+    if (!ok(msg[field])) return problem(field, expected, msg[field]);
+  }
+  return null;
+}

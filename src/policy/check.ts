@@ -40,6 +40,19 @@ function portsOf(cfg: Record<string, unknown>): PortView[] {
   return ports.filter(isObj).filter((p) => isStr(p['name'])).map((p) => ({ name: p['name'] as string, role: p['role'], egress: p['egress'] }));
 }
 
+/**
+ * A tunnel endpoint the data plane can use (encap_ctl.c refuses the same):
+ * never unspecified; the source, which the shadow side answers to, unicast.
+ */
+function endpointProblem(side: 'src' | 'dst', text: string, family: 4 | 6, b: Uint8Array): string | null {
+  const who = side === 'src' ? "the local tunnel endpoint's" : "the remote tunnel endpoint's";
+  if (b.every((x) => x === 0)) return `"${text}" is the unspecified address; expected ${who} unicast address`;
+  if (side === 'dst') return null;
+  if (family === 4 ? b[0]! >> 4 === 0xe : b[0] === 0xff) return `"${text}" is a multicast address; expected ${who} unicast address`;
+  if (family === 4 && b.every((x) => x === 255)) return `"${text}" is the broadcast address; expected ${who} unicast address`;
+  return null;
+}
+
 /** A unicast, non-zero MAC; syntax is the schema's. */
 export function macProblem(value: unknown): string | null {
   if (!isStr(value) || !new RegExp(MAC_PATTERN).test(value)) return null;
@@ -246,6 +259,8 @@ export function checkPolicySemantics(cfg: Record<string, unknown>, add: AddProbl
             fam.push(null);
           } else {
             fam.push(r.value.family);
+            const problem = endpointProblem(side, v, r.value.family, r.value.bytes);
+            if (problem) add([...oat, side], problem);
           }
         }
         if (fam[0] && fam[1] && fam[0] !== fam[1]) add([...oat, 'dst'], `IPv${fam[1]} destination with an IPv${fam[0]} source; expected both IPv4 or both IPv6`);

@@ -212,8 +212,8 @@ const MacSchema = (description: string) =>
 
 export const OuterSchema = Type.Object(
   {
-    src: expect(Type.String({ minLength: 1, maxLength: 64, description: 'Outer source IP (IPv4 or IPv6, same family as dst).' }), 'an IPv4 or IPv6 address'),
-    dst: expect(Type.String({ minLength: 1, maxLength: 64, description: 'Outer destination IP: the remote tunnel endpoint.' }), 'an IPv4 or IPv6 address'),
+    src: expect(Type.String({ minLength: 1, maxLength: 64, description: 'Outer source IP (IPv4 or IPv6, same family as dst): the local tunnel endpoint, a unicast address (not multicast, broadcast or unspecified).' }), 'an IPv4 or IPv6 address'),
+    dst: expect(Type.String({ minLength: 1, maxLength: 64, description: 'Outer destination IP: the remote tunnel endpoint (not the unspecified address).' }), 'an IPv4 or IPv6 address'),
     src_mac: expect(Type.Optional(MacSchema('Outer source MAC; default shadow.mac.src.')), 'a MAC address such as "02:53:48:00:00:01"'),
     dst_mac: expect(Type.Optional(MacSchema('Outer destination MAC (the next hop toward dst); default shadow.mac.dst.')), 'a MAC address such as "02:53:48:00:00:02"'),
     ttl: int(1, 255, 64, 'Outer TTL / hop limit.'),

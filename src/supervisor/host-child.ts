@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { fromWire, stError, type ShadowtapError } from '../errors.js';
-import type { FromHost, ToHost } from '../dataplane/protocol.js';
+import { answerProblem, ANSWER_TO, type FromHost, type ToHost } from '../dataplane/protocol.js';
 import type { NativePlan, NativePolicy, NativePolicyStats, NativePortInfo, NativeStats } from '../dataplane/native-types.js';
 
 export interface HostChildOptions {
@@ -27,7 +27,7 @@ export interface ExitInfo {
 type Request = ToHost extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
 
 interface Pending {
-  type: string;
+  type: ToHost['type'];
   resolve: (msg: FromHost) => void;
   reject: (err: ShadowtapError) => void;
   timer: NodeJS.Timeout;
@@ -137,8 +137,9 @@ export class HostChild {
   }
 
   private onMessage(msg: FromHost): void {
-    if (msg === null || typeof msg !== 'object' || typeof (msg as { type?: unknown }).type !== 'string') {
-      this.logger.warn({ dataplanePid: this.pid, msg }, 'unexpected message from the data-plane host');
+    const bad = answerProblem(msg);
+    if (bad) {
+      this.protocolFailure(bad.field, bad.message);
       return;
     }
     switch (msg.type) {
@@ -175,6 +176,10 @@ export class HostChild {
           }
           return;
         }
+        if (msg.type !== 'error' && msg.type !== ANSWER_TO[p.type]) {
+          this.protocolFailure('type', `expected "${ANSWER_TO[p.type]}" in answer to "${p.type}" (id ${msg.id}), got "${msg.type}"`);
+          return;
+        }
         this.pending.delete(msg.id);
         clearTimeout(p.timer);
         if (msg.type === 'error') p.reject(fromWire(msg.error));
@@ -182,8 +187,28 @@ export class HostChild {
         return;
       }
       default:
-        this.logger.warn({ dataplanePid: this.pid, msg }, 'unknown message type from the data-plane host');
+        // answerProblem() knows every type: nothing else gets here.
+        return;
     }
+  }
+
+  /**
+   * The child sent something that is not the protocol: whatever else it says
+   * cannot be trusted either. Every waiting request fails with
+   * ST_ERR_PROTOCOL naming the field, and the child is killed (the
+   * supervisor's restart path takes over from there).
+   */
+  private protocolFailure(field: string, problem: string): void {
+    const err = stError('ST_ERR_PROTOCOL', `data-plane process ${this.pid} sent a message the supervisor does not understand: ${field}: ${problem}`, { field });
+    this.logger.error({ dataplanePid: this.pid, field }, err.message);
+    this.fatal ??= err;
+    for (const w of this.helloWaiters.splice(0)) w.reject(err);
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(err);
+      this.pending.delete(id);
+    }
+    this.kill('SIGKILL');
   }
 
   /** The error the child reported on its own before exiting, if any. */

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { stError } from '../errors.js';
+import { stError, sysReason } from '../errors.js';
 
 export const STATE_KIND = 'shadowtap.policy-state/v1';
 export const STATE_FILE = 'policy.json';
@@ -99,7 +99,7 @@ export function statePath(stateDir: string): string {
 
 function saveError(stateDir: string, err: unknown) {
   const e = err as NodeJS.ErrnoException;
-  return stError('ST_ERR_STATE_SAVE', `cannot save the policy to ${statePath(stateDir)}: ${e.code ?? ''} ${e.message}`.trim(), {
+  return stError('ST_ERR_STATE_SAVE', `cannot save the policy to ${statePath(stateDir)}: ${sysReason(e)}`, {
     errnum: typeof e.errno === 'number' ? -e.errno : 0,
     cause: err,
   });

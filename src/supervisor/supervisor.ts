@@ -256,6 +256,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.emit('offloadFallback', fb);
   });
   private offloadWork: Promise<void> = Promise.resolve();
+  /** why the supervisor itself killed a child, for the exit it then sees */
+  private readonly killReasons = new WeakMap<HostChild, string>();
 
   constructor(options: SupervisorOptions) {
     super();
@@ -546,7 +548,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.logger.info({ dataplanePid: child.pid }, `data-plane process ${child.pid} ${child.describeExit(info)}`);
       return;
     }
-    const reason = `data-plane process ${child.pid} ${child.describeExit(info)} unexpectedly`;
+    const killedFor = this.killReasons.get(child) ?? child.fatalError?.message;
+    const reason = killedFor
+      ? `data-plane process ${child.pid} ${child.describeExit(info)}: ${killedFor}`
+      : `data-plane process ${child.pid} ${child.describeExit(info)} unexpectedly`;
     // A native crash (rte_panic, assertion) explains itself on stderr, if at all.
     const tail = explanatoryLines(child.outputTail(200), 5);
     this.logger.error({ dataplanePid: child.pid, code: info.code, signal: info.signal, output: tail }, reason);
@@ -632,6 +637,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     } finally {
       this.polling = false;
     }
+  }
+
+  /**
+   * A policy install the data plane did not answer in time is still queued
+   * in it: answered late, it would install the new policy while the
+   * configuration, the counters and the saved state keep the old one. The
+   * child is killed instead, and the restart re-applies the policy in force.
+   */
+  private policyTimedOut(err: unknown, child: HostChild): unknown {
+    if (!isShadowtapError(err) || err.code !== 'ST_ERR_DATAPLANE_TIMEOUT' || this.child !== child || !child.alive) return err;
+    const generation = this.policy.native.generation;
+    const why = `it did not answer a policy install in time and could still apply it later; restarted with generation ${generation}, the policy in force`;
+    this.killReasons.set(child, why);
+    this.logger.error({ dataplanePid: child.pid }, `killing data-plane process ${child.pid}: ${why}`);
+    child.kill('SIGKILL');
+    return stError('ST_ERR_DATAPLANE_TIMEOUT', `${err.message}; the data plane is restarted with policy generation ${generation}, the one in force, which stays`, { cause: err });
   }
 
   /** Per-session counters; a host that does not know 'policyStats' is asked once. */
@@ -734,7 +755,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const child = this.child;
       if (this._state === 'running' && child) {
         const t0 = performance.now();
-        const answer = await child.policy(compiled.native, this.policyTimeoutMs);
+        const answer = await child.policy(compiled.native, this.policyTimeoutMs).catch((err: unknown) => {
+          throw this.policyTimedOut(err, child);
+        });
         if (this.child !== child) {
           throw stError('ST_ERR_DATAPLANE_EXIT', 'the data plane restarted while the policy was being installed; the previous policy stays');
         }

@@ -14,7 +14,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NativeStats } from '../../src/dataplane/native-types.js';
-import type { FromHost, ToHost } from '../../src/dataplane/protocol.js';
+import type { FromHost, ToHost, WireError } from '../../src/dataplane/protocol.js';
 
 export const HOST_JS = fileURLToPath(new URL('../../src/dataplane/host.js', import.meta.url));
 
@@ -22,7 +22,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** A timeout for Promise.race that does not keep the process alive once the race is won. */
 const timeoutAfter = (ms: number): Promise<'timeout'> => new Promise((r) => setTimeout(() => r('timeout'), ms).unref());
 
-export type HostError = Error & { code: string; field: string };
+/** An 'error' reply as an Error; `wire` is the reply itself (its message without the host's context). */
+export type HostError = Error & { code: string; field: string; wire: WireError };
 
 /** Counters that must stop moving before a run counts as finished (no loop counters). */
 export function settledView(s: NativeStats): string {
@@ -100,6 +101,7 @@ export class HostChannel {
           const e = new Error(`host answered error while waiting for '${type}': ${m.error.code} ${m.error.message} (field "${m.error.field}")${this.context()}`) as HostError;
           e.code = m.error.code;
           e.field = m.error.field;
+          e.wire = m.error;
           throw e;
         }
         return m as Extract<FromHost, { type: T }>;

@@ -1,0 +1,91 @@
+/**
+ * Errors of EAL's one-per-process life, caused for real with the addon in
+ * this test's own process (one EAL per process: this file runs in its own ava
+ * worker process): a second EAL init (ST_ERR_EAL_ALREADY), before and after
+ * cleanup, and a stop called from a thread that is not EAL's main lcore
+ * (ST_ERR_NOT_MAIN_LCORE: a Node worker thread loading the same addon). The
+ * data plane that is running must be untouched by each refusal.
+ */
+import test from 'ava';
+import { Worker } from 'node:worker_threads';
+import { IDLE, MODE, ROLE, UNMAPPED, type NativePlan } from '../../src/dataplane/native-types.js';
+import { loadNative } from '../../src/native/loader.js';
+import { withEal } from '../helpers/in-process-eal.js';
+import { ADDON_PATH, missingBuild } from '../helpers/supervised.js';
+
+const skip = missingBuild();
+
+type Caught = { code?: string; field?: string; message: string } | null;
+
+function caught(fn: () => unknown): Caught {
+  try {
+    fn();
+  } catch (e) {
+    const err = e as Error & { code?: string; field?: string };
+    return { code: err.code, field: err.field, message: err.message };
+  }
+  return null;
+}
+
+const vdevs = ['net_null0', 'net_null1,no-rx=1', 'net_null2,no-rx=1'];
+
+function plan(): NativePlan {
+  const port = (name: string, device: string, role: number, egress: number): NativePlan['ports'][number] => ({
+    name, device, role, egress, rxDesc: 256, txDesc: 256, promiscuous: false, rxPps: 1000,
+  });
+  return {
+    mode: MODE.inline, unmapped: UNMAPPED.mirror, idle: IDLE.adaptive, burst: 32, workerLcores: [1],
+    ports: [port('prod-in', 'net_null0', ROLE.production, 1), port('prod-out', 'net_null1', ROLE.egress, -1), port('shadow0', 'net_null2', ROLE.shadow, -1)],
+    shadowPorts: [2],
+    shadowSrcMac: new Uint8Array([2, 0x5a, 0, 0, 0, 1]), shadowDstMac: new Uint8Array([2, 0x5a, 0, 0, 0, 2]),
+    map4: [], map6: [], prodPoolMbufs: 0, shadowPoolMbufs: 0,
+  };
+}
+
+/** Call `method` of the addon from a Node worker thread (not EAL's main lcore); what it threw, or null. */
+function fromWorkerThread(method: 'stop' | 'ealCleanup'): Promise<Caught> {
+  const src = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const native = require(workerData.addon);
+    try { native[workerData.method](); parentPort.postMessage(null); }
+    catch (e) { parentPort.postMessage({ code: e.code, field: e.field, message: e.message }); }`;
+  return new Promise((resolve, reject) => {
+    const w = new Worker(src, { eval: true, workerData: { addon: ADDON_PATH, method } });
+    w.once('message', (m: Caught) => resolve(m));
+    w.once('error', reject);
+  });
+}
+
+test('EAL twice in one process: ST_ERR_EAL_ALREADY naming the process, EAL untouched; after cleanup still refused', async (t) => {
+  if (skip) return t.fail(skip);
+  const native = loadNative();
+  const args = ['shadowtap', '--no-huge', '-m', '128', '--no-pci', '--file-prefix', `st-err-again-${process.pid}`];
+  await withEal(native, { prefix: `st-err-eal-${process.pid}`, memoryMb: 256, vdevs }, async () => {
+    const second = caught(() => native.ealInit(args));
+    t.is(second?.code, 'ST_ERR_EAL_ALREADY');
+    t.regex(second?.message ?? '', new RegExp(`EAL was already initialised in this process \\(pid ${process.pid}\\)`));
+    t.regex(second?.message ?? '', /start a new data-plane process instead/);
+    // The EAL that is up is the first one: its three vdevs are there.
+    t.deepEqual(native.portList().map((p) => p.name), ['net_null0', 'net_null1', 'net_null2']);
+
+    // A stop from a thread that is not EAL's main lcore is refused and stops nothing.
+    await native.start(plan());
+    const before = native.stats();
+    for (const method of ['stop', 'ealCleanup'] as const) {
+      const r = await fromWorkerThread(method);
+      t.is(r?.code, 'ST_ERR_NOT_MAIN_LCORE', method);
+      t.regex(r?.message ?? '', /st_dp_stop must be called from the thread that initialised EAL/, method);
+    }
+    let after = native.stats();
+    for (let i = 0; i < 100 && after.ports[0]!.rxPackets <= before.ports[0]!.rxPackets; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      after = native.stats();
+    }
+    t.true(after.ports[0]!.rxPackets > before.ports[0]!.rxPackets, 'the workers still run after both refusals');
+    t.notThrows(() => native.stop(), 'the main thread can stop it');
+  });
+  // Cleaned up: the process's one EAL is spent, and says so.
+  const spent = caught(() => native.ealInit(args));
+  t.is(spent?.code, 'ST_ERR_EAL_ALREADY');
+  t.regex(spent?.message ?? '', /already initialised in this process/);
+});
