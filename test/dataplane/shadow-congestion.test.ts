@@ -17,7 +17,7 @@
 import test from 'ava';
 import { dirname, join } from 'node:path';
 import { ether, ipv4, udp } from '../../src/pcap/build.js';
-import { readPcap } from '../../src/pcap/pcap.js';
+import { readPcap, writePcap } from '../../src/pcap/pcap.js';
 import { SESSION_DROP_REASONS } from '../../src/dataplane/native-types.js';
 import { decodeFields, notBuilt, PROD_MAC, runConfig, sessionCounters, type ConfigRun } from '../helpers/policy-run.js';
 
@@ -166,3 +166,53 @@ test.serial('copies that cannot be encapsulated: encap drops per session, the re
   t.deepEqual(rows.map((r) => r['vxlan.vni']?.[0]), small.map(() => '77'));
   t.deepEqual(rows.map((r) => parseInt(r['ip.id']?.[1] ?? '', 16)), small.map((_, i) => i), 'the inner frames, in order (no giant among them)');
 });
+
+/**
+ * The short path (one session copying every packet whole to one target) under
+ * the same congestion: two production inputs feed one net_ring shadow port,
+ * 64 copies a round against 32 drained.
+ */
+function twoInputs(second: Buffer[], shadow: string) {
+  return (dir: string) => {
+    writePcap(join(dir, 'in2.pcap'), second);
+    return [
+      { name: 'prod-in', device: `net_pcap0,rx_pcap=${join(dir, 'in.pcap')}`, egress: 'prod-out', rx_desc: 512, tx_desc: 512, promiscuous: false },
+      { name: 'prod-out', device: `net_pcap1,tx_pcap=${join(dir, 'prod-out.pcap')}`, role: 'egress', rx_desc: 512, tx_desc: 512, promiscuous: false },
+      { name: 'prod-in2', device: `net_pcap2,rx_pcap=${join(dir, 'in2.pcap')}`, egress: 'prod-out2', rx_desc: 512, tx_desc: 512, promiscuous: false },
+      { name: 'prod-out2', device: `net_pcap3,tx_pcap=${join(dir, 'prod-out2.pcap')}`, role: 'egress', rx_desc: 512, tx_desc: 512, promiscuous: false },
+      { name: 'shadow0', device: shadow, role: 'shadow', rx_desc: 512, tx_desc: 512, promiscuous: false },
+    ];
+  };
+}
+
+for (const kind of ['tx_full', 'nomem'] as const) {
+  test.serial(`the short path under congestion (${kind}): counted per session and globally, both productions untouched`, async (t) => {
+    if (skip) return t.fail(skip);
+    const N = 4000;
+    const first = traffic(N);
+    const second = traffic(N, 30);
+    const run = await runConfig({
+      frames: first,
+      ports: twoInputs(second, 'net_ring0'),
+      shadowPorts: 0,
+      ...(kind === 'nomem' ? { dataplane: { mempool: { shadow_mbufs: 255 } } } : {}),
+      policy: { translate: TRANSLATE, sessions: [{ id: 1 }] },
+    });
+    t.teardown(run.dispose);
+    t.is(run.policyStats.path, 'short', 'precondition: the policy takes the short path');
+    productionUntouched(t, run, first);
+    const out2 = readPcap(join(dirname(run.inputPath), 'prod-out2.pcap')).packets.map((p) => p.data);
+    t.is(firstDifference(out2, second), 'none', 'the second production output is its input, packet for packet');
+    t.is(run.stats.ports[3]?.txDropped, 0);
+    const c = sessionCounters(run, 1);
+    const drops = run.stats.dropped[kind];
+    t.true(drops > 0, `precondition: ${kind} drops happened (${drops})`);
+    t.is(c.matched, 2 * N);
+    t.is(c.dropped[kind], drops, `per-session ${kind} = global ${kind}`);
+    t.is(c.mirroredPackets + c.dropped.tx_full + c.dropped.nomem, 2 * N, 'every packet: a copy sent or a counted drop');
+    t.is(run.stats.ports[4]?.txDropped, run.stats.dropped.tx_full, 'the shadow port\'s tx drops are the tx_full drops');
+    t.is(run.stats.ports[4]?.hwOpackets, c.mirroredPackets, 'net_ring\'s own count of packets taken');
+    t.is(run.stats.shadowRxPackets, c.mirroredPackets);
+    t.log(`2 x ${N} packets, short path: ${c.mirroredPackets} copies sent, ${c.dropped.tx_full} tx_full, ${c.dropped.nomem} nomem`);
+  });
+}
