@@ -14,7 +14,7 @@
  * worker, so along the capture the generation may change at most once per
  * install. The copies are read by tshark; counters must add up.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { ENCAP } from '../../src/dataplane/native-types.js';
 import { ether, ip4, ipv4, mac, udp } from '../../src/pcap/build.js';
 import { decodeFrameFields } from '../helpers/policy-run.js';
@@ -66,9 +66,11 @@ function policyB(generation: number) {
 
 const last = (r: Record<string, string[]>, f: string): string | undefined => r[f]?.[r[f]!.length - 1];
 
-test.serial('every copy follows exactly one generation while policies swap under paced traffic; counters add up', async (t) => {
-  if (skip) return t.fail(skip);
-  const h = new PolicyHost({ frames, rxPps: PPS, policy: policyA(1), shadowPorts: 2 });
+type Maker = (generation: number) => ReturnType<typeof policy>;
+
+/** Start with a(1), then install b, a, b... while the paced capture is read; stop once it is all in. */
+async function swapUnderTraffic(t: ExecutionContext, a: Maker, b: Maker, n: number) {
+  const h = new PolicyHost({ frames: frames.slice(0, n), rxPps: PPS, policy: a(1), shadowPorts: 2 });
   t.teardown(async () => {
     await h.kill();
     h.dispose();
@@ -81,31 +83,42 @@ test.serial('every copy follows exactly one generation while policies swap under
   const applyMs: number[] = [];
   for (;;) {
     const rx = (await h.stats()).ports[0]?.rxPackets ?? 0;
-    if (rx >= N) break;
+    if (rx >= n) break;
     if (rx === 0) {
       await new Promise((r) => setTimeout(r, 20));
       continue;
     }
     generation++;
-    const r = await h.install(generation % 2 === 0 ? policyB(generation) : policyA(generation));
+    const r = await h.install(generation % 2 === 0 ? b(generation) : a(generation));
     t.is(r.generation, generation);
     applyMs.push(r.applyMs);
     duringTraffic++;
   }
-  const stats = await h.settle(N);
+  const stats = await h.settle(n);
   const pol = await h.policyStats();
   await h.stop();
-  t.log(`${duringTraffic} installs during ${N} packets at ${PPS} pps; apply ${Math.min(...applyMs).toFixed(1)}..${Math.max(...applyMs).toFixed(1)} ms`);
-
-  // Production: everything, unchanged, in order.
+  t.log(`${duringTraffic} installs during ${n} packets at ${PPS} pps; apply ${Math.min(...applyMs).toFixed(1)}..${Math.max(...applyMs).toFixed(1)} ms`);
   const prod = h.production();
-  t.is(prod.length, N, 'zero production loss');
-  t.is(prod.findIndex((b, i) => !b.equals(frames[i]!)), -1, 'production output is the input, byte for byte');
+  t.is(prod.length, n, 'zero production loss');
+  t.is(prod.findIndex((x, i) => !x.equals(frames[i]!)), -1, 'production output is the input, byte for byte');
   t.is(stats.ports[1]?.txDropped, 0);
+  const fields = ['vlan.id', 'vxlan.vni', 'eth.src', 'ip.src', 'ip.id', 'udp.dstport'];
+  return { stats, pol, generation, duringTraffic, shadow: [await decodeFrameFields(h.shadow(0), fields), await decodeFrameFields(h.shadow(1), fields)] };
+}
+
+/** How often the generation changes along the capture (frames are handled in order by one worker). */
+function changes(gen: ReadonlyArray<string | undefined>): number {
+  let n = 0;
+  for (let i = 1; i < gen.length; i++) if (gen[i] !== gen[i - 1]) n++;
+  return n;
+}
+
+test.serial('every copy follows exactly one generation while policies swap under paced traffic; counters add up', async (t) => {
+  if (skip) return t.fail(skip);
+  const { stats, pol, generation, duringTraffic, shadow: [a, b] } = await swapUnderTraffic(t, policyA, policyB, N);
+  if (!a || !b) throw new Error('two shadow captures expected');
 
   // Copies, decoded by tshark.
-  const a = await decodeFrameFields(h.shadow(0), ['vlan.id', 'vxlan.vni', 'eth.src', 'ip.src', 'ip.id', 'udp.dstport']);
-  const b = await decodeFrameFields(h.shadow(1), ['vlan.id', 'vxlan.vni', 'eth.src', 'ip.src', 'ip.id', 'udp.dstport']);
   const gen = new Array<'A' | 'B' | undefined>(N);
   const copies = new Array<number>(N).fill(0);
   const bad: string[] = [];
@@ -132,8 +145,7 @@ test.serial('every copy follows exactly one generation while policies swap under
   const lost = copies.map((c, i) => [i, c]).filter(([i, c]) => DPORTS[i! % 3] === 2000 && c === 0);
   t.deepEqual(lost.slice(0, 5), [], 'every dport-2000 frame (both policies take it) has exactly one copy');
   for (let i = 0; i < N; i++) if (gen[i] === undefined) gen[i] = DPORTS[i % 3] === 1000 ? 'B' : 'A';
-  let switches = 0;
-  for (let i = 1; i < N; i++) if (gen[i] !== gen[i - 1]) switches++;
+  const switches = changes(gen);
   t.log(`generation changes along the capture: ${switches}`);
   t.true(switches >= 1, `precondition: the swaps happened while traffic flowed (${switches} changes)`);
   t.true(switches <= duringTraffic, `at most one change per install (${switches} changes, ${duringTraffic} installs)`);
@@ -152,3 +164,51 @@ test.serial('every copy follows exactly one generation while policies swap under
   t.is(stats.ports[2]?.txPackets, a.length);
   t.is(stats.ports[3]?.txPackets, b.length);
 });
+
+/**
+ * Narrower pairs: the same filter, target and encapsulation, only one
+ * topology field differs, so only that field can tell the generations apart
+ * (the data plane shares rewrite tables between policies of the same
+ * topology; a pair that differs in one field alone must never share them).
+ */
+const N_NARROW = 12_000;
+const plain = (generation: number, to: string, srcMac: string) => policy({
+  generation,
+  sessions: [session({ slot: 0, target: 0 })],
+  rules: [rule(0, 0, { proto: 17, dport: [1000, 2000] })],
+  targets: [{ ...target([2]), encap: ENCAP.vlan, vlanId: 100 }],
+  map4: [{ from: u32('10.0.0.0'), to: u32(to), len: 16 }],
+  defaultSrcMac: new Uint8Array(mac(srcMac)),
+});
+const NARROW: Array<{ what: string; a: Maker; b: Maker; tell: (r: Record<string, string[]>, id: number) => string }> = [
+  {
+    what: 'only the prefix map differs (10.0/16 → 10.1/16 or → 10.2/16)',
+    a: (g) => plain(g, '10.1.0.0', MAC_A), b: (g) => plain(g, '10.2.0.0', MAC_A),
+    tell: (r, id) => ({ [`10.1.${hostOf(id)}`]: 'A', [`10.2.${hostOf(id)}`]: 'B' })[last(r, 'ip.src') ?? ''] ?? `? ${last(r, 'ip.src')}`,
+  },
+  {
+    what: 'only the default source MAC differs',
+    a: (g) => plain(g, '10.1.0.0', MAC_A), b: (g) => plain(g, '10.1.0.0', MAC_B),
+    tell: (r) => ({ [MAC_A]: 'A', [MAC_B]: 'B' })[last(r, 'eth.src') ?? ''] ?? `? ${last(r, 'eth.src')}`,
+  },
+];
+
+for (const c of NARROW) {
+  test.serial(`swaps under traffic where ${c.what}: every copy is one generation's`, async (t) => {
+    if (skip) return t.fail(skip);
+    const { pol, duringTraffic, shadow: [a, b] } = await swapUnderTraffic(t, c.a, c.b, N_NARROW);
+    if (!a || !b) throw new Error('two shadow captures expected');
+    t.is(b.length, 0, 'nothing on the other shadow port');
+    const want = frames.slice(0, N_NARROW).flatMap((_, i) => (DPORTS[i % 3] === 3000 ? [] : [i]));
+    const ids = a.map((r) => parseInt(last(r, 'ip.id') ?? '', 16));
+    t.deepEqual(ids.filter((id, k) => id !== want[k]).slice(0, 5), [], 'one copy of every frame the filter takes, in order');
+    t.is(ids.length, want.length);
+    const gen = a.map((r, k) => c.tell(r, ids[k]!));
+    t.deepEqual(gen.filter((g) => g !== 'A' && g !== 'B').slice(0, 5), [], 'every copy wholly one generation\'s');
+    const switches = changes(gen);
+    t.log(`generation changes along the copies: ${switches}`);
+    t.true(switches >= 1, `precondition: the swaps happened while traffic flowed (${switches} changes)`);
+    t.true(switches <= duringTraffic, `at most one change per install (${switches} changes, ${duringTraffic} installs)`);
+    t.is(pol.sessions[0]!.mirroredPackets, want.length);
+  });
+}
