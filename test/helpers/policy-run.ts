@@ -48,6 +48,10 @@ export interface ConfigRunOptions {
   shadowPorts?: number;
   memoryMb?: number;
   timeoutMs?: number;
+  /** replaces the ports (prod-in must stay first: the run settles on its rx); shadow captures are read for shadow0..N-1 where they exist */
+  ports?: (dir: string) => Record<string, unknown>[];
+  /** merged into the dataplane key (e.g. mempool sizes) */
+  dataplane?: Record<string, unknown>;
 }
 
 export interface ConfigRun {
@@ -67,11 +71,17 @@ export interface ConfigRun {
 let runs = 0;
 
 /** The test configuration: prod-in (capture) → prod-out (capture), N shadow captures. */
-export function testConfig(dir: string, policy: Record<string, unknown>, shadowPorts = 1, memoryMb = 1024): Config {
+export function testConfig(
+  dir: string,
+  policy: Record<string, unknown>,
+  shadowPorts = 1,
+  memoryMb = 1024,
+  over: Pick<ConfigRunOptions, 'ports' | 'dataplane'> = {},
+): Config {
   return validateConfig({
     mode: 'inline',
-    dataplane: { workers: 1, idle: 'adaptive', eal: { memory_mb: memoryMb, log_level: 'error' } },
-    ports: [
+    dataplane: { workers: 1, idle: 'adaptive', eal: { memory_mb: memoryMb, log_level: 'error' }, ...over.dataplane },
+    ports: over.ports ? over.ports(dir) : [
       { name: 'prod-in', device: `net_pcap0,rx_pcap=${join(dir, 'in.pcap')}`, egress: 'prod-out', rx_desc: 512, tx_desc: 512, promiscuous: false },
       { name: 'prod-out', device: `net_pcap1,tx_pcap=${join(dir, 'prod-out.pcap')}`, role: 'egress', rx_desc: 512, tx_desc: 512, promiscuous: false },
       ...Array.from({ length: shadowPorts }, (_, i) => ({
@@ -95,7 +105,7 @@ export async function runConfig(opts: ConfigRunOptions): Promise<ConfigRun> {
   const prefix = `st-pconf-${process.pid}-${runs++}`;
   let host: HostChannel | undefined;
   try {
-    const config = testConfig(dir, opts.policy, nShadow, opts.memoryMb);
+    const config = testConfig(dir, opts.policy, nShadow, opts.memoryMb, opts);
     const { ealArgs, plan } = compilePlan(config, { filePrefix: prefix, nproc: 2, programName: 'shadowtap-test' });
     const compiled = compilePolicy(config);
     const h = new HostChannel(prefix);
