@@ -32,7 +32,7 @@ import {
   parsePrefix6,
   type Prefix4,
   type Prefix6,
-} from './prefix.js';
+} from '../policy/prefix.js';
 
 export const PCI_DEVICE = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7](,.*)?$/;
 export const VDEV_DEVICE = /^net_(pcap|null|ring|tap|af_packet|shadowsim)[0-9]+(,.*)?$/;
