@@ -58,11 +58,6 @@ export class CounterTotals {
     this.ratios = [];
   }
 
-  /** ms since the epoch of the live child's last snapshot; 0: none since it started */
-  get latestSnapshotAt(): number {
-    return this.latest ? this.latestAt : 0;
-  }
-
   /**
    * Totals named after the configured ports. `freshWithinMs`: a snapshot
    * older than this is no longer live; `running`: the data plane runs.
