@@ -9,14 +9,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Value } from '@sinclair/typebox/value';
-import { defaultConfig } from '../config/default.js';
+import { checkedDefaultConfig } from '../config/default.js';
 import { checkConfigText, type CheckedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { formatProblem, isShadowtapError } from '../errors.js';
 import { explain, planJson, PlacementPlanSchema, type PlacementPlan } from '../offload/planner.js';
 import { placementPlan } from '../offload/port-facts.js';
 import { ProfileError } from '../offload/problems.js';
-import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
+import type { CompiledPolicy } from '../policy/compile.js';
 import type { CommandOutput } from './policy.js';
 
 export interface PlanCommandOptions {
@@ -122,8 +122,7 @@ export async function planCommand(o: PlanCommandOptions): Promise<CommandOutput>
     ({ config, policy } = loaded);
     source = o.config;
   } else {
-    config = defaultConfig();
-    policy = compilePolicy(config);
+    ({ config, policy } = checkedDefaultConfig());
     source = 'embedded demo config';
   }
   let p: PlacementPlan;

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Level, Logger } from 'pino';
 import { buildServer, listen } from '../api/server.js';
-import { defaultConfig } from '../config/default.js';
+import { checkedDefaultConfig } from '../config/default.js';
 import { loadCheckedConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError, formatProblem, isShadowtapError } from '../errors.js';
@@ -37,11 +37,10 @@ function printProblems(source: string, problems: readonly { path: string; messag
 export async function runCommand(opts: RunOptions): Promise<number> {
   // 1. Configuration: every problem is printed, nothing starts.
   let config: Config;
-  let compiled: CompiledPolicy | undefined;
+  let compiled: CompiledPolicy;
   const source = opts.config ?? 'embedded default config';
   try {
-    if (opts.config) ({ config, policy: compiled } = await loadCheckedConfigFile(opts.config));
-    else config = defaultConfig();
+    ({ config, policy: compiled } = opts.config ? await loadCheckedConfigFile(opts.config) : checkedDefaultConfig());
   } catch (err) {
     if (err instanceof ConfigError) {
       printProblems(source, err.problems);
