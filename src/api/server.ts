@@ -4,9 +4,7 @@ import type { Logger } from 'pino';
 import { stError, sysReason } from '../errors.js';
 import app, { type AppOptions } from './app.js';
 
-export interface ServerOptions extends AppOptions {
-  logger: Logger;
-}
+export type ServerOptions = AppOptions & { logger: Logger };
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const fastify = Fastify({
@@ -14,7 +12,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     // Scrapes every few seconds would drown the log.
     logController: new LogController({ disableRequestLogging: true }),
   });
-  await fastify.register(app, { dataplane: options.dataplane, registry: options.registry });
+  const { logger: _logger, ...appOptions } = options;
+  await fastify.register(app, appOptions);
   return fastify;
 }
 

@@ -13,7 +13,7 @@
  * a finding in a header field is a leak.
  */
 import { isIPv4 } from 'node:net';
-import { ipv4ToUint32, ipv6ToBytes, parsePrefix4, parsePrefix6, type Prefix4, type Prefix6 } from '../config/prefix.js';
+import { ipv4ToUint32, ipv6ToBytes, parsePrefix4, parsePrefix6, type Prefix4, type Prefix6 } from '../policy/prefix.js';
 
 export interface LeakPrefixes {
   v4: Prefix4[];

@@ -4,7 +4,6 @@ import { checkConfigText } from '../config/load.js';
 import { readFile } from 'node:fs/promises';
 import { compilePlan } from '../dataplane/compile.js';
 import { formatProblem, isShadowtapError, type ConfigProblem } from '../errors.js';
-import { compilePolicy } from '../policy/compile.js';
 import { preflight } from './preflight.js';
 
 export interface CheckOutput {
@@ -20,7 +19,7 @@ export async function checkConfigFile(file: string): Promise<CheckOutput> {
     const e = err as NodeJS.ErrnoException;
     return { ok: false, lines: [`${file}: cannot read: ${e.code ?? ''} ${e.message}`.trim()] };
   }
-  const { config, problems } = checkConfigText(text, file);
+  const { config, policy, problems } = checkConfigText(text, file);
   const all: ConfigProblem[] = [...problems];
   if (config) {
     try {
@@ -31,9 +30,9 @@ export async function checkConfigFile(file: string): Promise<CheckOutput> {
     }
     all.push(...preflight(config, false).problems);
   }
-  if (all.length === 0 && config) {
+  if (all.length === 0 && config && policy) {
     const roles = config.ports.map((p) => `${p.name} (${p.role})`).join(', ');
-    const plan = compilePolicy(config).plan;
+    const plan = policy.plan;
     const c = plan.counts;
     const lines = [
       `${file}: OK: mode ${config.mode}, ${config.ports.length} ports: ${roles}`,

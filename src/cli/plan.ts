@@ -9,14 +9,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Value } from '@sinclair/typebox/value';
-import { defaultConfig } from '../config/default.js';
-import { checkConfigText } from '../config/load.js';
+import { checkedDefaultConfig } from '../config/default.js';
+import { checkConfigText, type CheckedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { formatProblem, isShadowtapError } from '../errors.js';
 import { explain, planJson, PlacementPlanSchema, type PlacementPlan } from '../offload/planner.js';
 import { placementPlan } from '../offload/port-facts.js';
 import { ProfileError } from '../offload/problems.js';
-import { compilePolicy } from '../policy/compile.js';
+import type { CompiledPolicy } from '../policy/compile.js';
 import type { CommandOutput } from './policy.js';
 
 export interface PlanCommandOptions {
@@ -68,7 +68,7 @@ function render(source: string, p: PlacementPlan, o: PlanCommandOptions, origin:
   return out(0, planSummary(source, p));
 }
 
-async function loadConfig(file: string): Promise<Config | CommandOutput> {
+async function loadConfig(file: string): Promise<CheckedConfig | CommandOutput> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -77,8 +77,8 @@ async function loadConfig(file: string): Promise<Config | CommandOutput> {
     return out(1, [], [`${file}: cannot read: ${e.code ?? ''} ${e.message}`.trim()]);
   }
   // The same checks as check-config's first step: schema, semantics, and the policy compiled.
-  const { config, problems } = checkConfigText(text, file);
-  if (config) return config;
+  const { config, policy, problems } = checkConfigText(text, file);
+  if (config && policy) return { config, policy };
   return out(1, [], [`${file}: ${plural(problems.length, 'problem')}:`, ...problems.map((p) => `  ${formatProblem(p, file)}`)]);
 }
 
@@ -114,19 +114,20 @@ async function fromUrl(url: string, o: PlanCommandOptions): Promise<CommandOutpu
 export async function planCommand(o: PlanCommandOptions): Promise<CommandOutput> {
   if (o.url !== undefined) return fromUrl(o.url, o);
   let config: Config;
+  let policy: CompiledPolicy;
   let source: string;
   if (o.config !== undefined) {
     const loaded = await loadConfig(o.config);
     if ('code' in loaded) return loaded;
-    config = loaded;
+    ({ config, policy } = loaded);
     source = o.config;
   } else {
-    config = defaultConfig();
+    ({ config, policy } = checkedDefaultConfig());
     source = 'embedded demo config';
   }
   let p: PlacementPlan;
   try {
-    p = placementPlan({ config, policy: compilePolicy(config).native, ports: null }, o.root !== undefined ? { root: o.root } : {});
+    p = placementPlan({ config, policy: policy.native, ports: null }, o.root !== undefined ? { root: o.root } : {});
   } catch (err) {
     if (err instanceof ProfileError) return out(1, [], [`${err.code}: ${err.message}`]);
     if (isShadowtapError(err)) return out(1, [], [`${err.code}: ${err.message}`]);

@@ -10,10 +10,11 @@
  * targets, security).
  */
 import { readFile } from 'node:fs/promises';
-import { checkConfig, checkPolicyUpdate, loadConfigFile, parseYamlText, type Locator } from '../config/load.js';
+import { checkConfig, loadConfigFile, parseYamlText, type Locator } from '../config/load.js';
 import { POLICY_KEYS } from '../config/schema.js';
 import { ConfigError, formatProblem, isShadowtapError, type ConfigProblem } from '../errors.js';
-import { compilePolicy, type PolicyPlan } from '../policy/compile.js';
+import type { PolicyPlan } from '../policy/compile.js';
+import { checkPolicy } from '../services/policy.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:9465';
 
@@ -131,8 +132,8 @@ export async function policyValidate(o: ValidateOptions): Promise<CommandOutput>
     plan = (a.body as { plan: PolicyPlan }).plan;
   } else if (f.whole) {
     const r = checkConfig(f.whole, { source: o.file, locate: f.locate });
-    if (!r.config) return out(1, [], problemLines(o.file, r.problems));
-    plan = compilePolicy(r.config).plan;
+    if (!r.policy) return out(1, [], problemLines(o.file, r.problems));
+    plan = r.policy.plan;
   } else if (o.config !== undefined) {
     let base;
     try {
@@ -142,9 +143,9 @@ export async function policyValidate(o: ValidateOptions): Promise<CommandOutput>
       if (isShadowtapError(err)) return out(1, [], [`${err.code}: ${err.message}`]);
       throw err;
     }
-    const r = checkPolicyUpdate(base, f.section, { source: o.file, locate: f.locate });
-    if (!r.config) return out(1, [], problemLines(o.file, r.problems));
-    plan = compilePolicy(r.config).plan;
+    const r = checkPolicy(base, f.section, { source: o.file, locate: f.locate });
+    if ('problems' in r) return out(1, [], problemLines(o.file, r.problems));
+    plan = r.policy.plan;
   } else {
     return out(2, [], [`shadowtap policy validate: ${o.file} holds only policy keys; give --config FILE (for its ports) or --url URL (a running shadowtap)`]);
   }

@@ -4,13 +4,14 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Level, Logger } from 'pino';
 import { buildServer, listen } from '../api/server.js';
-import { defaultConfig } from '../config/default.js';
-import { checkPolicyUpdate, loadConfigFile, policySection } from '../config/load.js';
+import { checkedDefaultConfig } from '../config/default.js';
+import { loadCheckedConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError, formatProblem, isShadowtapError } from '../errors.js';
 import { createMetricsRegistry } from '../metrics/collector.js';
-import { loadPolicyState, policyHash, statePath } from '../supervisor/state.js';
-import { Supervisor, type PolicySource } from '../supervisor/supervisor.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import { restorePolicy } from '../services/policy.js';
+import { Supervisor } from '../supervisor/supervisor.js';
 import { VERSION } from '../version.js';
 import { createLogger, say, type LogFormat } from './log.js';
 import { claimRunDir, pcapFiles, preflight, tapInterfaces } from './preflight.js';
@@ -36,9 +37,10 @@ function printProblems(source: string, problems: readonly { path: string; messag
 export async function runCommand(opts: RunOptions): Promise<number> {
   // 1. Configuration: every problem is printed, nothing starts.
   let config: Config;
+  let compiled: CompiledPolicy;
   const source = opts.config ?? 'embedded default config';
   try {
-    config = opts.config ? await loadConfigFile(opts.config) : defaultConfig();
+    ({ config, policy: compiled } = opts.config ? await loadCheckedConfigFile(opts.config) : checkedDefaultConfig());
   } catch (err) {
     if (err instanceof ConfigError) {
       printProblems(source, err.problems);
@@ -59,12 +61,13 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   }
 
   // A policy applied through the API survives a restart, unless the file's has changed since.
-  const restored = restorePolicy(config, logger);
+  const restored = restorePolicy(config, logger, compiled);
 
   let supervisor: Supervisor;
   try {
     supervisor = new Supervisor({
       config: restored.config,
+      ...(restored.policy ? { policy: restored.policy } : {}),
       logger: logger.child({ component: 'supervisor' }),
       nproc: availableParallelism(),
       stateDir: join(config.run_dir, 'state'),
@@ -97,7 +100,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     version: VERSION,
     onError: (err) => logger.warn({ err }, 'metrics collection failed'),
   });
-  const server = await buildServer({ logger, dataplane: supervisor, registry });
+  const server = await buildServer({ logger, dataplane: supervisor, services: supervisor.services, registry });
   let url: string;
   try {
     url = await listen(server, config.api.host, config.api.port);
@@ -212,39 +215,6 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   return code;
-}
-
-interface Restored {
-  config: Config;
-  baseHash: string;
-  generation: number;
-  source: PolicySource;
-}
-
-/**
- * The saved policy (<run_dir>/state/policy.json) replaces the file's when it
- * was derived from the file's present policy section; otherwise the file is
- * newer intent and wins. A saved policy that no longer validates against the
- * file's ports is ignored, with a warning.
- */
-export function restorePolicy(config: Config, logger: Logger): Restored {
-  const baseHash = policyHash(policySection(config));
-  const stateDir = join(config.run_dir, 'state');
-  const fallback: Restored = { config, baseHash, generation: 1, source: 'config' };
-  const { state, problem } = loadPolicyState(stateDir);
-  if (problem) logger.warn({ stateDir }, `saved policy ignored: ${problem}`);
-  if (!state) return fallback;
-  if (state.baseHash !== baseHash) {
-    logger.info({ stateDir, savedAt: state.savedAt }, 'the configuration file\'s policy changed since the policy was saved: the file wins');
-    return fallback;
-  }
-  const checked = checkPolicyUpdate(config, state.policy, { source: statePath(stateDir) });
-  if (!checked.config) {
-    logger.warn({ stateDir, problems: checked.problems }, 'the saved policy does not validate against this configuration: ignored');
-    return fallback;
-  }
-  logger.info({ stateDir, generation: state.generation, savedAt: state.savedAt }, 'restored the policy applied through the API');
-  return { config: checked.config, baseHash, generation: Number.isInteger(state.generation) && state.generation > 0 ? state.generation : 1, source: 'state' };
 }
 
 function logSupervisorEvents(supervisor: Supervisor, logger: Logger): void {

@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 import { loadConfigFile, parseYamlText, pathToSegments } from '../config/load.js';
 import { ConfigError, formatProblem, isShadowtapError, TopologyError } from '../errors.js';
-import { checkSecuritySection, exportShadowTopology, parseTopology } from '../policy/topology.js';
+import { checkSecuritySection, exportShadowTopology, parseTopology } from '../config/topology.js';
 import type { CommandOutput } from './policy.js';
 
 export interface TopologyExportOptions {

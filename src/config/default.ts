@@ -7,7 +7,8 @@
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { DEMO_MAP4, DEMO_MAP6 } from '../tools/gen-demo-capture.js';
-import { validateConfig } from './load.js';
+import { ConfigError } from '../errors.js';
+import { checkConfig, type CheckedConfig } from './load.js';
 import type { Config } from './schema.js';
 
 export interface DefaultConfigOptions {
@@ -74,5 +75,13 @@ export function defaultConfigInput(options: DefaultConfigOptions = {}): Record<s
 }
 
 export function defaultConfig(options: DefaultConfigOptions = {}): Config {
-  return validateConfig(defaultConfigInput(options), { source: 'embedded default config' });
+  return checkedDefaultConfig(options).config;
+}
+
+/** The embedded default configuration with the policy its check compiled (nothing compiles it again). */
+export function checkedDefaultConfig(options: DefaultConfigOptions = {}): CheckedConfig {
+  const source = 'embedded default config';
+  const { config, policy, problems } = checkConfig(defaultConfigInput(options), { source });
+  if (!config || !policy) throw new ConfigError(problems, source);
+  return { config, policy };
 }

@@ -12,7 +12,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError, PolicyError, stError, sysReason, type ConfigProblem } from '../errors.js';
 import { checkPolicySemantics } from '../policy/check.js';
-import { compilePolicy } from '../policy/compile.js';
+import { compilePolicy, type CompiledPolicy, type CompilePolicyOptions } from '../policy/compile.js';
 import {
   ConfigSchema,
   expectedText,
@@ -32,7 +32,7 @@ import {
   parsePrefix6,
   type Prefix4,
   type Prefix6,
-} from './prefix.js';
+} from '../policy/prefix.js';
 
 export const PCI_DEVICE = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7](,.*)?$/;
 export const VDEV_DEVICE = /^net_(pcap|null|ring|tap|af_packet|shadowsim)[0-9]+(,.*)?$/;
@@ -82,6 +82,8 @@ export interface ValidateOptions {
   locate?: Locator;
   /** also compile the policy, so problems only expansion finds are reported (default true) */
   compilePolicy?: boolean;
+  /** how to compile it (generation, slots in force): the result is CheckResult.policy */
+  compile?: CompilePolicyOptions;
 }
 
 function show(value: unknown): string {
@@ -492,6 +494,8 @@ export function schemaCheck(schema: TSchema, raw: unknown): {
 export interface CheckResult {
   /** set when there are no problems */
   config?: Config;
+  /** config's compiled policy (set with config unless compilePolicy is false): no need to compile it again */
+  policy?: CompiledPolicy;
   problems: ConfigProblem[];
 }
 
@@ -520,14 +524,15 @@ export function checkConfig(raw: unknown, options: ValidateOptions = {}): CheckR
   const config = deepFreeze(value as ConfigInput) as Config;
   // What only expansion finds: a rule that can never match, limits after expansion.
   if (options.compilePolicy === false) return { config, problems: [] };
+  let policy: CompiledPolicy;
   try {
-    compilePolicy(config);
+    policy = compilePolicy(config, options.compile);
   } catch (err) {
     if (!(err instanceof PolicyError)) throw err;
     for (const p of err.problems) problems.push({ path: p.path, segments: pathToSegments(p.path), message: p.message });
     return { problems: finish(problems, options) };
   }
-  return { config, problems: [] };
+  return { config, policy, problems: [] };
 }
 
 /** The policy keys of a configuration (what GET /v1/policy shows and PUT replaces). */
@@ -631,7 +636,18 @@ export function parseConfig(text: string, source = 'config'): Config {
   return config;
 }
 
+/** A configuration that passed every check, with the policy its check compiled (generation 1). */
+export interface CheckedConfig {
+  config: Config;
+  policy: CompiledPolicy;
+}
+
 export async function loadConfigFile(file: string): Promise<Config> {
+  return (await loadCheckedConfigFile(file)).config;
+}
+
+/** Read, parse and check a configuration file; throws ST_ERR_CONFIG_READ or ConfigError. */
+export async function loadCheckedConfigFile(file: string): Promise<CheckedConfig> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -642,5 +658,7 @@ export async function loadConfigFile(file: string): Promise<Config> {
       cause: err,
     });
   }
-  return parseConfig(text, file);
+  const { config, policy, problems } = checkConfigText(text, file);
+  if (!config || !policy) throw new ConfigError(problems, file);
+  return { config, policy };
 }

@@ -10,10 +10,10 @@
  * beside the schema with `expect()` and read by the config loader.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { bool, expect, int, MAC_PATTERN, oneOf, PORT_NAME_PATTERN } from './schema-helpers.js';
+import { bool, expect, int, MAC_PATTERN, oneOf, PORT_NAME_PATTERN } from '../policy/schema-helpers.js';
 import { MatchSchema, SecuritySchema, SessionsSchema, TargetsSchema, TranslateExtras } from '../policy/schema.js';
 
-export { expectedText, MAC_PATTERN, PORT_NAME_PATTERN } from './schema-helpers.js';
+export { expectedText, MAC_PATTERN, PORT_NAME_PATTERN } from '../policy/schema-helpers.js';
 
 export const MODES = ['inline', 'tap'] as const;
 export const ROLES = ['production', 'egress', 'shadow'] as const;

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { ethdevName, isPciDevice } from '../config/load.js';
-import { parsePrefix4, parsePrefix6 } from '../config/prefix.js';
+import { parsePrefix4, parsePrefix6 } from '../policy/prefix.js';
 import { parseAddress } from '../policy/fields.js';
 import { stError } from '../errors.js';
 import { IDLE, MODE, ROLE, UNMAPPED, type NativePlan, type NativePortConf } from './native-types.js';

@@ -7,7 +7,7 @@
  *
  * Every problem names its field path and what was expected.
  */
-import { MAC_PATTERN } from '../config/schema-helpers.js';
+import { MAC_PATTERN } from './schema-helpers.js';
 import { POLICY_LIMITS } from '../dataplane/native-types.js';
 import {
   parseAddress,

@@ -21,7 +21,7 @@
  * production ports to every shadow port: the walking skeleton's behaviour.
  */
 import type { Config, DeepReadonly } from '../config/schema.js';
-import { parsePrefix4, parsePrefix6 } from '../config/prefix.js';
+import { parsePrefix4, parsePrefix6 } from './prefix.js';
 import { type ConfigProblem, PolicyError } from '../errors.js';
 import {
   CONTROL_PLANE,

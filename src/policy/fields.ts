@@ -6,7 +6,7 @@
  * Every parser returns either a value or a message saying what was expected.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { bytesToIPv6, ipv4ToUint32, ipv6ToBytes, uint32ToIPv4 } from '../config/prefix.js';
+import { bytesToIPv6, ipv4ToUint32, ipv6ToBytes, uint32ToIPv4 } from './prefix.js';
 import { PROTO } from './apps.js';
 import { TCP_FLAG_NAMES } from './schema.js';
 

@@ -11,7 +11,7 @@
  * which names the field in every problem.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { bool, expect, int, MAC_PATTERN, oneOf, PORT_NAME_PATTERN } from '../config/schema-helpers.js';
+import { bool, expect, int, MAC_PATTERN, oneOf, PORT_NAME_PATTERN } from './schema-helpers.js';
 import { POLICY_LIMITS } from '../dataplane/native-types.js';
 import { APP_NAMES } from './apps.js';
 

@@ -335,6 +335,15 @@ export class HostChild {
     return this.closed;
   }
 
+  /** why the supervisor itself killed this child, for the exit it then sees */
+  killReason: string | null = null;
+
+  /** Kill the child for a reason the exit report will give. */
+  killFor(why: string): void {
+    this.killReason ??= why;
+    this.kill('SIGKILL');
+  }
+
   kill(signal: NodeJS.Signals): void {
     try {
       this.proc.kill(signal);

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { policySection, validateConfig } from '../../src/config/load.js';
-import { restorePolicy } from '../../src/cli/run.js';
-import { policyHash, savePolicyState, statePath } from '../../src/supervisor/state.js';
+import { restorePolicy } from '../../src/services/policy.js';
+import { policyHash, savePolicyState, statePath } from '../../src/services/policy-state.js';
 
 function setup(t: { teardown(fn: () => void): void }) {
   const dir = mkdtempSync(join(tmpdir(), 'st-restore-'));

@@ -9,7 +9,7 @@ import {
   parsePrefix6,
   type Prefix4,
   type Prefix6,
-} from '../../src/config/prefix.js';
+} from '../../src/policy/prefix.js';
 
 test('IPv4 prefixes parse to host-order integers', (t) => {
   t.deepEqual(parsePrefix4('10.0.0.0/16'), { family: 4, addr: 0x0a000000, len: 16 });

@@ -19,7 +19,7 @@ import type { Config } from '../../src/config/schema.js';
 import { PolicyError } from '../../src/errors.js';
 import { ether, ipv4, ipv6, tcp, udp } from '../../src/pcap/build.js';
 import { writePcap } from '../../src/pcap/pcap.js';
-import { statePath } from '../../src/supervisor/state.js';
+import { statePath } from '../../src/services/policy-state.js';
 import type { Supervisor } from '../../src/supervisor/supervisor.js';
 import { leftovers, makeSupervisor, until } from '../helpers/supervised.js';
 import { notBuilt, PROD_MAC } from '../helpers/policy-run.js';

@@ -7,7 +7,7 @@
 import test from 'ava';
 import { validateConfig } from '../../src/config/load.js';
 import { ether, ipv4, ipv6, tcp, udp } from '../../src/pcap/build.js';
-import { exportShadowTopology, parseTopology } from '../../src/policy/topology.js';
+import { exportShadowTopology, parseTopology } from '../../src/config/topology.js';
 import { decodeFields, notBuilt, PROD_MAC, runConfig, sessionCounters, SHADOW_DST_MAC } from '../helpers/policy-run.js';
 
 const skip = notBuilt();

@@ -16,7 +16,6 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENCAP, type NativePolicy, type NativeTarget } from '../../src/dataplane/native-types.js';
 import { PolicyError, type ShadowtapError } from '../../src/errors.js';
-import type { HostChild } from '../../src/supervisor/host-child.js';
 import { ip4, mac } from '../../src/pcap/build.js';
 import { policy, rule, session, target } from '../helpers/policy-host.js';
 import { makeSupervisor, processExists, scratch, until, vdevConfig } from '../helpers/supervised.js';
@@ -109,7 +108,7 @@ const remote = (src: string) => ({
 
 /** The generation the live data plane runs, asked of the child itself (not the supervisor's bookkeeping). */
 async function childGeneration(sup: ReturnType<typeof makeSupervisor>): Promise<number> {
-  const child = (sup as unknown as { child: HostChild | null }).child;
+  const child = sup.lifecycle.child;
   if (!child) throw new Error('no live child');
   return (await child.policyStats(10_000)).generation;
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { validateConfig } from '../../src/config/load.js';
 import { defaultProfiles } from '../../src/offload/profiles.js';
 import { renderSimProfile } from '../../src/offload/sim-profile.js';
-import { fallbackReason, type OffloadFallback } from '../../src/supervisor/offload.js';
+import { fallbackReason, type OffloadFallback } from '../../src/services/offload-manager.js';
 import { readPcap, writePcap } from '../../src/pcap/pcap.js';
 import { buildDemoFrames } from '../../src/tools/gen-demo-capture.js';
 import { leftovers, makeSupervisor, missingBuild, scratch, until, settledStats } from '../helpers/supervised.js';

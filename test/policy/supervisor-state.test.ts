@@ -10,8 +10,8 @@ import { validateConfig } from '../../src/config/load.js';
 import type { NativePolicyStats, NativeSessionStats } from '../../src/dataplane/native-types.js';
 import { compilePolicy } from '../../src/policy/compile.js';
 import { SlotAllocator } from '../../src/policy/slots.js';
-import { PolicyCounters, zeroSessionCounters } from '../../src/supervisor/policy-counters.js';
-import { loadPolicyState, policyHash, preparePolicyState, savePolicyState, statePath } from '../../src/supervisor/state.js';
+import { PolicyCounters, zeroSessionCounters } from '../../src/services/policy-counters.js';
+import { loadPolicyState, policyHash, preparePolicyState, savePolicyState, statePath } from '../../src/services/policy-state.js';
 
 test('slot allocator: keys keep slots, freed slots go to the back, capacity enforced', (t) => {
   const a = new SlotAllocator(4);

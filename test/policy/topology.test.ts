@@ -6,7 +6,7 @@
 import test from 'ava';
 import { validateConfig } from '../../src/config/load.js';
 import { TopologyError } from '../../src/errors.js';
-import { checkSecuritySection, exportShadowTopology, parseTopology, Translator } from '../../src/policy/topology.js';
+import { checkSecuritySection, exportShadowTopology, parseTopology, Translator } from '../../src/config/topology.js';
 
 const config = validateConfig({
   ports: [

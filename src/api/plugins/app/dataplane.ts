@@ -1,49 +1,44 @@
 /**
  * Decorates the instance with what routes read: the data-plane source
- * (the supervisor; a fake one in route tests) and the metrics registry.
- * Not encapsulated (fastify-plugin's skip-override), so every route sees them.
+ * (status and counters: the supervisor; a fake one in route tests), the
+ * services routes call for every operation (src/services/), and the metrics
+ * registry. Not encapsulated (fastify-plugin's skip-override), so every
+ * route sees them.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { MetricsSource } from '../../../metrics/collector.js';
-import type { PlacementPlan } from '../../../offload/planner.js';
-import type { PlanInput } from '../../../offload/port-facts.js';
-import type { PolicyPlan } from '../../../policy/compile.js';
-import type { PolicyView, SessionsView } from '../../../supervisor/supervisor.js';
+import type { OffloadOperations } from '../../../services/offload.js';
+import type { PolicyOperations } from '../../../services/policy.js';
 
 /**
- * The policy operations (one service function each; the CLI reaches the same
- * ones through these routes). The Supervisor implements them.
+ * The operations routes call, one service per area (the CLI reaches the
+ * same ones through these routes). An offload service may be absent (503
+ * from GET /v1/plan) or answer only from the configuration.
  */
-export interface PolicyService {
-  policyView(): PolicyView;
-  sessionStats(): SessionsView;
-  /** throws PolicyError (400, every problem) */
-  validatePolicy(section: unknown): PolicyPlan;
-  /** throws PolicyError, ST_ERR_BUSY (409) or a data-plane error; nothing changes on failure */
-  applyPolicy(section: unknown): Promise<PolicyView>;
-  /** what GET /v1/plan plans from; absent or null: no configuration yet (503) */
-  planInput?(): PlanInput | null;
-  /** the plan in force in the running data plane (probed, programmed, with fallbacks); null: none yet */
-  offloadPlan?(): PlacementPlan | null;
+export interface ApiServices {
+  policy: PolicyOperations;
+  offload: Partial<OffloadOperations>;
 }
 
-export type DataplaneSource = MetricsSource & PolicyService;
+/** One object that is both (a fake in route tests): its methods serve as the services. */
+export type DataplaneSource = MetricsSource & PolicyOperations & Partial<OffloadOperations>;
 
 declare module 'fastify' {
   interface FastifyInstance {
-    dataplane: DataplaneSource;
+    dataplane: MetricsSource;
+    services: ApiServices;
     metricsRegistry: Registry;
   }
 }
 
-export interface DataplanePluginOptions {
-  dataplane: DataplaneSource;
-  registry: Registry;
-}
+export type DataplanePluginOptions =
+  | { dataplane: DataplaneSource; services?: ApiServices; registry: Registry }
+  | { dataplane: MetricsSource; services: ApiServices; registry: Registry };
 
 async function dataplanePlugin(fastify: FastifyInstance, opts: DataplanePluginOptions): Promise<void> {
   fastify.decorate('dataplane', opts.dataplane);
+  fastify.decorate('services', opts.services ?? { policy: opts.dataplane as DataplaneSource, offload: opts.dataplane as DataplaneSource });
   fastify.decorate('metricsRegistry', opts.registry);
 }
 

@@ -18,9 +18,9 @@ export default async function planRoutes(fastify: FastifyInstance): Promise<void
     '/v1/plan',
     { schema: { response: { 200: PlacementPlanSchema, 500: ErrorResponse, 503: ErrorResponse } } },
     async () => {
-      const live = fastify.dataplane.offloadPlan?.() ?? null;
+      const live = fastify.services.offload.offloadPlan?.() ?? null;
       if (live) return planJson(live);
-      const input = fastify.dataplane.planInput?.() ?? null;
+      const input = fastify.services.offload.planInput?.() ?? null;
       if (!input) throw stError('ST_ERR_NOT_READY', 'no configuration is loaded yet: the plan is made from the running configuration and its compiled policy');
       return planJson(placementPlan(input));
     },

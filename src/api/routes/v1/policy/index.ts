@@ -33,7 +33,7 @@ export const PolicyViewResponse = Type.Object(
 const passThrough = () => (data: unknown) => ({ value: data });
 
 export default async function policyRoutes(fastify: FastifyInstance): Promise<void> {
-  fastify.get('/v1/policy', { schema: { response: { 200: PolicyViewResponse, 500: ErrorResponse } } }, async () => fastify.dataplane.policyView());
+  fastify.get('/v1/policy', { schema: { response: { 200: PolicyViewResponse, 500: ErrorResponse } } }, async () => fastify.services.policy.policyView());
 
   fastify.put(
     '/v1/policy',
@@ -44,7 +44,7 @@ export default async function policyRoutes(fastify: FastifyInstance): Promise<vo
       },
       validatorCompiler: passThrough,
     },
-    async (request) => fastify.dataplane.applyPolicy(request.body ?? {}),
+    async (request) => fastify.services.policy.applyPolicy(request.body ?? {}),
   );
 
   fastify.post(
@@ -53,6 +53,6 @@ export default async function policyRoutes(fastify: FastifyInstance): Promise<vo
       schema: { body: PolicyBody, response: { 200: ValidateResponse, 400: ProblemErrorResponse, 500: ErrorResponse } },
       validatorCompiler: passThrough,
     },
-    async (request) => ({ valid: true as const, plan: fastify.dataplane.validatePolicy(request.body ?? {}) }),
+    async (request) => ({ valid: true as const, plan: fastify.services.policy.validatePolicy(request.body ?? {}) }),
   );
 }

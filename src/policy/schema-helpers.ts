@@ -2,8 +2,8 @@
  * Building blocks shared by every TypeBox schema of the configuration
  * (src/config/schema.ts, src/policy/schema.ts): the operator-facing wording
  * of "what was expected" is attached beside a schema with expect() and read
- * by the config loader. Kept apart so the policy schema and the config
- * schema can both use them without importing each other.
+ * by the config loader. Here, below both schemas: config/ builds on
+ * policy/, never the other way (test/architecture/import-cycles.test.ts).
  */
 import { Type, type TLiteral, type TSchema } from '@sinclair/typebox';
 

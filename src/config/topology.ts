@@ -15,17 +15,21 @@
  * outside address (the internet, another site) and stays as it is; a prefix
  * that contains mapped space becomes the prefix plus the shadow prefixes of
  * the maps inside it.
+ *
+ * A document of its own, checked like the configuration (schemaCheck), so it
+ * lives beside the configuration loader; it builds on policy/ (addresses,
+ * the security rules' schema and checks) as the configuration does.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { formatPath, schemaCheck, type Segment } from '../config/load.js';
-import { bytesToIPv6, parsePrefix4, parsePrefix6, uint32ToIPv4 } from '../config/prefix.js';
-import { expect, int, MAC_PATTERN, oneOf } from '../config/schema-helpers.js';
-import type { Config } from '../config/schema.js';
+import { formatPath, schemaCheck, type Segment } from './load.js';
+import { bytesToIPv6, parsePrefix4, parsePrefix6, uint32ToIPv4 } from '../policy/prefix.js';
+import { expect, int, MAC_PATTERN, oneOf } from '../policy/schema-helpers.js';
+import type { Config } from './schema.js';
 import { TopologyError, type ConfigProblem } from '../errors.js';
-import { listOf, parseAddress, parseCidr } from './fields.js';
-import { ID_PATTERN, PortsSchema, ProtocolSchema, SECURITY_ACTIONS } from './schema.js';
-import { checkPolicySemantics, macProblem } from './check.js';
-import type { SecurityInput, SecurityRuleInput } from './schema.js';
+import { listOf, parseAddress, parseCidr } from '../policy/fields.js';
+import { ID_PATTERN, PortsSchema, ProtocolSchema, SECURITY_ACTIONS } from '../policy/schema.js';
+import { checkPolicySemantics, macProblem } from '../policy/check.js';
+import type { SecurityInput, SecurityRuleInput } from '../policy/schema.js';
 
 export const TOPOLOGY_KIND = 'shadowtap.topology/v1';
 export const SHADOW_TOPOLOGY_KIND = 'shadowtap.shadow-topology/v1';

@@ -1,0 +1,376 @@
+/**
+ * The policy service: every operation on the mirror policy, whoever asks
+ * (PUT/GET /v1/policy and /v1/sessions, `shadowtap policy validate`, the
+ * replay of the saved policy at start-up, a data-plane restart).
+ *
+ * - get: the policy in force, its compiled policy's plan (PolicyPlan:
+ *   counts, warnings, explanation) and per-session counters;
+ * - validate: check a policy section against the rest of the configuration
+ *   in force and compile it, once (checkPolicy); nothing changes;
+ * - apply: validate, compile, install in the running data plane (RCU swap,
+ *   traffic keeps flowing), and only then make it the configuration in
+ *   force and persist it (<run_dir>/state/policy.json). Any failure leaves
+ *   the running policy and the stored state as they were;
+ * - replay: at start-up the saved policy replaces the file's (restorePolicy);
+ *   after a restart the compiled policy in force is sent with 'start'
+ *   (native()), so the new child runs what the old one ran.
+ *
+ * The result of one validation is the compiled policy that is installed,
+ * reported and persisted: nothing compiles the same section twice.
+ */
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { checkPolicyUpdate, policySection, type Locator } from '../config/load.js';
+import type { Config, PolicySection } from '../config/schema.js';
+import type { NativePolicy } from '../dataplane/native-types.js';
+import { isShadowtapError, PolicyError, stError, type ConfigProblem } from '../errors.js';
+import { compilePolicy, type CompiledPolicy, type PolicyPlan } from '../policy/compile.js';
+import type { PolicySlots } from '../policy/slots.js';
+import type { DataplaneChild, DataplaneHandle } from './dataplane.js';
+import { PolicyCounters, type SessionCounterView } from './policy-counters.js';
+import { loadPolicyState, policyHash, preparePolicyState, statePath, type PreparedWrite } from './policy-state.js';
+
+export type PolicySource = 'config' | 'state' | 'api';
+
+export interface PolicyView {
+  generation: number;
+  /** installed in the running data plane; false while it is not running (applies at the next start) */
+  applied: boolean;
+  /** when this generation became current */
+  since: string;
+  /** ms the data plane took to install it (null: installed with 'start', or not yet) */
+  applyMs: number | null;
+  source: PolicySource;
+  policy: PolicySection;
+  plan: PolicyPlan;
+}
+
+export interface SessionView extends SessionCounterView {
+  priority: number;
+  target: string;
+  description?: string;
+}
+
+export interface SessionsView {
+  generation: number;
+  /** the live child answered the last policy poll */
+  live: boolean;
+  at: number;
+  /**
+   * The data plane's fast path for the policy in force: "short" for the common
+   * shape (one session copying every packet whole to one target), "general"
+   * otherwise; absent until the data plane has reported it.
+   */
+  path?: 'short' | 'general';
+  sessions: SessionView[];
+}
+
+/** The policy operations the API and the CLI reach (a fake implements them in route tests). */
+export interface PolicyOperations {
+  policyView(): PolicyView;
+  sessionStats(): SessionsView;
+  /** throws PolicyError (400, every problem) */
+  validatePolicy(section: unknown): PolicyPlan;
+  /** throws PolicyError, ST_ERR_BUSY (409) or a data-plane error; nothing changes on failure */
+  applyPolicy(section: unknown): Promise<PolicyView>;
+}
+
+/** A policy that passed every check, with the configuration it makes and its compiled policy. */
+export interface CheckedPolicy {
+  config: Config;
+  policy: CompiledPolicy;
+}
+
+export interface CheckPolicyOptions {
+  /** shown in messages, e.g. the file name */
+  source?: string;
+  locate?: Locator;
+  /** generation of the compiled policy; default 1 */
+  generation?: number;
+  /** the slots in force, so sessions and rules keep their counters; default fresh */
+  slots?: PolicySlots;
+}
+
+/**
+ * Check a policy section against the rest of a configuration (its ports,
+ * shadow MACs, mode) and compile it, once. Never throws for bad input: the
+ * problems carry the same paths as in a configuration file.
+ */
+export function checkPolicy(current: Config, section: unknown, options: CheckPolicyOptions = {}): CheckedPolicy | { problems: ConfigProblem[] } {
+  const checked = checkPolicyUpdate(current, section, {
+    source: options.source ?? 'policy',
+    ...(options.locate ? { locate: options.locate } : {}),
+    compile: { generation: options.generation ?? 1, ...(options.slots ? { slots: options.slots } : {}) },
+  });
+  if (!checked.config || !checked.policy) return { problems: checked.problems };
+  return { config: checked.config, policy: checked.policy };
+}
+
+export interface RestoredPolicy {
+  config: Config;
+  /** compiled from config at `generation`, by the check that accepted it; absent: the file's, not yet compiled here */
+  policy?: CompiledPolicy;
+  baseHash: string;
+  generation: number;
+  source: PolicySource;
+}
+
+/**
+ * Start-up replay: the saved policy (<run_dir>/state/policy.json) replaces
+ * the file's when it was derived from the file's present policy section;
+ * otherwise the file is newer intent and wins. A saved policy that no longer
+ * validates against the file's ports is ignored, with a warning.
+ * `compiled`: config's own compiled policy (generation 1), when its check
+ * made one; it is what the file's policy runs as.
+ */
+export function restorePolicy(config: Config, logger: Logger, compiled?: CompiledPolicy): RestoredPolicy {
+  const baseHash = policyHash(policySection(config));
+  const stateDir = join(config.run_dir, 'state');
+  const fallback: RestoredPolicy = { config, ...(compiled ? { policy: compiled } : {}), baseHash, generation: 1, source: 'config' };
+  const { state, problem } = loadPolicyState(stateDir);
+  if (problem) logger.warn({ stateDir }, `saved policy ignored: ${problem}`);
+  if (!state) return fallback;
+  if (state.baseHash !== baseHash) {
+    logger.info({ stateDir, savedAt: state.savedAt }, 'the configuration file\'s policy changed since the policy was saved: the file wins');
+    return fallback;
+  }
+  const generation = Number.isInteger(state.generation) && state.generation > 0 ? state.generation : 1;
+  const checked = checkPolicy(config, state.policy, { source: statePath(stateDir), generation });
+  if ('problems' in checked) {
+    logger.warn({ stateDir, problems: checked.problems }, 'the saved policy does not validate against this configuration: ignored');
+    return fallback;
+  }
+  logger.info({ stateDir, generation: state.generation, savedAt: state.savedAt }, 'restored the policy applied through the API');
+  return { config: checked.config, policy: checked.policy, baseHash, generation, source: 'state' };
+}
+
+export interface PolicyServiceOptions {
+  /** the configuration in force at start (the file's, or with a replayed policy) */
+  config: Config;
+  /** config's compiled policy, when its check compiled it; compiled here otherwise */
+  policy?: CompiledPolicy;
+  /** generation of the initial policy when it is compiled here; default 1 */
+  generation?: number;
+  /** where the initial policy came from; default 'config' */
+  source?: PolicySource;
+  /** save the last good policy here (atomically); unset = not saved */
+  stateDir?: string | null;
+  /** policyHash() of the config file's policy section, recorded in the saved state */
+  stateBaseHash?: string | null;
+  /** ms to wait for the data plane to install a policy; default 120 s */
+  installTimeoutMs?: number;
+  dataplane: DataplaneHandle;
+  logger: Logger;
+}
+
+export interface PolicyEvents {
+  /** a new policy became current (installed live, or stored for the next start) */
+  policy: [{ generation: number; applied: boolean; applyMs: number | null; warnings: number }];
+}
+
+export class PolicyService extends EventEmitter<PolicyEvents> implements PolicyOperations {
+  private _config: Config;
+  /** the compiled policy in force: sent with every start, reported, planned from */
+  private compiled: CompiledPolicy;
+  private since = new Date();
+  /** installed in the running child (with 'start' or live) */
+  private installed = false;
+  private applyMs: number | null = null;
+  private source: PolicySource;
+  private _applying = false;
+  private readonly counters = new PolicyCounters();
+  /** cleared when a host answers that it does not know 'policyStats' */
+  private policyStatsSupported = true;
+  private readonly dataplane: DataplaneHandle;
+  private readonly logger: Logger;
+  private readonly stateDir: string | null;
+  private readonly stateBaseHash: string | null;
+  private readonly installTimeoutMs: number;
+
+  constructor(options: PolicyServiceOptions) {
+    super();
+    this._config = options.config;
+    this.compiled = options.policy ?? compilePolicy(options.config, { generation: options.generation ?? 1 });
+    this.source = options.source ?? 'config';
+    this.dataplane = options.dataplane;
+    this.logger = options.logger;
+    this.stateDir = options.stateDir ?? null;
+    this.stateBaseHash = options.stateBaseHash ?? null;
+    this.installTimeoutMs = options.installTimeoutMs ?? 120_000;
+    this.counters.committed(this.compiled.plan, [], []);
+  }
+
+  /** The configuration in force: the file's, with the policy keys as last applied. */
+  get config(): Config {
+    return this._config;
+  }
+
+  /** The compiled policy in force, as the data plane receives it (with every 'start'). */
+  native(): NativePolicy {
+    return this.compiled.native;
+  }
+
+  /** An update is in flight (the host may answer slowly while it installs). */
+  get applying(): boolean {
+    return this._applying;
+  }
+
+  /** A child started with native() in it. */
+  childReady(): void {
+    this.installed = true;
+    this.policyStatsSupported = true;
+  }
+
+  /** The child is gone: its session counters become carried totals. */
+  childGone(): void {
+    this.counters.childGone(this.compiled.plan);
+    this.installed = false;
+  }
+
+  /** Per-session counters, one step of every poll; a host that does not know 'policyStats' is asked once. */
+  async pollSessions(child: DataplaneChild): Promise<void> {
+    if (!this.policyStatsSupported) return;
+    try {
+      const snap = await child.policyStats(this.dataplane.requestTimeoutMs);
+      if (this.dataplane.child !== child) return;
+      this.counters.snapshot(snap);
+    } catch (err) {
+      if (this.dataplane.child !== child || !child.alive) return;
+      if (/unknown request type/.test((err as Error).message)) {
+        this.policyStatsSupported = false;
+        this.logger.warn({ dataplanePid: child.pid }, 'the data-plane host does not report per-session counters (policyStats)');
+        return;
+      }
+      this.logger.warn({ dataplanePid: child.pid, err: (err as Error).message }, 'policy stats poll failed');
+    }
+  }
+
+  /** The current policy, its compiled plan, warnings and explanations. */
+  policyView(): PolicyView {
+    return {
+      generation: this.compiled.native.generation,
+      applied: this.installed && this.dataplane.state === 'running',
+      since: this.since.toISOString(),
+      applyMs: this.applyMs,
+      source: this.source,
+      policy: policySection(this._config),
+      plan: this.compiled.plan,
+    };
+  }
+
+  /** Per-session and per-rule counters of the current policy, monotonic across restarts. */
+  sessionStats(): SessionsView {
+    const plan = this.compiled.plan;
+    const views = this.counters.view(plan);
+    const fresh = 3 * this.dataplane.pollIntervalMs + this.dataplane.requestTimeoutMs;
+    const live = this.dataplane.state === 'running' && this.counters.latestAt > 0 && Date.now() - this.counters.latestAt <= fresh;
+    return {
+      generation: this.compiled.native.generation,
+      live,
+      at: this.counters.latestAt,
+      ...(this.counters.path !== undefined ? { path: this.counters.path } : {}),
+      sessions: views.map((v, i) => {
+        const s = plan.sessions[i]!;
+        return { ...v, priority: s.priority, target: s.target, ...(s.description !== undefined ? { description: s.description } : {}) };
+      }),
+    };
+  }
+
+  /** Check a section against the configuration in force and compile it as the next generation. */
+  private check(section: unknown): CheckedPolicy {
+    const checked = checkPolicy(this._config, section, { source: 'policy', generation: this.compiled.native.generation + 1, slots: this.compiled.slots });
+    if ('problems' in checked) throw new PolicyError(checked.problems);
+    return checked;
+  }
+
+  /** Check a policy section against this configuration and compile it; nothing changes. Throws PolicyError. */
+  validatePolicy(section: unknown): PolicyPlan {
+    return this.check(section).policy.plan;
+  }
+
+  /**
+   * Replace the policy section: validate and compile (once), install in the
+   * running data plane and only then make it the configuration in force and
+   * save it. While the data plane is stopped or failed it is stored and
+   * applies at the next start; while it is starting or restarting the call
+   * is refused (ST_ERR_BUSY), as is a second update while one is in flight.
+   * On any failure nothing changes.
+   */
+  /**
+   * A policy install the data plane did not answer in time is still queued
+   * in it: answered late, it would install the new policy while the
+   * configuration, the counters and the saved state keep the old one. The
+   * child is killed instead, and the restart re-applies the policy in force.
+   */
+  private installTimedOut(err: unknown, child: DataplaneChild): unknown {
+    if (!isShadowtapError(err) || err.code !== 'ST_ERR_DATAPLANE_TIMEOUT' || this.dataplane.child !== child || !child.alive) return err;
+    const generation = this.compiled.native.generation;
+    const why = `it did not answer a policy install in time and could still apply it later; restarted with generation ${generation}, the policy in force`;
+    this.logger.error({ dataplanePid: child.pid }, `killing data-plane process ${child.pid}: ${why}`);
+    child.killFor(why);
+    return stError('ST_ERR_DATAPLANE_TIMEOUT', `${err.message}; the data plane is restarted with policy generation ${generation}, the one in force, which stays`, { cause: err });
+  }
+
+  async applyPolicy(section: unknown): Promise<PolicyView> {
+    if (this._applying) throw stError('ST_ERR_BUSY', 'another policy update is in progress; retry when it has finished');
+    // Problems go back to the caller as they are (the API logs the rejection).
+    const next = this.check(section);
+    const state = this.dataplane.state;
+    if (state === 'starting' || state === 'backoff') {
+      throw stError('ST_ERR_BUSY', `the data plane is ${state === 'starting' ? 'starting' : 'restarting after a crash'}; retry once it runs`);
+    }
+    this._applying = true;
+    let staged: PreparedWrite | null = null;
+    try {
+      const compiled = next.policy;
+      const generation = compiled.native.generation;
+      // Make sure the state can be saved before anything changes.
+      if (this.stateDir) {
+        staged = preparePolicyState(this.stateDir, {
+          generation,
+          baseHash: this.stateBaseHash,
+          policy: structuredClone(policySection(next.config)) as unknown as Record<string, unknown>,
+        });
+      }
+      let applied = false;
+      let applyMs: number | null = null;
+      const child = this.dataplane.child;
+      if (this.dataplane.state === 'running' && child) {
+        const t0 = performance.now();
+        const answer = await child.policy(compiled.native, this.installTimeoutMs).catch((err: unknown) => {
+          throw this.installTimedOut(err, child);
+        });
+        if (this.dataplane.child !== child) {
+          throw stError('ST_ERR_DATAPLANE_EXIT', 'the data plane restarted while the policy was being installed; the previous policy stays');
+        }
+        applied = true;
+        applyMs = typeof answer.applyMs === 'number' ? answer.applyMs : performance.now() - t0;
+      } else if (this.dataplane.state === 'running') {
+        throw stError('ST_ERR_NOT_READY', 'the data plane is not answering; retry');
+      }
+      staged?.commit();
+      staged = null;
+      this._config = next.config;
+      this.counters.committed(compiled.plan, compiled.freshSessionSlots, compiled.freshRuleSlots);
+      this.compiled = compiled;
+      this.since = new Date();
+      this.applyMs = applyMs;
+      this.source = 'api';
+      this.installed = applied;
+      this.logger.info(
+        { generation, applied, applyMs, sessions: compiled.plan.counts.sessions, classifierRules: compiled.plan.counts.classifierRules, warnings: compiled.plan.warnings.length },
+        applied ? `policy generation ${generation} installed` : `policy generation ${generation} stored; it applies when the data plane starts`,
+      );
+      this.emit('policy', { generation, applied, applyMs, warnings: compiled.plan.warnings.length });
+      return this.policyView();
+    } catch (err) {
+      staged?.abort();
+      if (isShadowtapError(err)) this.logger.warn({ err: { code: err.code, message: err.message.split('\n')[0] } }, 'policy update refused; the running policy is unchanged');
+      throw err;
+    } finally {
+      this._applying = false;
+    }
+  }
+}
+
