@@ -338,7 +338,7 @@ async function handle(msg: ToHost, b: NativeBinding): Promise<void> {
       case 'start':
         return await onStart(msg, b);
       case 'stats':
-        await send({ type: 'stats', id: msg.id, stats: b.stats() });
+        await send({ type: 'stats', id: msg.id, stats: b.stats(), readAt: Date.now() });
         return;
       case 'policy':
         onPolicy(msg, b);

@@ -68,7 +68,8 @@ export interface HostFlowFlushed extends NativeFlowOutcome {
 export type FromHost =
   | { type: 'hello'; pid: number; version: string }
   | { type: 'started'; id: number; ports: NativePortInfo[] }
-  | { type: 'stats'; id: number; stats: NativeStats }
+  /** readAt: the host's clock (ms since the epoch) right after it read the counters */
+  | { type: 'stats'; id: number; stats: NativeStats; readAt?: number }
   | { type: 'stopped'; id: number }
   | { type: 'policyInstalled'; id: number; generation: number; applyMs: number }
   | { type: 'policyStats'; id: number; stats: NativePolicyStats }

@@ -303,9 +303,15 @@ export class HostChild {
   }
 
   async stats(timeoutMs: number): Promise<NativeStats> {
+    return (await this.statsAt(timeoutMs)).stats;
+  }
+
+  /** The counters and when the host read them (its clock; the time of the answer if it does not say). */
+  async statsAt(timeoutMs: number): Promise<{ stats: NativeStats; readAt: number }> {
     const msg = await this.request({ type: 'stats' }, timeoutMs);
     if (msg.type !== 'stats') throw stError('ST_ERR_PROTOCOL', `expected "stats", got "${msg.type}"`);
-    return msg.stats;
+    const readAt = typeof msg.readAt === 'number' && Number.isFinite(msg.readAt) ? msg.readAt : Date.now();
+    return { stats: msg.stats, readAt };
   }
 
   /**

@@ -473,10 +473,13 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
     if (!child || this.polling || this._state !== 'running') return;
     this.polling = true;
     try {
-      const stats = await child.stats(this.requestTimeoutMs);
+      // When the host read them, not when the answer arrived: a loaded
+      // machine delays answers unevenly, and rates are counter deltas over
+      // these times.
+      const { stats, readAt } = await child.statsAt(this.requestTimeoutMs);
       if (this._child !== child) return; // died while we waited; what it counted is settled
       this.missedPolls = 0;
-      this.emit('stats', { pid: child.pid, stats, at: Date.now() });
+      this.emit('stats', { pid: child.pid, stats, at: readAt });
       for (const step of this.pollSteps) await step(child);
     } catch (err) {
       if (this._child !== child || !child.alive) return;
