@@ -4,12 +4,18 @@
  * worker process): a second EAL init (ST_ERR_EAL_ALREADY), before and after
  * cleanup, and a stop called from a thread that is not EAL's main lcore
  * (ST_ERR_NOT_MAIN_LCORE: a Node worker thread loading the same addon). The
- * data plane that is running must be untouched by each refusal.
+ * data plane that is running must be untouched by each refusal: its workers
+ * still run, and the rte_flow rule it created is still known.
  */
 import test from 'ava';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { IDLE, MODE, ROLE, UNMAPPED, type NativePlan } from '../../src/dataplane/native-types.js';
 import { loadNative } from '../../src/native/loader.js';
+import { defaultProfiles } from '../../src/offload/profiles.js';
+import { renderSimProfile } from '../../src/offload/sim-profile.js';
 import { withEal } from '../helpers/in-process-eal.js';
 import { ADDON_PATH, missingBuild } from '../helpers/supervised.js';
 
@@ -28,6 +34,15 @@ function caught(fn: () => unknown): Caught {
 }
 
 const vdevs = ['net_null0', 'net_null1,no-rx=1', 'net_null2,no-rx=1'];
+
+/** An emulated mlx5 (net_shadowsim, port 3, outside the plan): somewhere to create an rte_flow rule. */
+function simVdev(t: { teardown(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'st-err-sim-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const profile = join(dir, 'mlx5.sim');
+  writeFileSync(profile, renderSimProfile(defaultProfiles().byFamily('mlx5')!));
+  return `net_shadowsim0,profile=${profile}`;
+}
 
 function plan(): NativePlan {
   const port = (name: string, device: string, role: number, egress: number): NativePlan['ports'][number] => ({
@@ -56,20 +71,23 @@ function fromWorkerThread(method: 'stop' | 'ealCleanup'): Promise<Caught> {
   });
 }
 
-test('EAL twice in one process: ST_ERR_EAL_ALREADY naming the process, EAL untouched; after cleanup still refused', async (t) => {
+test('EAL twice in one process: ST_ERR_EAL_ALREADY naming the process, EAL untouched; a stop or cleanup off the main lcore: ST_ERR_NOT_MAIN_LCORE, nothing stopped or forgotten', async (t) => {
   if (skip) return t.fail(skip);
   const native = loadNative();
   const args = ['shadowtap', '--no-huge', '-m', '128', '--no-pci', '--file-prefix', `st-err-again-${process.pid}`];
-  await withEal(native, { prefix: `st-err-eal-${process.pid}`, memoryMb: 256, vdevs }, async () => {
+  await withEal(native, { prefix: `st-err-eal-${process.pid}`, memoryMb: 256, vdevs: [...vdevs, simVdev(t)] }, async () => {
     const second = caught(() => native.ealInit(args));
     t.is(second?.code, 'ST_ERR_EAL_ALREADY');
     t.regex(second?.message ?? '', new RegExp(`EAL was already initialised in this process \\(pid ${process.pid}\\)`));
     t.regex(second?.message ?? '', /start a new data-plane process instead/);
     // The EAL that is up is the first one: its three vdevs are there.
-    t.deepEqual(native.portList().map((p) => p.name), ['net_null0', 'net_null1', 'net_null2']);
+    t.deepEqual(native.portList().map((p) => p.name), ['net_null0', 'net_null1', 'net_null2', 'net_shadowsim0']);
 
     // A stop from a thread that is not EAL's main lcore is refused and stops nothing.
     await native.start(plan());
+    // One rte_flow rule the binding keeps track of: a refused cleanup must not forget it.
+    const [created] = await native.flowCreate([{ port: 3, attr: { group: 0, priority: 0, ingress: true, egress: false, transfer: false }, pattern: [{ type: 'eth' }], actions: [{ type: 'drop' }] }]);
+    t.true(created?.ok, `rule created: ${JSON.stringify(created)}`);
     const before = native.stats();
     for (const method of ['stop', 'ealCleanup'] as const) {
       const r = await fromWorkerThread(method);
@@ -82,6 +100,8 @@ test('EAL twice in one process: ST_ERR_EAL_ALREADY naming the process, EAL untou
       after = native.stats();
     }
     t.true(after.ports[0]!.rxPackets > before.ports[0]!.rxPackets, 'the workers still run after both refusals');
+    const [rule] = await native.flowDestroy([created!.id]);
+    t.true(rule?.ok, `the rule is still known after the refused cleanup: ${JSON.stringify(rule)}`);
     t.notThrows(() => native.stop(), 'the main thread can stop it');
   });
   // Cleaned up: the process's one EAL is spent, and says so.
