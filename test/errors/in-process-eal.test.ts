@@ -2,7 +2,7 @@
  * Errors of EAL's one-per-process life, caused for real with the addon in
  * this test's own process (one EAL per process: this file runs in its own ava
  * worker process): a second EAL init (ST_ERR_EAL_ALREADY), before and after
- * cleanup, and a stop called from a thread that is not EAL's main lcore
+ * cleanup, a second start and a start after stop (ST_ERR_STATE), and a stop called from a thread that is not EAL's main lcore
  * (ST_ERR_NOT_MAIN_LCORE: a Node worker thread loading the same addon). The
  * data plane that is running must be untouched by each refusal: its workers
  * still run, and the rte_flow rule it created is still known.
@@ -57,6 +57,16 @@ function plan(): NativePlan {
   };
 }
 
+/** Production rx once it has moved past `base` (up to 10 s; the caller asserts it did). */
+async function moved(native: ReturnType<typeof loadNative>, base: number): Promise<number> {
+  let rx = native.stats().ports[0]!.rxPackets;
+  for (let i = 0; i < 200 && rx <= base; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    rx = native.stats().ports[0]!.rxPackets;
+  }
+  return rx;
+}
+
 /** Call `method` of the addon from a Node worker thread (not EAL's main lcore); what it threw, or null. */
 function fromWorkerThread(method: 'stop' | 'ealCleanup'): Promise<Caught> {
   const src = `
@@ -71,7 +81,7 @@ function fromWorkerThread(method: 'stop' | 'ealCleanup'): Promise<Caught> {
   });
 }
 
-test('EAL twice in one process: ST_ERR_EAL_ALREADY naming the process, EAL untouched; a stop or cleanup off the main lcore: ST_ERR_NOT_MAIN_LCORE, nothing stopped or forgotten', async (t) => {
+test('EAL twice: ST_ERR_EAL_ALREADY; stop or cleanup off the main lcore: ST_ERR_NOT_MAIN_LCORE; start twice or after stop: ST_ERR_STATE; nothing stopped or forgotten', async (t) => {
   if (skip) return t.fail(skip);
   const native = loadNative();
   const args = ['shadowtap', '--no-huge', '-m', '128', '--no-pci', '--file-prefix', `st-err-again-${process.pid}`];
@@ -94,15 +104,19 @@ test('EAL twice in one process: ST_ERR_EAL_ALREADY naming the process, EAL untou
       t.is(r?.code, 'ST_ERR_NOT_MAIN_LCORE', method);
       t.regex(r?.message ?? '', /st_dp_stop must be called from the thread that initialised EAL/, method);
     }
-    let after = native.stats();
-    for (let i = 0; i < 100 && after.ports[0]!.rxPackets <= before.ports[0]!.rxPackets; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      after = native.stats();
-    }
-    t.true(after.ports[0]!.rxPackets > before.ports[0]!.rxPackets, 'the workers still run after both refusals');
+    const after = await moved(native, before.ports[0]!.rxPackets);
+    t.true(after > before.ports[0]!.rxPackets, 'the workers still run after both refusals');
     const [rule] = await native.flowDestroy([created!.id]);
     t.true(rule?.ok, `the rule is still known after the refused cleanup: ${JSON.stringify(rule)}`);
+    // A second start of a running data plane, and a start after a stop: ST_ERR_STATE, nothing touched.
+    const again = await native.start(plan()).then(() => null, (e: unknown) => e as Error & { code?: string });
+    t.is(again?.code, 'ST_ERR_STATE');
+    t.regex(again?.message ?? '', /the data plane is already set up or running; stop it first/);
+    t.true((await moved(native, after)) > after, 'the workers still run after the refused start');
     t.notThrows(() => native.stop(), 'the main thread can stop it');
+    const afterStop = await native.start(plan()).then(() => null, (e: unknown) => e as Error & { code?: string });
+    t.is(afterStop?.code, 'ST_ERR_STATE');
+    t.regex(afterStop?.message ?? '', /ports were closed by the previous stop or failed start; a new plan needs a new data-plane process/);
   });
   // Cleaned up: the process's one EAL is spent, and says so.
   const spent = caught(() => native.ealInit(args));
