@@ -765,9 +765,12 @@ Napi::Value EalCleanup(const Napi::CallbackInfo& info) {
     ThrowBusy(env, "ealCleanup: a policy install is in progress; wait for it to settle");
   if (g_flow_calls > 0) ThrowBusy(env, "ealCleanup: an rte_flow call is in progress; wait for it to settle");
   st_error err{};
-  // The ports are closed with EAL: their rules go with them.
-  st_flow_forget_all();
-  if (st_dp_eal_cleanup(&err) != 0) throw FromSt(env, err);
+  int rc = st_dp_eal_cleanup(&err);
+  // The ports are closed with EAL: their rules went with them. A refused
+  // cleanup (a start in progress, not the main lcore) closed nothing, so it
+  // forgets nothing either.
+  if (rc == 0 || std::strcmp(err.code, "ST_ERR_EAL_CLEANUP") == 0) st_flow_forget_all();
+  if (rc != 0) throw FromSt(env, err);
   return env.Undefined();
 }
 

@@ -3,7 +3,8 @@
  * run, caused for real through the supervisor, the real host and addon on
  * DPDK vdevs: more workers than the production port has queues
  * (ST_ERR_PORT_QUEUES) and memory too small for the pools or the map tables
- * (ST_ERR_NOMEM, --no-huge with -m). Each asserts the code, the field, that
+ * (ST_ERR_NOMEM, --no-huge with -m); and a second start of a running
+ * supervisor (ST_ERR_STATE). Each asserts the code, the field, that
  * the message names the cause and the setting to change, and that nothing is
  * left running or behind.
  */
@@ -72,4 +73,24 @@ test('the smallest memory_mb the schema allows: ST_ERR_NOMEM for the map table, 
   t.is(r.status.state, 'failed');
   t.deepEqual(r.alive, []);
   t.deepEqual(r.left, []);
+});
+
+test('start() on a running supervisor: ST_ERR_STATE (409), the running data plane untouched', async (t) => {
+  if (skip) return t.fail(skip);
+  const s = scratch('state');
+  const sup = makeSupervisor(`st-err-state-${process.pid}`, vdevConfig(s.capture));
+  t.teardown(async () => {
+    await sup.stop();
+    s.dispose();
+  });
+  await sup.start();
+  const pid = sup.childPid();
+  const err = await sup.start().then(() => undefined, (e: unknown) => e as ShadowtapError);
+  t.is(err?.code, 'ST_ERR_STATE');
+  t.is(err?.statusCode, 409);
+  t.is(err?.message, 'cannot start: the data plane is running');
+  t.is(sup.state, 'running');
+  t.is(sup.childPid(), pid, 'the same data-plane process');
+  t.true(pid !== null && processExists(pid));
+  t.is(sup.status().lastError, null, 'a refused call is not a data-plane error');
 });
