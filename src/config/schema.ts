@@ -144,6 +144,22 @@ export const ApiSchema = Type.Object(
   { additionalProperties: false, default: {}, description: 'Admin API and /metrics.' },
 );
 
+export const ReliabilitySchema = Type.Object(
+  {
+    flight_recorder: bool(true, 'Keep a flight recorder (run_dir/flight/): after a data-plane crash, the packet and stage it died on are saved under run_dir/crashes/ and reported (GET /v1/reliability).'),
+    quarantine_s: int(0, 86400, 600, 'After a crash attributed to a packet, packets with its signature (length and first 128 bytes) skip all shadow work for this long (0 = no quarantine). Production gets them as always.'),
+    crash_loop: Type.Object(
+      {
+        crashes: int(2, 100, 3, 'Crashes within window_s that make a crash loop: the data plane then runs forward-only (no shadow work) until an operator clears it.'),
+        window_s: int(1, 86400, 300, 'The window crashes are counted in, in seconds.'),
+      },
+      { additionalProperties: false, default: {}, description: 'When repeated crashes stop shadow work instead of restarting forever.' },
+    ),
+    standby: bool(true, 'Keep a standby data-plane process prepared (EAL up, pools made, no device) that takes the devices over when the running one dies, so inline production is interrupted for milliseconds instead of a full start. Costs a second copy of the EAL memory and pools.'),
+  },
+  { additionalProperties: false, default: {}, description: 'What keeps a poison packet from taking production down (docs/reliability.md).' },
+);
+
 export const LogSchema = Type.Object(
   { level: oneOf(LOG_LEVELS, { default: 'info', description: 'Log level.' }) },
   { additionalProperties: false, default: {}, description: 'Logging.' },
@@ -169,6 +185,7 @@ export const ConfigSchema = Type.Object(
       'a directory path',
     ),
     log: LogSchema,
+    reliability: ReliabilitySchema,
   },
   { additionalProperties: false, $id: 'ShadowtapConfig', description: 'shadowtap configuration.' },
 );

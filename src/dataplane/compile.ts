@@ -22,6 +22,14 @@ export interface CompileOptions {
 export interface CompiledPlan {
   ealArgs: string[];
   plan: NativePlan;
+  /**
+   * A standby's EAL arguments: the same memory, lcores and options, no
+   * device (PCI devices block-listed, so they are scanned but left to the
+   * live process); it takes the devices over with `devices`.
+   */
+  standbyEalArgs: string[];
+  /** every port's device as rte_dev_probe takes it, in port order */
+  devices: string[];
 }
 
 /** CPU ids the workers run on: the configured ones, or 1..workers wrapped onto the host's CPUs. */
@@ -72,11 +80,17 @@ export function compilePlan(config: Config, options: CompileOptions): CompiledPl
   else ealArgs.push('--no-huge', '-m', String(eal.memory_mb));
   ealArgs.push('--file-prefix', filePrefix);
   const pci = config.ports.filter((p) => isPciDevice(p.device));
-  if (pci.length === 0) ealArgs.push('--no-pci');
-  for (const p of pci) ealArgs.push('-a', p.device);
+  const standbyEalArgs = [...ealArgs];
+  if (pci.length === 0) {
+    ealArgs.push('--no-pci');
+    standbyEalArgs.push('--no-pci');
+  }
+  for (const p of pci) {
+    ealArgs.push('-a', p.device);
+    standbyEalArgs.push('-b', p.device.split(',')[0]!);
+  }
   for (const p of config.ports) if (!isPciDevice(p.device)) ealArgs.push('--vdev', p.device);
-  ealArgs.push('--log-level', eal.log_level);
-  ealArgs.push(...eal.extra_args);
+  for (const a of [ealArgs, standbyEalArgs]) a.push('--log-level', eal.log_level, ...eal.extra_args);
 
   const index = new Map(config.ports.map((p, i) => [p.name, i]));
   const ports: NativePortConf[] = config.ports.map((p) => ({
@@ -142,5 +156,5 @@ export function compilePlan(config: Config, options: CompileOptions): CompiledPl
     prodPoolMbufs: config.dataplane.mempool.production_mbufs,
     shadowPoolMbufs: config.dataplane.mempool.shadow_mbufs,
   };
-  return { ealArgs, plan };
+  return { ealArgs, plan, standbyEalArgs, devices: config.ports.map((p) => p.device) };
 }

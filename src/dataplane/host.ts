@@ -18,7 +18,7 @@ import { requestProblem, type FromHost, type HostFlowCount, type HostFlowCreated
 type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** Where this process is in its one-plan life. */
-type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'done';
+type Phase = 'idle' | 'preparing' | 'prepared' | 'starting' | 'running' | 'stopping' | 'done';
 
 let phase: Phase = 'idle';
 let ealUp = false;
@@ -118,17 +118,52 @@ function teardown(): unknown {
   return first;
 }
 
-async function onStart(msg: Extract<ToHost, { type: 'start' }>, b: NativeBinding): Promise<void> {
+/**
+ * Become a standby: EAL up with no device, the plan's pools made, nothing
+ * started. What a start costs is mostly this (EAL's memory set-up and the
+ * pools' population: hundreds of ms), so a standby's start is short.
+ */
+async function onPrepare(msg: Extract<ToHost, { type: 'prepare' }>, b: NativeBinding): Promise<void> {
   if (phase !== 'idle') {
-    await send({ type: 'error', id: msg.id, error: stateError(`cannot start: the data plane is ${phase}; one start per process`) });
+    await send({ type: 'error', id: msg.id, error: stateError(`cannot prepare: the data plane is ${phase}`) });
     return;
   }
-  phase = 'starting';
+  phase = 'preparing';
   filePrefix = filePrefixOf(msg.ealArgs);
   try {
     b.ealInit(msg.ealArgs);
     ealUp = true;
-    log('info', 'EAL initialised', { ealArgs: msg.ealArgs });
+    await b.prepare(msg.plan);
+  } catch (err) {
+    const error = toWire(err);
+    log('error', 'standby preparation failed; undoing it', { error });
+    teardown();
+    await send({ type: 'error', id: msg.id, error });
+    return exit(2);
+  }
+  phase = 'prepared';
+  log('info', 'standby prepared: EAL up, pools made, no device', { ealArgs: msg.ealArgs });
+  await send({ type: 'prepared', id: msg.id });
+}
+
+async function onStart(msg: Extract<ToHost, { type: 'start' }>, b: NativeBinding): Promise<void> {
+  if (phase !== 'idle' && phase !== 'prepared') {
+    await send({ type: 'error', id: msg.id, error: stateError(`cannot start: the data plane is ${phase}; one start per process`) });
+    return;
+  }
+  const prepared = phase === 'prepared';
+  phase = 'starting';
+  try {
+    if (prepared) {
+      // The devices the dead process held: taken over by hot-plug.
+      for (const d of msg.devices ?? []) b.probeDevice(d);
+      log('info', 'standby took the devices over', { devices: msg.devices ?? [] });
+    } else {
+      filePrefix = filePrefixOf(msg.ealArgs);
+      b.ealInit(msg.ealArgs);
+      ealUp = true;
+      log('info', 'EAL initialised', { ealArgs: msg.ealArgs });
+    }
     if (msg.policy !== undefined) {
       // Installed before setup: the workers start with it, never without it.
       const t0 = performance.now();
@@ -148,6 +183,7 @@ async function onStart(msg: Extract<ToHost, { type: 'start' }>, b: NativeBinding
     await send({ type: 'error', id: msg.id, error });
     return exit(2);
   }
+  const launchedAt = Date.now();
   phase = 'running';
   const ports = b.portList();
   startedPorts = ports;
@@ -155,7 +191,7 @@ async function onStart(msg: Extract<ToHost, { type: 'start' }>, b: NativeBinding
     workers: msg.plan.workerLcores,
     ports: msg.plan.ports.map((p) => ({ name: p.name, device: p.device })),
   });
-  await send({ type: 'started', id: msg.id, ports });
+  await send({ type: 'started', id: msg.id, ports, launchedAt });
 }
 
 function onPolicy(msg: Extract<ToHost, { type: 'policy' }>, b: NativeBinding): void {
@@ -337,6 +373,14 @@ async function handle(msg: ToHost, b: NativeBinding): Promise<void> {
     switch (msg.type) {
       case 'start':
         return await onStart(msg, b);
+      case 'prepare':
+        return await onPrepare(msg, b);
+      case 'forwardOnly':
+        if (phase !== 'running') return void (await send({ type: 'error', id: msg.id, error: notRunning('switch forward-only') }));
+        b.forwardOnly(msg.on);
+        log('warn', msg.on ? 'forward-only: no shadow work until cleared' : 'forward-only cleared: shadow work resumes');
+        await send({ type: 'forwardOnlySet', id: msg.id, on: msg.on });
+        return;
       case 'stats':
         await send({ type: 'stats', id: msg.id, stats: b.stats(), readAt: Date.now() });
         return;

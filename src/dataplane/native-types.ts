@@ -65,6 +65,20 @@ export interface NativePlan {
   map6: NativeMap6[];
   prodPoolMbufs: number;
   shadowPoolMbufs: number;
+  /** the flight recorder's file (native/dataplane/flight.h); absent: none */
+  flightPath?: string;
+  /** packets forwarded without shadow work (quarantine.h): signature and how long from the start */
+  quarantine?: NativeQuarantine[];
+  /** start with no shadow work at all (a crash loop); forwardOnly() changes it while running */
+  forwardOnly?: boolean;
+}
+
+/** A quarantined packet signature: its length and the CRC32-C of its first 128 bytes. */
+export interface NativeQuarantine {
+  len: number;
+  crc: number;
+  /** ms from the data plane's start until the entry expires */
+  ttlMs: number;
 }
 
 export interface NativePortInfo {
@@ -103,6 +117,10 @@ export interface NativeStats {
   anomalies: Record<Anomaly, number>;
   /** received mbufs whose metadata disagree with their segment chain (never copied) */
   rxInvalid: Record<RxInvalidReason, number>;
+  /** production packets forwarded without shadow work because their signature is quarantined */
+  quarantined: number;
+  /** the data plane does no shadow work at all (a crash loop, until an operator clears it) */
+  forwardOnly: boolean;
   shadowRxPackets: number;
   /** NIC-made copies (MARK copy) finished in software */
   nicCopies: number;
@@ -142,6 +160,12 @@ export interface NativeBinding {
   /** Replace the NIC MARKs the software path honours ([] = none); synchronous (one RCU grace period). */
   marksInstall(marks: NativeMark[]): void;
   policyStats(): NativePolicyStats;
+  /** Shadow work on or off while running (on: forward only); synchronous. */
+  forwardOnly(on: boolean): void;
+  /** A standby: after ealInit without devices, create the plan's mempools ahead of start (AsyncWorker). */
+  prepare(plan: NativePlan): Promise<void>;
+  /** Hot-plug one device (rte_dev_probe) into a prepared standby before start. */
+  probeDevice(devargs: string): void;
   /** rte_flow_validate of every probe rule on `port` (AsyncWorker); never rejects for a driver refusal */
   flowProbe(port: number, defs: readonly NativeFlowProbeDef[]): Promise<NativeFlowProbeResult[]>;
   /** rte_flow_create in order; each created rule is kept under a numeric id */

@@ -13,7 +13,20 @@ export interface WireError {
 }
 
 export type ToHost =
-  | { type: 'start'; id: number; ealArgs: string[]; plan: NativePlan; policy?: NativePolicy }
+  /**
+   * Start the plan. A prepared host (EAL already up, no device) hot-plugs
+   * `devices` first and ignores `ealArgs`; any other host initialises EAL
+   * with `ealArgs` (devices included) and ignores `devices`.
+   */
+  | { type: 'start'; id: number; ealArgs: string[]; plan: NativePlan; policy?: NativePolicy; devices?: string[] }
+  /**
+   * Become a standby: EAL with no device (`ealArgs` from the standby
+   * arguments) and the plan's mempools made ahead; answered by 'prepared'.
+   * Its 'start' then only has to take the devices over.
+   */
+  | { type: 'prepare'; id: number; ealArgs: string[]; plan: NativePlan }
+  /** shadow work off (on: true) or back on, while running; answered by 'forwardOnlySet' */
+  | { type: 'forwardOnly'; id: number; on: boolean }
   /** install a new policy while running (RCU swap); answered by 'policyInstalled' or 'error' */
   | { type: 'policy'; id: number; policy: NativePolicy }
   | { type: 'policyStats'; id: number }
@@ -67,7 +80,10 @@ export interface HostFlowFlushed extends NativeFlowOutcome {
 
 export type FromHost =
   | { type: 'hello'; pid: number; version: string }
-  | { type: 'started'; id: number; ports: NativePortInfo[] }
+  /** launchedAt: the host's clock (ms since the epoch) right after the workers were launched */
+  | { type: 'started'; id: number; ports: NativePortInfo[]; launchedAt?: number }
+  | { type: 'prepared'; id: number }
+  | { type: 'forwardOnlySet'; id: number; on: boolean }
   /** readAt: the host's clock (ms since the epoch) right after it read the counters */
   | { type: 'stats'; id: number; stats: NativeStats; readAt?: number }
   | { type: 'stopped'; id: number }
@@ -89,6 +105,7 @@ export type FromHost =
 type Rec = Record<string, unknown>;
 const isRec = (v: unknown): v is Rec => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isId = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+const isStrList = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
 const isIndexList = (v: unknown): boolean => Array.isArray(v) && v.every((x) => Number.isSafeInteger(x) && x >= 0);
 
 function describe(v: unknown): string {
@@ -108,7 +125,12 @@ const problem = (field: string, expected: string, got: unknown): MessageProblem 
 
 /** [field, check, what is expected] for the fields a request carries, by type. */
 const REQUEST_FIELDS: Record<ToHost['type'], [string, (v: unknown) => boolean, string][]> = {
-  start: [['ealArgs', (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'), 'an array of strings'], ['plan', isRec, 'an object'], ['policy', (v) => v === undefined || isRec(v), 'an object or nothing']],
+  start: [
+    ['ealArgs', isStrList, 'an array of strings'], ['plan', isRec, 'an object'], ['policy', (v) => v === undefined || isRec(v), 'an object or nothing'],
+    ['devices', (v) => v === undefined || isStrList(v), 'an array of device strings or nothing'],
+  ],
+  prepare: [['ealArgs', isStrList, 'an array of strings'], ['plan', isRec, 'an object']],
+  forwardOnly: [['on', (v) => typeof v === 'boolean', 'a boolean']],
   policy: [['policy', isRec, 'an object']],
   policyStats: [],
   stats: [],
@@ -140,6 +162,8 @@ const ANSWER_FIELDS: Record<FromHost['type'], [string, (v: unknown) => boolean, 
   started: [['ports', (v) => Array.isArray(v) && v.every((p) => isRec(p) && isId(p['portId'])), 'an array of ports, each with a portId']],
   stats: [['stats', (v) => isRec(v) && Array.isArray(v['ports']) && Array.isArray(v['workers']), 'counters with ports and workers arrays']],
   stopped: [],
+  prepared: [],
+  forwardOnlySet: [['on', (v) => typeof v === 'boolean', 'a boolean']],
   policyInstalled: [['generation', isId, 'a policy generation']],
   policyStats: [['stats', (v) => isRec(v) && isId(v['generation']) && Array.isArray(v['sessions']), 'counters with a generation and a sessions array']],
   error: [['error', (v) => isRec(v) && typeof v['code'] === 'string' && typeof v['message'] === 'string', 'an error with a code and a message']],
@@ -151,7 +175,7 @@ const ANSWER_FIELDS: Record<FromHost['type'], [string, (v: unknown) => boolean, 
 
 /** The answer each request is given when it succeeds ('error' otherwise). */
 export const ANSWER_TO: Record<ToHost['type'], FromHost['type']> = {
-  start: 'started', policy: 'policyInstalled', policyStats: 'policyStats', stats: 'stats', stop: 'stopped',
+  start: 'started', prepare: 'prepared', forwardOnly: 'forwardOnlySet', policy: 'policyInstalled', policyStats: 'policyStats', stats: 'stats', stop: 'stopped',
   flowProbe: 'flowProbed', flowProgram: 'flowProgrammed', flowStats: 'flowStats', flowFlush: 'flowFlushed',
 };
 

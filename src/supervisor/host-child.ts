@@ -284,9 +284,29 @@ export class HostChild {
   }
 
   async start(ealArgs: string[], plan: NativePlan, timeoutMs: number, policy?: NativePolicy): Promise<NativePortInfo[]> {
-    const msg = await this.request(policy ? { type: 'start', ealArgs, plan, policy } : { type: 'start', ealArgs, plan }, timeoutMs);
+    return (await this.startAt(ealArgs, plan, timeoutMs, policy)).ports;
+  }
+
+  /**
+   * Start, and when the workers were launched (the host's clock). `devices`
+   * is for a prepared standby: it hot-plugs them instead of initialising EAL.
+   */
+  async startAt(ealArgs: string[], plan: NativePlan, timeoutMs: number, policy?: NativePolicy, devices?: string[]): Promise<{ ports: NativePortInfo[]; launchedAt: number }> {
+    const msg = await this.request({ type: 'start', ealArgs, plan, ...(policy ? { policy } : {}), ...(devices ? { devices } : {}) }, timeoutMs);
     if (msg.type !== 'started') throw stError('ST_ERR_PROTOCOL', `expected "started", got "${msg.type}"`);
-    return msg.ports;
+    return { ports: msg.ports, launchedAt: typeof msg.launchedAt === 'number' ? msg.launchedAt : Date.now() };
+  }
+
+  /** Become a standby: EAL with no device, the plan's pools made ahead. */
+  async prepare(ealArgs: string[], plan: NativePlan, timeoutMs: number): Promise<void> {
+    const msg = await this.request({ type: 'prepare', ealArgs, plan }, timeoutMs);
+    if (msg.type !== 'prepared') throw stError('ST_ERR_PROTOCOL', `expected "prepared", got "${msg.type}"`);
+  }
+
+  /** Shadow work off (on) or back on, while running. */
+  async forwardOnly(on: boolean, timeoutMs: number): Promise<void> {
+    const msg = await this.request({ type: 'forwardOnly', on }, timeoutMs);
+    if (msg.type !== 'forwardOnlySet') throw stError('ST_ERR_PROTOCOL', `expected "forwardOnlySet", got "${msg.type}"`);
   }
 
   /** Install a policy in the running data plane (RCU swap); resolves once it is current. */

@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { compilePlan, type CompiledPlan } from '../dataplane/compile.js';
-import type { NativePolicy, NativePortInfo, NativeStats } from '../dataplane/native-types.js';
+import type { NativePlan, NativePolicy, NativePortInfo, NativeStats } from '../dataplane/native-types.js';
 import { isShadowtapError, stError, type ErrorCode, type ShadowtapError } from '../errors.js';
 import type { DataplaneHandle, DataplaneState } from '../services/dataplane.js';
 import { HostChild, type ExitInfo } from './host-child.js';
@@ -60,6 +60,10 @@ export interface LifecycleOptions {
   /** consecutive failed stats polls after which a child is taken for hung and killed */
   maxMissedPolls?: number;
   backoff?: Partial<BackoffOptions>;
+  /** what the start plan gets beyond the configuration, read at every start (flight recorder, quarantine, forward-only) */
+  startExtras?: (filePrefix: string) => Partial<NativePlan>;
+  /** keep a prepared standby that takes over when the running child dies (read after every start) */
+  standby?: () => boolean;
 }
 
 export interface PortStatus {
@@ -97,9 +101,15 @@ export interface DataplaneStatus {
 export interface LifecycleEvents {
   /** a child process was forked */
   started: [{ pid: number; filePrefix: string }];
-  /** the data plane is running (first start or after a restart) */
-  ready: [{ pid: number; ports: NativePortInfo[]; restarts: number }];
-  exited: [{ pid: number; code: number | null; signal: string | null; expected: boolean }];
+  /**
+   * The data plane is running (first start or after a restart). launchedAt:
+   * when its workers were launched (the host's clock); standby: a prepared
+   * standby took over (no EAL start, no backoff wait).
+   */
+  ready: [{ pid: number; ports: NativePortInfo[]; restarts: number; launchedAt: number; standby: boolean; filePrefix: string }];
+  /** a standby is prepared (EAL up, pools made, no device) */
+  standby: [{ pid: number; filePrefix: string }];
+  exited: [{ pid: number; code: number | null; signal: string | null; expected: boolean; filePrefix: string }];
   /** attempt: the number this restart will have in `restarts` */
   restarting: [{ attempt: number; delayMs: number; reason: string }];
   /** a start attempt failed (the first start rejects too; restarts retry) */
@@ -145,6 +155,10 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
   private readonly maxMissedPolls: number;
   private readonly backoff: BackoffOptions;
   private readonly pollSteps: PollStep[] = [];
+  private readonly startExtras: (filePrefix: string) => Partial<NativePlan>;
+  private readonly standbyWanted: () => boolean;
+  /** a child prepared to take over (ready once 'prepared' arrived) */
+  private standby: { child: HostChild; filePrefix: string; ready: boolean } | null = null;
 
   private _state: DataplaneState = 'stopped';
   private since = new Date();
@@ -184,6 +198,8 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.maxMissedPolls = options.maxMissedPolls ?? 5;
     this.backoff = { initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000, ...options.backoff };
+    this.startExtras = options.startExtras ?? (() => ({}));
+    this.standbyWanted = options.standby ?? (() => false);
     this.nextDelayMs = this.backoff.initialMs;
     // Made once up front: a start-plan error is a config error, found before any fork.
     const probe = compilePlan(this.config(), { filePrefix: `${this.prefixBase}-0`, nproc: this.nproc });
@@ -294,6 +310,12 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
       const pending = this.starting;
       if (pending) await pending.terminate(this.stopTimeoutMs);
       if (this.startPromise) await this.startPromise.catch(() => undefined);
+      const sb = this.standby;
+      this.standby = null;
+      if (sb) {
+        await sb.child.terminate(this.stopTimeoutMs);
+        this.cleanup(sb.filePrefix);
+      }
       const child = this._child;
       if (child) {
         this.logger.info({ dataplanePid: child.pid }, 'stopping the data plane');
@@ -316,22 +338,38 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
     return error;
   }
 
-  /** Fork a child under a fresh prefix and start the plan in it. Cleans up on failure. */
+  /**
+   * Start the plan: in the prepared standby when there is one (it only has to
+   * take the devices over), else in a child forked under a fresh prefix.
+   * Cleans up on failure.
+   */
   private async launch(): Promise<void> {
-    this.generation++;
-    const filePrefix = `${this.prefixBase}-${this.generation}`;
+    const sb = this.standby !== null && this.standby.ready && this.standby.child.alive ? this.standby : null;
+    let child: HostChild;
+    let filePrefix: string;
+    if (sb) {
+      this.standby = null;
+      child = sb.child;
+      filePrefix = sb.filePrefix;
+    } else {
+      this.generation++;
+      filePrefix = `${this.prefixBase}-${this.generation}`;
+      child = new HostChild({ hostPath: this.hostPath, logger: this.logger, env: this.env });
+    }
     const start: CompiledPlan = compilePlan(this.config(), { filePrefix, nproc: this.nproc });
-    const child = new HostChild({ hostPath: this.hostPath, logger: this.logger, env: this.env });
+    const plan: NativePlan = { ...start.plan, ...this.startExtras(filePrefix) };
     this.starting = child;
     this.childPrefix = filePrefix;
-    this.logger.info({ dataplanePid: child.pid, filePrefix, eal: start.ealArgs.join(' ') }, 'starting the data plane');
+    if (sb) this.logger.info({ dataplanePid: child.pid, filePrefix, devices: start.devices }, 'the standby takes over the data plane');
+    else this.logger.info({ dataplanePid: child.pid, filePrefix, eal: start.ealArgs.join(' ') }, 'starting the data plane');
     this.emit('started', { pid: child.pid, filePrefix });
     let ports: NativePortInfo[];
+    let launchedAt: number;
     try {
       if (this.stopping) throw stError('ST_ERR_STATE', 'stop requested during start');
-      await child.hello(this.startTimeoutMs);
+      if (!sb) await child.hello(this.startTimeoutMs);
       if (this.stopping) throw stError('ST_ERR_STATE', 'stop requested during start');
-      ports = await child.start(start.ealArgs, start.plan, this.startTimeoutMs, this.policy());
+      ({ ports, launchedAt } = await child.startAt(start.ealArgs, plan, this.startTimeoutMs, this.policy(), sb ? start.devices : undefined));
       if (!child.alive) throw stError('ST_ERR_DATAPLANE_EXIT', `data-plane process ${child.pid} ${child.describeExit()} right after starting`);
       if (this.stopping) throw stError('ST_ERR_STATE', 'stop requested during start');
     } catch (err) {
@@ -351,8 +389,46 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
     void child.closed.then((info) => this.onChildExit(child, filePrefix, info));
     this.setState('running');
     this.startPolling();
-    this.logger.info({ dataplanePid: child.pid, filePrefix, restarts: this.restarts }, 'data plane ready');
-    this.emit('ready', { pid: child.pid, ports, restarts: this.restarts });
+    this.logger.info({ dataplanePid: child.pid, filePrefix, restarts: this.restarts, standby: sb !== null }, 'data plane ready');
+    this.emit('ready', { pid: child.pid, ports, restarts: this.restarts, launchedAt, standby: sb !== null, filePrefix });
+    this.prepareStandby();
+  }
+
+  /**
+   * Fork a standby and prepare it: EAL up with no device (PCI devices
+   * block-listed, so the running child keeps them), the plan's pools made.
+   * A standby that fails or dies is dropped; the next restart is then a
+   * full start.
+   */
+  private prepareStandby(): void {
+    if (this.standby !== null || this.stopping || !this.standbyWanted()) return;
+    this.generation++;
+    const filePrefix = `${this.prefixBase}-${this.generation}`;
+    const start = compilePlan(this.config(), { filePrefix, nproc: this.nproc });
+    const child = new HostChild({ hostPath: this.hostPath, logger: this.logger, env: this.env });
+    const sb = { child, filePrefix, ready: false };
+    this.standby = sb;
+    void child.closed.then(() => {
+      if (this.standby !== sb) return;
+      this.standby = null;
+      this.cleanup(filePrefix);
+      this.logger.warn({ dataplanePid: child.pid, filePrefix }, 'the standby data plane exited; the next restart is a full start');
+    });
+    void (async () => {
+      try {
+        await child.hello(this.startTimeoutMs);
+        await child.prepare(start.standbyEalArgs, start.plan, this.startTimeoutMs);
+        if (this.standby !== sb) return;
+        sb.ready = true;
+        this.logger.info({ dataplanePid: child.pid, filePrefix }, 'standby data plane prepared');
+        this.emit('standby', { pid: child.pid, filePrefix });
+      } catch (err) {
+        if (this.standby === sb) this.standby = null;
+        this.logger.warn({ dataplanePid: child.pid, err: { message: (err as Error).message } }, 'the standby data plane could not be prepared; restarts take a full start');
+        await child.terminate(this.stopTimeoutMs);
+        this.cleanup(filePrefix);
+      }
+    })();
   }
 
   /** Add the child's last output lines to a start error: EAL explains itself there. */
@@ -403,7 +479,7 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
     const expected = this.stopping;
     // Listeners settle what the child leaves behind (counter totals, session
     // counters, rte_flow state) before anything else happens.
-    this.emit('exited', { pid: child.pid, code: info.code, signal: info.signal, expected });
+    this.emit('exited', { pid: child.pid, code: info.code, signal: info.signal, expected, filePrefix });
     if (expected) {
       this.logger.info({ dataplanePid: child.pid }, `data-plane process ${child.pid} ${child.describeExit(info)}`);
       return;
@@ -423,20 +499,24 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
 
   private scheduleRestart(reason: string): void {
     if (this.stopping) return;
-    const delayMs = this.nextDelayMs;
+    // The first crash after a stable run takes a prepared standby at once;
+    // crashes in quick succession wait as before.
+    const delayMs = this.standby?.ready === true && this.nextDelayMs === this.backoff.initialMs ? 0 : this.nextDelayMs;
     this.nextDelayMs = Math.min(this.nextDelayMs * 2, this.backoff.maxMs);
     this.setState('backoff');
     this.nextRestartAt = Date.now() + delayMs;
     this.logger.warn({ delayMs, restarts: this.restarts }, `restarting the data plane in ${delayMs} ms`);
     this.emit('restarting', { attempt: this.restarts + 1, delayMs, reason });
-    this.restartTimer = setTimeout(() => {
+    const go = (): void => {
       this.restartTimer = null;
       this.nextRestartAt = null;
       // Tracked like a first start, so stop() waits for it to settle.
       this.startPromise = this.restart().finally(() => {
         this.startPromise = null;
       });
-    }, delayMs);
+    };
+    if (delayMs === 0) go();
+    else this.restartTimer = setTimeout(go, delayMs);
   }
 
   private async restart(): Promise<void> {

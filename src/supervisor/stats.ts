@@ -47,6 +47,8 @@ export function zeroStats(nbPorts: number, lcores: readonly number[]): NativeSta
     shadowRxPackets: 0,
     nicCopies: 0,
     nicDecided: 0,
+    quarantined: 0,
+    forwardOnly: false,
   };
 }
 
@@ -84,6 +86,9 @@ export function addStats(a: NativeStats, b: NativeStats): NativeStats {
     shadowRxPackets: a.shadowRxPackets + num(b.shadowRxPackets),
     nicCopies: a.nicCopies + num(b.nicCopies),
     nicDecided: a.nicDecided + num(b.nicDecided),
+    quarantined: a.quarantined + num(b.quarantined),
+    // a state, not a counter: the newer snapshot's
+    forwardOnly: b.forwardOnly === true,
   };
 }
 
