@@ -149,13 +149,13 @@ function build(m) {
 const distOf = (t) => t.replace(/^test\//, 'dist/test/').replace(/\.ts$/, '.js');
 
 function runTests(m) {
-  const argv = [join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs'), ...m.tests.map(distOf)];
+  // TAP: one 'not ok N - <file> › <title>' line per failed test, easy to read back
+  const argv = [join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs'), '--tap', ...m.tests.map(distOf)];
   for (const pattern of m.match ?? []) argv.push('--match', pattern);
   const t0 = Date.now();
   const r = spawnSync(process.execPath, argv, { cwd: root, encoding: 'utf8', timeout: 30 * 60_000, env: { ...process.env, FORCE_COLOR: '0' } });
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  const failed = [...out.matchAll(/^\s*✘ (?:\[fail\]: )?(.+?)(?: Error thrown in test| Rejected promise returned by test|$)/gm)]
-    .map((x) => x[1].trim().slice(0, 140));
+  const failed = [...out.matchAll(/^not ok \d+ - (.+)$/gm)].map((x) => x[1].trim().slice(0, 160));
   return { ok: r.status === 0, status: r.status ?? r.signal, failed: [...new Set(failed)], out, secs: (Date.now() - t0) / 1000 };
 }
 
