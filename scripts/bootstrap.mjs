@@ -30,6 +30,8 @@ Makes this checkout runnable, doing only what is missing or stale:
      running as root, otherwise the exact command to run is printed.
   2. npm ci, when node_modules is missing or package-lock.json changed.
   3. The native addon (cmake-js, node-api-headers; no download).
+     --for=test also builds the native tests with AddressSanitizer and
+     UndefinedBehaviorSanitizer in build/sanitize (docs/testing.md).
   4. TypeScript (tsc, incremental).`);
   process.exit(0);
 }
@@ -149,6 +151,35 @@ function ensureAddon() {
   if (!existsSync(join(root, out))) fail(`cmake-js finished but ${out} is missing`);
 }
 
+// ---- 3b. the native tests with sanitizers (--for=test) ----------------------
+// A second CMake tree, build/sanitize (-DST_SANITIZE=ON), where only the three
+// native test programs are built, every object instrumented with
+// AddressSanitizer and UndefinedBehaviorSanitizer (docs/testing.md). Plain
+// cmake, not cmake-js: the addon is not built there. The stamp is written
+// after a successful build, so an up-to-date tree costs one mtime walk.
+function ensureSanitizedTests() {
+  const dir = 'build/sanitize';
+  const stamp = `${dir}/.built`;
+  const src = newestMtime(['native', 'CMakeLists.txt'], (p) => /\.(c|h|txt|cmake)$/.test(p));
+  const targets = ['st_rewrite_test', 'st_encap_test'];
+  // the emulated NIC's test only where the plain build could make it (driver-SDK headers found)
+  if (existsSync(join(root, 'build/sim/st_sim_test'))) targets.push('st_sim_test');
+  const outputs = targets.map((t) => `${dir}/${t === 'st_sim_test' ? 'sim/' : ''}${t}`);
+  if (!force && mtime(stamp) >= src && outputs.every((o) => mtime(o) > 0)) return;
+  step(`building the native tests with AddressSanitizer and UndefinedBehaviorSanitizer (${dir})`);
+  // the plain build's copy of DPDK's driver-SDK headers, so that they are not fetched twice
+  const sdk = join(root, 'build/sim/dpdk-sdk/include');
+  const env = existsSync(join(sdk, 'ethdev_driver.h')) ? { ...process.env, ST_DPDK_SDK_INCLUDE: sdk } : process.env;
+  if (force || !existsSync(join(root, dir, 'CMakeCache.txt'))) {
+    const gen = capture('ninja', ['--version']).ok ? ['-G', 'Ninja'] : [];
+    run('cmake', ['-S', '.', '-B', dir, ...gen, '-DST_SANITIZE=ON', '-DCMAKE_BUILD_TYPE=RelWithDebInfo',
+      '--log-level=WARNING'], { env });
+  }
+  run('cmake', ['--build', dir, '--target', ...targets], { env, stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit' });
+  for (const o of outputs) if (!existsSync(join(root, o))) fail(`the sanitized build finished but ${o} is missing`);
+  writeFileSync(join(root, stamp), `${new Date().toISOString()}\n`);
+}
+
 // ---- 4. TypeScript ----------------------------------------------------------
 function ensureTypeScript() {
   const src = newestMtime(['src', 'test', 'bench', 'scripts', 'tsconfig.json'], (p) => p.endsWith('.ts') || p.endsWith('tsconfig.json'));
@@ -161,5 +192,6 @@ function ensureTypeScript() {
 ensurePackages();
 ensureNodeModules();
 ensureAddon();
+if (purpose === 'test') ensureSanitizedTests();
 ensureTypeScript();
 step(`ready for ${purpose} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${relative(process.cwd(), root) || '.'})`);

@@ -614,8 +614,9 @@ static uint16_t rss_queue(struct rte_mbuf *m, const uint8_t *key, const uint16_t
 	if (L.lv[0].l3 == 4) {
 		const uint8_t *ip = d + L.lv[0].l3_off;
 
-		tuple[0] = rte_be_to_cpu_32(*(const rte_be32_t *)(const void *)(ip + 12));
-		tuple[1] = rte_be_to_cpu_32(*(const rte_be32_t *)(const void *)(ip + 16));
+		/* byte by byte: the IPv4 header is 2-byte aligned at best (14-byte Ethernet header) */
+		for (int i = 0; i < 2; i++)
+			tuple[i] = (uint32_t)be16at(ip + 12 + 4 * i) << 16 | be16at(ip + 14 + 4 * i);
 		len = 2;
 	} else if (L.lv[0].l3 == 6) {
 		const uint8_t *ip = d + L.lv[0].l3_off + 8;

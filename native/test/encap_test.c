@@ -15,7 +15,8 @@
  * Usage: encap_test [seed [iterations]] [--pcap FILE]
  *   --pcap writes a fixed set of encapsulated frames (see PCAP_CASES) for
  *   decoding by tshark (test/native/encap.test.ts does it).
- *   exit 0 and "N passed, 0 failed" on success; the seed is printed first.
+ *   exit 0 and "N passed, 0 failed" on success; the seed (argument, else
+ *   $ST_TEST_SEED, else fixed) is printed first.
  * Build: CMake target st_encap_test, or
  *   gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Inative/dataplane \
  *     native/test/encap_test.c native/dataplane/encap_ctl.c \
@@ -735,25 +736,25 @@ static int write_pcap(const char *path)
 
 int main(int argc, char **argv)
 {
-	g_rng = 0x5eed5eed87654321ull;
 	char prefix[64], runtime_dir[512];
 	char *eal_argv[] = { argv[0], "--no-huge", "-m", "64", "--no-pci",
 			     "--file-prefix", prefix, "--log-level=error", NULL };
 	int eal_argc = (int)(sizeof(eal_argv) / sizeof(eal_argv[0])) - 1;
-	const char *pcap = NULL;
+	const char *pcap = NULL, *seed = NULL;
 	int iterations = 2000, pos = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--pcap") == 0 && i + 1 < argc) {
 			pcap = argv[++i];
 		} else if (pos == 0) {
-			g_rng = strtoull(argv[i], NULL, 0) | 1;
+			seed = argv[i];
 			pos++;
 		} else {
 			iterations = atoi(argv[i]);
 		}
 	}
-	printf("seed %#" PRIx64 "\n", g_rng);
+	st_seed(seed, 0x5eed5eed87654321ull);
+	st_print_sanitizers();
 
 	snprintf(prefix, sizeof(prefix), "st-enctest-%d", (int)getpid());
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {

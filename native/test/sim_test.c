@@ -1160,6 +1160,7 @@ int main(int argc, char **argv)
 	}
 	g_profiles = argv[1];
 	g_work = argv[2];
+	st_print_sanitizers();
 	snprintf(in, sizeof(in), "%s/in.pcap", g_work);
 	snprintf(tx, sizeof(tx), "%s/sim0-tx.pcap", g_work);
 	snprintf(mirror, sizeof(mirror), "%s/mirror.pcap", g_work);

@@ -146,7 +146,15 @@ test('run: starts, says where to look, and stops cleanly on SIGTERM with exit 0'
     t.regex(String(rec['metrics']), /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     const res = await fetch(String(rec['metrics']));
     t.is(res.status, 200);
-    t.regex(await res.text(), /^shadowtap_native_up [01]$/m);
+    t.regex(await res.text(), /^shadowtap_native_up [01]$/m, 'the gauge is exported from the first scrape');
+    // Up once the data plane has answered a stats poll (the first may come after the
+    // "running" line): 1 within 10 s, or the data plane is not running.
+    let up = '';
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+      up = /^shadowtap_native_up (\d)$/m.exec(await (await fetch(String(rec['metrics']))).text())?.[1] ?? '';
+      if (up === '1') break;
+    }
+    t.is(up, '1', 'shadowtap_native_up: the data plane is running and answers stats polls');
     const ready = await fetch(String(rec['metrics']).replace('/metrics', '/readyz'));
     t.is(ready.status, 200);
     t.true(existsSync(join(dir, 'run', 'shadowtap.pid')));

@@ -25,6 +25,7 @@ import {
   type Transport,
 } from '../../src/pcap/build.js';
 import { hex, referenceShadow, runDataplane, translation, type Translation } from '../helpers/dataplane.js';
+import { testSeed } from '../helpers/seed.js';
 import { badChecksums, decodePcapFile } from '../helpers/tshark.js';
 
 const TR: Translation = translation({
@@ -57,7 +58,8 @@ function rng(seed: number): () => number {
   };
 }
 
-const SEED = 0x5eed2024;
+/** Fixed unless ST_TEST_SEED is set (docs/testing.md). */
+const SEED = testSeed(0x5eed2024);
 
 function gen(seed: number): Buffer[] {
   const r = rng(seed);
@@ -175,6 +177,7 @@ function landsOnZero(kind: 'tcp' | 'udp', family: 4 | 6, originalAlsoZero = fals
 }
 
 test.serial('incremental checksums equal full recomputation, byte for byte', async (t) => {
+  t.log(`seed 0x${SEED.toString(16)} (repeat with ST_TEST_SEED=0x${SEED.toString(16)})`);
   const random = gen(SEED);
   const edges = [
     landsOnZero('tcp', 4),

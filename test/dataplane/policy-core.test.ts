@@ -16,6 +16,7 @@ import { arp, ETHERTYPE, ether, icmpEcho, IPPROTO, ipv4, ipv6, mac, tcp, tcpFlag
 import {
   cidr, missingBuild, policy, PolicyHost, rule, runPolicy, session, SHADOW_DST_MAC, SHADOW_SRC_MAC, SRC_PORT0_RX, SRC_PORT1_TX, target,
 } from '../helpers/policy-host.js';
+import { testSeed } from '../helpers/seed.js';
 
 const skip = missingBuild();
 const M = { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' };
@@ -215,7 +216,8 @@ function flowKey(frame: Buffer): string {
 
 test.serial('per-flow sampling keeps each flow whole in both directions, at the configured rate (binomial 5σ)', async (t) => {
   if (skip) return t.fail(skip);
-  const rnd = prng(7);
+  const seed = testSeed(7); // fixed unless ST_TEST_SEED is set (docs/testing.md)
+  const rnd = prng(seed);
   const FLOWS = 2000;
   const PCT = 30;
   const frames: Buffer[] = [];
@@ -237,8 +239,8 @@ test.serial('per-flow sampling keeps each flow whole in both directions, at the 
   const n = per.size;
   const mean = FLOWS * PCT / 100;
   const bound = 5 * Math.sqrt(FLOWS * (PCT / 100) * (1 - PCT / 100));
-  t.log(`${n} of ${FLOWS} flows sampled at ${PCT} %; expected ${mean} ± ${bound.toFixed(0)} (5σ)`);
-  t.true(Math.abs(n - mean) <= bound, `${n} of ${FLOWS} flows sampled; expected ${mean} ± ${bound.toFixed(0)} (5σ)`);
+  t.log(`${n} of ${FLOWS} flows sampled at ${PCT} %; expected ${mean} ± ${bound.toFixed(0)} (5σ); seed ${seed}`);
+  t.true(Math.abs(n - mean) <= bound, `${n} of ${FLOWS} flows sampled; expected ${mean} ± ${bound.toFixed(0)} (5σ); seed ${seed} (ST_TEST_SEED)`);
   const st = r.policy.sessions[0]!;
   t.is(st.matched, frames.length);
   t.is(st.sampled, 4 * n);

@@ -87,15 +87,22 @@ test('doctor reports this machine truthfully', (t) => {
   t.true(report.checks.every((c) => c.status !== 'fail' || c.required), 'only required checks fail');
 });
 
-test('doctor --for=pci on this machine fails when there is no NIC for shadowtap', (t) => {
+test('doctor --for=pci on this machine: fails naming --for=vdev when there is no NIC for shadowtap, requires hugepages either way', (t) => {
   const report = runDoctor({ for: 'pci' });
-  const available = ethernetControllers().filter((n) => !n.netdevs.some((d) => defaultRouteIfaces().includes(d)));
-  if (available.length > 0) return t.pass('this machine has a NIC for shadowtap');
+  const mgmt = defaultRouteIfaces();
+  const available = ethernetControllers().filter((n) => !n.netdevs.some((d) => mgmt.includes(d)));
   t.is(report.mode, 'pci');
-  t.is(check(report, 'nics').status, 'fail');
-  t.regex(check(report, 'nics').fix ?? '', /--for=vdev/);
-  t.is(report.exitCode, 1);
+  t.true(check(report, 'nics').required);
   t.true(check(report, 'hugepages').required);
+  if (available.length === 0) {
+    t.is(check(report, 'nics').status, 'fail');
+    t.regex(check(report, 'nics').fix ?? '', /--for=vdev/);
+    t.is(report.exitCode, 1);
+  } else {
+    // A machine with a NIC for shadowtap (the fake-root tests below cover its checks in detail):
+    // doctor lists each such NIC as not the management interface.
+    for (const n of available) t.false(report.nics.find((r) => r.pci === n.pci)?.management ?? true, `${n.pci} available`);
+  }
 });
 
 // ---- a fake host --------------------------------------------------------------------

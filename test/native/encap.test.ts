@@ -1,6 +1,8 @@
 /**
  * Runs the standalone C test of shadow-target encapsulation
- * (native/test/encap_test.c, built by CMake as build/st_encap_test): every
+ * (native/test/encap_test.c, built by CMake as build/st_encap_test, and with
+ * AddressSanitizer and UndefinedBehaviorSanitizer as
+ * build/sanitize/st_encap_test; both are run): every
  * VLAN/VXLAN/GENEVE output compared byte for byte with an independently
  * built frame, over chained mbufs and failure paths. Then the independent
  * decoder: the same program writes a fixed set of encapsulated frames to a
@@ -12,22 +14,19 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { checkNativeRun, nativeBin, testSeed, VARIANTS } from '../helpers/native-test.js';
 import { CHECKSUM_GOOD, CHECKSUM_NOT_PRESENT, CHECKSUM_PREFS, requireTshark } from '../helpers/tshark.js';
 
-const bin = fileURLToPath(new URL('../../../build/st_encap_test', import.meta.url));
+const bin = nativeBin('plain', 'st_encap_test');
 
-test('native encapsulation: reference frames and full checksums agree', (t) => {
-  if (!existsSync(bin)) return t.fail(`${bin} is missing: the CMake build did not produce st_encap_test`);
-  const seed = String(Date.now() % 100000);
-  const r = spawnSync(bin, [seed, '2000'], { encoding: 'utf8', timeout: 120_000 });
-  const out = `${r.stdout}\n${r.stderr}`;
-  t.is(r.status, 0, `st_encap_test seed ${seed} exited with ${r.status ?? r.signal}:\n${out.slice(-3000)}`);
-  const m = /(\d+) passed, (\d+) failed/.exec(out);
-  t.truthy(m, `no summary line in:\n${out.slice(-2000)}`);
-  t.true(Number(m![1]) > 1000, `only ${m![1]} checks ran`);
-  t.is(Number(m![2]), 0);
-});
+/** One seed for both builds of this file's run. */
+const SEED = testSeed();
+
+for (const variant of VARIANTS) {
+  test(`native encapsulation (${variant}): reference frames and full checksums agree`, (t) => {
+    checkNativeRun(t, variant, nativeBin(variant, 'st_encap_test'), [String(SEED), '2000'], 1000);
+  });
+}
 
 const FIELDS = [
   'frame.protocols', 'eth.src', 'eth.dst', 'vlan.id', 'vlan.priority',

@@ -29,7 +29,7 @@ const hasSample = (actions: readonly FlowAction[]): boolean =>
 const sampleRules = (p: PlacementPlan) => p.rules.filter((r) => hasSample(r.rule.actions));
 
 test.serial('addon: refuse= makes validate fail like the driver lacking the action, though the profile allows it', async (t) => {
-  if (skip) return t.pass(skip);
+  if (skip) return t.fail(skip);
   const native = loadNative();
   const dir = mkdtempSync(join(tmpdir(), 'shadowsim-refuse-'));
   const profile = join(dir, 'mlx5.sim');
@@ -105,7 +105,7 @@ function refuseConfig(capture: string, profile: string) {
 }
 
 test.serial('supervisor: mlx5 with refuse=sample: the probe disagrees with the profile, the plan places no SAMPLE and says why, production flows', async (t) => {
-  if (skip) return t.pass(skip);
+  if (skip) return t.fail(skip);
   const s = scratch('refuse');
   const profile = join(s.dir, 'mlx5.sim');
   const mlx5 = defaultProfiles().byFamily('mlx5')!;

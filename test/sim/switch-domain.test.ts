@@ -43,7 +43,7 @@ function byName(results: NativeFlowProbeResult[], name: string): NativeFlowProbe
 }
 
 test.serial('addon: switch_domain reaches portList; a transfer rule sends only within its E-Switch, refused as mlx5 refuses', async (t) => {
-  if (skip) return t.pass(skip);
+  if (skip) return t.fail(skip);
   const native = loadNative();
   const dir = mkdtempSync(join(tmpdir(), 'shadowsim-domain-'));
   const set = defaultProfiles();
@@ -160,7 +160,7 @@ const session7 = (p: PlacementPlan) => {
 };
 
 test.serial('supervisor: two ports on E-Switch 7: NativePortInfo, port facts, the plan and the probe all see one E-Switch', async (t) => {
-  if (skip) return t.pass(skip);
+  if (skip) return t.fail(skip);
   const left = await withSupervisor('same', ',switch_domain=7', (sup) => {
     const input = sup.planInput();
     t.deepEqual(input.ports?.map((p) => p?.switchDomain), [7, undefined, 7]);
@@ -199,7 +199,7 @@ test.serial('supervisor: two ports on E-Switch 7: NativePortInfo, port facts, th
 });
 
 test.serial('supervisor: a shadow port on no E-Switch: no switchDomain, no hardware mirror, and the probe is refused the mlx5 way', async (t) => {
-  if (skip) return t.pass(skip);
+  if (skip) return t.fail(skip);
   const left = await withSupervisor('none', '', (sup) => {
     const input = sup.planInput();
     t.deepEqual(input.ports?.map((p) => p?.switchDomain), [7, undefined, undefined]);
