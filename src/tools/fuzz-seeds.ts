@@ -56,6 +56,10 @@ export function curatedFrames(): Buffer[] {
   const t4 = ipv4({ ...A4, id: 7, payload: tcp({ sport: 40000, dport: 443, flags: 'PA', payload: PAY }) });
   const u4 = ipv4({ ...A4, id: 8, payload: udp({ sport: 5353, dport: 53, payload: PAY }) });
   const t6 = ipv6({ ...A6, payload: tcp({ sport: 40000, dport: 443, flags: 'S', payload: PAY }) });
+  const dhcpRequest = ether({ src: E.src, dst: 'ff:ff:ff:ff:ff:ff' }, ipv4({
+    src: '0.0.0.0', dst: '255.255.255.255', payload: udp({ sport: 68, dport: 67, payload: dhcp({ messageType: 'request', xid: 1, chaddr: E.src, requestedAddress: '10.0.1.99', serverId: '10.0.0.1', extraOptions: [{ code: 3, data: Buffer.from([10, 0, 1, 1, 10, 0, 1, 2]) }] }) }),
+  }));
+  const solicitation = ether({ src: '02:06:00:00:00:05', dst: '33:33:ff:00:00:20' }, ipv6({ src: 'fe80::5', dst: 'ff02::1:ff00:20', hopLimit: 255, payload: neighborSolicitation({ target: 'fd00:20::20', sourceLinkAddr: '02:06:00:00:00:05' }) }));
   const frames: Buffer[] = [
     ether(E, t4),
     ether({ ...E, vlans: [100] }, t4),
@@ -74,23 +78,28 @@ export function curatedFrames(): Buffer[] {
     ether(E, ipv6({ ...A6, nextHeader: 51, payload: Buffer.concat([Buffer.from([IPPROTO.tcp, 4, 0, 0]), Buffer.alloc(20), Buffer.alloc(20)]) })),
     ether(E, ipv6({ ...A6, payload: icmpv6Error({ type: 1, inner: t6.subarray(0, 48) }) })),
     ether(E, ipv6({ ...A6, payload: icmpv6Error({ type: 2, mtu: 1280, inner: t6.subarray(0, 48) }) })),
-    ether({ src: '02:06:00:00:00:05', dst: '33:33:ff:00:00:20' }, ipv6({ src: 'fe80::5', dst: 'ff02::1:ff00:20', hopLimit: 255, payload: neighborSolicitation({ target: 'fd00:20::20', sourceLinkAddr: '02:06:00:00:00:05' }) })),
+    solicitation,
     ether({ src: '02:06:00:00:00:20', dst: '02:06:00:00:00:05' }, ipv6({ src: 'fd00:20::20', dst: 'fe80::5', hopLimit: 255, payload: neighborAdvertisement({ target: 'fd00:20::20', targetLinkAddr: '02:06:00:00:00:20', solicited: true }) })),
     ether({ ...E, type: ETHERTYPE.arp }, arp({ op: 'request', senderMac: E.src, senderIp: A4.src, targetIp: '10.0.1.1' })),
     ether({ ...E, vlans: [5], type: ETHERTYPE.arp }, arp({ op: 'reply', senderMac: E.dst, senderIp: '10.0.1.1', targetMac: E.src, targetIp: A4.src })),
+    dhcpRequest,
+    // multicast groups inside a map, their group MACs following (rw_mcast_mac4/6)
+    ether({ src: E.src, dst: '01:00:5e:01:02:03' }, ipv4({ src: A4.src, dst: '239.1.2.3', payload: udp({ sport: 5000, dport: 5000, payload: PAY }) })),
+    ether({ src: E.src, dst: '33:33:00:01:00:05' }, ipv6({ src: A6.src, dst: 'ff0e::1:5', payload: udp({ sport: 5000, dport: 5000, payload: PAY }) })),
+    // DHCP client identifier (61) holding a MAC
     ether({ src: E.src, dst: 'ff:ff:ff:ff:ff:ff' }, ipv4({
-      src: '0.0.0.0', dst: '255.255.255.255', payload: udp({ sport: 68, dport: 67, payload: dhcp({ messageType: 'request', xid: 1, chaddr: E.src, requestedAddress: '10.0.1.99', serverId: '10.0.0.1', extraOptions: [{ code: 3, data: Buffer.from([10, 0, 1, 1, 10, 0, 1, 2]) }] }) }),
+      src: '0.0.0.0', dst: '255.255.255.255', payload: udp({ sport: 68, dport: 67, payload: dhcp({ messageType: 'discover', xid: 2, chaddr: E.src, extraOptions: [{ code: 61, data: Buffer.from([1, 2, 4, 10, 0, 1, 10]) }] }) }),
     })),
     ether({ ...E, type: ETHERTYPE.lldp }, PAY),
     ether({ ...E, type: ETHERTYPE.mpls }, PAY),
   ];
   // Damaged on purpose: the bounds the parsers must keep.
-  const base = frames[0]!;
+  const base = ether(E, t4);
   frames.push(
     truncate(base, 13), truncate(base, 14), truncate(base, 33), truncate(base, 34), truncate(base, 40), truncate(base, 53),
     setIpv4Ihl(base, 15), setIpv4Ihl(base, 4), setIpv4TotalLength(base, 0xffff), setIpv4TotalLength(base, 20),
-    setIpv6PayloadLength(frames[3]!, 0xffff), setByte(base, 46, 0xf0), setByte(base, 46, 0x10),
-    truncate(frames[frames.length - 3]!, 300), truncate(frames[20]!, 60),
+    setIpv6PayloadLength(ether(E, t6), 0xffff), setByte(base, 46, 0xf0), setByte(base, 46, 0x10),
+    truncate(dhcpRequest, 300), truncate(solicitation, 80),
   );
   return frames;
 }
