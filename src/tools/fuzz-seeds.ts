@@ -167,7 +167,13 @@ function main(argv: string[]): number {
     process.stderr.write(`usage: fuzz-seeds <corpus-dir> <${Object.keys(SEED_PARAMS).join('|')}> [capture.pcap ...]\n`);
     return 2;
   }
-  const frames = [...seedFrames(), ...captures.flatMap(captureFrames)];
+  let frames: Buffer[];
+  try {
+    frames = [...seedFrames(), ...captures.flatMap(captureFrames)];
+  } catch (e) {
+    process.stderr.write(`fuzz-seeds: ${(e as Error).message}\n`);
+    return 1;
+  }
   const n = writeCorpus(dir, target, frames);
   process.stdout.write(`${dir}: ${n} seed inputs from ${frames.length} frames\n`);
   return 0;

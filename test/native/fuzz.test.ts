@@ -10,12 +10,15 @@
  * and coverage are logged (`npx ava --verbose` shows them).
  *
  * The targets run one after the other (one core each), so the file takes
- * about 4 x 30 s plus the build (about 25 s from scratch).
+ * about 4 x 30 s plus the build (about 25 s from scratch). The seed tool and
+ * the long run's CLI are checked for what they refuse.
  */
 import test from 'ava';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   buildFuzzTargets,
   FUZZ_BUILD_DIR,
@@ -26,6 +29,10 @@ import {
   summary,
 } from '../../src/tools/fuzz.js';
 import { seedFrames, writeCorpus } from '../../src/tools/fuzz-seeds.js';
+import { encodePcap } from '../../src/pcap/pcap.js';
+
+const FUZZ_CLI = fileURLToPath(new URL('../../src/tools/fuzz.js', import.meta.url));
+const SEEDS_CLI = fileURLToPath(new URL('../../src/tools/fuzz-seeds.js', import.meta.url));
 
 const SECONDS = Number(process.env.ST_FUZZ_SECONDS ?? 30);
 const work = mkdtempSync(join(tmpdir(), 'st-fuzz-'));
@@ -41,6 +48,38 @@ test.after.always(() => rmSync(work, { recursive: true, force: true }));
 test.serial('fuzz seeds: the demo capture and the curated shapes, one input each', (t) => {
   t.true(seeds >= 4 * 250, `${seeds} seed inputs for the rewrite (4 table sets)`);
   t.is(readdirSync(join(work, 'seeds')).length, seeds);
+});
+
+test('npm run fuzz refuses bad arguments, naming the argument and what it expects', (t) => {
+  for (const [arg, expect] of [
+    ['--minutes=soon', /--minutes: expected a positive number, got "soon"/],
+    ['--minutes=0', /--minutes: expected a positive number/],
+    ['--targets=rewrite,parser', /--targets: expected a comma-separated list of classify, copy_len, rewrite, encap; got "rewrite,parser"/],
+    ['--fast', /unknown argument "--fast"/],
+  ] as const) {
+    const r = spawnSync(process.execPath, [FUZZ_CLI, arg], { encoding: 'utf8' });
+    t.is(r.status, 2, `${arg}: ${r.stderr}`);
+    t.regex(r.stderr, expect);
+  }
+});
+
+test('fuzz-seeds adds the frames of a capture, and refuses a capture that is not Ethernet by its link type', (t) => {
+  const eth = join(work, 'extra.pcap');
+  const raw = join(work, 'raw.pcap');
+  writeFileSync(eth, encodePcap([Buffer.alloc(60, 1), Buffer.alloc(61, 2)]));
+  writeFileSync(raw, encodePcap([Buffer.alloc(40, 0x45)], { linktype: 101 }));
+  const base = spawnSync(process.execPath, [SEEDS_CLI, join(work, 'cli-a'), 'classify'], { encoding: 'utf8' });
+  const more = spawnSync(process.execPath, [SEEDS_CLI, join(work, 'cli-b'), 'classify', eth], { encoding: 'utf8' });
+  t.is(base.status, 0, base.stderr);
+  t.is(more.status, 0, more.stderr);
+  // two more frames, each with the classify target's two seed parameter blocks
+  t.is(readdirSync(join(work, 'cli-b')).length, readdirSync(join(work, 'cli-a')).length + 4);
+  const bad = spawnSync(process.execPath, [SEEDS_CLI, join(work, 'cli-c'), 'classify', raw], { encoding: 'utf8' });
+  t.is(bad.status, 1);
+  t.regex(bad.stderr, /^fuzz-seeds: .*raw\.pcap: linktype 101: expected 1 \(Ethernet\)/);
+  const noTarget = spawnSync(process.execPath, [SEEDS_CLI, join(work, 'cli-d'), 'parser'], { encoding: 'utf8' });
+  t.is(noTarget.status, 2);
+  t.regex(noTarget.stderr, /usage: fuzz-seeds <corpus-dir> <classify\|copy_len\|rewrite\|encap>/);
 });
 
 for (const target of FUZZ_TARGETS) {
