@@ -25,7 +25,8 @@ if (args.includes('--help') || args.includes('-h')) {
   console.log(`usage: node scripts/bootstrap.mjs [--for=start|test|bench] [--force] [--quiet]
 
 Makes this checkout runnable, doing only what is missing or stale:
-  1. Debian packages: libdpdk-dev dpdk-dev pkg-config (+ tshark for tests,
+  1. Debian packages: libdpdk-dev dpdk-dev pkg-config (+ tshark, and clang
+     with libclang-rt-14-dev for the fuzz targets, for tests;
      + openvswitch-switch-dpdk for benchmarks); installed with apt-get when
      running as root, otherwise the exact command to run is printed.
   2. npm ci, when node_modules is missing or package-lock.json changed.
@@ -38,7 +39,8 @@ Makes this checkout runnable, doing only what is missing or stale:
 
 const PACKAGES = {
   start: ['pkg-config', 'libdpdk-dev', 'dpdk-dev'],
-  test: ['pkg-config', 'libdpdk-dev', 'dpdk-dev', 'tshark'],
+  // clang + libclang-rt-14-dev (libFuzzer, ASan, UBSan runtimes): native/fuzz
+  test: ['pkg-config', 'libdpdk-dev', 'dpdk-dev', 'tshark', 'clang', 'libclang-rt-14-dev'],
   bench: ['pkg-config', 'libdpdk-dev', 'dpdk-dev', 'tshark', 'openvswitch-switch-dpdk'],
 };
 const DPDK_SERIES = '22.11';
@@ -110,6 +112,8 @@ function newestMtime(paths, filter) {
     if (st.isDirectory()) {
       for (const e of readdirSync(p)) {
         if (e === 'node_modules' || e === 'dist' || e === 'build' || e.startsWith('.')) continue;
+        // The fuzz targets are their own clang project (src/tools/fuzz.ts builds them).
+        if (p === join(root, 'native') && e === 'fuzz') continue;
         walk(join(p, e));
       }
     } else if (!filter || filter(p)) {

@@ -47,6 +47,7 @@
 
 #include "pipeline.h"
 #include "classify.h"
+#include "policy_parse.h"
 
 /* How many packets ahead to prefetch while parsing (l3fwd uses 3). */
 #define ST_PREFETCH_OFFSET 3
@@ -91,31 +92,7 @@ static inline uint32_t
 signature_hits(const struct st_policy *pol, const struct st_key *k, const uint8_t *f,
 	       uint32_t len)
 {
-	uint32_t hits = 0;
-	uint16_t s;
-
-	for (s = 0; s < pol->nb_signatures; s++) {
-		const struct st_pol_sig *sg = &pol->signatures[s];
-		uint32_t base, start, i;
-
-		switch (sg->base) {
-		case ST_SIG_L2: base = 0; break;
-		case ST_SIG_L3: base = k->l3_off; break;
-		case ST_SIG_L4: base = k->l4_off; break;
-		default: base = k->pay_off; break;
-		}
-		if (base == ST_KEY_NO_OFF)
-			continue;
-		start = base + sg->offset;
-		if (start + sg->len > len)
-			continue;
-		for (i = 0; i < sg->len; i++)
-			if ((f[start + i] & sg->mask[i]) != sg->value[i])
-				break;
-		if (i == sg->len)
-			hits |= UINT32_C(1) << s;
-	}
-	return hits;
+	return st_signature_hits(pol->signatures, pol->nb_signatures, k, f, len);
 }
 
 /* Token buckets, refilled lazily from the TSC. The first use starts the
@@ -198,66 +175,11 @@ copy_frame(struct rte_mbuf *m, struct rte_mbuf *fresh, struct rte_mempool *pool,
 	return cp;
 }
 
-/* How many bytes a truncated copy keeps: snaplen, but never less than the
- * headers the rewrite translates (L2 with up to two VLAN tags, the IP header
- * and its extension headers, the TCP/UDP/ICMP header, the quoted header of
- * an ICMP error), and control-plane payloads the rewrite translates (DHCP,
- * IPv6 ND) whole: a copy cut inside a header could not be translated and
- * would be dropped. Only what the first segment holds is read. */
+/* How many bytes a truncated copy keeps: see st_copy_len (policy_parse.h). */
 static uint32_t
 copy_len(const struct rte_mbuf *m, uint32_t snaplen, uint32_t len)
 {
-	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
-	const uint32_t seg = rte_pktmbuf_data_len(m);
-	uint32_t off = RTE_ETHER_HDR_LEN, need;
-	uint16_t et;
-	uint8_t nh;
-
-	if (seg < RTE_ETHER_HDR_LEN)
-		return snaplen;
-	et = (uint16_t)(f[12] << 8 | f[13]);
-	for (int k = 0; k < 2 && st_is_vlan_tpid(et) && off + 4 <= seg; k++) {
-		et = (uint16_t)(f[off + 2] << 8 | f[off + 3]);
-		off += 4;
-	}
-	if (et == RTE_ETHER_TYPE_ARP) {
-		need = off + 28;
-	} else if (et == RTE_ETHER_TYPE_IPV4 && off + 20 <= seg) {
-		const uint8_t *ip = f + off;
-		const uint32_t ihl = (uint32_t)(ip[0] & 0xf) * 4;
-		const int first = (((ip[6] & 0x1f) << 8) | ip[7]) == 0;
-
-		off += ihl;
-		need = off;
-		nh = ip[9];
-		if (first && nh == IPPROTO_TCP)
-			need = off + (off + 13 <= seg ? (uint32_t)(f[off + 12] >> 4) * 4 : 20);
-		else if (first && nh == IPPROTO_UDP)
-			need = off + 4 <= seg && (f[off + 1] == 67 || f[off + 1] == 68) && f[off] == 0 &&
-				f[off + 2] == 0 && (f[off + 3] == 67 || f[off + 3] == 68) ? len : off + 8;
-		else if (first && nh == IPPROTO_ICMP)
-			need = off + 1 <= seg && (f[off] == 3 || f[off] == 4 || f[off] == 5 || f[off] == 11 ||
-						f[off] == 12) ? off + 8 + 60 + 8 : off + 8;
-	} else if (et == RTE_ETHER_TYPE_IPV6 && off + 40 <= seg) {
-		int later;
-
-		nh = f[off + 6];
-		off += 40;
-		nh = st_ipv6_walk(f, seg, &off, nh, &later);
-		need = off;   /* a later fragment has no upper-layer header */
-		if (!later && nh == IPPROTO_TCP)
-			need = off + (off + 13 <= seg ? (uint32_t)(f[off + 12] >> 4) * 4 : 20);
-		else if (!later && nh == IPPROTO_UDP)
-			need = off + 8;
-		else if (!later && nh == IPPROTO_ICMPV6)
-			need = off + 1 <= seg && f[off] >= 133 && f[off] <= 137 ? len
-				: off + 1 <= seg && f[off] >= 1 && f[off] <= 4 ? off + 8 + 40 + 8 : off + 8;
-	} else {
-		return snaplen;
-	}
-	if (need < snaplen)
-		return snaplen;
-	return need < len ? need : len;
+	return st_copy_len(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), snaplen, len);
 }
 
 /* What the copy step needs to know of a burst; packets are bits (a burst
