@@ -50,6 +50,8 @@ int main(void)
 {
 	struct rte_mbuf m[NSEG];
 
+	st_print_sanitizers();
+
 	chain(m, 1, 100);
 	expect("one segment", m, ST_RX_OK, -1, 100, 1);
 	chain(m, 3, 100);
