@@ -107,6 +107,7 @@ struct st_fault_match {
 struct st_fault_conf {
 	uint32_t id;             /* operator's fault id (numeric; part of every random key) */
 	uint32_t epoch;          /* bumped at each arming: state restarts at packet index 0 */
+	uint64_t seed;           /* netem's seed for this fault; 0 = the table's seed */
 	uint16_t slot;           /* state and counter slot, < ST_IMP_MAX_FAULTS, stable */
 	uint8_t kind;            /* enum st_fault_kind */
 	struct st_fault_match match;

@@ -289,6 +289,7 @@ static int compile_fault(struct st_imp_fault *o, const struct st_fault_conf *c, 
 
 	o->id = c->id;
 	o->epoch = c->epoch;
+	o->seed = c->seed ? c->seed : tc->seed;
 	o->slot = c->slot;
 	o->kind = c->kind;
 	if (c->kind > ST_FAULT_LINK_DOWN)

@@ -66,6 +66,7 @@ struct st_imp_cprefix {
 
 struct st_imp_fault {
 	uint32_t id, epoch;
+	uint64_t seed;            /* its own, or the table's */
 	uint16_t slot;
 	uint8_t kind;
 	/* match */

@@ -86,17 +86,15 @@ static inline int bernoulli(uint8_t *last, double p, double rho, double u)
 }
 
 static inline void fstate_reset(struct st_imp_fstate *s, const struct st_imp_fault *f,
-				const struct st_fault_table *t, uint16_t stream)
+				uint16_t stream)
 {
 	memset(s, 0, sizeof(*s));
 	s->id = f->id;
 	s->epoch = f->epoch;
 	s->valid = 1;
-	s->key = st_imp_key(t->seed, f->id, f->epoch, stream);
-	s->seed = t->seed;
+	s->key = st_imp_key(f->seed, f->id, f->epoch, stream);
+	s->seed = f->seed;
 	s->loss_state = f->loss_model == ST_LOSS_STATE ? 1 : 0;
-	/* the first Bernoulli draw uses the marginal probability: start the
-	 * chain in its stationary law */
 	if (f->rate_mode == ST_RATE_POLICE)
 		rte_meter_srtcm_config(&s->meter, METER_PROFILE(f));
 }
@@ -478,8 +476,8 @@ uint16_t st_impair_process(struct st_impair_worker *w, const struct st_fault_tab
 		}
 		s = &w->fs[f->slot];
 		st = &w->stats[f->slot];
-		if (!s->valid || s->id != f->id || s->epoch != f->epoch || s->seed != t->seed)
-			fstate_reset(s, f, t, w->stream);
+		if (!s->valid || s->id != f->id || s->epoch != f->epoch || s->seed != f->seed)
+			fstate_reset(s, f, w->stream);
 		i = s->index++;
 		st->matched++;
 		if (f->kind != ST_FAULT_IMPAIR) {

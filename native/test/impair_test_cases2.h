@@ -318,9 +318,12 @@ static void test_ecn(void)
 
 /* ---- determinism ------------------------------------------------------------------- */
 
-static uint64_t det_run(uint64_t seed, uint32_t burst, struct st_fault_stats *st)
+static uint64_t det_run(uint64_t seed, uint64_t fault_seed, uint32_t burst,
+		       struct st_fault_stats *st)
 {
 	struct st_fault_conf f = fc();
+
+	f.seed = fault_seed;
 	struct col *c;
 	uint64_t h;
 
@@ -344,10 +347,14 @@ static uint64_t det_run(uint64_t seed, uint32_t burst, struct st_fault_stats *st
 static void test_determinism(void)
 {
 	struct st_fault_stats a, b, d;
-	uint64_t ha = det_run(g_seed, 32, &a);
-	uint64_t hb = det_run(g_seed, 0, &b);     /* random bursts of 1..64 */
-	uint64_t hc = det_run(g_seed, 32, NULL);
-	uint64_t hd = det_run(g_seed ^ 0xabcdef, 32, &d);
+	uint64_t ha = det_run(g_seed, 0, 32, &a);
+	uint64_t hb = det_run(g_seed, 0, 0, &b);     /* random bursts of 1..64 */
+	uint64_t hc = det_run(g_seed, 0, 32, NULL);
+	uint64_t hd = det_run(g_seed ^ 0xabcdef, 0, 32, &d);
+	/* a fault's own seed (netem's "seed") wins over the table's */
+	uint64_t he = det_run(1, g_seed | 1, 32, NULL), hf = det_run(2, g_seed | 1, 32, NULL);
+
+	CHECK(he == hf && he != ha, "the fault's seed decides, not the table's");
 
 	CHECK(ha == hc, "same seed, same bursts: same output (%#" PRIx64 " vs %#" PRIx64 ")", ha, hc);
 	CHECK(ha == hb, "same seed, other bursts: same output (%#" PRIx64 " vs %#" PRIx64 ")", ha, hb);
