@@ -209,6 +209,7 @@ int main(int argc, char **argv)
 	int eal_argc = (int)(sizeof(eal_argv) / sizeof(eal_argv[0])) - 1;
 
 	g_seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 0x5eed;
+	g_rng = g_seed | 1;
 	printf("seed %" PRIu64 "\n", g_seed);
 	snprintf(prefix, sizeof(prefix), "st-imptest-%d", (int)getpid());
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
