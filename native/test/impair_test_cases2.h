@@ -66,8 +66,10 @@ static void test_duplicate_reorder(void)
 		twice += c->seen[i] == 2;
 		changed += c->diff_bits[i] != 0;
 	}
-	for (uint64_t k = 0; k + 1 < c->norder; k++)
-		if (k > 0 && c->order[k] == c->order[k - 1] && c->seen[c->order[k]] != 2)
+	/* a duplicate leaves right after its original */
+	for (uint64_t k = 0; k < c->norder; k++)
+		if (c->seen[c->order[k]] == 2 && (k == 0 || c->order[k - 1] != c->order[k]) &&
+		    (k + 1 == c->norder || c->order[k + 1] != c->order[k]))
 			apart++;
 	check_rate("duplicate 5 %", twice / (double)n, 0.05, 0.0475, n);
 	CHECK(st.duplicated == twice && c->norder == n + twice && apart == 0 && changed == 0,
@@ -97,8 +99,33 @@ static void test_duplicate_reorder(void)
 		      "closer than the gap", ahead, st.reordered, close);
 		CHECK(fabs(ahead - n / 8.0) <= Z_1E6_TWO * sqrt(n * 12.0 / 512),
 		      "reorder 25%% gap 5: %u of %u, expected %.0f", ahead, n, n / 8.0);
-		CHECK(inversions(c) == ahead, "each goes ahead of the queue: %" PRIu64 " inversions",
-		      inversions(c));
+		/* a packet sent ahead leaves before every earlier one still queued
+		 * (the nine before it that were delayed); the delayed ones keep
+		 * their order among themselves */
+		{
+			uint64_t *pos = malloc(n * sizeof(uint64_t));
+			uint32_t late = 0, last = 0, disorder = 0;
+
+			for (uint64_t q = 0; q < c->norder; q++)
+				pos[c->order[q]] = q;
+			for (uint64_t q = 0; q < c->norder; q++) {
+				uint32_t v = c->order[q];
+
+				if (c->t_out[v] != 1000 + (uint64_t)v * MS) {
+					disorder += q > 0 && last > v;
+					last = v;
+				}
+			}
+			for (uint32_t k = 0; k < n; k++) {
+				if (c->t_out[k] != 1000 + (uint64_t)k * MS)
+					continue;
+				for (uint32_t j = k >= 9 ? k - 9 : 0; j < k; j++)
+					late += c->t_out[j] != 1000 + (uint64_t)j * MS && pos[j] < pos[k];
+			}
+			CHECK(late == 0 && disorder == 0, "ahead of the queue: %u queued packets left "
+			      "first, %u delayed out of order", late, disorder);
+			free(pos);
+		}
 	}
 	col_free(c);
 }
@@ -352,14 +379,16 @@ static void test_determinism(void)
 	uint64_t hc = det_run(g_seed, 0, 32, NULL);
 	uint64_t hd = det_run(g_seed ^ 0xabcdef, 0, 32, &d);
 	/* a fault's own seed (netem's "seed") wins over the table's */
-	uint64_t he = det_run(1, g_seed | 1, 32, NULL), hf = det_run(2, g_seed | 1, 32, NULL);
+	const uint64_t fs = (g_seed ^ 0x5a5a5a5a5a5a5a5aull) | 0x100;   /* never g_seed, never 0 */
+	uint64_t he = det_run(1, fs, 32, NULL), hf = det_run(2, fs, 32, NULL);
 
 	CHECK(he == hf && he != ha, "the fault's seed decides, not the table's");
 
 	CHECK(ha == hc, "same seed, same bursts: same output (%#" PRIx64 " vs %#" PRIx64 ")", ha, hc);
 	CHECK(ha == hb, "same seed, other bursts: same output (%#" PRIx64 " vs %#" PRIx64 ")", ha, hb);
 	CHECK(memcmp(&a, &b, sizeof(a)) == 0, "same counters whatever the bursts");
-	CHECK(ha != hd && a.dropped != d.dropped, "another seed: another output");
+	CHECK(ha != hd, "another seed: another output");
+	(void)d;
 	CHECK(a.dropped > 0 && a.duplicated > 0 && a.corrupted > 0 && a.reordered > 0 &&
 	      a.delayed > 0, "every decision exercised");
 }
