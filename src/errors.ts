@@ -56,6 +56,7 @@ export const CATALOGUE = [
   { code: 'ST_ERR_POLICY_COMPILE', status: 422, meaning: "The data plane could not build the policy's tables (classifier, lookup tables, MAC maps); the running policy is untouched." },
   { code: 'ST_ERR_ENCAP', status: 422, meaning: "A target's encapsulation header (VLAN, VXLAN, GENEVE) could not be built; the field names the target." },
   { code: 'ST_ERR_STATE_SAVE', status: 500, meaning: 'The last good policy could not be saved under run_dir/state/; the data plane keeps the new policy, but it will not survive a restart of shadowtap.' },
+  { code: 'ST_ERR_FAULT_INVALID', status: 400, meaning: 'A fault description does not validate (a negative or absurd time, a percentage outside 0 to 100, an end before a start, an unknown port or session, a distribution table that is not a distribution, a delay the delay line cannot hold at the configured rate, netem text tc would refuse); every problem is listed with its field path. Nothing is changed.' },
   { code: 'ST_ERR_TOPOLOGY_INVALID', status: 400, meaning: 'A production topology description does not validate, or an address in it cannot be translated; every problem is listed with its field path.' },
   // the admin API
   { code: 'ST_ERR_BAD_REQUEST', status: 400, meaning: 'An API request failed validation (body, query or parameters); the message says which field.' },
@@ -116,6 +117,7 @@ export const ST_ERR_POLICY_INVALID = BY_CODE.ST_ERR_POLICY_INVALID;
 export const ST_ERR_POLICY_COMPILE = BY_CODE.ST_ERR_POLICY_COMPILE;
 export const ST_ERR_ENCAP = BY_CODE.ST_ERR_ENCAP;
 export const ST_ERR_STATE_SAVE = BY_CODE.ST_ERR_STATE_SAVE;
+export const ST_ERR_FAULT_INVALID = BY_CODE.ST_ERR_FAULT_INVALID;
 export const ST_ERR_TOPOLOGY_INVALID = BY_CODE.ST_ERR_TOPOLOGY_INVALID;
 export const ST_ERR_BAD_REQUEST = BY_CODE.ST_ERR_BAD_REQUEST;
 export const ST_ERR_NOT_FOUND = BY_CODE.ST_ERR_NOT_FOUND;
@@ -219,6 +221,21 @@ export class PolicyError extends ST_ERR_POLICY_INVALID {
   constructor(problems: readonly ConfigProblem[], source = 'policy') {
     super(ConfigError.render(problems, source));
     this.name = 'PolicyError';
+    this.problems = problems;
+    this.field = problems[0]?.path ?? '';
+    this.errnum = 0;
+  }
+}
+
+/** ST_ERR_FAULT_INVALID carrying every problem (field path + message). */
+export class FaultError extends ST_ERR_FAULT_INVALID {
+  readonly problems: readonly ConfigProblem[];
+  declare field: string;
+  declare errnum: number;
+
+  constructor(problems: readonly ConfigProblem[], source = 'faults') {
+    super(ConfigError.render(problems, source));
+    this.name = 'FaultError';
     this.problems = problems;
     this.field = problems[0]?.path ?? '';
     this.errnum = 0;
