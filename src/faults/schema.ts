@@ -13,7 +13,7 @@
  * by src/faults/netem.ts into these fields.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { bool, expect, int, oneOf } from '../config/schema-helpers.js';
+import { bool, expect, int, oneOf } from '../policy/schema-helpers.js';
 import { AddressesSchema, ID_PATTERN, PortSpecSchema } from '../policy/schema.js';
 
 export const FAULT_KINDS = ['impair', 'blackhole', 'link_down'] as const;
