@@ -11,6 +11,7 @@ import healthRoutes from './routes/health/index.js';
 import metricsRoutes from './routes/metrics/index.js';
 import planRoutes from './routes/v1/plan/index.js';
 import policyRoutes from './routes/v1/policy/index.js';
+import reliabilityRoutes from './routes/v1/reliability/index.js';
 import sessionRoutes from './routes/v1/sessions/index.js';
 import statusRoutes from './routes/v1/status/index.js';
 
@@ -48,4 +49,5 @@ export default async function app(fastify: FastifyInstance, opts: AppOptions): P
   await fastify.register(policyRoutes);
   await fastify.register(sessionRoutes);
   await fastify.register(planRoutes);
+  await fastify.register(reliabilityRoutes);
 }

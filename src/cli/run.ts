@@ -71,6 +71,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       logger: logger.child({ component: 'supervisor' }),
       nproc: availableParallelism(),
       stateDir: join(config.run_dir, 'state'),
+      runDir: config.run_dir,
       stateBaseHash: restored.baseHash,
       policyGeneration: restored.generation,
       policySource: restored.source,

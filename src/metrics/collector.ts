@@ -6,6 +6,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { ANOMALIES, DROP_REASONS, RX_INVALID_REASONS, SESSION_DROP_REASONS } from '../dataplane/native-types.js';
+import type { ReliabilityStats } from '../services/reliability.js';
 import type { SessionsView, SupervisorState, SupervisorStats, SupervisorStatus } from '../supervisor/supervisor.js';
 
 /** What the collector reads; the Supervisor provides it. */
@@ -16,7 +17,10 @@ export interface MetricsSource {
   sessionStats?(): SessionsView | null;
   /** rte_flow offload state (absent: no offload metrics) */
   offloadStats?(): OffloadStats | null;
+  /** crashes, quarantine and forward-only (absent: no reliability metrics) */
+  reliabilityStats?(): ReliabilityStats | null;
 }
+
 
 /** What the offload manager reports to /metrics. */
 export interface OffloadStats {
@@ -207,6 +211,57 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
   counter('shadowtap_packet_anomalies_total', 'Malformed or unusual production frames, by kind.', ['kind'], (c, { stats }) => {
     for (const k of ANOMALIES) c.inc({ kind: k }, stats?.anomalies[k] ?? 0);
   });
+  const reliability = (): ReliabilityStats | null => {
+    try {
+      return source.reliabilityStats?.() ?? null;
+    } catch (err) {
+      onError(err);
+      return null;
+    }
+  };
+  new Counter({
+    name: 'shadowtap_dataplane_crashes_total',
+    help: 'Data-plane crashes the flight recorder attributed to a stage (a worker took a fatal signal there).',
+    labelNames: ['stage'],
+    registers: [registry],
+    collect: function (this: Counter) {
+      const r = reliability();
+      if (!r) return;
+      this.reset();
+      for (const [stage, n] of Object.entries(r.crashesByStage)) this.inc({ stage }, n);
+    },
+  });
+  new Gauge({
+    name: 'shadowtap_quarantine_entries',
+    help: 'Packet signatures in quarantine: packets with one of them skip all shadow work until it expires.',
+    registers: [registry],
+    collect: function (this: Gauge) {
+      const r = reliability();
+      if (r) this.set(r.quarantineEntries);
+    },
+  });
+  new Gauge({
+    name: 'shadowtap_forward_only',
+    help: '1 while the data plane runs forward-only after a crash loop (no shadow work until an operator clears it).',
+    registers: [registry],
+    collect: function (this: Gauge) {
+      const r = reliability();
+      if (r) this.set(r.forwardOnly ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'shadowtap_dataplane_last_outage_seconds',
+    help: 'How long the last data-plane crash interrupted production: from the crash to the next data plane\'s workers running.',
+    registers: [registry],
+    collect: function (this: Gauge) {
+      const r = reliability();
+      if (r && r.lastOutageMs !== null) this.set(r.lastOutageMs / 1000);
+    },
+  });
+  counter('shadowtap_quarantined_packets_total', 'Production packets forwarded without shadow work because their signature is in quarantine.', [], (c, { stats }) => {
+    c.inc(stats?.quarantined ?? 0);
+  });
+
   counter(
     'shadowtap_rx_invalid_total',
     'Received mbufs whose lengths disagree with their own segment chain (a driver or firmware fault), by reason; never copied, forwarded only where safe.',

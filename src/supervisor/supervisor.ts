@@ -25,6 +25,7 @@ import type { DataplaneState } from '../services/dataplane.js';
 import { OffloadService, type OffloadCounters, type OffloadEvents } from '../services/offload.js';
 import type { OffloadManager } from '../services/offload-manager.js';
 import { PolicyService, type PolicyEvents, type PolicySource, type PolicyView, type SessionsView } from '../services/policy.js';
+import { ReliabilityService, type ReliabilityEvents, type ReliabilityStats } from '../services/reliability.js';
 import { CounterTotals, type CounterTotalsView } from './counters.js';
 import { DataplaneLifecycle, type BackoffOptions, type DataplaneStatus, type LifecycleEvents } from './lifecycle.js';
 
@@ -58,6 +59,10 @@ export interface SupervisorOptions {
   stateDir?: string;
   /** policyHash() of the config file's policy section, recorded in the saved state */
   stateBaseHash?: string | null;
+  /** where the flight recorder (flight/) and saved crash packets (crashes/) go; unset: no recorder */
+  runDir?: string;
+  /** keep a prepared standby data plane (default: the config's reliability.standby) */
+  standby?: boolean;
   /** generation of the initial policy when it is compiled here (a restored state continues its numbering); default 1 */
   policyGeneration?: number;
   /** where the initial policy came from, for GET /v1/policy; default 'config' */
@@ -66,11 +71,12 @@ export interface SupervisorOptions {
   policyTimeoutMs?: number;
 }
 
-export type SupervisorEvents = LifecycleEvents & PolicyEvents & OffloadEvents;
+export type SupervisorEvents = LifecycleEvents & PolicyEvents & OffloadEvents & ReliabilityEvents;
 
 export interface Services {
   policy: PolicyService;
   offload: OffloadService;
+  reliability: ReliabilityService;
 }
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
@@ -83,11 +89,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const { logger } = options;
     // The lifecycle reads the policy service's state lazily, at every start and poll.
     let policy: PolicyService | null = null;
+    let reliability: ReliabilityService | null = null;
+    const configNow = (): Config => policy?.config ?? options.config;
     const lifecycle = new DataplaneLifecycle({
       logger,
-      config: () => policy?.config ?? options.config,
+      config: configNow,
       policy: () => policy!.native(),
       busy: () => policy?.applying ?? false,
+      startExtras: (filePrefix) => reliability?.startExtras(filePrefix) ?? {},
+      standby: () => options.standby ?? configNow().reliability.standby,
       ...pick(options, ['hostPath', 'nproc', 'prefixBase', 'env', 'startTimeoutMs', 'requestTimeoutMs', 'stopTimeoutMs', 'pollIntervalMs', 'maxMissedPolls', 'backoff']),
     });
     policy = new PolicyService({
@@ -102,30 +112,37 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       logger,
     });
     const offload = new OffloadService({ dataplane: lifecycle, policy, logger });
+    reliability = new ReliabilityService({ dataplane: lifecycle, config: configNow, runDir: options.runDir ?? null, logger });
     this.lifecycle = lifecycle;
-    this.services = { policy, offload };
+    this.services = { policy, offload, reliability };
     this.totals = new CounterTotals(lifecycle.shape);
 
     // What each child leaves behind is settled before anyone else hears of its exit.
     lifecycle.on('stats', ({ stats, at }) => this.totals.snapshot(stats, at));
-    lifecycle.on('exited', () => {
+    const rel = reliability;
+    lifecycle.on('exited', (e) => {
       this.totals.childGone();
       policy.childGone();
       offload.childGone();
+      rel.childExited(e);
     });
-    lifecycle.on('ready', () => {
+    lifecycle.on('ready', (e) => {
+      rel.childReady(e);
       policy.childReady();
       offload.childReady();
     });
     lifecycle.pollAlso((child) => policy.pollSessions(child));
     lifecycle.pollAlso((child) => offload.pollRules(child));
 
-    for (const name of ['started', 'ready', 'exited', 'restarting', 'failed', 'state', 'stats'] as const) {
+    for (const name of ['started', 'ready', 'standby', 'exited', 'restarting', 'failed', 'state', 'stats'] as const) {
       lifecycle.on(name, (...args: unknown[]) => (this.emit as (n: string, ...a: unknown[]) => boolean)(name, ...args));
     }
     policy.on('policy', (e) => this.emit('policy', e));
     offload.on('offloadFallback', (fb) => this.emit('offloadFallback', fb));
     offload.on('offload', (e) => this.emit('offload', e));
+    rel.on('crash', (e) => this.emit('crash', e));
+    rel.on('quarantine', (e) => this.emit('quarantine', e));
+    rel.on('forwardOnly', (e) => this.emit('forwardOnly', e));
   }
 
   // ---- the lifecycle -------------------------------------------------------------
@@ -198,6 +215,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   offloadStats(): OffloadCounters {
     return this.services.offload.counters();
+  }
+
+  reliabilityStats(): ReliabilityStats {
+    const r = this.services.reliability;
+    return {
+      crashesByStage: Object.fromEntries(r.crashCounts),
+      quarantineEntries: r.view().quarantine.length,
+      forwardOnly: r.forwardOnly,
+      lastOutageMs: r.outageMs,
+    };
   }
 
   offloadSettled(): Promise<void> {

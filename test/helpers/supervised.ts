@@ -63,6 +63,9 @@ export function makeSupervisor(prefixBase: string, config: SupervisorOptions['co
     startTimeoutMs: 30_000,
     stopTimeoutMs: 10_000,
     backoff: { initialMs: 300 },
+    // A standby doubles EAL start-up work per test: the reliability tests
+    // turn it on (the product's default is on: reliability.standby).
+    standby: false,
     ...over,
   });
 }

@@ -10,6 +10,7 @@ import type { Registry } from 'prom-client';
 import type { MetricsSource } from '../../../metrics/collector.js';
 import type { OffloadOperations } from '../../../services/offload.js';
 import type { PolicyOperations } from '../../../services/policy.js';
+import type { ReliabilityOperations } from '../../../services/reliability.js';
 
 /**
  * The operations routes call, one service per area (the CLI reaches the
@@ -19,6 +20,8 @@ import type { PolicyOperations } from '../../../services/policy.js';
 export interface ApiServices {
   policy: PolicyOperations;
   offload: Partial<OffloadOperations>;
+  /** crashes, quarantine, forward-only (absent in route tests that do not need it: 503) */
+  reliability?: ReliabilityOperations;
 }
 
 /** One object that is both (a fake in route tests): its methods serve as the services. */
