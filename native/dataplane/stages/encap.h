@@ -42,4 +42,17 @@ int st_encap_build(const struct st_target_conf *t, uint16_t target_index,
 int st_encap_apply(const struct st_encap_tmpl *tm, struct rte_mbuf *m,
 		   uint32_t flow_hash);
 
+/* ---- the encap stage of the shadow path (stage.h) ------------------------- */
+
+struct st_lcore;
+struct st_pending;
+struct st_policy;
+
+/* In the shadow path when some target of the policy encapsulates. */
+int st_encap_needed(const struct st_policy *pol);
+/* Each copy with its target's template; a copy without headroom is freed
+ * and counted per session as dropped{encap}. */
+uint32_t st_encap_stage(struct st_lcore *lc, const struct st_policy *pol,
+			struct st_pending *p, uint32_t n);
+
 #endif /* ST_ENCAP_H */

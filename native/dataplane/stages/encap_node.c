@@ -30,6 +30,8 @@
 #include <rte_mbuf.h>
 
 #include "encap.h"
+#include "lcore.h"
+#include "compiled_policy.h"
 
 static inline void enc_wr16(uint8_t *p, uint16_t v)
 {
@@ -139,4 +141,26 @@ int st_encap_apply(const struct st_encap_tmpl *tm, struct rte_mbuf *m,
 		enc_wr16(ip + 10, (uint16_t)~enc_fold(s));
 	}
 	return 0;
+}
+
+uint32_t
+st_encap_stage(struct st_lcore *lc, const struct st_policy *pol, struct st_pending *p,
+	       uint32_t n)
+{
+	struct st_lcore_ctr *c = &lc->ctr;
+	uint32_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct st_pol_session *ps = &pol->sessions[p[i].session];
+		const struct st_pol_target *tg = &pol->targets[ps->target];
+
+		if (tg->tmpl.kind != ST_ENCAP_NONE &&
+		    unlikely(st_encap_apply(&tg->tmpl, p[i].m, p[i].hash) != 0)) {
+			c->sess[ps->slot].dropped[ST_SDROP_ENCAP]++;
+			rte_pktmbuf_free(p[i].m);
+			continue;
+		}
+		p[k++] = p[i];
+	}
+	return k;
 }

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "encap.h"
+#include "compiled_policy.h"
 
 #define ENC_VXLAN_PORT   4789
 #define ENC_GENEVE_PORT  6081
@@ -186,4 +187,10 @@ int st_encap_build(const struct st_target_conf *t, uint16_t ti,
 	tun[5] = (uint8_t)(t->vni >> 8);
 	tun[6] = (uint8_t)t->vni;
 	return 0;
+}
+
+int
+st_encap_needed(const struct st_policy *pol)
+{
+	return pol->any_encap;
 }

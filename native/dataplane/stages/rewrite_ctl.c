@@ -42,6 +42,8 @@
 #include <rte_memory.h>
 
 #include "rewrite.h"
+#include "error.h"
+#include "compiled_policy.h"
 
 /* rte_lpm*_create() prefixes the name with "LPM_" (and lpm6 its rule hash
  * with "LRH_") inside a RTE_LPM_NAMESIZE buffer. */
@@ -457,4 +459,105 @@ void st_rewrite_free(struct st_rewrite_tables *t)
 	rte_lpm6_free(t->lpm6);
 	rte_hash_free(t->mac_hash);
 	rte_free(t);
+}
+
+/* ---- a policy's tables, shared across swaps --------------------------------- */
+
+/* Building the rewrite tables (rte_lpm/rte_lpm6, 64 MiB each, MAC hash) is
+ * most of a swap's time, and most swaps change filters, not the topology:
+ * tables built from the same topology are shared, reference-counted by
+ * policies (under policy_lock only, so a plain counter). */
+/* Suffixes of a policy's table names (rw_make_name adds its own sequence). */
+static uint32_t policy_seq;
+
+struct st_rw_shared {
+	uint32_t refs;
+	struct st_rewrite_tables *tables;
+	size_t key_len;
+	uint8_t key[];   /* the topology fields of the conf, serialised */
+};
+
+static void
+key_put(uint8_t *buf, size_t *off, const void *p, size_t n)
+{
+	if (buf != NULL)
+		memcpy(buf + *off, p, n);
+	*off += n;
+}
+
+/* Field by field (no struct padding), in one pass that sizes (buf NULL) or
+ * writes. */
+static size_t
+rw_key(const struct st_policy_conf *c, uint8_t *buf)
+{
+	size_t off = 0;
+	uint32_t i;
+
+	key_put(buf, &off, &c->nb_map4, sizeof(c->nb_map4));
+	for (i = 0; i < c->nb_map4; i++) {
+		key_put(buf, &off, &c->map4[i].from, 4);
+		key_put(buf, &off, &c->map4[i].to, 4);
+		key_put(buf, &off, &c->map4[i].len, 1);
+	}
+	key_put(buf, &off, &c->nb_map6, sizeof(c->nb_map6));
+	for (i = 0; i < c->nb_map6; i++) {
+		key_put(buf, &off, c->map6[i].from, 16);
+		key_put(buf, &off, c->map6[i].to, 16);
+		key_put(buf, &off, &c->map6[i].len, 1);
+	}
+	key_put(buf, &off, &c->nb_mac_maps, sizeof(c->nb_mac_maps));
+	for (i = 0; i < c->nb_mac_maps; i++) {
+		key_put(buf, &off, c->mac_maps[i].from, 6);
+		key_put(buf, &off, c->mac_maps[i].to, 6);
+	}
+	key_put(buf, &off, c->default_src_mac, 6);
+	key_put(buf, &off, c->default_dst_mac, 6);
+	key_put(buf, &off, &c->unmapped, 1);
+	key_put(buf, &off, &c->control_plane, 4);
+	return off;
+}
+
+int
+st_rewrite_attach(struct st_policy *pol, const struct st_policy_conf *c,
+	  const struct st_policy *current, struct st_error *err)
+{
+	size_t len = rw_key(c, NULL);
+	struct st_rw_shared *rws;
+	char suffix[24];
+
+	rws = rte_zmalloc("st_rw_shared", sizeof(*rws) + len, 0);
+	if (rws == NULL)
+		return st_error_fieldf(err, "ST_ERR_NOMEM", ENOMEM, "policy|out of memory");
+	rws->key_len = rw_key(c, rws->key);
+	if (current != NULL && current->rws != NULL && current->rws->key_len == rws->key_len &&
+	    memcmp(current->rws->key, rws->key, len) == 0) {
+		rte_free(rws);
+		pol->rws = current->rws;
+		pol->rws->refs++;
+		pol->rw = pol->rws->tables;
+		return 0;
+	}
+	snprintf(suffix, sizeof(suffix), "p%u", __atomic_fetch_add(&policy_seq, 1, __ATOMIC_RELAXED));
+	rws->tables = st_rewrite_compile_policy(c, suffix, err);
+	if (rws->tables == NULL) {
+		rte_free(rws);
+		if (err != NULL && err->code[0] == '\0')
+			st_error_fieldf(err, "ST_ERR_REWRITE", EINVAL, "policy|cannot compile the rewrite tables");
+		return -EINVAL;
+	}
+	rws->refs = 1;
+	pol->rws = rws;
+	pol->rw = rws->tables;
+	return 0;
+}
+
+void
+st_rewrite_detach(struct st_policy *pol)
+{
+	if (pol->rws != NULL && --pol->rws->refs == 0) {
+		st_rewrite_free(pol->rws->tables);
+		rte_free(pol->rws);
+	}
+	pol->rws = NULL;
+	pol->rw = NULL;
 }

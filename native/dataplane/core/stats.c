@@ -9,7 +9,7 @@
 
 #include <rte_ethdev.h>
 
-#include "pipeline.h"
+#include "dp.h"
 
 #define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 

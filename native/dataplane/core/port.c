@@ -9,7 +9,8 @@
 #include <rte_ethdev.h>
 #include <rte_log.h>
 
-#include "pipeline.h"
+#include "error.h"
+#include "port.h"
 
 /* Appends the names of the ethdevs that do exist, so a typo in a plan port's
  * device can be fixed without reading the EAL log. */

@@ -99,4 +99,23 @@ void st_rewrite_frame_ex(const struct st_rewrite_tables *t, uint8_t *frame,
 			 uint32_t seg_len, uint32_t pkt_len, uint32_t wire_len,
 			 struct st_rewrite_result *res);
 
+/* ---- a policy's tables and the rewrite stage (stage.h) ------------------- */
+
+struct rte_mbuf;
+struct st_lcore;
+struct st_pending;
+struct st_policy;
+
+/* Give pol the tables of conf: those of `current` (may be NULL) when the
+ * topology part of conf is the same (reference-counted, under policy_lock),
+ * else new ones. err names "policy...". */
+int st_rewrite_attach(struct st_policy *pol, const struct st_policy_conf *conf,
+		      const struct st_policy *current, struct st_error *err);
+void st_rewrite_detach(struct st_policy *pol);
+
+uint32_t st_rewrite_stage(struct st_lcore *lc, const struct st_policy *pol,
+			  struct st_pending *p, uint32_t n);
+uint16_t st_rewrite_stage_short(struct st_lcore *lc, const struct st_policy *pol,
+				struct rte_mbuf **m, uint16_t n);
+
 #endif /* ST_REWRITE_H */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * EAL lifetime, version, port listing and the error helper.
+ * EAL lifetime, version and port listing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,31 +11,8 @@
 #include <rte_ethdev.h>
 #include <rte_version.h>
 
-#include "pipeline.h"
-
-void
-st_error_clear(struct st_error *err)
-{
-	if (err == NULL)
-		return;
-	memset(err, 0, sizeof(*err));
-}
-
-void
-st_error_set(struct st_error *err, const char *code, const char *field,
-	     int errnum, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL)
-		return;
-	snprintf(err->code, sizeof(err->code), "%s", code);
-	snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
-	err->errnum = errnum;
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	va_end(ap);
-}
+#include "dp.h"
+#include "error.h"
 
 const char *
 st_dp_version(void)

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Control side of mirroring: check the plan's invariants, resolve and start
- * ports, create the two mempools, bind the installed policy (or derive the
- * default one from the plan), build each worker's read-only config, launch
- * and stop the workers.
+ * The data plane's lifecycle and global state (dp.h): check the plan's
+ * invariants, resolve and start ports, create the two mempools, bind the
+ * installed policy (or derive the default one from the plan), build each
+ * worker's read-only config, launch and stop the workers, tear it all down.
  *
  * Setup may run on a libuv thread (it can be slow with real NICs); launch and
  * stop run on the EAL main lcore (the Node main thread), as EAL requires.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,7 +23,11 @@
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
-#include "pipeline.h"
+#include "dp.h"
+#include "error.h"
+#include "port.h"
+#include "lcore.h"
+#include "compiled_policy.h"
 
 struct st_dp st_dp_g = { .policy_lock = PTHREAD_MUTEX_INITIALIZER };
 

@@ -33,6 +33,11 @@
  * Non-IP frames: ip_version 0, proto 0, the (inner) ethertype; an Ethernet/
  * IPv4 ARP frame carries its sender and target protocol addresses as src/dst
  * (family 4), so a CIDR scope includes the ARP traffic of that subnet.
+ *
+ * The classify stage: the key and its parsing are here (inline, shared with
+ * the shadow firewall); classify_ctl.c builds the rte_acl contexts of a
+ * policy's session groups, classify_node.c parses a burst's keys and decides
+ * each session's rule per packet.
  */
 #ifndef ST_CLASSIFY_H
 #define ST_CLASSIFY_H
@@ -44,6 +49,9 @@
 #include <rte_byteorder.h>
 #include <rte_common.h>
 #include <rte_hash_crc.h>
+
+#include "st_dataplane.h"
+#include "policy.h"
 
 #define ST_KEY_NO_OFF 0xffff
 
@@ -421,5 +429,46 @@ st_key_acl_defs(struct rte_acl_config *cfg, int wide)
 		cfg->defs[i].offset = d[i].off;
 	}
 }
+
+/* ---- control time (classify_ctl.c); errors name the policy field ---------- */
+
+struct rte_mbuf;
+struct st_lcore;
+struct st_policy;
+struct st_pol_group;
+struct st_pol_session;
+
+/* The fields of a rule both the classifier and the firewall match. */
+void st_classify_acl_common(struct st_acl_rule *a, uint8_t ipv, uint8_t proto,
+			    uint8_t proto_mask, const uint8_t src[16], uint8_t src_len,
+			    const uint8_t dst[16], uint8_t dst_len, uint16_t slo,
+			    uint16_t shi, uint16_t dlo, uint16_t dhi);
+/* Whether a prefix needs the wide key (an IPv6 prefix that is not "none"). */
+int st_classify_prefix_is_wide(const uint8_t addr[16], uint8_t len);
+/* A rule that matches every packet: its session needs no classifier. */
+int st_classify_rule_is_wild(const struct st_rule_conf *r);
+struct rte_acl_ctx *st_classify_acl_create(uint32_t max_rules, struct st_error *err,
+					   const char *field);
+int st_classify_acl_build(struct rte_acl_ctx *ctx, uint32_t categories, int wide,
+			  struct st_error *err, const char *field, uint32_t nb_rules);
+/* One context for the sessions of group g that need the classifier (their
+ * rules from c, built in scratch); a group with none gets no context. */
+int st_classify_build_group(struct st_policy *pol, const struct st_policy_conf *c,
+			    struct st_pol_group *g, struct st_acl_rule *scratch,
+			    struct st_error *err);
+
+/* ---- per burst (classify_node.c) ------------------------------------------- */
+
+/* Parse every packet of the burst into keys[] (kp[] pointing at them), set
+ * the signature hits when the policy has signatures, and the symmetric flow
+ * hash into hash[] when it needs one. */
+void st_classify_keys(const struct st_policy *pol, struct rte_mbuf *const *pkts, uint16_t n,
+		      struct st_key *keys, const uint8_t **kp, uint32_t *hash);
+/* The deciding rule of each packet of `todo` (bits) for session ps: counts
+ * each rule's hits and returns the packets it accepts. `res` holds the
+ * burst's rte_acl results (cats categories per packet) when ps->acl. */
+uint64_t st_classify_session(struct st_lcore *lc, const struct st_policy *pol,
+			     const struct st_pol_session *ps, uint64_t todo,
+			     const uint32_t *res, uint32_t cats);
 
 #endif /* ST_CLASSIFY_H */

@@ -198,7 +198,12 @@
 #include <rte_lpm.h>
 #include <rte_lpm6.h>
 
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
 #include "rewrite.h"
+#include "lcore.h"
+#include "compiled_policy.h"
 
 #define RW_BIT(a) (1u << (a))
 
@@ -1421,4 +1426,123 @@ void st_rewrite_frame(const struct st_rewrite_tables *t, uint8_t *frame,
 		      struct st_rewrite_result *res)
 {
 	st_rewrite_frame_ex(t, frame, seg_len, pkt_len, pkt_len, res);
+}
+
+/* ---- the rewrite stage of the shadow path (stage.h) ------------------------
+ * Each copy is translated with st_rewrite_frame_ex (wire_len = the
+ * original's length); anomalies are counted once per packet (on its first
+ * copy); a copy the rewrite drops is freed and counted per session and
+ * globally, one the unmapped rule "count" saw only as unmapped_seen. */
+
+/* How many copies ahead to prefetch: in tap mode (and for a policy that
+ * reads no key) nothing has touched the frames yet, and one packet's
+ * rewrite is shorter than a miss to memory. */
+#define ST_PREFETCH_OFFSET 3
+
+static inline void
+count_anomalies(struct st_lcore_ctr *c, uint32_t bits)
+{
+	while (bits != 0) {
+		unsigned int a = (unsigned int)__builtin_ctz(bits);
+
+		bits &= bits - 1;
+		if (likely(a < ST_ANOM__COUNT))
+			c->anomalies[a]++;
+	}
+}
+
+static inline void
+drop_copy(struct st_lcore_ctr *c, struct st_session_stats *st, struct rte_mbuf *m,
+	  int8_t reason)
+{
+	static const uint8_t sdrop[ST_DROP__COUNT] = {
+		[ST_DROP_UNMAPPED] = ST_SDROP_UNMAPPED,
+		[ST_DROP_NOT_IP] = ST_SDROP_NOT_IP,
+		[ST_DROP_MALFORMED] = ST_SDROP_MALFORMED,
+		[ST_DROP_NOMEM] = ST_SDROP_NOMEM,
+		[ST_DROP_TX_FULL] = ST_SDROP_TX_FULL,
+	};
+
+	if (unlikely(reason < 0 || reason >= ST_DROP__COUNT))
+		reason = ST_DROP_MALFORMED;
+	c->dropped[reason]++;
+	st->dropped[sdrop[reason]]++;
+	rte_pktmbuf_free(m);
+}
+
+/* Step 5 for one copy: translate it; 1 = send it, 0 = it was freed (dropped,
+ * or seen by the unmapped rule "count"). Anomalies count on a packet's first
+ * copy only. */
+static __rte_always_inline int
+shadow_rewrite(struct st_lcore_ctr *c, struct st_session_stats *st, const struct st_policy *pol,
+	       struct rte_mbuf *m, uint32_t wire_len, int first, uint64_t *translated)
+{
+	struct st_rewrite_result res;
+
+	res.drop = -1;
+	res.translated = 0;
+	res.anomalies = 0;
+	res.unmapped_seen = 0;
+	st_rewrite_frame_ex(pol->rw, rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
+			    rte_pktmbuf_pkt_len(m), wire_len, &res);
+	if (unlikely(res.anomalies != 0) && first)
+		count_anomalies(c, res.anomalies);
+	if (unlikely(res.unmapped_seen)) {
+		/* unmapped rule "count": seen, not sent, not a drop */
+		st->unmapped_seen++;
+		rte_pktmbuf_free(m);
+		return 0;
+	}
+	if (unlikely(res.drop >= 0)) {
+		drop_copy(c, st, m, res.drop);
+		return 0;
+	}
+	*translated += res.translated;
+	return 1;
+}
+
+uint32_t
+st_rewrite_stage(struct st_lcore *lc, const struct st_policy *pol, struct st_pending *p,
+		 uint32_t n)
+{
+	struct st_lcore_ctr *c = &lc->ctr;
+	uint64_t translated = 0;
+	uint32_t i, k = 0;
+
+	for (i = 0; i < n && i < ST_PREFETCH_OFFSET; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(p[i].m, void *));
+	for (i = 0; i < n; i++) {
+		if (i + ST_PREFETCH_OFFSET < n)
+			rte_prefetch0(rte_pktmbuf_mtod(p[i + ST_PREFETCH_OFFSET].m, void *));
+		if (shadow_rewrite(c, &c->sess[pol->sessions[p[i].session].slot], pol, p[i].m,
+				   p[i].wire_len, p[i].first, &translated))
+			p[k++] = p[i];
+	}
+	c->translated_packets += translated;
+	return k;
+}
+
+/* The short form: whole copies (the wire length is the copy's), one copy
+ * per packet, all of the one session. */
+uint16_t
+st_rewrite_stage_short(struct st_lcore *lc, const struct st_policy *pol, struct rte_mbuf **cps,
+		       uint16_t n)
+{
+	struct st_lcore_ctr *c = &lc->ctr;
+	struct st_session_stats *st = &c->sess[pol->sessions[0].slot];
+	uint64_t translated = 0;
+	uint16_t i, k = 0;
+
+	for (i = 0; i < n && i < ST_PREFETCH_OFFSET; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(cps[i], void *));
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = cps[i];
+
+		if (i + ST_PREFETCH_OFFSET < n)
+			rte_prefetch0(rte_pktmbuf_mtod(cps[i + ST_PREFETCH_OFFSET], void *));
+		if (shadow_rewrite(c, st, pol, m, rte_pktmbuf_pkt_len(m), 1, &translated))
+			cps[k++] = m;
+	}
+	c->translated_packets += translated;
+	return k;
 }
