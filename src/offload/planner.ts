@@ -279,7 +279,7 @@ const VLAN_UNTAGGED = 4096;
 const TCP = 6;
 const UDP = 17;
 const ICMP6 = 58;
-/** IPv6 next headers the software walks past to find ICMPv6 (rewrite_node.c). */
+/** IPv6 next headers the software walks past to find ICMPv6 (rewrite_ipv6.c). */
 const IPV6_EXT_HEADERS = [0, 43, 60, 51, 44];
 const MAX_PATTERNS_PER_RULE = 16;
 
@@ -650,7 +650,7 @@ function translationActive(policy: NativePolicy): boolean {
 /**
  * The constant rewrite of every copy a match lets through, or why there is
  * none (the rewrite depends on each packet, or software semantics that a
- * rule cannot reproduce apply). Mirrors rewrite_node.c: longest prefix wins,
+ * rule cannot reproduce apply). Mirrors the rewrite (rewrite_frame.h): longest prefix wins,
  * host bits kept; with control-plane translation on, 0.0.0.0, :: and
  * 255.255.255.255 are never translated and uncovered multicast/link-local
  * addresses are kept, not "unmapped".

@@ -5,11 +5,17 @@
  * maps and MACs into immutable lookup tables (rte_lpm / rte_lpm6; next hop =
  * index of the map) that the fast path only reads.
  *
- * Fast path (rewrite_node.c): st_rewrite_frame() parses one frame that is a
- * private copy (never a production mbuf), translates IPv4/IPv6 source and
+ * Fast path (rewrite_node.c, with the IP layer in rewrite_ipv4.c and
+ * rewrite_ipv6.c, control-plane payloads in rewrite_cp.c, checksums in
+ * rewrite_csum.h): st_rewrite_frame() parses one frame that is a private
+ * copy (never a production mbuf), translates IPv4/IPv6 source and
  * destination addresses, sets the shadow MACs and fixes every checksum it
  * touches incrementally (RFC 1624). It never reads beyond seg_len and never
- * trusts a length field that points past the frame.
+ * trusts a length field that points past the frame. The full specification
+ * is in rewrite_frame.h and the headers it names.
+ *
+ * The rewrite is also a stage of the shadow path (stage.h): at the end of
+ * this file, with the share of tables between a policy and its successor.
  */
 #ifndef ST_REWRITE_H
 #define ST_REWRITE_H
@@ -37,13 +43,13 @@ struct st_rewrite_tables {
 	uint32_t control_plane;        /* ST_CP_* bits */
 	/* control_plane != 0: addresses that name no host (0.0.0.0, ::,
 	 * 255.255.255.255, multicast, IPv6 link-local) and group MACs are
-	 * handled as described in rewrite_node.c (kept, never "unmapped") */
+	 * handled as described in rewrite_frame.h, 4. (kept, never "unmapped") */
 	uint8_t cp_aware;
 	uint16_t nb_mac_maps;
 	struct rte_hash *mac_hash;     /* MAC -> index into mac_to; NULL without MAC maps */
 	uint8_t mac_to[ST_MAX_MAC_MAPS][6];
 	uint8_t dhcp_addr_opts[32];    /* bitmap: DHCP options carrying IPv4 addresses */
-	/* ---- derived at compile for the short IPv4 path (rewrite_node.c) ---- */
+	/* ---- derived at compile for the short IPv4 path (rw_fast4, rewrite_node.c) ---- */
 	uint8_t fast4;                 /* IPv4 maps, no MAC maps, both shadow MACs set */
 	uint8_t mac_pair[12];          /* dst_mac then src_mac: the frame's first 12 bytes */
 	uint32_t map4_mask[ST_MAX_MAPS];  /* prefix mask of map4[i] */
