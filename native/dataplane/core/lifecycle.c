@@ -25,6 +25,7 @@
 
 #include "dp.h"
 #include "error.h"
+#include "field_check.h"
 #include "port.h"
 #include "lcore.h"
 #include "compiled_policy.h"
@@ -51,53 +52,79 @@ plan_invalid(struct st_error *err, const char *field, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* The binding and the TypeScript planner validate too; these are the
- * invariants the fast path relies on, checked where they are relied on. */
+/* The TypeScript planner validates too, and the binding checks JS types;
+ * the ranges are checked here, in the order the binding reads the fields
+ * and in its words (field_check.h), and the invariants below: what the
+ * fast path relies on, checked where it is relied on. */
+int
+st_plan_check(const struct st_plan *plan, struct st_error *err)
+{
+	char f[48];
+	uint16_t i, k;
+	int rc;
+
+	st_error_clear(err);
+	if ((rc = st_field_int(err, plan->mode, 0, ST_MODE_TAP, "mode")) != 0 ||
+	    (rc = st_field_int(err, plan->unmapped, 0, ST_UNMAPPED_MIRROR, "unmapped")) != 0 ||
+	    (rc = st_field_int(err, plan->idle, 0, ST_IDLE_ADAPTIVE, "idle")) != 0 ||
+	    (rc = st_field_int(err, plan->burst, 0, ST_BURST_MAX, "burst")) != 0)
+		return rc;
+	if (plan->nb_workers < 1)
+		return st_field_error(err, "workerLcores", "expected at least one worker lcore");
+	if (plan->nb_workers > ST_MAX_WORKERS)
+		return st_field_count_error(err, "workerLcores", ST_MAX_WORKERS, plan->nb_workers);
+	if (plan->nb_ports < 1)
+		return st_field_error(err, "ports", "expected at least one port");
+	if (plan->nb_ports > ST_MAX_PORTS)
+		return st_field_count_error(err, "ports", ST_MAX_PORTS, plan->nb_ports);
+	for (i = 0; i < plan->nb_ports; i++) {
+		const struct st_port_conf *p = &plan->ports[i];
+
+		snprintf(f, sizeof(f), "ports[%u].name", i);
+		if (p->name[0] == '\0')
+			return st_field_error(err, f, "must not be empty");
+		snprintf(f, sizeof(f), "ports[%u].device", i);
+		if (p->device[0] == '\0')
+			return st_field_error(err, f, "must not be empty");
+		if ((rc = st_field_int(err, p->role, 0, ST_ROLE_SHADOW, "ports[%u].role", i)) != 0 ||
+		    (rc = st_field_int(err, p->egress, -1, plan->nb_ports - 1,
+				       "ports[%u].egress", i)) != 0 ||
+		    (rc = st_field_int(err, p->rx_pps, 0, ST_MAX_RX_PPS, "ports[%u].rxPps", i)) != 0)
+			return rc;
+	}
+	if (plan->nb_shadow_ports > ST_MAX_PORTS)
+		return st_field_count_error(err, "shadowPorts", ST_MAX_PORTS, plan->nb_shadow_ports);
+	for (k = 0; k < plan->nb_shadow_ports; k++)
+		if ((rc = st_field_int(err, plan->shadow_ports[k], 0, plan->nb_ports - 1,
+				       "shadowPorts[%u]", k)) != 0)
+			return rc;
+	if (plan->nb_map4 > ST_MAX_MAPS)
+		return st_field_count_error(err, "map4", ST_MAX_MAPS, plan->nb_map4);
+	for (k = 0; k < plan->nb_map4; k++)
+		if ((rc = st_field_int(err, plan->map4[k].len, 0, 32, "map4[%u].len", k)) != 0)
+			return rc;
+	if (plan->nb_map6 > ST_MAX_MAPS)
+		return st_field_count_error(err, "map6", ST_MAX_MAPS, plan->nb_map6);
+	for (k = 0; k < plan->nb_map6; k++)
+		if ((rc = st_field_int(err, plan->map6[k].len, 0, 128, "map6[%u].len", k)) != 0)
+			return rc;
+	return 0;
+}
+
+/* What the fields cannot say one by one: devices and shadow ports used
+ * twice, port roles that do not fit together. Checked by setup, after
+ * st_plan_check. */
 static int
-check_plan(const struct st_plan *plan, struct st_error *err)
+check_invariants(const struct st_plan *plan, struct st_error *err)
 {
 	char f[48];
 	uint16_t i, k;
 
-	if (plan->mode > ST_MODE_TAP)
-		return plan_invalid(err, "mode", "mode must be 0 (inline) or 1 (tap), got %u",
-				    plan->mode);
-	if (plan->unmapped > ST_UNMAPPED_MIRROR)
-		return plan_invalid(err, "unmapped",
-				    "unmapped must be 0 (drop) or 1 (mirror), got %u",
-				    plan->unmapped);
-	if (plan->idle > ST_IDLE_ADAPTIVE)
-		return plan_invalid(err, "idle", "idle must be 0 (busy) or 1 (adaptive), got %u",
-				    plan->idle);
-	if (plan->burst > ST_BURST_MAX)
-		return plan_invalid(err, "burst", "burst must be 0..%u (0 = %u), got %u",
-				    ST_BURST_MAX, ST_BURST_DEFAULT, plan->burst);
-	if (plan->nb_workers < 1 || plan->nb_workers > ST_MAX_WORKERS)
-		return plan_invalid(err, "workerLcores",
-				    "expected 1..%u worker lcores, got %u",
-				    ST_MAX_WORKERS, plan->nb_workers);
-	if (plan->nb_ports < 1 || plan->nb_ports > ST_MAX_PORTS)
-		return plan_invalid(err, "ports", "expected 1..%u ports, got %u",
-				    ST_MAX_PORTS, plan->nb_ports);
-	if (plan->nb_shadow_ports > ST_MAX_PORTS)
-		return plan_invalid(err, "shadowPorts", "expected at most %u shadow ports, got %u",
-				    ST_MAX_PORTS, plan->nb_shadow_ports);
-	if (plan->nb_map4 > ST_MAX_MAPS)
-		return plan_invalid(err, "map4", "expected at most %u IPv4 maps, got %u",
-				    ST_MAX_MAPS, plan->nb_map4);
-	if (plan->nb_map6 > ST_MAX_MAPS)
-		return plan_invalid(err, "map6", "expected at most %u IPv6 maps, got %u",
-				    ST_MAX_MAPS, plan->nb_map6);
-
 	for (i = 0; i < plan->nb_ports; i++) {
 		const struct st_port_conf *p = &plan->ports[i];
 
-		snprintf(f, sizeof(f), "ports[%u].role", i);
-		if (p->role > ST_ROLE_SHADOW)
-			return plan_invalid(err, f, "role must be 0 (production), 1 (egress) "
-					    "or 2 (shadow), got %u", p->role);
 		snprintf(f, sizeof(f), "ports[%u].device", i);
-		if (p->device[0] == '\0' || memchr(p->device, '\0', ST_DEV_LEN) == NULL)
+		if (memchr(p->device, '\0', ST_DEV_LEN) == NULL)
 			return plan_invalid(err, f, "port '%.*s': device must be a non-empty "
 					    "ethdev name", ST_NAME_LEN, p->name);
 		for (k = 0; k < i; k++)
@@ -110,9 +137,6 @@ check_plan(const struct st_plan *plan, struct st_error *err)
 		int16_t s = plan->shadow_ports[k];
 
 		snprintf(f, sizeof(f), "shadowPorts[%u]", k);
-		if (s < 0 || s >= (int16_t)plan->nb_ports)
-			return plan_invalid(err, f, "expected a port index 0..%u, got %d",
-					    plan->nb_ports - 1, s);
 		if (plan->ports[s].role != ST_ROLE_SHADOW)
 			return plan_invalid(err, f, "ports[%d] '%s' is not a shadow-role port; "
 					    "copies may only leave on shadow ports", s,
@@ -125,7 +149,7 @@ check_plan(const struct st_plan *plan, struct st_error *err)
 		const struct st_port_conf *p = &plan->ports[i];
 
 		snprintf(f, sizeof(f), "ports[%u].egress", i);
-		if (p->egress < -1 || p->egress >= (int16_t)plan->nb_ports || p->egress == (int16_t)i)
+		if (p->egress == (int16_t)i)
 			return plan_invalid(err, f, "egress must be -1 or the index of "
 					    "another port (0..%u), got %d",
 					    plan->nb_ports - 1, p->egress);
@@ -400,7 +424,9 @@ st_dp_setup(const struct st_plan *plan, struct st_error *err)
 	g->nb_workers = 0;
 	g->quit = 0;
 
-	rc = check_plan(plan, err);
+	rc = st_plan_check(plan, err);
+	if (rc == 0)
+		rc = check_invariants(plan, err);
 	if (rc == 0)
 		rc = check_lcores(plan, err);
 	if (rc != 0)

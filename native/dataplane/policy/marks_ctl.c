@@ -11,6 +11,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "error.h"
+#include "field_check.h"
 #include "dp.h"
 #include "marks.h"
 
@@ -25,18 +26,17 @@ st_dp_marks_install(const struct st_mark_conf *marks, uint32_t nb, struct st_err
 	st_error_clear(err);
 	if (nb != 0 && marks == NULL)
 		return ST_INVALID(err, "marks|no marks given");
+	if (nb > ST_MAX_MARKS)
+		return st_field_count_error(err, "marks", ST_MAX_MARKS, nb);
 	for (i = 0; i < nb; i++) {
 		const struct st_mark_conf *m = &marks[i];
+		int rc;
 
-		if (m->port >= ST_MAX_PORTS)
-			return ST_INVALID(err, "marks[%u].port|expected a plan port index below %u, got %u",
-				       i, ST_MAX_PORTS, m->port);
-		if (m->slot >= ST_MAX_SESSIONS)
-			return ST_INVALID(err, "marks[%u].slot|expected a session slot below %u, got %u",
-				       i, ST_MAX_SESSIONS, m->slot);
-		if (m->kind != ST_MARK_KIND_NIC_DECIDED && m->kind != ST_MARK_KIND_NIC_COPY)
-			return ST_INVALID(err, "marks[%u].kind|expected %d (decided by the NIC) or %d (a NIC-made copy), got %u",
-				       i, ST_MARK_KIND_NIC_DECIDED, ST_MARK_KIND_NIC_COPY, m->kind);
+		if ((rc = st_field_int(err, m->port, 0, ST_MAX_PORTS - 1, "marks[%u].port", i)) != 0 ||
+		    (rc = st_field_int(err, m->slot, 0, ST_MAX_SESSIONS - 1, "marks[%u].slot", i)) != 0 ||
+		    (rc = st_field_int(err, m->kind, ST_MARK_KIND_NIC_DECIDED, ST_MARK_KIND_NIC_COPY,
+				       "marks[%u].kind", i)) != 0)
+			return rc;
 	}
 	pthread_mutex_lock(&g->policy_lock);
 	s = st_dp_state_get();

@@ -39,6 +39,7 @@ extern "C" {
 #define ST_SIG_MAX_LEN      16
 #define ST_MAX_MAC_MAPS     1024
 #define ST_MAX_FW_RULES     4096
+#define ST_MAX_RATE         9007199254740991LL  /* pps or bps: what a JS number holds exactly */
 
 enum st_rule_action {
 	ST_RULE_ACCEPT = 0,
@@ -207,6 +208,12 @@ struct st_session_stats {
 	uint64_t dropped[ST_SDROP__COUNT];
 };
 
+/* Check a policy's fields one by one (ranges, counts, indexes into its own
+ * arrays) without building anything: the binding calls it before it queues
+ * an install. The compile calls it again, then checks what no single field
+ * shows (a slot or a target port used twice). */
+int st_policy_check(const struct st_policy_conf *pol, struct st_error *err);
+
 /* Build the policy's tables and make it current (RCU swap). Callable while
  * workers run (from any thread); on failure the running policy is untouched.
  * Before st_dp_launch it simply becomes the initial policy. */
@@ -233,6 +240,9 @@ enum st_mark_kind {
 	ST_MARK_KIND_NIC_DECIDED = 1,
 	ST_MARK_KIND_NIC_COPY = 2,
 };
+
+/* At most one entry per (port, slot, kind). */
+#define ST_MAX_MARKS (ST_MAX_PORTS * ST_MAX_SESSIONS * 2)
 
 struct st_mark_conf {
 	uint16_t port;            /* plan port index (a production port) */

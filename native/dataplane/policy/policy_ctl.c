@@ -27,6 +27,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "error.h"
+#include "field_check.h"
 #include "dp.h"
 #include "compiled_policy.h"
 #include "sample.h"
@@ -51,166 +52,215 @@ static const struct {
 };
 _Static_assert(RTE_DIM(st_shadow_stages) == ST_STAGE__COUNT, "every stage has its place");
 
-/* ---- checks ---------------------------------------------------------------- */
+/* ---- checks ----------------------------------------------------------------
+ * Ranges are checked here, in the order the binding reads the fields and in
+ * its words (field_check.h), so a policy the binding copied and one a C
+ * caller built are refused alike; the binding checks only JS types. */
 
+/* A rule's fields that classifier and firewall rules share. The IP version
+ * reads as the binding always worded it: first the integer range, then the
+ * values that mean something. */
 static int
-check_ranges(struct st_error *err, const char *what, uint32_t i, uint16_t slo, uint16_t shi,
-	     uint16_t dlo, uint16_t dhi, uint8_t ipv, uint8_t slen, uint8_t dlen)
+check_match(struct st_error *err, const char *what, uint32_t i, uint8_t ipv, uint8_t slen,
+	    uint8_t dlen, uint16_t slo, uint16_t shi, uint16_t dlo, uint16_t dhi)
 {
-	if (ipv != 0 && ipv != 4 && ipv != 6)
-		return ST_INVALID(err, "policy.%s[%u].ipVersion|expected 0 (any), 4 or 6, got %u",
-			       what, i, ipv);
-	if (slen > 128)
-		return ST_INVALID(err, "policy.%s[%u].srcLen|expected a prefix length 0..128, got %u",
-			       what, i, slen);
-	if (dlen > 128)
-		return ST_INVALID(err, "policy.%s[%u].dstLen|expected a prefix length 0..128, got %u",
-			       what, i, dlen);
-	if (slo > shi)
-		return ST_INVALID(err, "policy.%s[%u].sportLo|range %u..%u is empty (lo > hi)",
-			       what, i, slo, shi);
-	if (dlo > dhi)
-		return ST_INVALID(err, "policy.%s[%u].dportLo|range %u..%u is empty (lo > hi)",
-			       what, i, dlo, dhi);
+	char f[64];
+	int rc;
+
+	if ((rc = st_field_int(err, ipv, 0, 6, "policy.%s[%u].ipVersion", what, i)) != 0)
+		return rc;
+	if (ipv != 0 && ipv != 4 && ipv != 6) {
+		snprintf(f, sizeof(f), "policy.%s[%u].ipVersion", what, i);
+		return st_field_error(err, f, "expected 0 (any), 4 or 6");
+	}
+	if ((rc = st_field_int(err, slen, 0, 128, "policy.%s[%u].srcLen", what, i)) != 0 ||
+	    (rc = st_field_int(err, dlen, 0, 128, "policy.%s[%u].dstLen", what, i)) != 0 ||
+	    (rc = st_field_int(err, shi, slo, UINT16_MAX, "policy.%s[%u].sportHi", what, i)) != 0 ||
+	    (rc = st_field_int(err, dhi, dlo, UINT16_MAX, "policy.%s[%u].dportHi", what, i)) != 0)
+		return rc;
 	return 0;
 }
 
 static int
-check_conf(const struct st_policy_conf *c, struct st_error *err)
+check_targets(const struct st_policy_conf *c, struct st_error *err)
 {
+	char f[64];
 	uint32_t i, j;
 	int rc;
 
-	if (c->nb_sessions > ST_MAX_SESSIONS)
-		return ST_INVALID(err, "policy.sessions|expected at most %u sessions, got %u",
-			       ST_MAX_SESSIONS, c->nb_sessions);
-	if (c->nb_sessions != 0 && c->sessions == NULL)
-		return ST_INVALID(err, "policy.sessions|%u sessions announced, none given",
-			       c->nb_sessions);
-	if (c->nb_rules > ST_MAX_RULES)
-		return ST_INVALID(err, "policy.rules|expected at most %u rules, got %u",
-			       ST_MAX_RULES, c->nb_rules);
-	if (c->nb_rules != 0 && c->rules == NULL)
-		return ST_INVALID(err, "policy.rules|%u rules announced, none given", c->nb_rules);
 	if (c->nb_targets > ST_MAX_TARGETS)
-		return ST_INVALID(err, "policy.targets|expected at most %u targets, got %u",
-			       ST_MAX_TARGETS, c->nb_targets);
-	if (c->nb_signatures > ST_MAX_SIGNATURES)
-		return ST_INVALID(err, "policy.signatures|expected at most %u signatures, got %u",
-			       ST_MAX_SIGNATURES, c->nb_signatures);
-	if (c->nb_map4 > ST_MAX_MAPS)
-		return ST_INVALID(err, "policy.map4|expected at most %u maps, got %u",
-			       ST_MAX_MAPS, c->nb_map4);
-	if (c->nb_map6 > ST_MAX_MAPS)
-		return ST_INVALID(err, "policy.map6|expected at most %u maps, got %u",
-			       ST_MAX_MAPS, c->nb_map6);
-	if (c->nb_mac_maps > ST_MAX_MAC_MAPS)
-		return ST_INVALID(err, "policy.macMaps|expected at most %u MAC maps, got %u",
-			       ST_MAX_MAC_MAPS, c->nb_mac_maps);
-	if (c->nb_mac_maps != 0 && c->mac_maps == NULL)
-		return ST_INVALID(err, "policy.macMaps|%u MAC maps announced, none given",
-			       c->nb_mac_maps);
-	if (c->unmapped > ST_UNMAPPED_RULE_COUNT)
-		return ST_INVALID(err, "policy.unmapped|expected 0 (drop), 1 (mirror) or 2 (count), got %u",
-			       c->unmapped);
-	if ((c->control_plane & ~(uint32_t)(ST_CP_ARP | ST_CP_DHCP | ST_CP_ND)) != 0)
-		return ST_INVALID(err, "policy.controlPlane|unknown bits 0x%x (known: arp 1, dhcp 2, nd 4)",
-			       c->control_plane & ~(uint32_t)(ST_CP_ARP | ST_CP_DHCP | ST_CP_ND));
-	if (c->fw_default > ST_RULE_REJECT)
-		return ST_INVALID(err, "policy.fwDefault|expected 0 (allow) or 1 (deny), got %u",
-			       c->fw_default);
-	if (c->nb_fw_rules > ST_MAX_FW_RULES)
-		return ST_INVALID(err, "policy.fwRules|expected at most %u rules, got %u",
-			       ST_MAX_FW_RULES, c->nb_fw_rules);
-	if (c->nb_fw_rules != 0 && c->fw_rules == NULL)
-		return ST_INVALID(err, "policy.fwRules|%u rules announced, none given", c->nb_fw_rules);
-
-	for (i = 0; i < c->nb_sessions; i++) {
-		const struct st_session_conf *s = &c->sessions[i];
-
-		if (s->slot >= ST_MAX_SESSIONS)
-			return ST_INVALID(err, "policy.sessions[%u].slot|expected 0..%u, got %u",
-				       i, ST_MAX_SESSIONS - 1, s->slot);
-		for (j = 0; j < i; j++)
-			if (c->sessions[j].slot == s->slot)
-				return ST_INVALID(err, "policy.sessions[%u].slot|slot %u is already "
-					       "used by sessions[%u] (id %u)", i, s->slot, j,
-					       c->sessions[j].id);
-		if (s->target >= c->nb_targets)
-			return ST_INVALID(err, "policy.sessions[%u].target|expected a target index "
-				       "below %u, got %u", i, c->nb_targets, s->target);
-		if (s->sample_mode > ST_SAMPLE_FLOW)
-			return ST_INVALID(err, "policy.sessions[%u].sampleMode|expected 0 (all), "
-				       "1 (packet) or 2 (flow), got %u", i, s->sample_mode);
-	}
-	for (i = 0; i < c->nb_rules; i++) {
-		const struct st_rule_conf *r = &c->rules[i];
-
-		if (r->session >= c->nb_sessions)
-			return ST_INVALID(err, "policy.rules[%u].session|expected a session index "
-				       "below %u, got %u", i, c->nb_sessions, r->session);
-		if (r->rule_slot >= ST_MAX_RULES)
-			return ST_INVALID(err, "policy.rules[%u].ruleSlot|expected 0..%u, got %u",
-				       i, ST_MAX_RULES - 1, r->rule_slot);
-		if (r->action > ST_RULE_REJECT)
-			return ST_INVALID(err, "policy.rules[%u].action|expected 0 (accept) or "
-				       "1 (reject), got %u", i, r->action);
-		if (r->vlan_lo > r->vlan_hi || r->vlan_hi > 4096)
-			return ST_INVALID(err, "policy.rules[%u].vlanLo|expected 0 <= vlanLo <= vlanHi "
-				       "<= 4096 (4096 = untagged), got %u..%u", i, r->vlan_lo,
-				       r->vlan_hi);
-		if (r->signature < -1 || r->signature >= (int)c->nb_signatures)
-			return ST_INVALID(err, "policy.rules[%u].signature|expected -1 (none) or a "
-				       "signature index below %u, got %d", i, c->nb_signatures,
-				       r->signature);
-		rc = check_ranges(err, "rules", i, r->sport_lo, r->sport_hi, r->dport_lo,
-				  r->dport_hi, r->ip_version, r->src_len, r->dst_len);
-		if (rc != 0)
-			return rc;
-	}
+		return st_field_count_error(err, "policy.targets", ST_MAX_TARGETS, c->nb_targets);
 	for (i = 0; i < c->nb_targets; i++) {
 		const struct st_target_conf *t = &c->targets[i];
 
-		if (t->nb_ports < 1 || t->nb_ports > ST_MAX_PORTS)
-			return ST_INVALID(err, "policy.targets[%u].ports|expected 1..%u ports, got %u",
-				       i, ST_MAX_PORTS, t->nb_ports);
-		for (j = 0; j < t->nb_ports; j++) {
-			uint32_t k;
-
-			if (t->ports[j] < 0 || t->ports[j] >= ST_MAX_PORTS)
-				return ST_INVALID(err, "policy.targets[%u].ports[%u]|expected a port "
-					       "index 0..%u, got %d", i, j, ST_MAX_PORTS - 1,
-					       t->ports[j]);
-			for (k = 0; k < j; k++)
-				if (t->ports[k] == t->ports[j])
-					return ST_INVALID(err, "policy.targets[%u].ports[%u]|port %d "
-						       "is listed twice", i, j, t->ports[j]);
-		}
-		if (t->encap > ST_ENCAP_GENEVE)
-			return ST_INVALID(err, "policy.targets[%u].encap|expected 0 (none), 1 (vlan), "
-				       "2 (vxlan) or 3 (geneve), got %u", i, t->encap);
+		snprintf(f, sizeof(f), "policy.targets[%u].ports", i);
+		if (t->nb_ports > ST_MAX_PORTS)
+			return st_field_count_error(err, f, ST_MAX_PORTS, t->nb_ports);
+		if (t->nb_ports == 0)
+			return st_field_error(err, f, "expected at least one shadow port");
+		for (j = 0; j < t->nb_ports; j++)
+			if ((rc = st_field_int(err, t->ports[j], 0, ST_MAX_PORTS - 1,
+					       "policy.targets[%u].ports[%u]", i, j)) != 0)
+				return rc;
+		if ((rc = st_field_int(err, t->encap, 0, ST_ENCAP_GENEVE,
+				       "policy.targets[%u].encap", i)) != 0 ||
+		    (rc = st_field_int(err, t->vlan_id, 0, 4095, "policy.targets[%u].vlanId", i)) != 0 ||
+		    (rc = st_field_int(err, t->vlan_pcp, 0, 7, "policy.targets[%u].vlanPcp", i)) != 0 ||
+		    (rc = st_field_int(err, t->vni, 0, 0xffffff, "policy.targets[%u].vni", i)) != 0)
+			return rc;
 	}
+	return 0;
+}
+
+static int
+check_sessions(const struct st_policy_conf *c, struct st_error *err)
+{
+	uint32_t i;
+	int rc;
+
+	if (c->nb_sessions > ST_MAX_SESSIONS)
+		return st_field_count_error(err, "policy.sessions", ST_MAX_SESSIONS, c->nb_sessions);
+	for (i = 0; i < c->nb_sessions; i++) {
+		const struct st_session_conf *s = &c->sessions[i];
+
+		if ((rc = st_field_int(err, s->slot, 0, ST_MAX_SESSIONS - 1,
+				       "policy.sessions[%u].slot", i)) != 0 ||
+		    (rc = st_field_int(err, s->target, 0, (int64_t)c->nb_targets - 1,
+				       "policy.sessions[%u].target", i)) != 0 ||
+		    (rc = st_field_int(err, s->sample_mode, 0, ST_SAMPLE_FLOW,
+				       "policy.sessions[%u].sampleMode", i)) != 0 ||
+		    (rc = st_field_int(err, (int64_t)RTE_MIN(s->rate_pps, (uint64_t)INT64_MAX), 0,
+				       ST_MAX_RATE, "policy.sessions[%u].ratePps", i)) != 0 ||
+		    (rc = st_field_int(err, (int64_t)RTE_MIN(s->rate_bps, (uint64_t)INT64_MAX), 0,
+				       ST_MAX_RATE, "policy.sessions[%u].rateBps", i)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+check_rules(const struct st_policy_conf *c, struct st_error *err)
+{
+	uint32_t i;
+	int rc;
+
+	if (c->nb_rules > ST_MAX_RULES)
+		return st_field_count_error(err, "policy.rules", ST_MAX_RULES, c->nb_rules);
+	for (i = 0; i < c->nb_rules; i++) {
+		const struct st_rule_conf *r = &c->rules[i];
+
+		if ((rc = st_field_int(err, r->session, 0, (int64_t)c->nb_sessions - 1,
+				       "policy.rules[%u].session", i)) != 0 ||
+		    (rc = st_field_int(err, r->rule_slot, 0, ST_MAX_RULES - 1,
+				       "policy.rules[%u].ruleSlot", i)) != 0 ||
+		    (rc = st_field_int(err, r->action, 0, ST_RULE_REJECT,
+				       "policy.rules[%u].action", i)) != 0 ||
+		    (rc = st_field_int(err, r->vlan_lo, 0, 4096, "policy.rules[%u].vlanLo", i)) != 0 ||
+		    (rc = st_field_int(err, r->vlan_hi, r->vlan_lo, 4096,
+				       "policy.rules[%u].vlanHi", i)) != 0 ||
+		    (rc = check_match(err, "rules", i, r->ip_version, r->src_len, r->dst_len,
+				      r->sport_lo, r->sport_hi, r->dport_lo, r->dport_hi)) != 0 ||
+		    (rc = st_field_int(err, r->signature, -1, (int64_t)c->nb_signatures - 1,
+				       "policy.rules[%u].signature", i)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+st_policy_check(const struct st_policy_conf *c, struct st_error *err)
+{
+	uint32_t i;
+	int rc;
+
+	st_error_clear(err);
+	if (c == NULL)
+		return ST_INVALID(err, "policy|no policy given");
+	/* What only a C caller can get wrong, first: the arrays are read below. */
+	if (c->nb_sessions != 0 && c->sessions == NULL && c->nb_sessions <= ST_MAX_SESSIONS)
+		return ST_INVALID(err, "policy.sessions|%u sessions announced, none given",
+				  c->nb_sessions);
+	if (c->nb_rules != 0 && c->rules == NULL && c->nb_rules <= ST_MAX_RULES)
+		return ST_INVALID(err, "policy.rules|%u rules announced, none given", c->nb_rules);
+	if (c->nb_mac_maps != 0 && c->mac_maps == NULL && c->nb_mac_maps <= ST_MAX_MAC_MAPS)
+		return ST_INVALID(err, "policy.macMaps|%u MAC maps announced, none given",
+				  c->nb_mac_maps);
+	if (c->nb_fw_rules != 0 && c->fw_rules == NULL && c->nb_fw_rules <= ST_MAX_FW_RULES)
+		return ST_INVALID(err, "policy.fwRules|%u rules announced, none given", c->nb_fw_rules);
+	if ((rc = check_targets(c, err)) != 0)
+		return rc;
+	if (c->nb_signatures > ST_MAX_SIGNATURES)
+		return st_field_count_error(err, "policy.signatures", ST_MAX_SIGNATURES,
+					    c->nb_signatures);
 	for (i = 0; i < c->nb_signatures; i++) {
 		const struct st_signature_conf *s = &c->signatures[i];
 
-		if (s->base > ST_SIG_PAYLOAD)
-			return ST_INVALID(err, "policy.signatures[%u].base|expected 0 (l2), 1 (l3), "
-				       "2 (l4) or 3 (payload), got %u", i, s->base);
-		if (s->len < 1 || s->len > ST_SIG_MAX_LEN)
-			return ST_INVALID(err, "policy.signatures[%u].value|expected 1..%u bytes, got %u",
-				       i, ST_SIG_MAX_LEN, s->len);
+		if ((rc = st_field_int(err, s->base, 0, ST_SIG_PAYLOAD,
+				       "policy.signatures[%u].base", i)) != 0)
+			return rc;
+		/* The binding copies 1..ST_SIG_MAX_LEN bytes or none. */
+		if (s->len < 1 || s->len > ST_SIG_MAX_LEN) {
+			char f[48];
+
+			snprintf(f, sizeof(f), "policy.signatures[%u].value", i);
+			return st_field_bytes_error(err, f, 1, ST_SIG_MAX_LEN, s->len);
+		}
 	}
+	if ((rc = check_sessions(c, err)) != 0 || (rc = check_rules(c, err)) != 0)
+		return rc;
+	if (c->nb_map4 > ST_MAX_MAPS)
+		return st_field_count_error(err, "policy.map4", ST_MAX_MAPS, c->nb_map4);
+	for (i = 0; i < c->nb_map4; i++)
+		if ((rc = st_field_int(err, c->map4[i].len, 0, 32, "policy.map4[%u].len", i)) != 0)
+			return rc;
+	if (c->nb_map6 > ST_MAX_MAPS)
+		return st_field_count_error(err, "policy.map6", ST_MAX_MAPS, c->nb_map6);
+	for (i = 0; i < c->nb_map6; i++)
+		if ((rc = st_field_int(err, c->map6[i].len, 0, 128, "policy.map6[%u].len", i)) != 0)
+			return rc;
+	if (c->nb_mac_maps > ST_MAX_MAC_MAPS)
+		return st_field_count_error(err, "policy.macMaps", ST_MAX_MAC_MAPS, c->nb_mac_maps);
+	if ((rc = st_field_int(err, c->unmapped, 0, ST_UNMAPPED_RULE_COUNT, "policy.unmapped")) != 0 ||
+	    (rc = st_field_int(err, c->control_plane, 0, ST_CP_ARP | ST_CP_DHCP | ST_CP_ND,
+			       "policy.controlPlane")) != 0 ||
+	    (rc = st_field_int(err, c->fw_default, 0, ST_RULE_REJECT, "policy.fwDefault")) != 0)
+		return rc;
+	if (c->nb_fw_rules > ST_MAX_FW_RULES)
+		return st_field_count_error(err, "policy.fwRules", ST_MAX_FW_RULES, c->nb_fw_rules);
 	for (i = 0; i < c->nb_fw_rules; i++) {
 		const struct st_fw_rule *r = &c->fw_rules[i];
 
-		if (r->action > ST_RULE_REJECT)
-			return ST_INVALID(err, "policy.fwRules[%u].action|expected 0 (allow) or "
-				       "1 (deny), got %u", i, r->action);
-		rc = check_ranges(err, "fwRules", i, r->sport_lo, r->sport_hi, r->dport_lo,
-				  r->dport_hi, r->ip_version, r->src_len, r->dst_len);
-		if (rc != 0)
+		if ((rc = st_field_int(err, r->action, 0, ST_RULE_REJECT,
+				       "policy.fwRules[%u].action", i)) != 0 ||
+		    (rc = check_match(err, "fwRules", i, r->ip_version, r->src_len, r->dst_len,
+				      r->sport_lo, r->sport_hi, r->dport_lo, r->dport_hi)) != 0)
 			return rc;
 	}
+	return 0;
+}
+
+/* What the fields cannot say one by one: counter slots and target ports
+ * used twice. Checked by the compile, after st_policy_check. */
+static int
+check_invariants(const struct st_policy_conf *c, struct st_error *err)
+{
+	uint32_t i, j, k;
+
+	for (i = 0; i < c->nb_targets; i++) {
+		const struct st_target_conf *t = &c->targets[i];
+
+		for (j = 0; j < t->nb_ports; j++)
+			for (k = 0; k < j; k++)
+				if (t->ports[k] == t->ports[j])
+					return ST_INVALID(err, "policy.targets[%u].ports[%u]|port %d "
+							  "is listed twice", i, j, t->ports[j]);
+	}
+	for (i = 0; i < c->nb_sessions; i++)
+		for (j = 0; j < i; j++)
+			if (c->sessions[j].slot == c->sessions[i].slot)
+				return ST_INVALID(err, "policy.sessions[%u].slot|slot %u is already "
+						  "used by sessions[%u] (id %u)", i, c->sessions[i].slot,
+						  j, c->sessions[j].id);
 	return 0;
 }
 
@@ -246,7 +296,7 @@ st_policy_compile(const struct st_policy_conf *c, const struct st_policy *curren
 	uint32_t i, nb_buckets = 0, scratch_n;
 	uint8_t any_acl = 0, any_flow = 0, short_stages = 1;
 
-	if (check_conf(c, err) != 0)
+	if (st_policy_check(c, err) != 0 || check_invariants(c, err) != 0)
 		return NULL;
 	pol = rte_zmalloc("st_policy", sizeof(*pol), RTE_CACHE_LINE_SIZE);
 	if (pol == NULL) {
