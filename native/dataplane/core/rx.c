@@ -10,9 +10,9 @@
  * production beyond the copy.
  *
  * Measurement (the observability layer's passive counters) plugs in here:
- * on production rx in st_rx_production/st_rx_tap next to the port's rx
- * counters, before anything is copied, and on shadow rx in st_rx_shadow;
- * like every counter, per lcore with one writer, read by stats.c.
+ * on production rx in st_rx_production/st_rx_tap, where the port's rx
+ * counters are taken, and on shadow rx in st_rx_shadow; like every counter,
+ * per lcore with one writer, read by stats.c.
  */
 #include <rte_branch_prediction.h>
 #include <rte_ethdev.h>
