@@ -71,8 +71,10 @@ struct st_port_conf {
 	/* Pace this port's rx to at most rx_pps packets/s (0 = unpaced). Meant
 	 * for replay sources (net_pcap infinite_rx) in demos and rehearsals; on
 	 * a real NIC it would leave packets in the ring (counted as imissed). */
-	uint32_t rx_pps;
+	uint32_t rx_pps;            /* 0..ST_MAX_RX_PPS */
 };
+
+#define ST_MAX_RX_PPS      100000000
 
 struct st_map4 {
 	uint32_t from;  /* host byte order network prefix */
@@ -210,6 +212,12 @@ struct st_port_info {
 	int32_t switch_domain; /* rte_eth_dev_info.switch_info.domain_id; -1: on no E-Switch */
 };
 int st_dp_port_list(struct st_port_info *out, uint16_t max, uint16_t *nb_out);
+
+/* Check a plan's fields one by one (ranges, counts, port indexes) without
+ * touching anything: the binding calls it before it queues a start.
+ * st_dp_setup calls it again, then checks what no single field shows
+ * (a device used twice, a production port forwarding to a shadow port). */
+int st_plan_check(const struct st_plan *plan, struct st_error *err);
 
 /* Resolve, configure and start ports and mempools and compile tables.
  * May be slow (real NICs): safe to call from a non-EAL thread. On failure

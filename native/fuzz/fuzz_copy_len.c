@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Fuzz target: the length of a truncated copy (st_copy_len, policy_parse.h),
+ * Fuzz target: the length of a truncated copy (st_copy_len_frame, policy_parse.h),
  * which policy_node.c computes for a session with a snaplen shorter than the
  * packet.
  *
@@ -36,7 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	len += (uint32_t)in.p[6] << 16;
 	f = st_fuzz_copy(in.frame, seg);
 
-	cl = st_copy_len(f, seg, snaplen, len);
+	cl = st_copy_len_frame(f, seg, snaplen, len);
 	if (snaplen < len)
 		ST_FUZZ_ASSERT(cl >= snaplen && cl <= len, "copy_len %u for snaplen %u len %u seg %u",
 			       cl, snaplen, len, seg);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Standalone test of shadow-target encapsulation (encap_ctl.c +
- * encap_node.c).
+ * Standalone test of shadow-target encapsulation (stages/encap_ctl.c +
+ * stages/encap_node.c).
  *
  * Every encapsulated frame is compared byte for byte with a frame built
  * independently from the target's fields (not from the template): outer
@@ -17,10 +17,8 @@
  *   decoding by tshark (test/native/encap.test.ts does it).
  *   exit 0 and "N passed, 0 failed" on success; the seed (argument, else
  *   $ST_TEST_SEED, else fixed) is printed first.
- * Build: CMake target st_encap_test, or
- *   gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Inative/dataplane \
- *     native/test/encap_test.c native/dataplane/encap_ctl.c \
- *     native/dataplane/encap_node.c $(pkg-config --cflags --libs libdpdk)
+ * Build: CMake target st_encap_test (with the st_dataplane objects: the
+ * encap stage's files also hold its step of the shadow path).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

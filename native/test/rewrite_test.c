@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Standalone test of the header rewrite (rewrite_ctl.c + rewrite_node.c).
+ * Standalone test of the header rewrite (stages/rewrite_ctl.c and the node:
+ * rewrite_node.c, rewrite_ipv4.c, rewrite_ipv6.c, rewrite_cp.c).
  *
  * Frames are built byte by byte from a description (struct desc). The
  * expected result of a rewrite is obtained by building the frame again from
@@ -20,10 +21,7 @@
  *   $ST_TEST_SEED, else fixed) is printed first. Out-of-bounds accesses are
  *   caught by the sanitized build (build/sanitize, docs/testing.md), not by
  *   this program: it cannot see them itself.
- * Build (the lead wires it as CMake target st_rewrite_test):
- *   gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Inative/dataplane \
- *     native/test/rewrite_test.c native/dataplane/rewrite_ctl.c \
- *     native/dataplane/rewrite_node.c $(pkg-config --cflags --libs libdpdk)
+ * Build: CMake target st_rewrite_test (with the st_dataplane objects).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

@@ -177,7 +177,7 @@ export interface NativeBinding {
   flowQuery(ids: readonly number[]): Promise<NativeFlowCount[]>;
 }
 
-// ---- rte_flow (native/dataplane/flow.h) -------------------------------------------
+// ---- rte_flow (native/dataplane/flow/flow.h) ------------------------------------
 
 /** A probe definition as the binding reads it (src/offload/probe.ts ProbeDefinition). */
 export interface NativeFlowProbeDef {
@@ -214,7 +214,7 @@ export interface NativeFlowCount {
   errno?: number;
 }
 
-// ---- mirror policy (native/dataplane/policy.h) -----------------------------------
+// ---- mirror policy (native/dataplane/policy/policy.h) ----------------------------
 // Field names mirror the C structs in camelCase. Byte arrays are Uint8Array.
 // IPv4 addresses in rules are IPv4-mapped IPv6 (::ffff:a.b.c.d), len + 96.
 

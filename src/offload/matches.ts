@@ -42,7 +42,7 @@ const VLAN_UNTAGGED = 4096;
 export const TCP = 6;
 export const UDP = 17;
 export const ICMP6 = 58;
-/** IPv6 next headers the software walks past to find ICMPv6 (rewrite_node.c). */
+/** IPv6 next headers the software walks past to find ICMPv6 (rewrite_ipv6.c). */
 const IPV6_EXT_HEADERS = [0, 43, 60, 51, 44];
 
 function depths(m: Match): Set<number> {

@@ -53,7 +53,7 @@ export function translationActive(policy: NativePolicy): boolean {
 /**
  * The constant rewrite of every copy a match lets through, or why there is
  * none (the rewrite depends on each packet, or software semantics that a
- * rule cannot reproduce apply). Mirrors rewrite_node.c: longest prefix wins,
+ * rule cannot reproduce apply). Mirrors the rewrite (rewrite_frame.h): longest prefix wins,
  * host bits kept; with control-plane translation on, 0.0.0.0, :: and
  * 255.255.255.255 are never translated and uncovered multicast/link-local
  * addresses are kept, not "unmapped".

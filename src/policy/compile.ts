@@ -1,5 +1,5 @@
 /**
- * Config → NativePolicy (native/dataplane/policy.h): the flat, defaulted,
+ * Config → NativePolicy (native/dataplane/policy/policy.h): the flat, defaulted,
  * expanded policy the data plane compiles into its rte_acl contexts and
  * lookup tables. Here:
  *

@@ -1,6 +1,6 @@
 /**
- * (c) Malformed and unusual frames. The rule (native/dataplane/rewrite_node.c,
- * header comment): production is always forwarded unchanged; truncated or
+ * (c) Malformed and unusual frames. The rule (native/dataplane/stages/
+ * rewrite_frame.h and the headers it names): production is always forwarded unchanged; truncated or
  * invalid headers → no shadow copy, dropped{malformed} + an anomaly; IPv4
  * options, fragments, VLAN/QinQ tags and IPv6 extension headers → mirrored,
  * translated, valid checksums, with their anomaly counted; non-IP → not_ip.

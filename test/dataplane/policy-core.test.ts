@@ -1,5 +1,5 @@
 /**
- * The native policy core (policy_ctl.c, policy_node.c, classify.h) through
+ * The native policy core (native/dataplane/policy/ and stages/) through
  * the real data-plane host on pcap/null vdevs: classification by every
  * filter field, first match per target vs match_all, reject rules, sampling
  * (per-flow consistency, per-packet accuracy), snaplen, rate caps, per

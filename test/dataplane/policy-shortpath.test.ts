@@ -1,5 +1,5 @@
 /**
- * The short path (policy_node.c, "the short path") serves the common policy
+ * The short path (policy_node.c and copy_node.c, "the short path") serves the common policy
  * shape: one session copying every packet whole to one target, with no
  * classifier, sampling, rate cap, snaplen, encapsulation or firewall. It must
  * be indistinguishable from the general path: the same capture goes through

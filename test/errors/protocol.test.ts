@@ -84,7 +84,7 @@ test('garbage sent to the real host: ST_ERR_PROTOCOL naming the field each time,
   const before = await h.flowing();
   const bad: [unknown, string, RegExp][] = [
     ['garbage', '(message)', /expected an object with a type and an id, got the string "garbage"/],
-    [{ type: 'bogus', id: 41 }, 'type', /unknown request type the string "bogus"; expected one of start, policy/],
+    [{ type: 'bogus', id: 41 }, 'type', /unknown request type the string "bogus"; expected one of start, prepare, forwardOnly, policy/],
     [{ type: 'flowProgram', id: 42, flush: 'x', rules: 5 }, 'flush', /expected an array of plan port indexes, got the string "x"/],
     [{ type: 'flowProgram', id: 43, flush: [0], rules: 5 }, 'rules', /expected an array, got number 5/],
     [{ type: 'policy', id: 44 }, 'policy', /expected an object, got undefined/],

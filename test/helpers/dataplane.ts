@@ -3,7 +3,7 @@
  * (dist/src/dataplane/host.js, which loads the real addon and DPDK), on pcap
  * vdevs: input frames in on port 0, production out of port 1, shadow copies
  * out of port 2. Plus the reference the shadow copies are compared against:
- * a translation written here from the documented rules (rewrite_node.c's
+ * a translation written here from the documented rules (rewrite_frame.h's
  * header comment), with every checksum recomputed from scratch by the builder.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -245,7 +245,7 @@ export function referenceShadow(frame: Buffer, t: Translation): Expected {
       }
     }
   }
-  // An all-zero shadow MAC means "keep the original" (rewrite_node.c step 6).
+  // An all-zero shadow MAC means "keep the original" (rewrite_frame.h, 6.).
   const dstMac = mac(t.dstMac);
   const srcMac = mac(t.srcMac);
   if (dstMac.some((x) => x !== 0)) dstMac.copy(out, 0);

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The compiled policy: what policy_ctl.c builds from a struct st_policy_conf
+ * (policy.h) and every worker reads through one pointer, loaded once per
+ * poll round and swapped with rte_rcu_qsbr. Immutable once published.
+ *
+ * Without an installed policy, setup derives the skeleton's behaviour from
+ * the plan (st_policy_from_plan): one session, every production port's rx,
+ * accept all, target = the plan's shadow ports, the plan's maps and MACs.
+ */
+#ifndef ST_COMPILED_POLICY_H
+#define ST_COMPILED_POLICY_H
+
+#include <stdint.h>
+
+#include <rte_common.h>
+
+#include "st_dataplane.h"
+#include "policy.h"
+#include "encap.h"
+#include "stage.h"
+
+struct rte_acl_ctx;
+struct rte_mbuf;
+struct st_lcore;
+struct st_rxq;
+struct st_nic_burst;
+struct st_rewrite_tables;
+struct st_rw_shared;
+
+/* Sessions are evaluated in groups of up to RTE_ACL_MAX_CATEGORIES
+ * consecutive sessions: one rte_acl context per group, one category per
+ * session that needs the classifier. */
+#define ST_GROUP_SESSIONS 16
+
+struct st_pol_session {
+	uint32_t sources;          /* bit 2 * port + dir */
+	uint16_t slot;             /* counter slot */
+	uint16_t target;
+	uint8_t sample_mode;       /* enum st_sample_mode */
+	uint8_t category;          /* in the group's context when acl */
+	uint8_t acl;               /* 1: decided by rte_acl; 0: by fixed_rule */
+	uint32_t sample_threshold;
+	uint32_t snaplen;          /* 0 = whole frame */
+	int32_t fixed_rule;        /* !acl: the rule deciding every packet, -1 = none */
+	int32_t bucket;            /* index into the rate buckets, -1 = no cap */
+	uint64_t rate_pps, rate_bps;
+};
+
+struct st_pol_rule {
+	uint32_t slot;
+	uint8_t action;            /* enum st_rule_action */
+};
+
+struct st_pol_group {
+	struct rte_acl_ctx *acl;   /* NULL when no session of the group needs it */
+	uint16_t first, count;     /* sessions [first, first + count) */
+	uint32_t categories;       /* as built; what rte_acl_classify is given */
+	uint32_t sources;          /* union of the group's sessions' sources */
+};
+
+struct st_pol_target {
+	uint16_t nb_ports;
+	uint16_t port_idx[ST_MAX_PORTS];   /* plan indexes */
+	uint16_t port_id[ST_MAX_PORTS];    /* ethdev ids, filled when bound to a plan */
+	uint16_t wire_extra;               /* bytes the encapsulation adds */
+	struct st_encap_tmpl tmpl;
+};
+
+struct st_pol_sig {
+	uint8_t base, len;
+	uint16_t offset;
+	uint8_t value[ST_SIG_MAX_LEN];
+	uint8_t mask[ST_SIG_MAX_LEN];
+};
+
+/* Token buckets of one capped session on one worker: written by that worker
+ * only; a cache line each so workers never share one. Tokens are in packets
+ * and bits; the per-TSC rates are this worker's share (rate / nb_workers). */
+struct st_bucket {
+	double pps_tokens, bps_tokens;
+	double pps_per_tsc, bps_per_tsc;
+	double pps_depth, bps_depth;
+	uint64_t last_tsc;
+} __rte_cache_aligned;
+
+struct st_policy {
+	uint32_t generation;
+	uint8_t match_all;
+	uint8_t need_key;          /* something reads the parsed key */
+	uint8_t need_hash;         /* flow sampling or encapsulation */
+	uint8_t bound;             /* target ports and rates resolved for a plan */
+	/* The common shape, served by the short path (st_simple_copy and
+	 * st_simple_shadow): one session, decided without the classifier by an
+	 * accepting rule, every packet, no rate cap, whole frames, no
+	 * signatures, and only shadow stages that have a short form (stage.h).
+	 * Same output and counters as the general path. */
+	uint8_t simple;
+	uint8_t any_encap;         /* some target encapsulates */
+	uint8_t nb_stages;
+	/* The shadow path, in order, without the stages this policy has no
+	 * work for (stage.h). */
+	struct st_stage stages[ST_STAGE__COUNT];
+	uint32_t sources;          /* union of every session's sources */
+	uint16_t nb_sessions;
+	uint16_t nb_groups;
+	uint16_t nb_targets;
+	uint16_t nb_signatures;
+	uint32_t nb_rules;
+	uint32_t nb_buckets;       /* capped sessions; buckets[worker * nb_buckets + b] */
+	struct st_pol_session *sessions;
+	struct st_pol_rule *rules;
+	struct st_pol_group *groups;
+	struct st_bucket *buckets;
+	struct st_rewrite_tables *rw;  /* = rws->tables, for the fast path */
+	struct st_rw_shared *rws;      /* shared with the previous policy when the
+					* topology did not change */
+	struct rte_acl_ctx *fw;    /* NULL: no firewall rules (fw_default decides) */
+	uint8_t fw_enabled;        /* copies of IP packets go through the firewall */
+	uint8_t fw_default;        /* enum st_rule_action */
+	uint8_t *fw_action;        /* per firewall rule */
+	struct st_pol_target targets[ST_MAX_TARGETS];
+	struct st_pol_sig signatures[ST_MAX_SIGNATURES];
+	/* counter slot -> session index, -1 = no such session (NIC MARKs name slots) */
+	int16_t slot_si[ST_MAX_SESSIONS];
+};
+
+/* ---- control time (policy_ctl.c) ------------------------------------------ */
+
+/* Compile conf; NULL + err on failure (nothing left allocated). `current`
+ * (may be NULL): the running policy, whose rewrite tables are shared when the
+ * topology part of conf is the same. Control threads only, under policy_lock. */
+struct st_policy *st_policy_compile(const struct st_policy_conf *conf,
+				    const struct st_policy *current,
+				    struct st_error *err);
+/* Resolve target ports and per-worker rates against a plan and the ports
+ * started for it; err names "policy.<field>". */
+int st_policy_bind(struct st_policy *pol, const struct st_plan *plan,
+		   struct st_error *err);
+void st_policy_free(struct st_policy *pol);
+/* The skeleton's behaviour as a policy (see the top of this file). */
+struct st_policy *st_policy_from_plan(const struct st_plan *plan,
+				      struct st_error *err);
+
+/* ---- per burst (policy_node.c), in the order a production burst needs them:
+ * st_policy_copy() classifies the burst and makes the copies (before the
+ * originals go to production tx, which may recycle them at once); in tap
+ * mode it may take an original itself and sets pkts[i] = NULL. Then the
+ * caller forwards or frees the originals, and st_policy_shadow() runs the
+ * policy's shadow stages over the copies. */
+void st_policy_copy(struct st_lcore *lc, const struct st_rxq *q,
+		    const struct st_policy *pol, struct rte_mbuf **pkts, uint16_t n,
+		    const struct st_nic_burst *nb);
+void st_policy_shadow(struct st_lcore *lc, const struct st_policy *pol);
+/* The short path for a simple policy (pol->simple), in the same two halves:
+ * st_simple_copy() counts the burst's packets in the session and puts one
+ * whole copy of each into cps[] (take: tap mode, the packet itself, and
+ * pkts[i] = NULL), returning how many; st_simple_shadow() runs the same
+ * shadow stages, in their short forms. */
+uint16_t st_simple_copy(struct st_lcore *lc, const struct st_policy *pol,
+			struct rte_mbuf **pkts, uint16_t n, struct rte_mbuf **cps, int take);
+void st_simple_shadow(struct st_lcore *lc, const struct st_policy *pol,
+		      struct rte_mbuf **cps, uint16_t n);
+
+#endif /* ST_COMPILED_POLICY_H */

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The shadow path as an ordered list of stages.
+ *
+ * A production burst meets the policy in two halves around production tx
+ * (policy_node.c): before it, classify -> sample -> copy decide and make the
+ * copies, session by session over the burst's packets as bits (the copies
+ * must exist before the driver may recycle the originals); after it, the
+ * copies go through the stages below, in the order of st_shadow_stages[]
+ * (policy_ctl.c), the one place that order is written. A policy's compile
+ * keeps only the stages it has work for (struct st_policy.stages): a policy
+ * without firewall rules has no firewall stage, one without encapsulation
+ * no encap stage; rewrite and tx are always there.
+ *
+ * Every stage has a general form, over the pending copies of a burst
+ * (struct st_pending: copy, original length, flow hash, session), and may
+ * have a short form, over a plain vector of whole copies of the one session
+ * of a simple policy. The short path (st_simple_shadow) runs the same list,
+ * calling the short forms; a policy whose list holds a stage without one is
+ * not simple (st_policy.simple), so the short path can never skip a stage.
+ *
+ * Both forms return how many copies go on (compacted to the front, order
+ * kept); a stage frees and counts the copies it drops. tx sends everything
+ * and returns 0.
+ *
+ * The next stages plug in here: impair (the fault table's drop, delay line,
+ * corrupt, duplicate, reorder and rate; dp.h says where that table lives)
+ * between encap and tx, so faults apply to what would leave on the wire;
+ * its delay line releases through the worker's deadline step (lcore.h).
+ * Measurement is not a stage of this list: it belongs to the rx step of the
+ * core (rx.c), on production rx and shadow rx.
+ */
+#ifndef ST_STAGE_H
+#define ST_STAGE_H
+
+#include <stdint.h>
+
+struct rte_mbuf;
+struct st_lcore;
+struct st_pending;
+struct st_policy;
+
+enum st_stage_id {
+	ST_STAGE_REWRITE = 0,
+	ST_STAGE_FIREWALL,
+	ST_STAGE_ENCAP,
+	ST_STAGE_TX,
+	ST_STAGE__COUNT
+};
+
+typedef uint32_t (*st_stage_fn)(struct st_lcore *lc, const struct st_policy *pol,
+				struct st_pending *p, uint32_t n);
+typedef uint16_t (*st_stage_short_fn)(struct st_lcore *lc, const struct st_policy *pol,
+				      struct rte_mbuf **m, uint16_t n);
+
+/* One entry of a compiled policy's list. */
+struct st_stage {
+	st_stage_fn run;
+	st_stage_short_fn run_short;   /* NULL: no short form */
+	uint8_t id;                    /* enum st_stage_id */
+};
+
+#endif /* ST_STAGE_H */
