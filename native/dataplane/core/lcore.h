@@ -54,7 +54,10 @@ typedef void (*st_rx_fn)(struct st_lcore *lc, const struct st_rxq *q,
  * waits for time rather than for packets belongs: a delay line releasing
  * what is due, tx buffers drained on a deadline (l3fwd's BURST_TX_DRAIN_US).
  * Returns the next deadline (TSC). NULL (today: nothing needs one) costs
- * the loop one predictable branch per round and no TSC read. */
+ * the loop one predictable branch per round and no TSC read. An adaptive
+ * worker's idle nap (ST_IDLE_SLEEP_US) may run it that much late; a delay
+ * line that needs better will keep its worker out of naps while it holds
+ * packets. */
 typedef uint64_t (*st_deadline_fn)(struct st_lcore *lc, uint64_t now);
 
 /* One (port, queue) a worker polls, with its handler chosen at setup. */
