@@ -31,6 +31,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stats", Napi::Function::New(env, st::Stats, "stats"));
   exports.Set("stop", Napi::Function::New(env, st::Stop, "stop"));
   exports.Set("ealCleanup", Napi::Function::New(env, st::EalCleanup, "ealCleanup"));
+  exports.Set("prepare", Napi::Function::New(env, st::Prepare, "prepare"));
+  exports.Set("probeDevice", Napi::Function::New(env, st::ProbeDevice, "probeDevice"));
+  exports.Set("forwardOnly", Napi::Function::New(env, st::ForwardOnly, "forwardOnly"));
   exports.Set("policyInstall", Napi::Function::New(env, st::PolicyInstall, "policyInstall"));
   exports.Set("policyStats", Napi::Function::New(env, st::PolicyStats, "policyStats"));
   exports.Set("marksInstall", Napi::Function::New(env, st::MarksInstall, "marksInstall"));

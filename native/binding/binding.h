@@ -129,6 +129,9 @@ Napi::Value EalInit(const Napi::CallbackInfo& info);
 Napi::Value Start(const Napi::CallbackInfo& info);
 Napi::Value Stop(const Napi::CallbackInfo& info);
 Napi::Value EalCleanup(const Napi::CallbackInfo& info);
+Napi::Value Prepare(const Napi::CallbackInfo& info);
+Napi::Value ProbeDevice(const Napi::CallbackInfo& info);
+Napi::Value ForwardOnly(const Napi::CallbackInfo& info);
 // ports.cc
 Napi::Value PortList(const Napi::CallbackInfo& info);
 // policy.cc: the policy and the NIC MARKs honoured

@@ -58,6 +58,22 @@ void CopyPlan(Napi::Env env, const Napi::Value& value, st_plan* plan) {
   plan->prod_pool_mbufs = r.Int<uint32_t>(o, "prodPoolMbufs", "prodPoolMbufs", 0, UINT32_MAX);
   plan->shadow_pool_mbufs =
       r.Int<uint32_t>(o, "shadowPoolMbufs", "shadowPoolMbufs", 0, UINT32_MAX);
+
+  // Reliability (docs/reliability.md): each optional.
+  auto given = [&o](const char* key) { return o.Has(key) && !o.Get(key).IsUndefined(); };
+  if (given("flightPath")) r.Str(o, "flightPath", "flightPath", plan->flight_path, ST_PATH_LEN);
+  if (given("quarantine")) {
+    Napi::Array a = r.Arr(o, "quarantine", "quarantine", ST_QUARANTINE_MAX);
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      const std::string f = "quarantine[" + std::to_string(i) + "]";
+      Napi::Object q = r.Obj(a.Get(i), f);
+      plan->quarantine[i].len = r.Int<uint32_t>(q, "len", f + ".len", 0, UINT32_MAX);
+      plan->quarantine[i].crc = r.Int<uint32_t>(q, "crc", f + ".crc", 0, UINT32_MAX);
+      plan->quarantine[i].ttl_ms = r.Int<uint64_t>(q, "ttlMs", f + ".ttlMs", 0, 86400000);
+    }
+    plan->nb_quarantine = static_cast<uint16_t>(a.Length());
+  }
+  if (given("forwardOnly")) plan->forward_only = r.Bool(o, "forwardOnly", "forwardOnly") ? 1 : 0;
 }
 
 class StartWorker : public Napi::AsyncWorker {
@@ -186,6 +202,41 @@ Napi::Value EalCleanup(const Napi::CallbackInfo& info) {
   // forgets nothing either.
   if (rc == 0 || std::strcmp(err.code, "ST_ERR_EAL_CLEANUP") == 0) st_flow_forget_all();
   if (rc != 0) throw FromSt(env, err);
+  return env.Undefined();
+}
+
+
+// A standby: EAL is up with no device; make the plan's pools ahead.
+Napi::Value Prepare(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto plan = std::make_unique<st_plan>();
+  std::memset(plan.get(), 0, sizeof(st_plan));
+  CopyPlan(env, info[0], plan.get());
+  st_error err{};
+  // Synchronous: the standby has nothing else to do meanwhile.
+  if (st_dp_prepare(plan.get(), &err) != 0) throw FromSt(env, err);
+  auto d = Napi::Promise::Deferred::New(env);
+  d.Resolve(env.Undefined());
+  return d.Promise();
+}
+
+// Hot-plug one device (rte_dev_probe) into a prepared standby.
+Napi::Value ProbeDevice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString())
+    throw Napi::TypeError::New(env, "probeDevice: expected a device string");
+  std::string d = info[0].As<Napi::String>().Utf8Value();
+  st_error err{};
+  if (st_dp_probe_device(d.c_str(), &err) != 0) throw FromSt(env, err);
+  return env.Undefined();
+}
+
+// No shadow work (true) or back to normal (false), while running.
+Napi::Value ForwardOnly(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBoolean())
+    throw Napi::TypeError::New(env, "forwardOnly: expected a boolean");
+  st_dp_forward_only(info[0].As<Napi::Boolean>().Value() ? 1 : 0);
   return env.Undefined();
 }
 

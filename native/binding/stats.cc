@@ -79,6 +79,8 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   o.Set("shadowRxPackets", N(env, s->shadow_rx_packets));
   o.Set("nicCopies", N(env, s->nic_copies));
   o.Set("nicDecided", N(env, s->nic_decided));
+  o.Set("quarantined", N(env, s->quarantined));
+  o.Set("forwardOnly", Napi::Boolean::New(env, s->forward_only != 0));
   return o;
 }
 

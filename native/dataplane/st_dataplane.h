@@ -88,6 +88,17 @@ struct st_map6 {
 	uint8_t len;    /* 0..128 */
 };
 
+#define ST_PATH_LEN          256
+#define ST_QUARANTINE_MAX    64
+
+/* One quarantined packet signature (quarantine.h): length, CRC32-C of the
+ * first 128 bytes, and how long from the start it lasts. */
+struct st_quarantine_conf {
+	uint32_t len;
+	uint32_t crc;
+	uint64_t ttl_ms;
+};
+
 struct st_plan {
 	uint8_t mode;                      /* enum st_mode */
 	uint8_t unmapped;                  /* enum st_unmapped */
@@ -108,6 +119,11 @@ struct st_plan {
 	struct st_map6 map6[ST_MAX_MAPS];
 	uint32_t prod_pool_mbufs;          /* 0 = default */
 	uint32_t shadow_pool_mbufs;        /* 0 = default */
+	/* reliability (docs/reliability.md) */
+	char flight_path[ST_PATH_LEN];     /* the flight recorder's file; "" = none */
+	uint16_t nb_quarantine;
+	struct st_quarantine_conf quarantine[ST_QUARANTINE_MAX];
+	uint8_t forward_only;              /* start with no shadow work */
 };
 
 /* ---- counters ---------------------------------------------------------- */
@@ -195,6 +211,8 @@ struct st_stats {
 	uint64_t shadow_rx_packets;                /* received on shadow ports, dropped */
 	uint64_t nic_copies;                       /* NIC-made copies finished in software */
 	uint64_t nic_decided;                      /* production packets the NIC decided and copied */
+	uint64_t quarantined;                      /* production packets whose signature is quarantined: no shadow work */
+	uint8_t forward_only;                      /* no shadow work at all (a crash loop) */
 };
 
 /* ---- entry points (called from the process's main thread = EAL main lcore) */
@@ -223,6 +241,16 @@ int st_plan_check(const struct st_plan *plan, struct st_error *err);
  * May be slow (real NICs): safe to call from a non-EAL thread. On failure
  * everything it started is stopped again. */
 int st_dp_setup(const struct st_plan *plan, struct st_error *err);
+
+/* A standby (docs/reliability.md): after EAL init without devices, make the
+ * plan's mempools ahead (setup takes them), then hot-plug the devices the
+ * dead process held (rte_dev_probe) right before setup. */
+int st_dp_prepare(const struct st_plan *plan, struct st_error *err);
+int st_dp_probe_device(const char *devargs, struct st_error *err);
+
+/* No shadow work at all (on), or back to normal; takes effect at each
+ * worker's next round. */
+void st_dp_forward_only(int on);
 
 /* Launch the worker lcores (main thread only). */
 int st_dp_launch(struct st_error *err);

@@ -14,7 +14,7 @@ export const FLIGHT_MAGIC = 0x52465453; // "STFR"
 export const FLIGHT_VERSION = 1;
 const HEADER = 64;
 const SNAP = 256;
-/** Keep in step with ST_STAGE_NAMES in flight.h. */
+/** Keep in step with ST_FLIGHT_STAGE_NAMES in flight.h. */
 export const STAGES = ['idle', 'rx', 'classify', 'copy', 'production', 'rewrite', 'firewall', 'encap', 'shadow_tx', 'test_crash'] as const;
 export type Stage = (typeof STAGES)[number] | 'unknown';
 

@@ -86,7 +86,7 @@ export interface ReliabilityEvents {
 }
 
 export interface ReliabilityServiceOptions {
-  dataplane: DataplaneHandle & { child: { forwardOnly(on: boolean, timeoutMs: number): Promise<void> } | null };
+  dataplane: DataplaneHandle & { child: { alive: boolean; forwardOnly(on: boolean, timeoutMs: number): Promise<void> } | null };
   /** the configuration in force (its reliability section) */
   config: () => Config;
   /** where flight/ and crashes/ go; null: no recorder (tests that do not ask for one) */
@@ -237,16 +237,22 @@ export class ReliabilityService extends EventEmitter<ReliabilityEvents> implemen
   /** Clear forward-only: shadow work resumes in the running data plane (and in every later start). */
   async clearForwardOnly(): Promise<ReliabilityView> {
     if (!this.forward.on) return this.view();
-    const child = this.dataplane.child;
-    if (this.dataplane.state === 'running' && child) {
-      await child.forwardOnly(false, this.dataplane.requestTimeoutMs);
-    } else if (this.dataplane.state === 'starting') {
-      throw stError('ST_ERR_BUSY', 'the data plane is starting; retry once it runs');
-    }
+    if (this.dataplane.state === 'starting') throw stError('ST_ERR_BUSY', 'the data plane is starting; retry once it runs');
+    // Cleared first: every later start is without it, whatever the running
+    // data plane does with the news.
     this.forward = { on: false, since: null, reason: null };
     this.recent = [];
     this.logger.warn('forward-only cleared by an operator: shadow work resumes');
     this.emit('forwardOnly', { on: false, reason: 'cleared by an operator' });
+    const child = this.dataplane.child;
+    if (this.dataplane.state === 'running' && child) {
+      try {
+        await child.forwardOnly(false, this.dataplane.requestTimeoutMs);
+      } catch (err) {
+        // A data plane that died meanwhile restarts without forward-only.
+        if (child.alive) throw err;
+      }
+    }
     return this.view();
   }
 

@@ -155,6 +155,8 @@ export class HostChild {
         return;
       }
       case 'started':
+      case 'prepared':
+      case 'forwardOnlySet':
       case 'stats':
       case 'stopped':
       case 'policyInstalled':

@@ -61,6 +61,13 @@ struct st_dp {
 	/* last hw counters, kept when ports are closed so stats stay readable */
 	struct rte_eth_stats hw_last[ST_MAX_PORTS];
 	struct st_lcore lcores[ST_MAX_WORKERS];
+	/* reliability (docs/reliability.md) */
+	struct st_quarantine quarantine;  /* fixed at setup from the plan */
+	volatile uint8_t forward_only;    /* workers do no shadow work while set */
+	/* pools a standby made ahead (st_dp_prepare); setup takes them when the
+	 * plan asks for the same sizes */
+	struct rte_mempool *ready_prod, *ready_shadow;
+	uint32_t ready_prod_n, ready_shadow_n;
 };
 
 extern struct st_dp st_dp_g;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -17,6 +18,26 @@
 #include "quarantine.h"
 
 struct st_flight_file *st_flight_g;
+struct st_test_crash st_test_crash_g;
+
+void
+st_test_crash_setup(void)
+{
+	const char *t = getenv("SHADOWTAP_TEST_CRASH");
+	size_t n = t != NULL ? strlen(t) : 0;
+
+	if (n > sizeof(st_test_crash_g.bytes))
+		n = sizeof(st_test_crash_g.bytes);
+	memcpy(st_test_crash_g.bytes, t != NULL ? t : "", n);
+	st_test_crash_g.len = (uint8_t)n;
+}
+
+void
+st_test_crash_hit(void)
+{
+	raise(SIGSEGV);
+	abort();
+}
 
 static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
 #define NB_FATAL (sizeof(fatal_signals) / sizeof(fatal_signals[0]))
@@ -59,7 +80,7 @@ on_fatal(int sig, siginfo_t *si, void *uctx)
 		f->crash_worker = w;
 		f->crash_time_ns = now_ns();
 		f->crash_fault_addr = (uint64_t)(uintptr_t)si->si_addr;
-		f->crash_stage = w >= 0 ? f->slots[w].stage : ST_STAGE_IDLE;
+		f->crash_stage = w >= 0 ? f->slots[w].stage : ST_FLIGHT_IDLE;
 		__atomic_store_n(&f->crash_signal, sig, __ATOMIC_RELEASE);
 		if (w >= 0) {
 			struct st_flight_slot *s = &f->slots[w];

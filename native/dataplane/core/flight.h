@@ -22,6 +22,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
 
 #include <rte_common.h>
 #include <rte_mbuf.h>
@@ -32,23 +35,23 @@
 #define ST_FLIGHT_VERSION 1
 #define ST_FLIGHT_SNAP    256
 
-/* Where a worker is. Keep in step with ST_STAGE_NAMES and
+/* Where a worker is. Keep in step with ST_FLIGHT_STAGE_NAMES and
  * src/reliability/flight.ts. */
 enum st_flight_stage {
-	ST_STAGE_IDLE = 0,    /* between bursts */
-	ST_STAGE_RX,          /* rx check, MARKs, quarantine */
-	ST_STAGE_CLASSIFY,    /* key parse, signatures, rte_acl, decisions */
-	ST_STAGE_COPY,        /* copies (snaplen) */
-	ST_STAGE_PRODUCTION,  /* production tx */
-	ST_STAGE_REWRITE,     /* headers and control-plane payloads */
-	ST_STAGE_FIREWALL,
-	ST_STAGE_ENCAP,
-	ST_STAGE_SHADOW_TX,
-	ST_STAGE_TEST_CRASH,  /* the test-only crash switch (flight.c) */
-	ST_STAGE__COUNT
+	ST_FLIGHT_IDLE = 0,    /* between bursts */
+	ST_FLIGHT_RX,          /* rx check, MARKs, quarantine */
+	ST_FLIGHT_CLASSIFY,    /* key parse, signatures, rte_acl, decisions */
+	ST_FLIGHT_COPY,        /* copies (snaplen) */
+	ST_FLIGHT_PRODUCTION,  /* production tx */
+	ST_FLIGHT_REWRITE,     /* headers and control-plane payloads */
+	ST_FLIGHT_FIREWALL,
+	ST_FLIGHT_ENCAP,
+	ST_FLIGHT_SHADOW_TX,
+	ST_FLIGHT_TEST_CRASH,  /* the test-only crash switch (flight.c) */
+	ST_FLIGHT__COUNT
 };
 
-#define ST_STAGE_NAMES { "idle", "rx", "classify", "copy", "production", "rewrite", \
+#define ST_FLIGHT_STAGE_NAMES { "idle", "rx", "classify", "copy", "production", "rewrite", \
 	"firewall", "encap", "shadow_tx", "test_crash" }
 
 /* One worker's slot: the first line is the worker's, the rest the handler's. */
@@ -97,6 +100,28 @@ int st_flight_open(const char *path, uint16_t nb_workers, const uint16_t *lcores
 		   struct st_error *err);
 /* Restore the default signal actions, unmap (the file stays). */
 void st_flight_close(void);
+
+/* The test-only crash switch: when the data plane starts with
+ * SHADOWTAP_TEST_CRASH=<text> in its environment, the rewrite stage dies with
+ * SIGSEGV on a copy whose first segment contains <text> (at most 32 bytes).
+ * It exists so that the recorder, quarantine and the crash-loop guard can be
+ * tested on a real crash; unset, it costs one predictable branch per copy. */
+struct st_test_crash {
+	uint8_t len;
+	uint8_t bytes[32];
+};
+extern struct st_test_crash st_test_crash_g;
+void st_test_crash_setup(void);
+void st_test_crash_hit(void) __attribute__((noreturn, cold));
+
+static inline void
+st_test_crash_check(const struct rte_mbuf *m)
+{
+	if (unlikely(st_test_crash_g.len != 0) &&
+	    memmem(rte_pktmbuf_mtod(m, const void *), m->data_len, st_test_crash_g.bytes,
+		   st_test_crash_g.len) != NULL)
+		st_test_crash_hit();
+}
 
 static inline struct st_flight_slot *
 st_flight_slot(unsigned int worker)

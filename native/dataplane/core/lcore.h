@@ -28,6 +28,8 @@
 
 #include "st_dataplane.h"
 #include "policy.h"
+#include "flight.h"
+#include "quarantine.h"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -85,6 +87,9 @@ struct st_lcore_conf {
 	struct st_policy *const *policy;   /* the current policy; RCU-protected */
 	struct st_marks *const *marks;     /* the NIC MARKs honoured; RCU-protected, may be NULL */
 	st_deadline_fn deadline_step;      /* NULL: no deadline step */
+	struct st_flight_slot *flight;     /* this worker's flight recorder slot, or NULL */
+	const struct st_quarantine *quarantine; /* NULL or empty: no quarantine */
+	const volatile uint8_t *forward_only;   /* set: no shadow work this round */
 	struct rte_rcu_qsbr *rcu;
 	const volatile uint8_t *quit;
 };
@@ -104,6 +109,7 @@ struct st_lcore_ctr {
 	uint64_t shadow_rx_packets;
 	uint64_t nic_copies;               /* NIC-made copies finished in software */
 	uint64_t nic_decided;              /* production packets the NIC decided and copied */
+	uint64_t quarantined;              /* production packets skipped for their quarantined signature */
 	uint64_t dropped[ST_DROP__COUNT];
 	uint64_t anomalies[ST_ANOM__COUNT];
 	uint64_t rx_invalid[ST_RXBAD__COUNT];

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_bus.h>
+#include <rte_dev.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_cycles.h>
@@ -319,6 +321,7 @@ teardown(void)
 	rte_free(g->marks);
 	__atomic_store_n(&g->marks, NULL, __ATOMIC_RELEASE);
 	g->policy_installed = 0;
+	st_flight_close();
 	/* After the ports: closed queues have handed their mbufs back. */
 	rte_mempool_free(g->shadow_pool);
 	g->shadow_pool = NULL;
@@ -348,6 +351,9 @@ build_lcores(const struct st_plan *plan)
 		cf->marks = (struct st_marks *const *)&g->marks;
 		cf->rcu = g->rcu;
 		cf->quit = &g->quit;
+		cf->flight = st_flight_slot(w);
+		cf->quarantine = g->quarantine.n != 0 ? &g->quarantine : NULL;
+		cf->forward_only = &g->forward_only;
 		/* Distinct per worker, never 0 (xorshift's fixed point). */
 		lc->ctr.rng = rte_get_tsc_cycles() ^ (0x9e3779b97f4a7c15ull * (w + 1));
 		if (lc->ctr.rng == 0)
@@ -397,6 +403,93 @@ build_lcores(const struct st_plan *plan)
 			}
 		}
 	}
+}
+
+/* The flight recorder, the quarantine table and forward-only, from the plan. */
+static int
+reliability_setup(const struct st_plan *plan, struct st_error *err)
+{
+	struct st_dp *g = &st_dp_g;
+	const uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz();
+	uint16_t i, j;
+
+	if (plan->flight_path[0] != '\0') {
+		int rc = st_flight_open(plan->flight_path, plan->nb_workers, plan->worker_lcores, err);
+
+		if (rc != 0)
+			return rc;
+	}
+	memset(&g->quarantine, 0, sizeof(g->quarantine));
+	for (i = 0; i < plan->nb_quarantine && i < ST_QUAR_MAX; i++) {
+		const struct st_quarantine_conf *q = &plan->quarantine[i];
+		const uint64_t sig = (uint64_t)q->len << 32 | q->crc;
+		const uint64_t until = now + q->ttl_ms * (hz / 1000);
+
+		/* sorted by signature (insertion: at most 64) */
+		for (j = g->quarantine.n; j > 0 && g->quarantine.sig[j - 1] > sig; j--) {
+			g->quarantine.sig[j] = g->quarantine.sig[j - 1];
+			g->quarantine.until_tsc[j] = g->quarantine.until_tsc[j - 1];
+		}
+		g->quarantine.sig[j] = sig;
+		g->quarantine.until_tsc[j] = until;
+		g->quarantine.n++;
+	}
+	g->forward_only = plan->forward_only != 0;
+	st_test_crash_setup();
+	return 0;
+}
+
+int
+st_dp_prepare(const struct st_plan *plan, struct st_error *err)
+{
+	struct st_dp *g = &st_dp_g;
+	uint32_t prod_n, shadow_n;
+
+	st_error_clear(err);
+	if (st_dp_state_get() != ST_DP_IDLE || g->ready_prod != NULL) {
+		st_error_set(err, "ST_ERR_STATE", "", EBUSY,
+			     "prepare: EAL must be up and nothing set up or prepared yet");
+		return -EBUSY;
+	}
+	pool_sizes(plan, &prod_n, &shadow_n);
+	/* No port exists yet to ask for its NUMA socket (rte_eth_dev_socket_id
+	 * of a port that is not there is not safe in 22.11): any socket. */
+	g->ready_prod = pool_create("production", "prodPoolMbufs", "dataplane.mempool.production_mbufs",
+				    plan->prod_pool_mbufs != 0, prod_n, SOCKET_ID_ANY, err);
+	if (g->ready_prod == NULL)
+		return -ENOMEM;
+	g->ready_shadow = pool_create("shadow", "shadowPoolMbufs", "dataplane.mempool.shadow_mbufs",
+				      plan->shadow_pool_mbufs != 0, shadow_n, SOCKET_ID_ANY, err);
+	if (g->ready_shadow == NULL) {
+		rte_mempool_free(g->ready_prod);
+		g->ready_prod = NULL;
+		return -ENOMEM;
+	}
+	g->ready_prod_n = prod_n;
+	g->ready_shadow_n = shadow_n;
+	return 0;
+}
+
+int
+st_dp_probe_device(const char *devargs, struct st_error *err)
+{
+	int rc;
+
+	st_error_clear(err);
+	rc = rte_dev_probe(devargs);
+	if (rc != 0) {
+		st_error_set(err, "ST_ERR_PORT_NOT_FOUND", "devices", -rc,
+			     "cannot take device '%s' over (rte_dev_probe): %s", devargs,
+			     rte_strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+void
+st_dp_forward_only(int on)
+{
+	__atomic_store_n(&st_dp_g.forward_only, (uint8_t)(on != 0), __ATOMIC_RELEASE);
 }
 
 int
@@ -455,18 +548,26 @@ st_dp_setup(const struct st_plan *plan, struct st_error *err)
 	}
 	g->nb_ports = plan->nb_ports;
 
-	/* Two pools: copies can exhaust only their own, never production rx. */
+	/* Two pools: copies can exhaust only their own, never production rx.
+	 * A standby made them ahead (st_dp_prepare): taken as they are. */
 	pool_sizes(plan, &prod_n, &shadow_n);
-	g->prod_pool = pool_create("production", "prodPoolMbufs",
-				   "dataplane.mempool.production_mbufs",
-				   plan->prod_pool_mbufs != 0, prod_n, pool_socket(plan), err);
+	if (g->ready_prod != NULL && g->ready_prod_n == prod_n && g->ready_shadow_n == shadow_n) {
+		g->prod_pool = g->ready_prod;
+		g->shadow_pool = g->ready_shadow;
+		g->ready_prod = g->ready_shadow = NULL;
+	}
+	if (g->prod_pool == NULL)
+		g->prod_pool = pool_create("production", "prodPoolMbufs",
+					   "dataplane.mempool.production_mbufs",
+					   plan->prod_pool_mbufs != 0, prod_n, pool_socket(plan), err);
 	if (g->prod_pool == NULL) {
 		rc = -ENOMEM;
 		goto fail;
 	}
-	g->shadow_pool = pool_create("shadow", "shadowPoolMbufs",
-				     "dataplane.mempool.shadow_mbufs",
-				     plan->shadow_pool_mbufs != 0, shadow_n, pool_socket(plan), err);
+	if (g->shadow_pool == NULL)
+		g->shadow_pool = pool_create("shadow", "shadowPoolMbufs",
+					     "dataplane.mempool.shadow_mbufs",
+					     plan->shadow_pool_mbufs != 0, shadow_n, pool_socket(plan), err);
 	if (g->shadow_pool == NULL) {
 		rc = -ENOMEM;
 		goto fail;
@@ -516,6 +617,9 @@ st_dp_setup(const struct st_plan *plan, struct st_error *err)
 	if (rc != 0)
 		goto fail;
 
+	rc = reliability_setup(plan, err);
+	if (rc != 0)
+		goto fail;
 	g->nb_workers = plan->nb_workers;
 	build_lcores(plan);
 	g->counters_valid = 1;

@@ -28,6 +28,7 @@ st_dp_stats(struct st_stats *out)
 
 	out->nb_ports = g->nb_ports;
 	out->nb_workers = g->nb_workers;
+	out->forward_only = __atomic_load_n(&g->forward_only, __ATOMIC_RELAXED);
 	for (w = 0; w < g->nb_workers; w++) {
 		const struct st_lcore *lc = &g->lcores[w];
 		const struct st_lcore_ctr *c = &lc->ctr;
@@ -45,6 +46,7 @@ st_dp_stats(struct st_stats *out)
 		out->shadow_rx_packets += LD(c->shadow_rx_packets);
 		out->nic_copies += LD(c->nic_copies);
 		out->nic_decided += LD(c->nic_decided);
+		out->quarantined += LD(c->quarantined);
 		for (k = 0; k < ST_DROP__COUNT; k++)
 			out->dropped[k] += LD(c->dropped[k]);
 		for (k = 0; k < ST_ANOM__COUNT; k++)

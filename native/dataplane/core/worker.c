@@ -22,6 +22,25 @@
 #include "lcore.h"
 #include "rx_check.h"
 
+/* Packets whose signature is quarantined (quarantine.h): forwarded, never
+ * offered to the policy, counted. */
+static void
+quarantine_burst(struct st_lcore *lc, struct rte_mbuf *const *pkts, uint16_t n)
+{
+	const struct st_quarantine *qt = lc->conf.quarantine;
+	const uint64_t now = rte_rdtsc();
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		if (lc->work.nocopy >> i & 1)
+			continue;
+		if (st_quarantined(qt, st_mbuf_signature(pkts[i]), now)) {
+			lc->work.nocopy |= UINT64_C(1) << i;
+			lc->ctr.quarantined++;
+		}
+	}
+}
+
 int
 st_worker_main(void *arg)
 {
@@ -41,7 +60,9 @@ st_worker_main(void *arg)
 	while (likely(*cf->quit == 0)) {
 		/* One load per round: every packet of the round sees one whole
 		 * policy, old or new. */
-		const struct st_policy *pol = __atomic_load_n(cf->policy, __ATOMIC_ACQUIRE);
+		/* Forward-only (a crash loop): no policy, so no shadow work. */
+		const struct st_policy *pol = unlikely(*cf->forward_only)
+			? NULL : __atomic_load_n(cf->policy, __ATOMIC_ACQUIRE);
 		const struct st_marks *mk = __atomic_load_n(cf->marks, __ATOMIC_ACQUIRE);
 		uint32_t got = 0;
 		uint16_t i;
@@ -85,7 +106,15 @@ st_worker_main(void *arg)
 				if (n == 0)
 					continue;
 			}
+			if (unlikely(cf->quarantine != NULL))
+				quarantine_burst(lc, pkts, n);
+			if (cf->flight != NULL) {
+				cf->flight->port_id = q->port_id;
+				cf->flight->bursts++;
+				st_flight_at(cf->flight, ST_FLIGHT_RX, NULL);
+			}
 			q->handle(lc, q, pol, mk, pkts, n);
+			st_flight_at(cf->flight, ST_FLIGHT_IDLE, NULL);
 		}
 		/* The deadline step (lcore.h), under the same policy pointer. */
 		if (unlikely(deadline_step != NULL)) {

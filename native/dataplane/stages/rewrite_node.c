@@ -304,6 +304,8 @@ st_rewrite_stage(struct st_lcore *lc, const struct st_policy *pol, struct st_pen
 	for (i = 0; i < n; i++) {
 		if (i + ST_PREFETCH_OFFSET < n)
 			rte_prefetch0(rte_pktmbuf_mtod(p[i + ST_PREFETCH_OFFSET].m, void *));
+		st_flight_at(lc->conf.flight, ST_FLIGHT_REWRITE, p[i].m);
+		st_test_crash_check(p[i].m);
 		if (shadow_rewrite(c, &c->sess[pol->sessions[p[i].session].slot], pol, p[i].m,
 				   p[i].wire_len, p[i].first, &translated))
 			p[k++] = p[i];
@@ -330,6 +332,8 @@ st_rewrite_stage_short(struct st_lcore *lc, const struct st_policy *pol, struct 
 
 		if (i + ST_PREFETCH_OFFSET < n)
 			rte_prefetch0(rte_pktmbuf_mtod(cps[i + ST_PREFETCH_OFFSET], void *));
+		st_flight_at(lc->conf.flight, ST_FLIGHT_REWRITE, m);
+		st_test_crash_check(m);
 		if (shadow_rewrite(c, st, pol, m, rte_pktmbuf_pkt_len(m), 1, &translated))
 			cps[k++] = m;
 	}
