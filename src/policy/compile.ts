@@ -21,6 +21,7 @@
  * production ports to every shadow port: the walking skeleton's behaviour.
  */
 import type { Config, DeepReadonly } from '../config/schema.js';
+import { findingPath, safetyFindings } from './map-safety.js';
 import { parsePrefix4, parsePrefix6 } from './prefix.js';
 import { type ConfigProblem, PolicyError } from '../errors.js';
 import {
@@ -685,6 +686,13 @@ export function compilePolicy(config: Config, options: CompilePolicyOptions = {}
   }
   const unmappedText = { drop: 'dropped (counted)', mirror: 'mirrored with only covered addresses translated', count: 'counted, not sent' }[config.translate.unmapped];
   explain.push(`translation: ${map4.length} IPv4 and ${map6.length} IPv6 maps (${config.translate.hosts.length} host overrides), ${native.macMaps.length} MAC maps; copies with an unmapped address are ${unmappedText}`);
+  // Unsafe maps the operator accepted with allow: stated in the plan, never silent.
+  for (const f of safetyFindings(config.translate as unknown as Record<string, unknown>)) {
+    if (!f.allowed) continue;
+    const path = findingPath(f);
+    warnings.push({ path, message: `${f.kind} map accepted by allow: [${f.kind}]: ${f.message.replace(/ \(or allow: \[\w+\] on the map to accept it\)$/, '').replace(/; expected [^;]*$/, '')}` });
+    explain.push(`  ${path}: ${f.kind} map accepted (allow: [${f.kind}])`);
+  }
   const cpOn = (['arp', 'dhcp', 'nd'] as const).filter((k) => cp[k]);
   explain.push(`control-plane payload translation: ${cpOn.length ? cpOn.join(', ') : 'off'}`);
   const secLines = sec.rules.map((r, i) => `  security rule ${r.id ?? i + 1}: ${renderSecurityRule(r)}`);

@@ -11,7 +11,7 @@
  * which names the field in every problem.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { bool, expect, int, MAC_PATTERN, oneOf, PORT_NAME_PATTERN } from './schema-helpers.js';
+import { bool, expect, int, MAC_PATTERN, mapAllow, oneOf, PORT_NAME_PATTERN } from './schema-helpers.js';
 import { POLICY_LIMITS } from '../dataplane/native-types.js';
 import { APP_NAMES } from './apps.js';
 
@@ -275,6 +275,7 @@ const hostMap = Type.Object(
   {
     from: expect(Type.String({ minLength: 1, maxLength: 64, description: 'Production address (one host).' }), 'an IPv4 or IPv6 address'),
     to: expect(Type.String({ minLength: 1, maxLength: 64, description: 'Shadow address of the same family.' }), 'an IPv4 or IPv6 address'),
+    allow: mapAllow(),
   },
   { additionalProperties: false, description: 'One host override; wins over the prefix maps.' },
 );
