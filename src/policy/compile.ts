@@ -346,7 +346,9 @@ export function compilePolicy(config: Config, options: CompilePolicyOptions = {}
   const implicit = config.sessions === undefined;
   const sessionsIn: { s: Session; path: string }[] = implicit
     ? [{ s: defaultSession(config), path: 'sessions' }]
-    : config.sessions!.map((s, i) => ({ s: s as Session, path: `sessions[${i}]` }));
+    : config.sessions!.flatMap((s, i) => ((s as Session).enabled === false ? [] : [{ s: s as Session, path: `sessions[${i}]` }]));
+  // A disabled session keeps its place in the policy but is not compiled: it mirrors nothing.
+  const disabled = implicit ? [] : config.sessions!.filter((s) => (s as Session).enabled === false).map((s) => (s as Session).id);
 
   // ---- targets
   const srcMac = parseMac(config.shadow.mac.src);
@@ -685,6 +687,7 @@ export function compilePolicy(config: Config, options: CompilePolicyOptions = {}
     explain.push('  otherwise: not mirrored by this session');
   }
   const unmappedText = { drop: 'dropped (counted)', mirror: 'mirrored with only covered addresses translated', count: 'counted, not sent' }[config.translate.unmapped];
+  if (disabled.length > 0) explain.push(`disabled (kept in the policy, not compiled): session${disabled.length === 1 ? '' : 's'} ${disabled.join(', ')}`);
   explain.push(`translation: ${map4.length} IPv4 and ${map6.length} IPv6 maps (${config.translate.hosts.length} host overrides), ${native.macMaps.length} MAC maps; copies with an unmapped address are ${unmappedText}`);
   // Unsafe maps the operator accepted with allow: stated in the plan, never silent.
   for (const f of safetyFindings(config.translate as unknown as Record<string, unknown>)) {

@@ -187,6 +187,10 @@ export const SessionSchema = Type.Object(
   {
     id: int(1, 4294967295, undefined, 'Session number, unique; labels its counters (session="...").'),
     description: description('Free text shown in explanations.'),
+    enabled: expect(
+      Type.Optional(Type.Boolean({ description: 'false: kept in the policy (and its counters), left out of the compiled policy, so it mirrors nothing until enabled again. Default true.' })),
+      'true or false',
+    ),
     priority: int(0, 65535, 100, 'Evaluation order, lowest first (then by id); with match: first, the first accepting session per target takes the packet.'),
     sources: expect(
       Type.Optional(Type.Array(SourceSchema, { minItems: 1, maxItems: 32, description: 'Ports and directions; default every production port, rx.' })),

@@ -16,6 +16,7 @@
  * supervisor usable as one data-plane source for /metrics and for tests.
  */
 import { EventEmitter } from 'node:events';
+import { EventFeed } from '../services/events.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { PlacementPlan } from '../offload/planner.js';
@@ -71,6 +72,7 @@ export type SupervisorEvents = LifecycleEvents & PolicyEvents & OffloadEvents;
 export interface Services {
   policy: PolicyService;
   offload: OffloadService;
+  events: EventFeed;
 }
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
@@ -103,7 +105,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     });
     const offload = new OffloadService({ dataplane: lifecycle, policy, logger });
     this.lifecycle = lifecycle;
-    this.services = { policy, offload };
+    const events = new EventFeed();
+    this.services = { policy, offload, events };
     this.totals = new CounterTotals(lifecycle.shape);
 
     // What each child leaves behind is settled before anyone else hears of its exit.
@@ -126,6 +129,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     policy.on('policy', (e) => this.emit('policy', e));
     offload.on('offloadFallback', (fb) => this.emit('offloadFallback', fb));
     offload.on('offload', (e) => this.emit('offload', e));
+
+    // The feed of GET /v1/events: small, JSON-safe summaries of each event.
+    lifecycle.on('state', (e) => events.publish('state', e));
+    lifecycle.on('ready', ({ pid, restarts }) => events.publish('ready', { pid, restarts }));
+    lifecycle.on('exited', (e) => events.publish('exited', e));
+    lifecycle.on('restarting', (e) => events.publish('restarting', e));
+    lifecycle.on('failed', ({ error, restarting }) => {
+      const err = error as { code?: string; message?: string };
+      events.publish('failed', { code: err.code ?? 'ST_ERR_INTERNAL', message: String(err.message ?? error).split('\n')[0], restarting });
+    });
+    policy.on('policy', (e) => events.publish('policy', e));
+    offload.on('offload', (e) => events.publish('offload', e));
+    offload.on('offloadFallback', (fb) => events.publish('fallback', fb as unknown as Record<string, unknown>));
   }
 
   // ---- the lifecycle -------------------------------------------------------------
@@ -178,6 +194,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   sessionStats(): SessionsView {
     return this.services.policy.sessionStats();
+  }
+
+  configInForce(): Config {
+    return this.services.policy.configInForce();
   }
 
   validatePolicy(section: unknown): PolicyPlan {

@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { MetricsSource } from '../../../metrics/collector.js';
 import type { OffloadOperations } from '../../../services/offload.js';
+import type { EventSource } from '../../../services/events.js';
 import type { PolicyOperations } from '../../../services/policy.js';
 
 /**
@@ -19,6 +20,8 @@ import type { PolicyOperations } from '../../../services/policy.js';
 export interface ApiServices {
   policy: PolicyOperations;
   offload: Partial<OffloadOperations>;
+  /** the event feed of GET /v1/events (absent: 503) */
+  events?: EventSource;
 }
 
 /** One object that is both (a fake in route tests): its methods serve as the services. */
