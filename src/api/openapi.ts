@@ -8,6 +8,7 @@
  * generated from it (src/tools/gen-api-docs.ts).
  */
 import type { FastifyInstance, RouteOptions } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { CATALOGUE } from '../errors.js';
 import { VERSION } from '../version.js';
 
@@ -124,11 +125,16 @@ export function recordRoutes(fastify: FastifyInstance): RecordedRoute[] {
   return routes;
 }
 
+const OpenApiDocumentSchema = Type.Object(
+  { openapi: Type.String(), info: Type.Object({}, { additionalProperties: true }), paths: Type.Record(Type.String(), Type.Unknown()) },
+  { additionalProperties: false, description: 'OpenAPI 3.1.' },
+);
+
 export function openapiRoutes(fastify: FastifyInstance, routes: readonly RecordedRoute[]): void {
   let cached: Json | null = null;
   const doc = () => (cached ??= openapiDocument(routes));
-  fastify.get('/v1/openapi.json', { schema: { summary: 'This OpenAPI document' } }, async () => doc());
-  fastify.get('/v1/docs', { schema: { summary: 'The OpenAPI document as an HTML page', produces: ['text/html'] } }, async (_req, reply) => {
+  fastify.get('/v1/openapi.json', { schema: { summary: 'This OpenAPI document', response: { 200: OpenApiDocumentSchema } } }, async () => doc());
+  fastify.get('/v1/docs', { schema: { summary: 'The OpenAPI document as an HTML page', produces: ['text/html'], response: { 200: Type.String({ description: 'HTML, no scripts, nothing fetched from elsewhere.' }) } } }, async (_req, reply) => {
     reply.type('text/html; charset=utf-8');
     return docsPage(doc());
   });
