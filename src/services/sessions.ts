@@ -12,6 +12,7 @@ import { policySection, validateConfig } from '../config/load.js';
 import { POLICY_KEYS, type Config } from '../config/schema.js';
 import { exportShadowTopology, parseTopology, type ShadowTopology } from '../config/topology.js';
 import { stError } from '../errors.js';
+import { policyHash } from './policy-state.js';
 import type { PolicyOperations, PolicyView } from './policy.js';
 
 type Obj = Record<string, unknown>;
@@ -174,7 +175,8 @@ export async function importConfig(host: SessionHost, body: unknown): Promise<Po
   const full = validateConfig(raw, { source: 'body' }) as unknown as Obj;
   for (const key of Object.keys({ ...current, ...full })) {
     if ((POLICY_KEYS as readonly string[]).includes(key)) continue;
-    if (JSON.stringify(full[key]) !== JSON.stringify(current[key])) {
+    // Key order does not matter (an exported file may list keys sorted).
+    if (policyHash(full[key] ?? null) !== policyHash(current[key] ?? null)) {
       throw stError('ST_ERR_CONFLICT', `${key}: differs from the running configuration; only the policy keys (${POLICY_KEYS.join(', ')}) change without a restart: restart shadowtap with the new file to change ${key}`);
     }
   }
