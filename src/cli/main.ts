@@ -286,6 +286,7 @@ export async function main(argv: string[]): Promise<number> {
           'log-format': { type: 'string' },
           'log-level': { type: 'string' },
           'max-capture-mb': { type: 'string' },
+          'capture-keep': { type: 'string' },
         });
         break;
       case 'check-config':
@@ -336,7 +337,13 @@ export async function main(argv: string[]): Promise<number> {
       if (maxCaptureMb !== undefined && (!Number.isInteger(maxCaptureMb) || maxCaptureMb < 0)) {
         return usage(name, `--max-capture-mb "${capText}": expected a whole number of MiB (0 = no limit)`);
       }
+      const keepText = values['capture-keep'] as string | undefined;
+      const captureKeep = keepText === undefined ? undefined : Number(keepText);
+      if (captureKeep !== undefined && (!/^[0-9]+$/.test(keepText!) || captureKeep > 100000)) {
+        return usage(name, `--capture-keep "${keepText}": expected a whole number of rotated files to keep (0 = keep all)`);
+      }
       return runCommand({
+        ...(captureKeep !== undefined ? { captureKeep } : {}),
         ...(maxCaptureMb !== undefined ? { maxCaptureMb } : {}),
         ...(typeof values['config'] === 'string' ? { config: values['config'] } : {}),
         logFormat: format as LogFormat,

@@ -17,6 +17,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { EventFeed } from '../services/events.js';
+import { rotateCaptures } from './captures.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { PlacementPlan } from '../offload/planner.js';
@@ -65,6 +66,8 @@ export interface SupervisorOptions {
   policySource?: PolicySource;
   /** ms to wait for the data plane to install a policy; default 120 s */
   policyTimeoutMs?: number;
+  /** rotated capture files kept per tx_pcap file (captures.ts); 0 keeps all; default 10 */
+  captureKeep?: number;
 }
 
 export type SupervisorEvents = LifecycleEvents & PolicyEvents & OffloadEvents;
@@ -129,6 +132,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     policy.on('policy', (e) => this.emit('policy', e));
     offload.on('offloadFallback', (fb) => this.emit('offloadFallback', fb));
     offload.on('offload', (e) => this.emit('offload', e));
+
+    // net_pcap truncates its tx_pcap file when a data plane opens it: the
+    // previous capture is rotated aside first ('starting' is emitted before the fork).
+    const keep = options.captureKeep ?? 10;
+    lifecycle.on('state', ({ state }) => {
+      if (state === 'starting') rotateCaptures(policy.config, keep, logger);
+    });
 
     // The feed of GET /v1/events: small, JSON-safe summaries of each event.
     lifecycle.on('state', (e) => events.publish('state', e));
