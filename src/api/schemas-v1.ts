@@ -63,6 +63,13 @@ const PortOffload = Type.Object(
     rules: Type.Integer({ description: 'Hardware rules planned on this port.' }),
     ruleCapacity: Type.Union([Type.Integer(), Type.Null()]),
     notes: Type.Array(Type.String()),
+    probes: Type.Array(
+      Type.Object(
+        { probe: Type.String(), ok: Type.Boolean(), errno: Type.Optional(Type.Integer()), message: Type.Optional(Type.String()) },
+        { additionalProperties: false },
+      ),
+      { description: 'rte_flow_validate of each canonical rule on this port (empty: not probed yet; the plan then uses the profile\'s facts).' },
+    ),
   },
   { additionalProperties: false },
 );

@@ -123,7 +123,11 @@ export async function portsCommand(args: string[]): Promise<CommandOutput> {
     ['PORT', 'ROLE', 'DEVICE', 'DRIVER', 'PROFILE', 'MATCHED-BY', 'PROBED', 'PLACEMENT', 'RX', 'TX'],
     ports.map((p) => [p['name'], p['role'], String(p['device']).split(',')[0]!, p['driver'] ?? '-', p['offload']?.profile ?? '-', p['offload']?.matchedBy ?? '-', p['offload'] ? String(p['offload'].probed) : '-', p['offload']?.placement ?? '-', p['counters'].rxPackets, p['counters'].txPackets]),
   );
-  for (const p of ports) for (const d of p['offload']?.disagreements ?? []) lines.push(`${p['name']}: probe disagrees with the profile: ${d}`);
+  for (const p of ports) {
+    const probes = (p['offload']?.probes ?? []) as Json[];
+    if (probes.length > 0) lines.push(`${p['name']}: rte_flow_validate accepted ${probes.filter((x) => x['ok']).length} of ${probes.length} probes${probes.some((x) => !x['ok']) ? `; refused: ${probes.filter((x) => !x['ok']).map((x) => x['probe']).join(', ')}` : ''}`);
+    for (const d of p['offload']?.disagreements ?? []) lines.push(`${p['name']}: probe disagrees with the profile: ${d}`);
+  }
   return out(EXIT.ok, lines);
 }
 

@@ -40,6 +40,7 @@ export function portsView(source: PortSource, offload: Partial<OffloadOperations
     ports: status.ports.map((p, index) => {
       const c = stats?.ports[index] as Record<string, number> | undefined;
       const o = plan?.ports.find((x) => x.index === index);
+      const report = offload.probeReports?.().get(index);
       return {
         index,
         name: p.name,
@@ -49,7 +50,19 @@ export function portsView(source: PortSource, offload: Partial<OffloadOperations
         driver: p.driver,
         mac: p.mac,
         offload: o
-          ? { profile: o.profile, matchedBy: o.matchedBy, matchReason: o.matchReason, probed: o.probed, disagreements: o.disagreements, placement: o.placement, rules: o.rules, ruleCapacity: o.ruleCapacity, notes: o.notes }
+          ? {
+              profile: o.profile,
+              matchedBy: o.matchedBy,
+              matchReason: o.matchReason,
+              probed: o.probed,
+              disagreements: o.disagreements,
+              placement: o.placement,
+              rules: o.rules,
+              ruleCapacity: o.ruleCapacity,
+              notes: o.notes,
+              // What rte_flow_validate said of each canonical rule: the probed capabilities.
+              probes: (report?.results ?? []).map((r) => ({ probe: r.probe, ok: r.ok, ...(r.errno !== undefined ? { errno: r.errno } : {}), ...(typeof r.message === 'string' ? { message: r.message } : {}) })),
+            }
           : null,
         counters: Object.fromEntries(COUNTERS.map((k) => [k, c?.[k] ?? 0])) as Record<(typeof COUNTERS)[number], number>,
       };

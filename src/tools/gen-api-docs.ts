@@ -11,6 +11,7 @@ import Fastify from 'fastify';
 import { Registry } from 'prom-client';
 import app from '../api/app.js';
 import type { DataplaneSource } from '../api/plugins/app/dataplane.js';
+import { API_COMMANDS } from '../api/cli-commands.js';
 
 export const API_DOCS_PATH = fileURLToPath(new URL('../../../docs/api.md', import.meta.url));
 export const BEGIN = '<!-- generated from /v1/openapi.json by src/tools/gen-api-docs.ts: do not edit by hand -->';
@@ -34,14 +35,15 @@ function schemaName(s: Json | undefined): string {
 }
 
 export function renderRoutes(doc: Json): string {
-  const lines = ['| Route | What it does | Input | Answers |', '|---|---|---|---|'];
+  const lines = ['| Route | What it does | Input | Answers | CLI |', '|---|---|---|---|---|'];
   for (const [path, ops] of Object.entries(doc['paths'] as Record<string, Record<string, Json>>)) {
     for (const [method, op] of Object.entries(ops)) {
       const params = ((op['parameters'] as Json[] | undefined) ?? []).map((p) => `${p['in'] === 'path' ? '' : '?'}${String(p['name'])}`);
       const body = (op['requestBody'] as { content: Record<string, { schema: Json }> } | undefined)?.content['application/json']?.schema;
       const input = [...params, ...(body ? [`body ${schemaName(body)}`] : [])].join(', ');
       const codes = Object.keys(op['responses'] as Json).join(', ');
-      lines.push(`| \`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}\` | ${String(op['summary']).replace(/\|/g, '\\|')} | ${input.replace(/\|/g, '\\|')} | ${codes} |`);
+      const cli = API_COMMANDS[`${method.toUpperCase()} ${path}`];
+      lines.push(`| \`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}\` | ${String(op['summary']).replace(/\|/g, '\\|')} | ${input.replace(/\|/g, '\\|')} | ${codes} | ${cli ? `\`${cli.replace(/\|/g, '\\|')}\`` : ''} |`);
     }
   }
   return `${lines.join('\n')}\n`;

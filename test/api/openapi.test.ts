@@ -195,6 +195,7 @@ test('ports, profiles, plan explain', async (t) => {
   t.is(ports.ports[0].counters.rxPackets, 1000);
   t.is(ports.ports[0].counters.hwImissed, 7);
   t.is(typeof ports.ports[0].offload.profile, 'string');
+  t.deepEqual(ports.ports[0].offload.probes, [], 'nothing probed by the fake');
   const profiles = (await fastify.inject({ method: 'GET', url: '/v1/profiles' })).json();
   t.true(profiles.profiles.some((p: Json) => p.family === 'mlx5'));
   const ex = (await fastify.inject({ method: 'GET', url: '/v1/plan/explain' })).json();
