@@ -79,7 +79,7 @@ function apiError(source: string, a: ApiAnswer): CommandOutput {
   if (typeof b === 'object' && b !== null && Array.isArray(b.problems)) {
     return out(1, [], problemLines(source, b.problems));
   }
-  if (typeof b === 'object' && b !== null) return out(1, [], [`${source}: ${a.status} ${b.code ?? ''}: ${b.message ?? ''}`.trim()]);
+  if (typeof b === 'object' && b !== null) return out(a.status === 401 || a.status === 403 ? 5 : a.status === 404 ? 4 : 1, [], [`${source}: ${a.status} ${b.code ?? ''}: ${b.message ?? ''}`.trim()]);
   return out(1, [], [`${source}: HTTP ${a.status}: ${String(b).slice(0, 500)}`]);
 }
 

@@ -86,6 +86,12 @@ test.serial('a capture survives two data-plane restarts: three files, each a com
     process.kill(pid, 'SIGTERM');
     await until(`restart ${restart}`, () => sup.restartCount() === restart && sup.state === 'running' && sup.childPid() !== pid, 30_000);
   }
+  // The event feed (GET /v1/events) heard both: an exit, a restart and a ready for each.
+  const feed = sup.services.events.since(0);
+  t.is(feed.filter((e) => e.type === 'restarting').length, 2);
+  t.is(feed.filter((e) => e.type === 'exited').length, 2);
+  t.deepEqual(feed.filter((e) => e.type === 'ready').map((e) => e.data['restarts']), [0, 1, 2]);
+  t.deepEqual(feed.map((e) => e.id), feed.map((_, i) => i + 1), 'numbered from 1, none missing');
   const last = shadowTx();
   await until('copies written by the third data plane', () => shadowTx() > last + 200, 30_000);
   await sup.stop();
