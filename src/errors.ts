@@ -61,6 +61,7 @@ export const CATALOGUE = [
   // the admin API
   { code: 'ST_ERR_BAD_REQUEST', status: 400, meaning: 'An API request failed validation (body, query or parameters); the message says which field.' },
   { code: 'ST_ERR_NOT_FOUND', status: 404, meaning: 'No such API route or resource.' },
+  { code: 'ST_ERR_CONFLICT', status: 409, meaning: 'The request conflicts with the state in force: a session id that already exists, or a configuration import that changes keys only a restart can change (ports, EAL, API); the message names the field.' },
   { code: 'ST_ERR_INTERNAL', status: 500, meaning: 'An unexpected internal error, or a native error code missing from this catalogue.' },
 ] as const satisfies readonly CatalogueEntry[];
 

@@ -9,7 +9,13 @@ import { isErrorCode } from '../errors.js';
 import dataplanePlugin, { type DataplanePluginOptions } from './plugins/app/dataplane.js';
 import healthRoutes from './routes/health/index.js';
 import metricsRoutes from './routes/metrics/index.js';
+import { openapiRoutes, recordRoutes } from './openapi.js';
+import configRoutes from './routes/v1/config/index.js';
+import eventRoutes from './routes/v1/events/index.js';
+import mapRoutes from './routes/v1/maps/index.js';
 import planRoutes from './routes/v1/plan/index.js';
+import portRoutes from './routes/v1/ports/index.js';
+import profileRoutes from './routes/v1/profiles/index.js';
 import policyRoutes from './routes/v1/policy/index.js';
 import reliabilityRoutes from './routes/v1/reliability/index.js';
 import sessionRoutes from './routes/v1/sessions/index.js';
@@ -18,6 +24,8 @@ import statusRoutes from './routes/v1/status/index.js';
 export type AppOptions = DataplanePluginOptions;
 
 export default async function app(fastify: FastifyInstance, opts: AppOptions): Promise<void> {
+  // Before any route: the OpenAPI document is made of what it records.
+  const routes = recordRoutes(fastify);
   await fastify.register(dataplanePlugin, opts);
 
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
@@ -50,4 +58,10 @@ export default async function app(fastify: FastifyInstance, opts: AppOptions): P
   await fastify.register(sessionRoutes);
   await fastify.register(planRoutes);
   await fastify.register(reliabilityRoutes);
+  await fastify.register(portRoutes);
+  await fastify.register(profileRoutes);
+  await fastify.register(mapRoutes);
+  await fastify.register(configRoutes);
+  await fastify.register(eventRoutes);
+  openapiRoutes(fastify, routes);
 }

@@ -187,6 +187,7 @@ const SessionCountersSchema = {
 export const SessionsResponse = Type.Object(
   {
     generation: Type.Integer(),
+    disabled: Type.Optional(Type.Array(Type.Integer(), { description: 'Ids of sessions kept in the policy but disabled (not compiled, no counters here).' })),
     live: Type.Boolean({ description: 'The data plane answered the last poll.' }),
     at: Type.Number({ description: 'ms since the epoch of the newest snapshot.' }),
     path: Type.Optional(

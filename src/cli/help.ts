@@ -7,14 +7,35 @@ addresses on the way, with DPDK worker cores doing the packet work.
 
 commands:
   run            start the data plane and the admin API (Ctrl-C stops)
-  check-config   validate a configuration file and exit
-  policy         validate, apply or show the mirror policy
+  check-config   validate a configuration file and exit (= config validate)
+
+  talking to a running shadowtap (--url, --token, --json; see below):
+  status         data-plane state, restarts, ports and their counters
+  health         liveness and readiness
+  sessions       list, show, add, update, enable, disable or rm one session
+  counters       port and session counters
+  ports          ports: driver, hw-profile, probed capabilities, counters
+  profiles       the hw-profiles ports are matched against
+  maps           export or import the address maps
+  policy         validate, diff, apply or show the whole mirror policy
   plan           show where each piece of the policy runs: NIC, software or both
-  topology       export the shadow replica of a production topology
+  events         restarts, fallbacks, policy changes (--follow: as they happen)
+  config         validate a file; export or import the running configuration
+  topology       export the shadow replica of a production topology; import
+                 its security rules
+  metrics        the Prometheus exposition
+  openapi        the admin API's OpenAPI document
+
+  offline:
   audit          look for production addresses in shadow captures (leak audit)
   doctor         check this host (DPDK, hugepages, IOMMU, vfio, NICs, firmware)
   version        print versions
-  help [cmd]     show help for a command
+  help [cmd]     show help for a command (help exit-codes: what exit statuses mean)
+
+The API is found from --url URL, else $SHADOWTAP_URL, else url: in
+~/.config/shadowtap/cli.yaml (or $XDG_CONFIG_HOME/shadowtap/cli.yaml), else
+http://127.0.0.1:9465; a token likewise from --token, $SHADOWTAP_TOKEN, or
+token: / token_file: in that file, and sent as "Authorization: Bearer".
 
 Run \`shadowtap <command> --help\` for a command's options.
 
@@ -24,14 +45,18 @@ examples:
   shadowtap check-config /etc/shadowtap.yaml
   shadowtap policy apply policy.yaml
   shadowtap plan --config /etc/shadowtap.yaml --explain
+  shadowtap status
+  shadowtap sessions disable 7
+  shadowtap policy apply policy.yaml --diff
+  shadowtap events --follow
   shadowtap doctor --for=pci
 `,
   run: `usage: shadowtap run [--config FILE] [--log-format json|pretty] [--log-level LEVEL]
-                     [--max-capture-mb N]
+                     [--max-capture-mb N] [--capture-keep N]
 
 Starts the data plane under supervision (restarted with backoff if it dies)
-and the admin API (/healthz, /readyz, /metrics, /v1/status, /v1/policy,
-/v1/sessions). A policy applied through the API is saved under
+and the admin API (/healthz, /readyz, /metrics, /v1/...: docs/api.md; the
+other commands talk to it). A policy applied through the API is saved under
 <run_dir>/state/ and restored on the next run, unless the file's policy
 section has changed since (then the file wins).
 
@@ -40,25 +65,38 @@ loop as production traffic into a sink, copies translated (10.0.0.0/16 ->
 10.99.0.0/16, fd00::/16 -> fd99::/16) and written to <run_dir>/shadow.pcap,
 plus the tap interface st-shadow0 when running as root.
 
+Captures: a capture file the data plane writes (net_pcap tx_pcap=) is
+rotated aside before every start and restart, never truncated: FILE becomes
+FILE.1, FILE.1 becomes FILE.2, ... (as tcpdump -W), keeping --capture-keep
+of them. net_pcap cannot reopen its file while it runs, so a capture is not
+rotated by size or time while running (tcpdump -C/-G): --max-capture-mb
+stops the run at a size instead. For rotation by size and time while
+running, capture a shadow tap interface: tcpdump -i st-shadow0 -w shadow.pcap
+-C 100 -G 3600 -W 24.
+
 options:
   -c, --config FILE       YAML configuration (default: the embedded demo)
       --log-format FMT    json (default) or pretty
       --log-level LEVEL   fatal, error, warn, info, debug, trace, silent
                           (default: the config's log.level)
-      --max-capture-mb N  stop when a shadow capture file (net_pcap tx_pcap)
-                          passes N MiB; 0 = no limit (default 2048). The demo
-                          replays at 2,000 packets/s (ports[].rx_pps), a few
-                          hundred KB/s of copies.
+      --max-capture-mb N  stop when a capture file passes N MiB; 0 = no limit
+                          (default 2048). The demo replays 2,000 packets/s
+                          (ports[].rx_pps) and writes about 1,930 copies/s:
+                          about 830 KiB/s (measured: 0.81 MiB/s, 2.9 GiB an
+                          hour), so the default limit stops it after about
+                          40 minutes.
+      --capture-keep N    rotated captures kept per file (default 10; 0 =
+                          keep every one)
   -h, --help              this text
 
 exit status: 0 after a clean stop (SIGINT/SIGTERM), 1 if the data plane or
 the API cannot start, 2 for an invalid configuration or usage, 3 when a
-shadow capture reached --max-capture-mb (the run stopped cleanly).
+capture reached --max-capture-mb (the run stopped cleanly).
 
 examples:
   shadowtap run
   shadowtap run --log-format pretty
-  shadowtap run -c site.yaml --log-level debug
+  shadowtap run -c site.yaml --log-level debug --capture-keep 3
   curl -s http://127.0.0.1:9465/metrics | grep shadowtap_mirror
 `,
   'check-config': `usage: shadowtap check-config FILE
@@ -82,7 +120,8 @@ example:
   shadowtap version
 `,
   policy: `usage: shadowtap policy validate FILE [--config BASE] [--url URL] [--json]
-       shadowtap policy apply FILE [--url URL] [--json]
+       shadowtap policy diff FILE [--url URL] [--json]
+       shadowtap policy apply FILE [--diff [--yes]] [--url URL] [--json]
        shadowtap policy show [--url URL] [--json]
 
 The mirror policy: translate, match, sessions, targets, security (see
@@ -90,25 +129,41 @@ docs/policy.md). FILE is YAML or JSON: a whole configuration (its policy
 keys are used) or only the policy keys.
 
   validate  check FILE and print the compiled plan, its warnings (shadowed
-            or overlapping rules) and the policy in words. A policy-only
-            FILE needs the ports: --config BASE (checked locally) or --url
-            (checked by the running shadowtap, POST /v1/policy/validate).
+            or overlapping rules, unsafe maps accepted with allow) and the
+            policy in words. A policy-only FILE needs the ports: --config
+            BASE (checked locally) or a running shadowtap (--url or
+            $SHADOWTAP_URL: POST /v1/policy/validate).
+  diff      a unified diff of the running policy (GET /v1/policy) against
+            FILE's, both with defaults filled, so only real changes show;
+            exit 0 when they are the same, 1 when they differ (as diff(1)).
   apply     replace the running policy with FILE's (PUT /v1/policy); it is
             installed while traffic flows, and nothing changes if it fails.
+            --diff shows the diff first and asks before applying (--yes:
+            do not ask; without a terminal, --diff needs --yes); the apply
+            carries the ETag of the policy diffed (If-Match), so a policy
+            changed in between is not overwritten.
   show      print the running policy's plan (GET /v1/policy).
 
 options:
-      --url URL       the admin API (default $SHADOWTAP_URL or ${'http://127.0.0.1:9465'})
+      --url URL       the admin API (default $SHADOWTAP_URL, url: in
+                      ~/.config/shadowtap/cli.yaml, or ${'http://127.0.0.1:9465'})
+      --token TOKEN   bearer token (default $SHADOWTAP_TOKEN or the file's)
   -c, --config BASE   validate: the configuration whose ports FILE refers to
+      --diff          apply: show the diff and confirm first
+  -y, --yes           apply --diff: apply without asking
       --json          print the API's JSON instead of text
   -h, --help          this text
 
-exit status: 0 ok, 1 invalid policy or refused, 2 usage, 3 the API cannot be reached.
+exit status: 0 ok (diff: no differences), 1 invalid policy or refused (diff:
+they differ; apply --diff: not confirmed), 2 usage, 3 the API cannot be
+reached, 5 not allowed.
 
 examples:
   shadowtap policy validate site.yaml
   shadowtap policy validate policy.yaml --config site.yaml
-  shadowtap policy apply policy.yaml
+  shadowtap policy diff policy.yaml
+  shadowtap policy apply policy.yaml --diff
+  shadowtap policy apply policy.yaml --diff --yes   # in a script
   shadowtap policy show --url http://10.0.0.5:9465
 `,
   plan: `usage: shadowtap plan [--config FILE] [--explain | --json]
@@ -149,6 +204,14 @@ examples:
   shadowtap plan --url http://127.0.0.1:9465 --explain
 `,
   topology: `usage: shadowtap topology export --config FILE --in TOPOLOGY [--out FILE] [--security] [--strict]
+       shadowtap topology export --in TOPOLOGY [--url URL]
+       shadowtap topology import --in TOPOLOGY [--no-enforce] [--url URL] [--json]
+
+export with --config works offline; without it, the running shadowtap
+translates with the maps in force (POST /v1/topology/export). import sends
+the topology to the running shadowtap, whose translated security rules
+become the policy's security section, enforced unless --no-enforce (POST
+/v1/topology/import).
 
 Reads a production topology (JSON: subnets, instances with ip/mac, security
 rules as 5-tuple allow/deny lists; docs/policy.md shows the format) and

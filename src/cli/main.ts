@@ -7,7 +7,13 @@ import { checkConfigFile } from './check-config.js';
 import { HELP } from './help.js';
 import { LOG_FORMATS, say, type LogFormat } from './log.js';
 import { planCommand } from './plan.js';
-import { DEFAULT_URL, policyApply, policyShow, policyValidate, type CommandOutput } from './policy.js';
+import type { CommandOutput, Endpoint } from './client.js';
+import { endpointOf, write } from './command.js';
+import { LIVE_HELP } from './help-live.js';
+import { countersCommand, eventsCommand, healthCommand, metricsCommand, openapiCommand, portsCommand, profilesCommand, reliabilityCommand, statusCommand } from './live.js';
+import { policyApply, policyShow, policyValidate } from './policy.js';
+import { configCommand, mapsCommand, policyDiff, sessionsCommand, topologyApiCommand } from './sessions.js';
+import { didYouMean, optionError } from './suggest.js';
 import { runCommand } from './run.js';
 import { topologyExport } from './topology.js';
 
@@ -17,40 +23,80 @@ function emit(o: CommandOutput): number {
   return o.code;
 }
 
-/** `policy <validate|apply|show>` */
+/** `policy <validate|apply|show|diff>` */
 async function policyCommand(rest: string[]): Promise<number> {
   const [sub, ...args] = rest;
   if (sub === undefined || sub === '--help' || sub === '-h') {
     process.stdout.write(HELP['policy']!);
     return sub === undefined ? 2 : 0;
   }
-  if (!['validate', 'apply', 'show'].includes(sub)) return usage('policy', `unknown subcommand "${sub}"; expected validate, apply or show`);
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(args, { url: { type: 'string' }, config: { type: 'string', short: 'c' }, json: { type: 'boolean' } });
-  } catch (err) {
-    return usage('policy', (err as Error).message);
-  }
+  const known = ['validate', 'apply', 'show', 'diff'];
+  if (!known.includes(sub)) return usage('policy', `unknown subcommand "${sub}"${didYouMean(sub, known)}; expected validate, apply, show or diff`);
+  const parsed = parseFor('policy', args, {
+    url: { type: 'string' },
+    token: { type: 'string' },
+    config: { type: 'string', short: 'c' },
+    json: { type: 'boolean' },
+    diff: { type: 'boolean' },
+    yes: { type: 'boolean', short: 'y' },
+  });
+  if (typeof parsed === 'number') return parsed;
   const v = parsed.values as Record<string, string | boolean | undefined>;
   if (v['help']) {
     process.stdout.write(HELP['policy']!);
     return 0;
   }
-  const url = (v['url'] as string | undefined) ?? process.env['SHADOWTAP_URL'];
   const json = v['json'] === true;
+  if ((v['diff'] !== undefined || v['yes'] !== undefined) && sub !== 'apply') return usage('policy', `${sub}: --${v['diff'] !== undefined ? 'diff' : 'yes'} is an option of apply`);
+  const named = typeof v['url'] === 'string' || process.env['SHADOWTAP_URL'] !== undefined;
+  const ep = endpointOf('policy', v);
+  if ('stdout' in ep) return write(ep);
   switch (sub) {
     case 'validate': {
       if (parsed.positionals.length !== 1) return usage('policy', 'validate: expected exactly one FILE');
-      return emit(await policyValidate({ file: parsed.positionals[0]!, json, ...(typeof v['config'] === 'string' ? { config: v['config'] } : {}), ...(url ? { url } : {}) }));
+      return emit(await policyValidate({ file: parsed.positionals[0]!, json, ...(typeof v['config'] === 'string' ? { config: v['config'] } : {}), ...(named ? { ep } : {}) }));
+    }
+    case 'diff': {
+      if (parsed.positionals.length !== 1) return usage('policy', 'diff: expected exactly one FILE');
+      if (v['config'] !== undefined) return usage('policy', 'diff: --config is not an option of diff (it compares FILE with the running policy)');
+      const d = await policyDiff(ep, parsed.positionals[0]!);
+      if ('stdout' in d) return write(d);
+      if (json) return emit({ code: d.lines.length > 0 ? 1 : 0, stdout: [JSON.stringify({ generation: d.generation, differs: d.lines.length > 0, diff: d.lines }, null, 2)], stderr: [] });
+      if (d.lines.length === 0) return emit({ code: 0, stdout: [`no differences: ${parsed.positionals[0]} is the running policy (generation ${d.generation})`], stderr: [] });
+      return emit({ code: 1, stdout: d.lines, stderr: [] });
     }
     case 'apply': {
       if (parsed.positionals.length !== 1) return usage('policy', 'apply: expected exactly one FILE');
       if (v['config'] !== undefined) return usage('policy', 'apply: --config is not an option of apply (it sends FILE to --url)');
-      return emit(await policyApply({ file: parsed.positionals[0]!, url: url ?? DEFAULT_URL, json }));
+      const file = parsed.positionals[0]!;
+      if (v['diff'] !== true) {
+        if (v['yes'] !== undefined) return usage('policy', 'apply: --yes answers the confirmation of --diff; give both');
+        return emit(await policyApply({ file, ep, json }));
+      }
+      const d = await policyDiff(ep, file);
+      if ('stdout' in d) return write(d);
+      if (d.lines.length === 0) {
+        process.stdout.write(`no differences: ${file} is the running policy (generation ${d.generation}); nothing applied\n`);
+        return 0;
+      }
+      process.stdout.write(`${d.lines.join('\n')}\n`);
+      if (v['yes'] !== true) {
+        if (!process.stdin.isTTY) return usage('policy', 'apply --diff: no terminal to confirm on; add --yes to apply the diff above without asking');
+        const { createInterface } = await import('node:readline/promises');
+        const rl = createInterface({ input: process.stdin, output: process.stdout });
+        const answer = (await rl.question(`apply this to the running policy (generation ${d.generation})? [y/N] `)).trim().toLowerCase();
+        rl.close();
+        if (answer !== 'y' && answer !== 'yes') {
+          process.stdout.write('not applied\n');
+          return 1;
+        }
+      }
+      // If-Match: what was shown is what is replaced, or nothing is.
+      return emit(await policyApply({ file, ep, json, ifMatch: d.etag }));
     }
     default: {
       if (parsed.positionals.length !== 0) return usage('policy', 'show: takes no FILE');
-      return emit(await policyShow({ url: url ?? DEFAULT_URL, json }));
+      return emit(await policyShow({ ep, json }));
     }
   }
 }
@@ -62,19 +108,19 @@ async function topologyCommand(rest: string[]): Promise<number> {
     process.stdout.write(HELP['topology']!);
     return sub === undefined ? 2 : 0;
   }
-  if (sub !== 'export') return usage('topology', `unknown subcommand "${sub}"; expected export`);
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(args, {
-      config: { type: 'string', short: 'c' },
-      in: { type: 'string' },
-      out: { type: 'string', short: 'o' },
-      security: { type: 'boolean' },
-      strict: { type: 'boolean' },
-    });
-  } catch (err) {
-    return usage('topology', (err as Error).message);
+  if (sub !== 'export' && sub !== 'import') return usage('topology', `unknown subcommand "${sub}"${didYouMean(sub, ['export', 'import'])}; expected export or import`);
+  // Through a running shadowtap: import always, export when no --config names the maps.
+  if (sub === 'import' || (!args.some((a) => a === '--config' || a === '-c' || a.startsWith('--config=')) && !args.includes('--help') && !args.includes('-h'))) {
+    return write(await topologyApiCommand(sub, args));
   }
+  const parsed = parseFor('topology', args, {
+    config: { type: 'string', short: 'c' },
+    in: { type: 'string' },
+    out: { type: 'string', short: 'o' },
+    security: { type: 'boolean' },
+    strict: { type: 'boolean' },
+  });
+  if (typeof parsed === 'number') return parsed;
   const v = parsed.values as Record<string, string | boolean | undefined>;
   if (v['help']) {
     process.stdout.write(HELP['topology']!);
@@ -96,12 +142,8 @@ async function topologyCommand(rest: string[]): Promise<number> {
 
 /** `audit CAPTURE... [--config FILE] [--json] [--max N]` */
 async function auditCli(rest: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(rest, { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, max: { type: 'string' }, strict: { type: 'boolean' } });
-  } catch (err) {
-    return usage('audit', (err as Error).message);
-  }
+  const parsed = parseFor('audit', rest, { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, max: { type: 'string' }, strict: { type: 'boolean' } });
+  if (typeof parsed === 'number') return parsed;
   const v = parsed.values as Record<string, string | boolean | undefined>;
   if (v['help']) {
     process.stdout.write(HELP['audit']!);
@@ -123,12 +165,8 @@ async function auditCli(rest: string[]): Promise<number> {
 
 /** `plan [--config FILE | --url URL] [--explain | --json]` */
 async function planCli(rest: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(rest, { config: { type: 'string', short: 'c' }, url: { type: 'string' }, explain: { type: 'boolean' }, json: { type: 'boolean' } });
-  } catch (err) {
-    return usage('plan', (err as Error).message);
-  }
+  const parsed = parseFor('plan', rest, { config: { type: 'string', short: 'c' }, url: { type: 'string' }, token: { type: 'string' }, explain: { type: 'boolean' }, json: { type: 'boolean' } });
+  if (typeof parsed === 'number') return parsed;
   const v = parsed.values as Record<string, string | boolean | undefined>;
   if (v['help']) {
     process.stdout.write(HELP['plan']!);
@@ -139,10 +177,16 @@ async function planCli(rest: string[]): Promise<number> {
   if (typeof v['url'] === 'string' && typeof v['config'] === 'string') {
     return usage('plan', '--config and --url: choose one (--url shows the running shadowtap\'s plan, of its own configuration)');
   }
+  let ep: Endpoint | undefined;
+  if (typeof v['url'] === 'string') {
+    const e = endpointOf('plan', v);
+    if ('stdout' in e) return write(e);
+    ep = e;
+  }
   return emit(
     await planCommand({
       ...(typeof v['config'] === 'string' ? { config: v['config'] } : {}),
-      ...(typeof v['url'] === 'string' ? { url: v['url'] } : {}),
+      ...(ep ? { ep } : {}),
       explain: v['explain'] === true,
       json: v['json'] === true,
     }),
@@ -150,7 +194,7 @@ async function planCli(rest: string[]): Promise<number> {
 }
 
 function usage(cmd: string, problem: string): number {
-  say(`shadowtap ${cmd}: ${problem}`);
+  say(`shadowtap${cmd === 'main' ? '' : ` ${cmd}`}: ${problem}`);
   say(`run \`shadowtap ${cmd === 'main' ? '' : `${cmd} `}--help\` for usage`);
   return 2;
 }
@@ -160,6 +204,33 @@ type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>
 function parse(args: string[], options: OptionSpec) {
   return parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: true, strict: true });
 }
+
+/** parse, or the usage exit status with a suggestion for a mistyped option. */
+function parseFor(cmd: string, args: string[], options: OptionSpec): ReturnType<typeof parse> | number {
+  try {
+    return parse(args, options);
+  } catch (err) {
+    return usage(cmd, optionError((err as Error).message, ['help', ...Object.keys(options)]));
+  }
+}
+
+/** Commands over the admin API (src/cli/live.ts, src/cli/sessions.ts). */
+const LIVE: Record<string, (args: string[]) => Promise<CommandOutput>> = {
+  status: statusCommand,
+  health: healthCommand,
+  metrics: metricsCommand,
+  counters: countersCommand,
+  ports: portsCommand,
+  profiles: profilesCommand,
+  events: (args) => eventsCommand(args),
+  openapi: openapiCommand,
+  sessions: sessionsCommand,
+  maps: mapsCommand,
+  config: configCommand,
+  reliability: reliabilityCommand,
+};
+
+export const COMMANDS = ['run', 'check-config', 'status', 'reliability', 'health', 'sessions', 'counters', 'ports', 'profiles', 'maps', 'policy', 'plan', 'events', 'config', 'topology', 'audit', 'metrics', 'openapi', 'doctor', 'version', 'help'];
 
 /** The addon's own version line (it names the DPDK it runs on); loading it does not start EAL. */
 async function nativeVersion(): Promise<string> {
@@ -187,10 +258,17 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${DOCTOR_USAGE}\n`);
       return 0;
     }
-    if (!text) return usage('help', `unknown command "${topic}"; expected one of run, check-config, policy, plan, topology, audit, doctor, version`);
+    const live = LIVE_HELP[topic];
+    if (live) {
+      process.stdout.write(live);
+      return 0;
+    }
+    if (!text) return usage('help', `unknown command "${topic}"${didYouMean(topic, COMMANDS)}; expected one of ${COMMANDS.join(', ')}, exit-codes`);
     process.stdout.write(text);
     return 0;
   }
+  const live = LIVE[cmd];
+  if (live) return write(await live(rest));
   if (cmd === 'policy') return policyCommand(rest);
   if (cmd === 'topology') return topologyCommand(rest);
   if (cmd === 'plan') return planCli(rest);
@@ -209,6 +287,7 @@ export async function main(argv: string[]): Promise<number> {
           'log-format': { type: 'string' },
           'log-level': { type: 'string' },
           'max-capture-mb': { type: 'string' },
+          'capture-keep': { type: 'string' },
         });
         break;
       case 'check-config':
@@ -220,10 +299,10 @@ export async function main(argv: string[]): Promise<number> {
         parsed = parse([], {});
         break;
       default:
-        return usage('main', `unknown command "${cmd}"; expected one of run, check-config, policy, plan, topology, audit, doctor, version, help`);
+        return usage('main', `unknown command "${cmd}"${didYouMean(cmd, COMMANDS)}; expected one of ${COMMANDS.join(', ')}`);
     }
   } catch (err) {
-    return usage(cmd, (err as Error).message);
+    return usage(cmd, optionError((err as Error).message, ['help', 'config', 'log-format', 'log-level', 'max-capture-mb', 'capture-keep']));
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const name = cmd === '--version' || cmd === '-v' ? 'version' : cmd;
@@ -259,7 +338,13 @@ export async function main(argv: string[]): Promise<number> {
       if (maxCaptureMb !== undefined && (!Number.isInteger(maxCaptureMb) || maxCaptureMb < 0)) {
         return usage(name, `--max-capture-mb "${capText}": expected a whole number of MiB (0 = no limit)`);
       }
+      const keepText = values['capture-keep'] as string | undefined;
+      const captureKeep = keepText === undefined ? undefined : Number(keepText);
+      if (captureKeep !== undefined && (!/^[0-9]+$/.test(keepText!) || captureKeep > 100000)) {
+        return usage(name, `--capture-keep "${keepText}": expected a whole number of rotated files to keep (0 = keep all)`);
+      }
       return runCommand({
+        ...(captureKeep !== undefined ? { captureKeep } : {}),
         ...(maxCaptureMb !== undefined ? { maxCaptureMb } : {}),
         ...(typeof values['config'] === 'string' ? { config: values['config'] } : {}),
         logFormat: format as LogFormat,

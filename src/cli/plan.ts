@@ -17,13 +17,13 @@ import { explain, planJson, PlacementPlanSchema, type PlacementPlan } from '../o
 import { placementPlan } from '../offload/port-facts.js';
 import { ProfileError } from '../offload/problems.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import type { CommandOutput } from './policy.js';
+import { answerError, request, type CommandOutput, type Endpoint } from './client.js';
 
 export interface PlanCommandOptions {
   /** configuration file; absent (and no url): the embedded demo */
   config?: string;
   /** a running shadowtap's admin API */
-  url?: string;
+  ep?: Endpoint;
   /** print explain(): every piece, rule and testpmd command */
   explain?: boolean;
   /** print the JSON of GET /v1/plan */
@@ -82,27 +82,17 @@ async function loadConfig(file: string): Promise<CheckedConfig | CommandOutput> 
   return out(1, [], [`${file}: ${plural(problems.length, 'problem')}:`, ...problems.map((p) => `  ${formatProblem(p, file)}`)]);
 }
 
-async function fromUrl(url: string, o: PlanCommandOptions): Promise<CommandOutput> {
-  const target = `${url.replace(/\/+$/, '')}/v1/plan`;
-  let res: Response;
-  try {
-    res = await fetch(target, { signal: AbortSignal.timeout(60_000) });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = [cause?.code, cause?.message ?? (err as Error).message].filter((x) => x).join(' ');
-    return out(3, [], [`cannot reach the shadowtap API at ${url}: ${why}`, 'is `shadowtap run` running? (or plan offline with --config FILE)']);
-  }
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // not JSON: shown as text
-  }
-  if (res.status !== 200) {
-    const b = body as { code?: string; message?: string } | string;
-    if (typeof b === 'object' && b !== null) return out(1, [], [`${url}: ${res.status} ${b.code ?? ''}: ${b.message ?? ''}`.trim()]);
-    return out(1, [], [`${url}: HTTP ${res.status}: ${String(b).slice(0, 500)}`]);
+async function fromUrl(ep: Endpoint, o: PlanCommandOptions): Promise<CommandOutput> {
+  const url = ep.url;
+  // --explain: the server's own words (GET /v1/plan/explain); otherwise the plan, checked and rendered here.
+  const a = await request(ep, 'GET', o.explain ? '/v1/plan/explain' : '/v1/plan', { timeoutMs: 60_000 });
+  if ('stdout' in a) return { ...a, stderr: [...a.stderr.slice(0, 1), 'is `shadowtap run` running? (or plan offline with --config FILE)'] };
+  const body = a.body;
+  if (a.status !== 200) return answerError(url, a);
+  if (o.explain) {
+    const text = (body as { text?: unknown }).text;
+    if (typeof text !== 'string') return out(1, [], [`${url}: GET /v1/plan/explain answered no text; is it the same shadowtap version?`]);
+    return out(0, [`${url}: the running shadowtap's plan (drivers as DPDK reported them)`, '', text.replace(/\n$/, '')]);
   }
   if (!Value.Check(PlacementPlanSchema, body)) {
     const first = [...Value.Errors(PlacementPlanSchema, body)].slice(0, 3).map((e) => `${e.path || '/'}: ${e.message}`);
@@ -112,7 +102,7 @@ async function fromUrl(url: string, o: PlanCommandOptions): Promise<CommandOutpu
 }
 
 export async function planCommand(o: PlanCommandOptions): Promise<CommandOutput> {
-  if (o.url !== undefined) return fromUrl(o.url, o);
+  if (o.ep !== undefined) return fromUrl(o.ep, o);
   let config: Config;
   let policy: CompiledPolicy;
   let source: string;

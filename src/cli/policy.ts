@@ -15,16 +15,10 @@ import { POLICY_KEYS } from '../config/schema.js';
 import { ConfigError, formatProblem, isShadowtapError, type ConfigProblem } from '../errors.js';
 import type { PolicyPlan } from '../policy/compile.js';
 import { checkPolicy } from '../services/policy.js';
+import { out, request, type ApiAnswer, type CommandOutput, type Endpoint } from './client.js';
 
-export const DEFAULT_URL = 'http://127.0.0.1:9465';
-
-export interface CommandOutput {
-  code: number;
-  stdout: string[];
-  stderr: string[];
-}
-
-const out = (code: number, stdout: string[] = [], stderr: string[] = []): CommandOutput => ({ code, stdout, stderr });
+export { DEFAULT_URL } from './client.js';
+export type { CommandOutput } from './client.js';
 
 interface PolicyFile {
   /** the policy keys */
@@ -76,33 +70,8 @@ export function planLines(source: string, plan: PolicyPlan, verb = 'OK'): string
   return lines;
 }
 
-interface ApiAnswer {
-  status: number;
-  body: unknown;
-}
-
-async function api(url: string, method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<ApiAnswer | CommandOutput> {
-  const target = `${url.replace(/\/+$/, '')}${path}`;
-  let res: Response;
-  try {
-    res = await fetch(target, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(180_000),
-    });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return out(3, [], [`cannot reach the shadowtap API at ${url}: ${cause?.code ?? ''} ${cause?.message ?? (err as Error).message}`.trim(), 'is `shadowtap run` running? (--url to point elsewhere)']);
-  }
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON: kept as text
-  }
-  return { status: res.status, body: parsed };
+async function api(ep: Endpoint, method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown, ifMatch?: string | null): Promise<ApiAnswer | CommandOutput> {
+  return request(ep, method, path, { ...(body !== undefined ? { body } : {}), ...(ifMatch ? { ifMatch } : {}) });
 }
 
 function apiError(source: string, a: ApiAnswer): CommandOutput {
@@ -110,14 +79,15 @@ function apiError(source: string, a: ApiAnswer): CommandOutput {
   if (typeof b === 'object' && b !== null && Array.isArray(b.problems)) {
     return out(1, [], problemLines(source, b.problems));
   }
-  if (typeof b === 'object' && b !== null) return out(1, [], [`${source}: ${a.status} ${b.code ?? ''}: ${b.message ?? ''}`.trim()]);
+  if (typeof b === 'object' && b !== null) return out(a.status === 401 || a.status === 403 ? 5 : a.status === 404 ? 4 : 1, [], [`${source}: ${a.status} ${b.code ?? ''}: ${b.message ?? ''}`.trim()]);
   return out(1, [], [`${source}: HTTP ${a.status}: ${String(b).slice(0, 500)}`]);
 }
 
 export interface ValidateOptions {
   file: string;
   config?: string;
-  url?: string;
+  /** a running shadowtap, when one was named (--url or the environment) */
+  ep?: Endpoint;
   json?: boolean;
 }
 
@@ -125,8 +95,8 @@ export async function policyValidate(o: ValidateOptions): Promise<CommandOutput>
   const f = await readPolicyFile(o.file);
   if ('code' in f) return f;
   let plan: PolicyPlan;
-  if (o.url !== undefined && o.config === undefined && !f.whole) {
-    const a = await api(o.url, 'POST', '/v1/policy/validate', f.section);
+  if (o.ep !== undefined && o.config === undefined && !f.whole) {
+    const a = await api(o.ep, 'POST', '/v1/policy/validate', f.section);
     if ('code' in a) return a;
     if (a.status !== 200) return apiError(o.file, a);
     plan = (a.body as { plan: PolicyPlan }).plan;
@@ -153,10 +123,10 @@ export async function policyValidate(o: ValidateOptions): Promise<CommandOutput>
   return out(0, planLines(o.file, plan));
 }
 
-export async function policyApply(o: { file: string; url: string; json?: boolean }): Promise<CommandOutput> {
+export async function policyApply(o: { file: string; ep: Endpoint; json?: boolean; ifMatch?: string | null }): Promise<CommandOutput> {
   const f = await readPolicyFile(o.file);
   if ('code' in f) return f;
-  const a = await api(o.url, 'PUT', '/v1/policy', f.section);
+  const a = await api(o.ep, 'PUT', '/v1/policy', f.section, o.ifMatch);
   if ('code' in a) return a;
   if (a.status !== 200) return apiError(o.file, a);
   if (o.json) return out(0, [JSON.stringify(a.body, null, 2)]);
@@ -165,11 +135,11 @@ export async function policyApply(o: { file: string; url: string; json?: boolean
   return out(0, planLines(o.file, v.plan, `applied generation ${v.generation} (${how})`));
 }
 
-export async function policyShow(o: { url: string; json?: boolean }): Promise<CommandOutput> {
-  const a = await api(o.url, 'GET', '/v1/policy');
+export async function policyShow(o: { ep: Endpoint; json?: boolean }): Promise<CommandOutput> {
+  const a = await api(o.ep, 'GET', '/v1/policy');
   if ('code' in a) return a;
-  if (a.status !== 200) return apiError(o.url, a);
+  if (a.status !== 200) return apiError(o.ep.url, a);
   if (o.json) return out(0, [JSON.stringify(a.body, null, 2)]);
   const v = a.body as { generation: number; applied: boolean; since: string; source: string; plan: PolicyPlan };
-  return out(0, planLines(o.url, v.plan, `generation ${v.generation} from ${v.source} since ${v.since}${v.applied ? '' : ' (not installed: the data plane is not running)'}`));
+  return out(0, planLines(o.ep.url, v.plan, `generation ${v.generation} from ${v.source} since ${v.since}${v.applied ? '' : ' (not installed: the data plane is not running)'}`));
 }

@@ -24,6 +24,8 @@ export interface RunOptions {
   progressMs?: number;
   /** stop when a shadow capture file grows past this many MiB; 0 = no limit */
   maxCaptureMb?: number;
+  /** rotated captures kept per capture file (FILE.1 ... FILE.N); 0 = all; default 10 */
+  captureKeep?: number;
 }
 
 /** Exit status when the run stopped itself to protect the disk. */
@@ -75,6 +77,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       stateBaseHash: restored.baseHash,
       policyGeneration: restored.generation,
       policySource: restored.source,
+      ...(opts.captureKeep !== undefined ? { captureKeep: opts.captureKeep } : {}),
     });
   } catch (err) {
     if (!isShadowtapError(err)) throw err;

@@ -12,6 +12,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError, PolicyError, stError, sysReason, type ConfigProblem } from '../errors.js';
 import { checkPolicySemantics } from '../policy/check.js';
+import { safetyFindings } from '../policy/map-safety.js';
 import { compilePolicy, type CompiledPolicy, type CompilePolicyOptions } from '../policy/compile.js';
 import {
   ConfigSchema,
@@ -26,8 +27,6 @@ import {
 import {
   formatPrefix4,
   formatPrefix6,
-  overlaps4,
-  overlaps6,
   parsePrefix4,
   parsePrefix6,
   type Prefix4,
@@ -243,12 +242,10 @@ function checkMaps<P extends Prefix4 | Prefix6>(
   family: 'ipv4' | 'ipv6',
   parse: (t: string) => P | 'syntax' | 'host_bits',
   format: (p: P) => string,
-  overlaps: (a: P, b: P) => boolean,
 ): void {
   if (!Array.isArray(maps)) return;
   const example = family === 'ipv4' ? '10.0.0.0/16' : 'fd00::/16';
   const name = family === 'ipv4' ? 'IPv4' : 'IPv6';
-  const froms: { index: number; prefix: P }[] = [];
   maps.forEach((m: unknown, i) => {
     if (!isObj(m)) return;
     const parsed: Partial<Record<'from' | 'to', P>> = {};
@@ -276,18 +273,6 @@ function checkMaps<P extends Prefix4 | Prefix6>(
         ['translate', family, i, 'to'],
         `prefix length /${parsed.to.len} differs from from's /${parsed.from.len}; expected the same length (/${parsed.from.len}) so every address maps one to one`,
       );
-    }
-    if (parsed.from) {
-      for (const other of froms) {
-        if (overlaps(other.prefix, parsed.from)) {
-          found.add(
-            ['translate', family, i, 'from'],
-            `${format(parsed.from)} overlaps translate.${family}[${other.index}].from ${format(other.prefix)}; expected non-overlapping production prefixes`,
-          );
-          break;
-        }
-      }
-      froms.push({ index: i, prefix: parsed.from });
     }
   });
 }
@@ -423,8 +408,10 @@ function semanticProblems(cfg: Record<string, unknown>, found: Found): void {
 
   const tr = cfg['translate'];
   if (isObj(tr)) {
-    checkMaps<Prefix4>(found, tr['ipv4'], 'ipv4', parsePrefix4, formatPrefix4, overlaps4);
-    checkMaps<Prefix6>(found, tr['ipv6'], 'ipv6', parsePrefix6, formatPrefix6, overlaps6);
+    checkMaps<Prefix4>(found, tr['ipv4'], 'ipv4', parsePrefix4, formatPrefix4);
+    checkMaps<Prefix6>(found, tr['ipv6'], 'ipv6', parsePrefix6, formatPrefix6);
+    // Duplicate, identity, chained and colliding maps (nested from prefixes are fine).
+    for (const f of safetyFindings(tr)) if (!f.allowed) found.add(f.path, f.message);
   }
 
   checkPolicySemantics(cfg, (segments, message) => found.add(segments, message));

@@ -10,7 +10,7 @@
  * beside the schema with `expect()` and read by the config loader.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { bool, expect, int, MAC_PATTERN, oneOf, PORT_NAME_PATTERN } from '../policy/schema-helpers.js';
+import { bool, expect, int, MAC_PATTERN, mapAllow, oneOf, PORT_NAME_PATTERN } from '../policy/schema-helpers.js';
 import { MatchSchema, SecuritySchema, SessionsSchema, TargetsSchema, TranslateExtras } from '../policy/schema.js';
 
 export { expectedText, MAC_PATTERN, PORT_NAME_PATTERN } from '../policy/schema-helpers.js';
@@ -120,6 +120,7 @@ const map = (family: 'IPv4' | 'IPv6', example: string) =>
     {
       from: expect(Type.String({ description: `Production ${family} prefix.` }), `an ${family} prefix such as ${example}`),
       to: expect(Type.String({ description: `Shadow ${family} prefix of the same length.` }), `an ${family} prefix such as ${example}`),
+      allow: mapAllow(),
     },
     { additionalProperties: false, description: `One ${family} prefix map.` },
   );

@@ -21,6 +21,7 @@
  * production ports to every shadow port: the walking skeleton's behaviour.
  */
 import type { Config, DeepReadonly } from '../config/schema.js';
+import { findingPath, safetyFindings } from './map-safety.js';
 import { parsePrefix4, parsePrefix6 } from './prefix.js';
 import { type ConfigProblem, PolicyError } from '../errors.js';
 import {
@@ -345,7 +346,9 @@ export function compilePolicy(config: Config, options: CompilePolicyOptions = {}
   const implicit = config.sessions === undefined;
   const sessionsIn: { s: Session; path: string }[] = implicit
     ? [{ s: defaultSession(config), path: 'sessions' }]
-    : config.sessions!.map((s, i) => ({ s: s as Session, path: `sessions[${i}]` }));
+    : config.sessions!.flatMap((s, i) => ((s as Session).enabled === false ? [] : [{ s: s as Session, path: `sessions[${i}]` }]));
+  // A disabled session keeps its place in the policy but is not compiled: it mirrors nothing.
+  const disabled = implicit ? [] : config.sessions!.filter((s) => (s as Session).enabled === false).map((s) => (s as Session).id);
 
   // ---- targets
   const srcMac = parseMac(config.shadow.mac.src);
@@ -684,7 +687,15 @@ export function compilePolicy(config: Config, options: CompilePolicyOptions = {}
     explain.push('  otherwise: not mirrored by this session');
   }
   const unmappedText = { drop: 'dropped (counted)', mirror: 'mirrored with only covered addresses translated', count: 'counted, not sent' }[config.translate.unmapped];
+  if (disabled.length > 0) explain.push(`disabled (kept in the policy, not compiled): session${disabled.length === 1 ? '' : 's'} ${disabled.join(', ')}`);
   explain.push(`translation: ${map4.length} IPv4 and ${map6.length} IPv6 maps (${config.translate.hosts.length} host overrides), ${native.macMaps.length} MAC maps; copies with an unmapped address are ${unmappedText}`);
+  // Unsafe maps the operator accepted with allow: stated in the plan, never silent.
+  for (const f of safetyFindings(config.translate as unknown as Record<string, unknown>)) {
+    if (!f.allowed) continue;
+    const path = findingPath(f);
+    warnings.push({ path, message: `${f.kind} map accepted by allow: [${f.kind}]: ${f.message.replace(/ \(or allow: \[\w+\] on the map to accept it\)$/, '').replace(/; expected [^;]*$/, '')}` });
+    explain.push(`  ${path}: ${f.kind} map accepted (allow: [${f.kind}])`);
+  }
   const cpOn = (['arp', 'dhcp', 'nd'] as const).filter((k) => cp[k]);
   explain.push(`control-plane payload translation: ${cpOn.length ? cpOn.join(', ') : 'off'}`);
   const secLines = sec.rules.map((r, i) => `  security rule ${r.id ?? i + 1}: ${renderSecurityRule(r)}`);

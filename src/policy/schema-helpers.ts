@@ -43,3 +43,22 @@ export function bool(dflt: boolean, description: string) {
 
 export const PORT_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,31}$';
 export const MAC_PATTERN = '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$';
+
+/**
+ * `allow` on an address map: the unsafe kinds (src/policy/map-safety.ts) the
+ * operator accepts for this map; the compiled policy states each one.
+ */
+export const MAP_ALLOW_KINDS = ['identity', 'chained', 'colliding'] as const;
+export function mapAllow() {
+  return expect(
+    Type.Optional(
+      Type.Array(oneOf(MAP_ALLOW_KINDS, { description: 'An unsafe map kind.' }), {
+        maxItems: 3,
+        uniqueItems: true,
+        description:
+          'Accept this map although it is unsafe: identity (to = from), chained (its shadow range is a production range), colliding (its shadow range overlaps another map\'s). Refused otherwise; the plan lists what was accepted.',
+      }),
+    ),
+    'a list of identity, chained, colliding',
+  );
+}

@@ -11,7 +11,7 @@
  * which names the field in every problem.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { bool, expect, int, MAC_PATTERN, oneOf, PORT_NAME_PATTERN } from './schema-helpers.js';
+import { bool, expect, int, MAC_PATTERN, mapAllow, oneOf, PORT_NAME_PATTERN } from './schema-helpers.js';
 import { POLICY_LIMITS } from '../dataplane/native-types.js';
 import { APP_NAMES } from './apps.js';
 
@@ -187,6 +187,10 @@ export const SessionSchema = Type.Object(
   {
     id: int(1, 4294967295, undefined, 'Session number, unique; labels its counters (session="...").'),
     description: description('Free text shown in explanations.'),
+    enabled: expect(
+      Type.Optional(Type.Boolean({ description: 'false: kept in the policy (and its counters), left out of the compiled policy, so it mirrors nothing until enabled again. Default true.' })),
+      'true or false',
+    ),
     priority: int(0, 65535, 100, 'Evaluation order, lowest first (then by id); with match: first, the first accepting session per target takes the packet.'),
     sources: expect(
       Type.Optional(Type.Array(SourceSchema, { minItems: 1, maxItems: 32, description: 'Ports and directions; default every production port, rx.' })),
@@ -275,6 +279,7 @@ const hostMap = Type.Object(
   {
     from: expect(Type.String({ minLength: 1, maxLength: 64, description: 'Production address (one host).' }), 'an IPv4 or IPv6 address'),
     to: expect(Type.String({ minLength: 1, maxLength: 64, description: 'Shadow address of the same family.' }), 'an IPv4 or IPv6 address'),
+    allow: mapAllow(),
   },
   { additionalProperties: false, description: 'One host override; wins over the prefix maps.' },
 );

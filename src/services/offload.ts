@@ -21,7 +21,7 @@ import type { Logger } from 'pino';
 import type { PlacementPlan } from '../offload/planner.js';
 import type { PlanInput } from '../offload/port-facts.js';
 import type { DataplaneChild, DataplaneHandle } from './dataplane.js';
-import { OffloadManager, type OffloadFallback } from './offload-manager.js';
+import { OffloadManager, type OffloadFallback, type ProbeReport } from './offload-manager.js';
 import type { PolicyService } from './policy.js';
 
 /** The offload operations the API reaches (a fake implements them in route tests). */
@@ -30,6 +30,8 @@ export interface OffloadOperations {
   planInput(): PlanInput | null;
   /** the placement plan in force in the running data plane (probed, programmed, with fallbacks); null: none yet */
   offloadPlan(): PlacementPlan | null;
+  /** the rte_flow_validate probe results per port index (absent or empty: nothing probed yet) */
+  probeReports?(): ReadonlyMap<number, ProbeReport>;
 }
 
 /** rte_flow state for /metrics. */
@@ -61,6 +63,11 @@ export class OffloadService extends EventEmitter<OffloadEvents> implements Offlo
   private readonly policy: PolicyService;
   private readonly logger: Logger;
   private work: Promise<void> = Promise.resolve();
+
+  /** rte_flow_validate results per port index, from the first start's probe */
+  probeReports(): ReadonlyMap<number, ProbeReport> {
+    return this.manager.probes;
+  }
 
   constructor(options: OffloadServiceOptions) {
     super();

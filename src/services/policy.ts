@@ -69,6 +69,8 @@ export interface SessionsView {
 /** The policy operations the API and the CLI reach (a fake implements them in route tests). */
 export interface PolicyOperations {
   policyView(): PolicyView;
+  /** the configuration in force: the file's, with the policy keys as last applied */
+  configInForce(): Config;
   sessionStats(): SessionsView;
   /** throws PolicyError (400, every problem) */
   validatePolicy(section: unknown): PolicyPlan;
@@ -203,6 +205,10 @@ export class PolicyService extends EventEmitter<PolicyEvents> implements PolicyO
 
   /** The configuration in force: the file's, with the policy keys as last applied. */
   get config(): Config {
+    return this._config;
+  }
+
+  configInForce(): Config {
     return this._config;
   }
 

@@ -16,6 +16,8 @@
  * supervisor usable as one data-plane source for /metrics and for tests.
  */
 import { EventEmitter } from 'node:events';
+import { EventFeed } from '../services/events.js';
+import { rotateCaptures } from './captures.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { PlacementPlan } from '../offload/planner.js';
@@ -69,6 +71,8 @@ export interface SupervisorOptions {
   policySource?: PolicySource;
   /** ms to wait for the data plane to install a policy; default 120 s */
   policyTimeoutMs?: number;
+  /** rotated capture files kept per tx_pcap file (captures.ts); 0 keeps all; default 10 */
+  captureKeep?: number;
 }
 
 export type SupervisorEvents = LifecycleEvents & PolicyEvents & OffloadEvents & ReliabilityEvents;
@@ -77,6 +81,7 @@ export interface Services {
   policy: PolicyService;
   offload: OffloadService;
   reliability: ReliabilityService;
+  events: EventFeed;
 }
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
@@ -114,7 +119,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const offload = new OffloadService({ dataplane: lifecycle, policy, logger });
     reliability = new ReliabilityService({ dataplane: lifecycle, config: configNow, runDir: options.runDir ?? null, logger });
     this.lifecycle = lifecycle;
-    this.services = { policy, offload, reliability };
+    const events = new EventFeed();
+    this.services = { policy, offload, reliability, events };
     this.totals = new CounterTotals(lifecycle.shape);
 
     // What each child leaves behind is settled before anyone else hears of its exit.
@@ -143,6 +149,28 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     rel.on('crash', (e) => this.emit('crash', e));
     rel.on('quarantine', (e) => this.emit('quarantine', e));
     rel.on('forwardOnly', (e) => this.emit('forwardOnly', e));
+
+    // net_pcap truncates its tx_pcap file when a data plane opens it: the
+    // previous capture is rotated aside first ('starting' is emitted before the fork).
+    const keep = options.captureKeep ?? 10;
+    lifecycle.on('state', ({ state }) => {
+      if (state === 'starting') rotateCaptures(policy.config, keep, logger);
+    });
+
+    // The feed of GET /v1/events: small, JSON-safe summaries of each event.
+    lifecycle.on('state', (e) => events.publish('state', e));
+    lifecycle.on('ready', ({ pid, restarts }) => events.publish('ready', { pid, restarts }));
+    lifecycle.on('exited', (e) => events.publish('exited', e));
+    lifecycle.on('restarting', (e) => events.publish('restarting', e));
+    lifecycle.on('failed', ({ error, restarting }) => {
+      const err = error as { code?: string; message?: string };
+      events.publish('failed', { code: err.code ?? 'ST_ERR_INTERNAL', message: String(err.message ?? error).split('\n')[0], restarting });
+    });
+    policy.on('policy', (e) => events.publish('policy', e));
+    offload.on('offload', (e) => events.publish('offload', e));
+    offload.on('offloadFallback', (fb) => events.publish('fallback', fb as unknown as Record<string, unknown>));
+    rel.on('crash', (c) => events.publish('crash', c as unknown as Record<string, unknown>));
+    rel.on('forwardOnly', (e) => events.publish('forwardOnly', e));
   }
 
   // ---- the lifecycle -------------------------------------------------------------
@@ -195,6 +223,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   sessionStats(): SessionsView {
     return this.services.policy.sessionStats();
+  }
+
+  configInForce(): Config {
+    return this.services.policy.configInForce();
   }
 
   validatePolicy(section: unknown): PolicyPlan {

@@ -215,6 +215,6 @@ test('plan --url: the running shadowtap\'s plan; an unreachable API exits 3', as
   await new Promise((resolve) => probe.close(resolve));
   const down = await cli(['plan', '--url', closed]);
   t.is(down.status, 3);
-  t.regex(down.stderr, new RegExp(`^cannot reach the shadowtap API at ${closed}: ECONNREFUSED`));
+  t.regex(down.stderr, new RegExp(`^cannot reach the shadowtap API at ${closed} \\(from --url\\): ECONNREFUSED`));
   t.regex(down.stderr, /is `shadowtap run` running\? \(or plan offline with --config FILE\)/);
 });

@@ -158,10 +158,13 @@ test('policy apply: refused policies print every problem; an unreachable API is 
   await new Promise((r) => probe.close(r));
   const down = await cli(['policy', 'show', '--url', `http://127.0.0.1:${free}`]);
   t.is(down.status, 3);
-  t.regex(down.stderr, new RegExp(`cannot reach the shadowtap API at http://127\\.0\\.0\\.1:${free}: ECONNREFUSED`));
+  t.regex(down.stderr, new RegExp(`cannot reach the shadowtap API at http://127\\.0\\.0\\.1:${free} \\(from --url\\): ECONNREFUSED`));
   const sub = await cli(['policy', 'frob']);
   t.is(sub.status, 2);
-  t.regex(sub.stderr, /unknown subcommand "frob"; expected validate, apply or show/);
+  t.regex(sub.stderr, /unknown subcommand "frob"; expected validate, apply, show or diff/);
+  const typo = await cli(['policy', 'aply', 'x.yaml']);
+  t.is(typo.status, 2);
+  t.regex(typo.stderr, /unknown subcommand "aply" \(did you mean "apply"\?\)/);
   const help = await cli(['policy', '--help']);
   t.is(help.status, 0);
   t.regex(help.stdout, /^usage: shadowtap policy validate FILE/);
@@ -202,7 +205,12 @@ test('topology export: the shadow replica as JSON, the security section as YAML,
   const bad = await cli(['topology', 'export', '-c', join(dir, 'site.yaml'), '--in', join(dir, 'bad.json')]);
   t.is(bad.status, 1);
   t.regex(bad.stderr, /bad\.json:\d+: instances\[0\]\.ip: "10\.0\.1\.999" is not an IP address/);
-  const usage = await cli(['topology', 'export', '--in', join(dir, 'prod.json')]);
-  t.is(usage.status, 2);
-  t.regex(usage.stderr, /--config FILE is required/);
+  // Without --config the running shadowtap's maps translate: nothing listens here.
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const free = (probe.address() as { port: number }).port;
+  await new Promise((r) => probe.close(r));
+  const online = await cli(['topology', 'export', '--in', join(dir, 'prod.json'), '--url', `http://127.0.0.1:${free}`]);
+  t.is(online.status, 3);
+  t.regex(online.stderr, /cannot reach the shadowtap API/);
 });

@@ -26,7 +26,8 @@ const cases: Case[] = [
   { title: 'match unknown', edit: at('match', 'any'), path: 'match', message: 'expected one of first, all, got "any"' },
   // ---- sessions: the list and the session
   { title: 'sessions not a list', edit: at('sessions', { id: 1 }), path: 'sessions', message: /^expected a list of up to 1024 sessions, got a mapping$/ },
-  { title: 'session not a mapping', edit: at('sessions[1]', 'web'), path: 'sessions[1]', message: /^expected a mapping with keys id, description, priority, sources, filters/ },
+  { title: 'session not a mapping', edit: at('sessions[1]', 'web'), path: 'sessions[1]', message: /^expected a mapping with keys id, description, enabled, priority, sources, filters/ },
+  { title: 'session enabled not a boolean', edit: at('sessions[0].enabled', 'no'), path: 'sessions[0].enabled', message: 'expected true or false, got "no"' },
   { title: 'session unknown key', edit: at(`${S}.filter`, []), path: `${S}.filter`, message: /^unknown key `sessions\[0\]\.filter` \(did you mean `filters`\?\)/ },
   { title: 'session id missing', edit: at(`${S}.id`, undefined), path: `${S}.id`, message: 'missing; expected an integer from 1 to 4294967295' },
   { title: 'session id 0', edit: at(`${S}.id`, 0), path: `${S}.id`, message: 'expected an integer from 1 to 4294967295, got 0' },

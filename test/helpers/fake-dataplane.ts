@@ -32,6 +32,7 @@ export interface FakeDataplane {
   status(): SupervisorStatus;
   stats(): SupervisorStats | null;
   policyView(): PolicyView;
+  configInForce(): Config;
   sessionStats(): SessionsView;
   validatePolicy(section: unknown): PolicyPlan;
   applyPolicy(section: unknown): Promise<PolicyView>;
@@ -135,6 +136,9 @@ export function fakeDataplane(overrides: Partial<SupervisorStatus> = {}, configI
         policy: policySection(this.config),
         plan: this.compiled.plan,
       };
+    },
+    configInForce() {
+      return this.config;
     },
     planInput() {
       return this.hasConfig ? { config: this.config, policy: this.compiled.native, ports: this.livePorts } : null;

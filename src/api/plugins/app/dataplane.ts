@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { MetricsSource } from '../../../metrics/collector.js';
 import type { OffloadOperations } from '../../../services/offload.js';
+import type { EventSource } from '../../../services/events.js';
 import type { PolicyOperations } from '../../../services/policy.js';
 import type { ReliabilityOperations } from '../../../services/reliability.js';
 
@@ -22,6 +23,8 @@ export interface ApiServices {
   offload: Partial<OffloadOperations>;
   /** crashes, quarantine, forward-only (absent in route tests that do not need it: 503) */
   reliability?: ReliabilityOperations;
+  /** the event feed of GET /v1/events (absent: 503) */
+  events?: EventSource;
 }
 
 /** One object that is both (a fake in route tests): its methods serve as the services. */

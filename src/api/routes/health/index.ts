@@ -24,11 +24,11 @@ export function notReadyReason(status: SupervisorStatus): string {
 }
 
 export default async function healthRoutes(fastify: FastifyInstance): Promise<void> {
-  fastify.get('/healthz', { schema: { response: { 200: HealthResponse } } }, async () => ({ status: 'ok' as const }));
+  fastify.get('/healthz', { schema: { summary: 'Liveness: the process answers (it outlives data-plane crashes)', response: { 200: HealthResponse } } }, async () => ({ status: 'ok' as const }));
 
   fastify.get(
     '/readyz',
-    { schema: { response: { 200: ReadyResponse, 503: ReadyResponse, 500: ErrorResponse } } },
+    { schema: { summary: 'Readiness: 200 only while the data plane runs; otherwise why not', response: { 200: ReadyResponse, 503: ReadyResponse, 500: ErrorResponse } } },
     async (_request, reply): Promise<ReadyResponseT> => {
       const status = fastify.dataplane.status();
       if (status.state === 'running') return { status: 'ready', state: status.state };

@@ -33,12 +33,13 @@ export const PolicyViewResponse = Type.Object(
 const passThrough = () => (data: unknown) => ({ value: data });
 
 export default async function policyRoutes(fastify: FastifyInstance): Promise<void> {
-  fastify.get('/v1/policy', { schema: { response: { 200: PolicyViewResponse, 500: ErrorResponse } } }, async () => fastify.services.policy.policyView());
+  fastify.get('/v1/policy', { schema: { summary: 'The policy in force, with its compiled plan, warnings and explanation', response: { 200: PolicyViewResponse, 500: ErrorResponse } } }, async () => fastify.services.policy.policyView());
 
   fastify.put(
     '/v1/policy',
     {
       schema: {
+        summary: 'Replace the whole policy: checked, installed while traffic flows, persisted; nothing changes on failure',
         body: PolicyBody,
         response: { 200: PolicyViewResponse, 400: ProblemErrorResponse, 409: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse, 503: ErrorResponse, 504: ErrorResponse },
       },
@@ -50,7 +51,7 @@ export default async function policyRoutes(fastify: FastifyInstance): Promise<vo
   fastify.post(
     '/v1/policy/validate',
     {
-      schema: { body: PolicyBody, response: { 200: ValidateResponse, 400: ProblemErrorResponse, 500: ErrorResponse } },
+      schema: { summary: 'Dry run of PUT /v1/policy: the compiled plan; nothing changes', body: PolicyBody, response: { 200: ValidateResponse, 400: ProblemErrorResponse, 500: ErrorResponse } },
       validatorCompiler: passThrough,
     },
     async (request) => ({ valid: true as const, plan: fastify.services.policy.validatePolicy(request.body ?? {}) }),

@@ -40,7 +40,7 @@ export default async function reliabilityRoutes(fastify: FastifyInstance): Promi
   const service = () => fastify.services.reliability;
   fastify.get(
     '/v1/reliability',
-    { schema: { response: { 200: ReliabilityResponse, 503: ErrorResponse } } },
+    { schema: { summary: 'Crash reports from the flight recorder, the quarantine and forward-only', response: { 200: ReliabilityResponse, 503: ErrorResponse } } },
     async (_req, reply) => {
       const r = service();
       if (!r) return reply.code(503).send({ code: 'ST_ERR_NOT_READY', message: 'no reliability service in this process', field: '' });
@@ -49,7 +49,7 @@ export default async function reliabilityRoutes(fastify: FastifyInstance): Promi
   );
   fastify.post(
     '/v1/reliability/forward-only/clear',
-    { schema: { response: { 200: ReliabilityResponse, 503: ErrorResponse } } },
+    { schema: { summary: 'End forward-only after a crash loop: shadow work resumes', response: { 200: ReliabilityResponse, 409: ErrorResponse, 503: ErrorResponse } } },
     async (_req, reply) => {
       const r = service();
       if (!r) return reply.code(503).send({ code: 'ST_ERR_NOT_READY', message: 'no reliability service in this process', field: '' });

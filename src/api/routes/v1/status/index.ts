@@ -5,7 +5,7 @@ import { ErrorResponse, StatusResponse, type StatusResponseT } from '../../../sc
 export default async function statusRoutes(fastify: FastifyInstance): Promise<void> {
   fastify.get(
     '/v1/status',
-    { schema: { response: { 200: StatusResponse, 500: ErrorResponse } } },
+    { schema: { summary: 'Data-plane state, pid, restarts, uptime, ports with counters, mirror totals, last error', response: { 200: StatusResponse, 500: ErrorResponse } } },
     async (): Promise<StatusResponseT> => {
       const status = fastify.dataplane.status();
       const stats = fastify.dataplane.stats();

@@ -1,0 +1,234 @@
+/** --help texts of the commands that talk to a running shadowtap, and which command does each API operation. */
+
+const CONNECT = `connection (every command here):
+      --url URL       the admin API (default: $SHADOWTAP_URL, else url: in
+                      ~/.config/shadowtap/cli.yaml, else http://127.0.0.1:9465)
+      --token TOKEN   sent as "Authorization: Bearer TOKEN" (default:
+                      $SHADOWTAP_TOKEN, else token: or token_file: in the file)
+      --json          the API's JSON instead of a table
+  -h, --help          this text`;
+
+const EXITS = `exit status: 0 ok, 1 refused or failed (the API's code and message are
+printed), 2 usage, 3 the API cannot be reached, 4 not found, 5 not allowed
+(401/403: give a token with the right role).`;
+
+export const LIVE_HELP: Record<string, string> = {
+  status: `usage: shadowtap status [--url URL] [--token TOKEN] [--json]
+
+The running shadowtap's data plane: its state, pid, uptime, restarts, last
+error, mirror totals, and each port with its counters (GET /v1/status).
+
+${CONNECT}
+
+exit status: 0 the data plane is running, 1 it is not (starting, backoff,
+failed, stopped; the state is printed), 2 usage, 3 the API cannot be reached,
+5 not allowed.
+
+examples:
+  shadowtap status
+  shadowtap status --json | jq .restarts
+  SHADOWTAP_URL=http://10.0.0.5:9465 shadowtap status
+`,
+  health: `usage: shadowtap health [--url URL] [--json]
+
+Liveness (GET /healthz: the supervisor answers) and readiness (GET /readyz:
+the data plane runs; otherwise why not).
+
+${CONNECT}
+
+exit status: 0 live and ready, 1 not ready (the reason is printed), 3 the API
+cannot be reached.
+
+example:
+  until shadowtap health; do sleep 1; done
+`,
+  metrics: `usage: shadowtap metrics [--match TEXT] [--url URL]
+
+The Prometheus exposition (GET /metrics), read from the data plane now;
+--match keeps the lines containing TEXT.
+
+${CONNECT}
+
+${EXITS}
+
+example:
+  shadowtap metrics --match shadowtap_mirror_
+`,
+  counters: `usage: shadowtap counters [--url URL] [--json]
+
+Per port (rx, tx, tx dropped, NIC imissed) and per session (matched, sampled,
+mirrored packets and bytes, dropped) counters, monotonic across data-plane
+restarts (GET /v1/ports, GET /v1/sessions).
+
+${CONNECT}
+
+${EXITS}
+
+examples:
+  shadowtap counters
+  watch -n1 shadowtap counters
+  shadowtap counters --json | jq '.sessions.sessions[] | {id, mirroredPackets}'
+`,
+  reliability: `usage: shadowtap reliability [show | clear-forward-only] [--url URL] [--token TOKEN] [--json]
+
+What the running shadowtap knows of data-plane crashes (GET /v1/reliability):
+forward-only (on after a crash loop: no shadow work until cleared), the packet
+signatures in quarantine, and each crash the flight recorder reported: when,
+signal, stage, the packet (a summary and where it was saved), and how long
+production was interrupted. clear-forward-only ends forward-only (POST
+/v1/reliability/forward-only/clear): shadow work resumes. docs/reliability.md.
+
+${CONNECT}
+
+${EXITS}
+
+examples:
+  shadowtap reliability
+  shadowtap reliability clear-forward-only
+  tshark -r "$(shadowtap reliability --json | jq -r '.crashes[-1].capture')" -V
+`,
+  ports: `usage: shadowtap ports [--url URL] [--json]
+
+Every port: device, the driver DPDK reported, its hw-profile and how it was
+matched, how many rte_flow probes were applied (0: the profile's facts only),
+where the plan places its work, rx/tx packets; and where a probe disagreed
+with the profile (GET /v1/ports).
+
+${CONNECT}
+
+${EXITS}
+
+example:
+  shadowtap ports
+`,
+  profiles: `usage: shadowtap profiles [FAMILY...] [--url URL] [--json]
+
+The hw-profiles the running shadowtap matches ports against (GET
+/v1/profiles): family, kind, drivers, rte_flow items and actions. With
+FAMILY, only those (--json: the whole profile).
+
+${CONNECT}
+
+${EXITS}
+
+examples:
+  shadowtap profiles
+  shadowtap profiles mlx5 --json | jq .capabilities.actions
+`,
+  events: `usage: shadowtap events [--follow] [--after ID] [--url URL] [--json]
+
+The event feed (GET /v1/events, server-sent events): data-plane state
+changes, restarts, exits and failures, policy generations, offload
+programming and fallbacks to software. Without --follow: the events the
+supervisor keeps (its last 512), then exit. With --follow: only new events
+(or those after ID), printed as they happen until interrupted (Ctrl-C).
+
+options:
+  -f, --follow        keep the stream open and print events as they come
+      --after ID      start after event ID (replayed from what is kept)
+${CONNECT}
+
+${EXITS}
+
+examples:
+  shadowtap events
+  shadowtap events --follow
+  shadowtap events -f --json | jq -c 'select(.type == "restarting")'
+`,
+  openapi: `usage: shadowtap openapi [--html] [--url URL]
+
+The admin API's OpenAPI 3.1 document (GET /v1/openapi.json): every route
+with its parameters, body and answers. --html: the same as a page (GET
+/v1/docs).
+
+${CONNECT}
+
+example:
+  shadowtap openapi | jq '.paths | keys'
+`,
+  sessions: `usage: shadowtap sessions list
+       shadowtap sessions show ID
+       shadowtap sessions add FILE | --id N [--target NAME] [--priority N]
+                                     [--description TEXT] [--disabled]
+       shadowtap sessions update ID FILE
+       shadowtap sessions enable ID
+       shadowtap sessions disable ID
+       shadowtap sessions rm ID
+       (each with [--url URL] [--token TOKEN] [--json])
+
+Mirror sessions of the running policy, one at a time. Each change applies
+the whole resulting policy as \`policy apply\` does: checked, installed while
+traffic flows, saved; nothing changes if it fails. A disabled session stays
+in the policy (enabled: false, its definition kept) and mirrors nothing
+until enabled. rm of the last session leaves sessions: [] (nothing is
+mirrored). Each change sends back the ETag it read (If-Match): if someone
+changed the policy in between, it is refused and nothing changes.
+
+  list     every session: enabled, priority, target, matched, mirrored
+  show     one session: its rules and counters (per rule hits)
+  add      a new session from FILE (YAML or JSON, one session) or options
+  update   replace session ID with FILE's definition
+  enable, disable, rm
+
+${CONNECT}
+
+${EXITS}
+
+examples:
+  shadowtap sessions list
+  shadowtap sessions add --id 7 --target remote --description "web tier"
+  shadowtap sessions disable 7 && shadowtap sessions enable 7
+  shadowtap sessions show 7 --json | jq .counters.mirroredPackets
+`,
+  maps: `usage: shadowtap maps export [--url URL] [--json]
+       shadowtap maps import FILE [--url URL] [--json]
+
+The address maps (the translate section; docs/policy.md). export prints the
+maps in force (GET /v1/maps); import replaces them with FILE's (a translate
+section, or a file with a translate key; PUT /v1/maps). Identity, chained
+and colliding maps are refused, each problem with its field, unless the map
+says allow: [kind].
+
+${CONNECT}
+
+${EXITS}
+
+examples:
+  shadowtap maps export > maps.yaml
+  shadowtap maps import maps.yaml
+`,
+  config: `usage: shadowtap config validate FILE
+       shadowtap config export [--url URL] [--json]
+       shadowtap config import FILE [--url URL] [--json]
+
+  validate  check FILE offline, as \`shadowtap run\` would load it (the same
+            as check-config): every problem with its field path and line
+  export    the running configuration, defaults filled, the policy as last
+            applied (GET /v1/config), as YAML (--json: JSON)
+  import    apply FILE (PUT /v1/config): its policy keys change live; any
+            other key that differs from the running one (ports, EAL, API,
+            run_dir) needs a restart and is refused, naming the key
+
+${CONNECT}
+
+exit status: 0 ok (validate: valid), 1 invalid or refused, 2 usage, 3 the
+API cannot be reached, 5 not allowed.
+
+examples:
+  shadowtap config validate /etc/shadowtap/config.yaml
+  shadowtap config export > running.yaml
+  shadowtap config import running.yaml
+`,
+  'exit-codes': `exit statuses of shadowtap commands:
+  0  ok
+  1  refused, invalid or failed (the reason is printed); policy diff: the
+     policies differ; status: the data plane is not running
+  2  usage (an unknown command or option, a missing argument)
+  3  the admin API cannot be reached
+  4  not found (no such session, profile or route)
+  5  not allowed (401/403: a token, or a token with the right role)
+  run: 3 also when a shadow capture reached --max-capture-mb
+`,
+};
+
+export { API_COMMANDS } from '../api/cli-commands.js';
