@@ -1,6 +1,6 @@
 /**
  * The delay distributions as the data plane draws them
- * (native/dataplane/impair_ctl.c): standardised inverse CDF tables (mean 0,
+ * (native/dataplane/stages/impair_ctl.c): standardised inverse CDF tables (mean 0,
  * sd 1) for pareto and paretonormal, a table made from measured samples, and
  * the largest standardised value of each (what sizes the delay line).
  */

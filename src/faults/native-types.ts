@@ -1,7 +1,7 @@
 /**
  * The plain-data fault table that crosses into the data plane: field for
  * field struct st_fault_table_conf / st_fault_conf in
- * native/dataplane/impair.h (camelCase here). Times in nanoseconds,
+ * native/dataplane/stages/impair.h (camelCase here). Times in nanoseconds,
  * probabilities as fractions 0..1, rates in bit/s, addresses as 16 bytes
  * (IPv4 as IPv4-mapped IPv6 with length + 96).
  */

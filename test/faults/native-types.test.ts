@@ -1,7 +1,7 @@
 /**
  * The fault table description TypeScript compiles (src/faults/native-types.ts)
  * names exactly the fields of struct st_fault_table_conf, st_fault_conf and
- * st_fault_match in native/dataplane/impair.h (camelCase; counts such as
+ * st_fault_match in native/dataplane/stages/impair.h (camelCase; counts such as
  * nb_src and table_len are the arrays' lengths), so the binding that copies
  * it into C (when the stage is wired) has nothing to guess.
  */
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { checkFaults } from '../../src/faults/check.js';
 import { compileFaults } from '../../src/faults/compile.js';
 
-const H = readFileSync(fileURLToPath(new URL('../../../native/dataplane/impair.h', import.meta.url)), 'utf8');
+const H = readFileSync(fileURLToPath(new URL('../../../native/dataplane/stages/impair.h', import.meta.url)), 'utf8');
 
 function cFields(struct: string): string[] {
   const m = new RegExp(`struct ${struct} \\{([\\s\\S]*?)\\n\\};`).exec(H);

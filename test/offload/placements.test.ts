@@ -278,7 +278,7 @@ test.serial('rules of an older plan left in the NIC: their copies, vouched for b
       // between installing the new MARK table and flushing the old rules, held
       // open. The rules stay in the emulated NIC (still SAMPLE-ing with their copy
       // MARKs); the data plane's MARK table is emptied.
-      const child = (sup as unknown as { child: { request(r: { type: 'flowProgram'; flush: number[]; rules: never[]; marks: never[] }, ms: number): Promise<{ type: string }> } }).child;
+      const child = sup.lifecycle.child as unknown as { request(r: { type: 'flowProgram'; flush: number[]; rules: never[]; marks: never[] }, ms: number): Promise<{ type: string }> };
       t.is((await child.request({ type: 'flowProgram', flush: [], rules: [], marks: [] }, 10_000)).type, 'flowProgrammed');
       await until('the capture replayed', () => sup.stats().ports[0]!.rxPackets === all.length, 30_000, 100);
       await until('production drained', () => sup.stats().ports[1]!.txPackets === all.length, 10_000, 50);
