@@ -27,13 +27,16 @@ examples:
   shadowtap doctor --for=pci
 `,
   run: `usage: shadowtap run [--config FILE] [--log-format json|pretty] [--log-level LEVEL]
-                     [--max-capture-mb N]
+                     [--max-capture-mb N] [--discard-state]
 
 Starts the data plane under supervision (restarted with backoff if it dies)
 and the admin API (/healthz, /readyz, /metrics, /v1/status, /v1/policy,
 /v1/sessions). A policy applied through the API is saved under
 <run_dir>/state/ and restored on the next run, unless the file's policy
-section has changed since (then the file wins).
+section has changed since (then the file wins, as the next generation).
+A saved state that cannot be read or no longer validates stops the start
+(exit 1) with the reason; --discard-state moves it aside and starts from the
+file. The API refuses to start on a non-loopback api.host without a token.
 
 Without --config the embedded demo runs: a generated capture replayed in a
 loop as production traffic into a sink, copies translated (10.0.0.0/16 ->
@@ -49,6 +52,10 @@ options:
                           passes N MiB; 0 = no limit (default 2048). The demo
                           replays at 2,000 packets/s (ports[].rx_pps), a few
                           hundred KB/s of copies.
+      --discard-state     move <run_dir>/state/policy.json aside (kept as
+                          policy.json.discarded-<time>) and start from the
+                          configuration file's policy, continuing its
+                          generation
   -h, --help              this text
 
 exit status: 0 after a clean stop (SIGINT/SIGTERM), 1 if the data plane or

@@ -209,6 +209,7 @@ export async function main(argv: string[]): Promise<number> {
           'log-format': { type: 'string' },
           'log-level': { type: 'string' },
           'max-capture-mb': { type: 'string' },
+          'discard-state': { type: 'boolean' },
         });
         break;
       case 'check-config':
@@ -264,6 +265,7 @@ export async function main(argv: string[]): Promise<number> {
         ...(typeof values['config'] === 'string' ? { config: values['config'] } : {}),
         logFormat: format as LogFormat,
         ...(level ? { logLevel: level as (typeof LOG_LEVELS)[number] } : {}),
+        ...(values['discard-state'] === true ? { discardState: true } : {}),
       });
     }
     default:

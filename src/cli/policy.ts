@@ -81,13 +81,17 @@ interface ApiAnswer {
   body: unknown;
 }
 
-async function api(url: string, method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<ApiAnswer | CommandOutput> {
+async function api(url: string, method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown, extra: Record<string, string> = {}): Promise<ApiAnswer | CommandOutput> {
   const target = `${url.replace(/\/+$/, '')}${path}`;
+  // A bearer token for an API that has tokens (api.tokens_file); none is needed on loopback without them.
+  const token = process.env['SHADOWTAP_TOKEN'];
+  const headers: Record<string, string> = { ...extra, ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;
   try {
     res = await fetch(target, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers,
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(180_000),
     });
@@ -153,10 +157,11 @@ export async function policyValidate(o: ValidateOptions): Promise<CommandOutput>
   return out(0, planLines(o.file, plan));
 }
 
-export async function policyApply(o: { file: string; url: string; json?: boolean }): Promise<CommandOutput> {
+export async function policyApply(o: { file: string; url: string; json?: boolean; ifMatch?: string }): Promise<CommandOutput> {
   const f = await readPolicyFile(o.file);
   if ('code' in f) return f;
-  const a = await api(o.url, 'PUT', '/v1/policy', f.section);
+  // The file is the whole intent: it replaces whatever runs (If-Match: *), unless --if-match names the version it was made from.
+  const a = await api(o.url, 'PUT', '/v1/policy', f.section, { 'if-match': o.ifMatch ?? '*' });
   if ('code' in a) return a;
   if (a.status !== 200) return apiError(o.file, a);
   if (o.json) return out(0, [JSON.stringify(a.body, null, 2)]);

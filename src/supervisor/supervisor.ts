@@ -24,7 +24,7 @@ import type { CompiledPolicy, PolicyPlan } from '../policy/compile.js';
 import type { DataplaneState } from '../services/dataplane.js';
 import { OffloadService, type OffloadCounters, type OffloadEvents } from '../services/offload.js';
 import type { OffloadManager } from '../services/offload-manager.js';
-import { PolicyService, type PolicyEvents, type PolicySource, type PolicyView, type SessionsView } from '../services/policy.js';
+import { PolicyService, type ApplyOptions, type PolicyEvents, type PolicySource, type PolicyView, type SessionsView } from '../services/policy.js';
 import { CounterTotals, type CounterTotalsView } from './counters.js';
 import { DataplaneLifecycle, type BackoffOptions, type DataplaneStatus, type LifecycleEvents } from './lifecycle.js';
 
@@ -160,8 +160,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** Stop the data plane; resolves when no child is left. Safe in any state. */
-  stop(): Promise<void> {
-    return this.lifecycle.stop();
+  async stop(): Promise<void> {
+    await this.lifecycle.stop();
+    await this.services.policy.close();
   }
 
   /** Latest merged counters; never null once constructed (zeros before the first poll). */
@@ -180,12 +181,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.services.policy.sessionStats();
   }
 
-  validatePolicy(section: unknown): PolicyPlan {
+  validatePolicy(section: unknown): Promise<PolicyPlan> {
     return this.services.policy.validatePolicy(section);
   }
 
-  applyPolicy(section: unknown): Promise<PolicyView> {
-    return this.services.policy.applyPolicy(section);
+  applyPolicy(section: unknown, options?: ApplyOptions): Promise<PolicyView> {
+    return this.services.policy.applyPolicy(section, options);
   }
 
   planInput(): PlanInput {

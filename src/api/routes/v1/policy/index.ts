@@ -11,6 +11,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { PolicySchema } from '../../../../config/schema.js';
+import { expectedGenerations, policyEtag } from '../../../etag.js';
 import { ErrorResponse, PolicyPlanSchema, ProblemErrorResponse, ValidateResponse } from '../../../schemas.js';
 
 // One schema, no $id: the same object serves several routes.
@@ -33,18 +34,40 @@ export const PolicyViewResponse = Type.Object(
 const passThrough = () => (data: unknown) => ({ value: data });
 
 export default async function policyRoutes(fastify: FastifyInstance): Promise<void> {
-  fastify.get('/v1/policy', { schema: { response: { 200: PolicyViewResponse, 500: ErrorResponse } } }, async () => fastify.services.policy.policyView());
+  fastify.get('/v1/policy', { schema: { response: { 200: PolicyViewResponse, 500: ErrorResponse } } }, async (_request, reply) => {
+    const view = fastify.services.policy.policyView();
+    reply.header('etag', policyEtag(view.generation));
+    return view;
+  });
 
   fastify.put(
     '/v1/policy',
     {
       schema: {
         body: PolicyBody,
-        response: { 200: PolicyViewResponse, 400: ProblemErrorResponse, 409: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse, 503: ErrorResponse, 504: ErrorResponse },
+        response: {
+          200: PolicyViewResponse,
+          400: ProblemErrorResponse,
+          409: ErrorResponse,
+          412: ErrorResponse,
+          422: ErrorResponse,
+          428: ErrorResponse,
+          500: ErrorResponse,
+          503: ErrorResponse,
+          504: ErrorResponse,
+        },
       },
       validatorCompiler: passThrough,
+      // Replacing the whole policy must say which version it replaces (or '*').
+      config: { ifMatch: 'required' },
     },
-    async (request) => fastify.services.policy.applyPolicy(request.body ?? {}),
+    async (request, reply) => {
+      // A missing body stays missing: the service refuses it rather than resetting the policy.
+      const expectGenerations = expectedGenerations(request, true);
+      const view = await fastify.services.policy.applyPolicy(request.body, expectGenerations ? { expectGenerations } : {});
+      reply.header('etag', policyEtag(view.generation));
+      return view;
+    },
   );
 
   fastify.post(
@@ -52,7 +75,9 @@ export default async function policyRoutes(fastify: FastifyInstance): Promise<vo
     {
       schema: { body: PolicyBody, response: { 200: ValidateResponse, 400: ProblemErrorResponse, 500: ErrorResponse } },
       validatorCompiler: passThrough,
+      // A dry run changes nothing: a read token may call it.
+      config: { access: 'read' },
     },
-    async (request) => ({ valid: true as const, plan: fastify.services.policy.validatePolicy(request.body ?? {}) }),
+    async (request) => ({ valid: true as const, plan: await fastify.services.policy.validatePolicy(request.body ?? {}) }),
   );
 }
