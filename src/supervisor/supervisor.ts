@@ -26,6 +26,7 @@ import { OffloadService, type OffloadCounters, type OffloadEvents } from '../ser
 import type { OffloadManager } from '../services/offload-manager.js';
 import { PolicyService, type ApplyOptions, type PolicyEvents, type PolicySource, type PolicyView, type SessionsView } from '../services/policy.js';
 import { CounterTotals, type CounterTotalsView } from './counters.js';
+import { ProcessUsageTotals, type ProcessUsage } from './process-usage.js';
 import { DataplaneLifecycle, type BackoffOptions, type DataplaneStatus, type LifecycleEvents } from './lifecycle.js';
 
 export { explanatoryLines, type BackoffOptions, type LastError, type PortStatus } from './lifecycle.js';
@@ -77,6 +78,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly lifecycle: DataplaneLifecycle;
   readonly services: Services;
   private readonly totals: CounterTotals;
+  private readonly usage = new ProcessUsageTotals();
 
   constructor(options: SupervisorOptions) {
     super();
@@ -108,7 +110,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
     // What each child leaves behind is settled before anyone else hears of its exit.
     lifecycle.on('stats', ({ stats, at }) => this.totals.snapshot(stats, at));
+    lifecycle.on('stats', () => this.usage.sample(lifecycle.childPid()));
     lifecycle.on('exited', () => {
+      this.usage.childGone();
       this.totals.childGone();
       policy.childGone();
       offload.childGone();
@@ -169,6 +173,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   stats(): SupervisorStats {
     const lc = this.lifecycle;
     return this.totals.view(this.config.ports, lc.state === 'running', 3 * lc.pollIntervalMs + lc.requestTimeoutMs);
+  }
+
+  /** The data-plane process's CPU seconds (carried across restarts) and resident memory, read now. */
+  dataplaneUsage(): ProcessUsage {
+    return this.usage.sample(this.lifecycle.state === 'running' ? this.lifecycle.childPid() : null);
   }
 
   // ---- forwarded to the services (one data-plane source for /metrics and tests) ----
