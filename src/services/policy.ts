@@ -19,6 +19,7 @@
  * reported and persisted: nothing compiles the same section twice.
  */
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { policySection } from '../config/load.js';
@@ -149,7 +150,11 @@ export function restorePolicy(config: Config, logger: Logger, compiled?: Compile
   };
 
   const { state, problem, text } = loadPolicyState(stateDir);
-  if (problem) return corrupt(problem, generationIn(text));
+  if (problem) {
+    // The file may not say its generation any more; the audit log of the changes made does.
+    const named = [generationIn(text), highestAuditedGeneration(config.run_dir)].filter((g): g is number => g !== null);
+    return corrupt(problem, named.length > 0 ? Math.max(...named) : null);
+  }
   if (!state) return fromFile(1, 'no saved state');
   if (!Number.isInteger(state.generation) || state.generation < 1) {
     return corrupt(`${path}: "generation" is ${JSON.stringify(state.generation)}; expected a whole number of at least 1`, null);
@@ -166,6 +171,20 @@ export function restorePolicy(config: Config, logger: Logger, compiled?: Compile
   }
   logger.info({ stateDir, generation: state.generation, savedAt: state.savedAt }, 'restored the policy applied through the API');
   return { config: checked.config, policy: checked.policy, baseHash, generation: state.generation, source: 'state' };
+}
+
+/** The highest generation the audit log (<run_dir>/audit.jsonl, its last MiB) records, or null. */
+function highestAuditedGeneration(runDir: string): number | null {
+  let text: string;
+  try {
+    const buf = readFileSync(join(runDir, 'audit.jsonl'));
+    text = buf.subarray(Math.max(0, buf.length - 1048576)).toString('utf8');
+  } catch {
+    return null;
+  }
+  let best: number | null = null;
+  for (const m of text.matchAll(/"generationAfter":(\d{1,15})/g)) best = Math.max(best ?? 0, Number(m[1]));
+  return best;
 }
 
 /** A generation the text of an unusable state file names, so a discarded state does not set it back. */
