@@ -141,7 +141,9 @@ export function loadPolicyState(stateDir: string): { state: PolicyState | null; 
   try {
     text = readFileSync(statePath(stateDir), 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: null };
+    // ENOTDIR: run_dir is not a directory, so no state can be there (the run directory check says so).
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { state: null };
     return { state: null, problem: `cannot read ${statePath(stateDir)}: ${sysReason(err)}` };
   }
   let v: PolicyState;
