@@ -128,7 +128,8 @@ test('restart delays are jittered around the doubling schedule (seeded)', async 
 });
 
 test('a child that ran long enough resets the delay', async (t) => {
-  const sup = standIn(t, { FAKE_CRASH_AFTER_MS: '150' }, { backoff: { initialMs: 30, maxMs: 1000, resetAfterMs: 100, jitter: 0 } });
+  // Each child runs 400 ms against a 100 ms reset threshold: a loaded machine delaying the start answer cannot make it look short.
+  const sup = standIn(t, { FAKE_CRASH_AFTER_MS: '400' }, { backoff: { initialMs: 30, maxMs: 1000, resetAfterMs: 100, jitter: 0 } });
   const delays: number[] = [];
   sup.on('restarting', (e) => delays.push(e.delayMs));
   await sup.start();
