@@ -25,6 +25,9 @@ export const CATALOGUE = [
   { code: 'ST_ERR_PROFILE_INVALID', status: 500, meaning: 'A hardware profile in hw-profiles/ (or the rte_flow vocabulary) does not validate; every problem names the file and field.' },
   { code: 'ST_ERR_FIRMWARE_CONFIG_INVALID', status: 500, meaning: 'An entry in firmware-config/ does not validate; every problem names the file and field.' },
   { code: 'ST_ERR_API_LISTEN', status: 500, meaning: 'The admin API could not listen on the configured host and port.' },
+  { code: 'ST_ERR_API_INSECURE', status: 500, meaning: 'The admin API would listen on a non-loopback address (api.host) with no token (api.tokens_file, or the variable api.tokens_env names): refused, nothing was started.' },
+  { code: 'ST_ERR_API_CREDENTIALS', status: 500, meaning: 'The API tokens (api.tokens_file, api.tokens_env) or the TLS files (api.tls) cannot be read or do not parse; the message names the file or variable and the line.' },
+  { code: 'ST_ERR_STATE_CORRUPT', status: 500, meaning: 'The saved desired state (run_dir/state/policy.json) cannot be read, does not parse or does not validate against the configuration: nothing was started. `shadowtap run --discard-state` keeps a copy of the file and starts from the configuration file.' },
   // native addon and EAL
   { code: 'ST_ERR_ADDON_LOAD', status: 503, meaning: 'The native addon (shadowtap.node) could not be loaded; the message lists every path tried and why.' },
   { code: 'ST_ERR_EAL_INIT', status: 500, meaning: "DPDK's EAL refused to initialise (bad EAL argument, unknown vdev, no memory); the message quotes EAL." },
@@ -62,6 +65,13 @@ export const CATALOGUE = [
   { code: 'ST_ERR_BAD_REQUEST', status: 400, meaning: 'An API request failed validation (body, query or parameters); the message says which field.' },
   { code: 'ST_ERR_NOT_FOUND', status: 404, meaning: 'No such API route or resource.' },
   { code: 'ST_ERR_CONFLICT', status: 409, meaning: 'The request conflicts with the state in force: a session id that already exists, or a configuration import that changes keys only a restart can change (ports, EAL, API); the message names the field.' },
+  { code: 'ST_ERR_UNAUTHORIZED', status: 401, meaning: 'The request carries no bearer token, or one that is not configured (Authorization: Bearer TOKEN).' },
+  { code: 'ST_ERR_FORBIDDEN', status: 403, meaning: "The token's role does not allow the request: a read token may only read (GET, and dry runs such as POST /v1/policy/validate)." },
+  { code: 'ST_ERR_PRECONDITION_FAILED', status: 412, meaning: 'If-Match names a version (ETag) of the resource that is no longer current: someone changed it since it was read; nothing changed.' },
+  { code: 'ST_ERR_PAYLOAD_TOO_LARGE', status: 413, meaning: 'The request body is larger than api.body_limit bytes.' },
+  { code: 'ST_ERR_UNSUPPORTED_MEDIA_TYPE', status: 415, meaning: 'The request body is not application/json.' },
+  { code: 'ST_ERR_PRECONDITION_REQUIRED', status: 428, meaning: 'The write must say which version it replaces: send If-Match with the ETag from the last GET (or If-Match: * to replace whatever is current).' },
+  { code: 'ST_ERR_RATE_LIMITED', status: 429, meaning: 'The client (its token, or its address without one) sent more requests than api.rate_limit allows; Retry-After says when to try again.' },
   { code: 'ST_ERR_INTERNAL', status: 500, meaning: 'An unexpected internal error, or a native error code missing from this catalogue.' },
 ] as const satisfies readonly CatalogueEntry[];
 
@@ -91,6 +101,9 @@ export const ST_ERR_RUN_DIR = BY_CODE.ST_ERR_RUN_DIR;
 export const ST_ERR_PROFILE_INVALID = BY_CODE.ST_ERR_PROFILE_INVALID;
 export const ST_ERR_FIRMWARE_CONFIG_INVALID = BY_CODE.ST_ERR_FIRMWARE_CONFIG_INVALID;
 export const ST_ERR_API_LISTEN = BY_CODE.ST_ERR_API_LISTEN;
+export const ST_ERR_API_INSECURE = BY_CODE.ST_ERR_API_INSECURE;
+export const ST_ERR_API_CREDENTIALS = BY_CODE.ST_ERR_API_CREDENTIALS;
+export const ST_ERR_STATE_CORRUPT = BY_CODE.ST_ERR_STATE_CORRUPT;
 export const ST_ERR_ADDON_LOAD = BY_CODE.ST_ERR_ADDON_LOAD;
 export const ST_ERR_EAL_INIT = BY_CODE.ST_ERR_EAL_INIT;
 export const ST_ERR_EAL_ALREADY = BY_CODE.ST_ERR_EAL_ALREADY;
@@ -122,6 +135,13 @@ export const ST_ERR_FAULT_INVALID = BY_CODE.ST_ERR_FAULT_INVALID;
 export const ST_ERR_TOPOLOGY_INVALID = BY_CODE.ST_ERR_TOPOLOGY_INVALID;
 export const ST_ERR_BAD_REQUEST = BY_CODE.ST_ERR_BAD_REQUEST;
 export const ST_ERR_NOT_FOUND = BY_CODE.ST_ERR_NOT_FOUND;
+export const ST_ERR_UNAUTHORIZED = BY_CODE.ST_ERR_UNAUTHORIZED;
+export const ST_ERR_FORBIDDEN = BY_CODE.ST_ERR_FORBIDDEN;
+export const ST_ERR_PRECONDITION_FAILED = BY_CODE.ST_ERR_PRECONDITION_FAILED;
+export const ST_ERR_PAYLOAD_TOO_LARGE = BY_CODE.ST_ERR_PAYLOAD_TOO_LARGE;
+export const ST_ERR_UNSUPPORTED_MEDIA_TYPE = BY_CODE.ST_ERR_UNSUPPORTED_MEDIA_TYPE;
+export const ST_ERR_PRECONDITION_REQUIRED = BY_CODE.ST_ERR_PRECONDITION_REQUIRED;
+export const ST_ERR_RATE_LIMITED = BY_CODE.ST_ERR_RATE_LIMITED;
 export const ST_ERR_INTERNAL = BY_CODE.ST_ERR_INTERNAL;
 
 export function isErrorCode(code: unknown): code is ErrorCode {

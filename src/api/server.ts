@@ -3,16 +3,34 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import { stError, sysReason } from '../errors.js';
 import app, { type AppOptions } from './app.js';
+import type { ApiTls } from './credentials.js';
 
-export type ServerOptions = AppOptions & { logger: Logger };
+export type ServerOptions = AppOptions & {
+  logger: Logger;
+  /** serve HTTPS (api.tls); null or absent: plain HTTP */
+  tls?: ApiTls | null;
+};
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
-  const fastify = Fastify({
+  const { logger: _logger, tls, ...appOptions } = options;
+  const common = {
     loggerInstance: options.logger.child({ component: 'api' }) as FastifyBaseLogger,
     // Scrapes every few seconds would drown the log.
     logController: new LogController({ disableRequestLogging: true }),
-  });
-  const { logger: _logger, ...appOptions } = options;
+  };
+  const fastify = (tls
+    ? Fastify({
+        ...common,
+        https: {
+          cert: tls.cert,
+          key: tls.key,
+          ...(tls.ca ? { ca: tls.ca } : {}),
+          // requestCert with rejectUnauthorized: a client without a certificate the CA signed never reaches a route.
+          requestCert: tls.requestCert,
+          rejectUnauthorized: tls.requestCert,
+        },
+      })
+    : Fastify(common)) as unknown as FastifyInstance;
   await fastify.register(app, appOptions);
   return fastify;
 }
@@ -32,5 +50,6 @@ export async function listen(fastify: FastifyInstance, host: string, port: numbe
   const addr = fastify.server.address();
   const actualPort = addr && typeof addr === 'object' ? addr.port : port;
   const shown = host.includes(':') ? `[${host}]` : host;
-  return `http://${shown}:${actualPort}`;
+  const scheme = 'setSecureContext' in fastify.server ? 'https' : 'http';
+  return `${scheme}://${shown}:${actualPort}`;
 }

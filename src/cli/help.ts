@@ -52,13 +52,16 @@ examples:
   shadowtap doctor --for=pci
 `,
   run: `usage: shadowtap run [--config FILE] [--log-format json|pretty] [--log-level LEVEL]
-                     [--max-capture-mb N] [--capture-keep N]
+                     [--max-capture-mb N] [--capture-keep N] [--discard-state]
 
 Starts the data plane under supervision (restarted with backoff if it dies)
 and the admin API (/healthz, /readyz, /metrics, /v1/...: docs/api.md; the
 other commands talk to it). A policy applied through the API is saved under
 <run_dir>/state/ and restored on the next run, unless the file's policy
-section has changed since (then the file wins).
+section has changed since (then the file wins, as the next generation).
+A saved state that cannot be read or no longer validates stops the start
+(exit 1) with the reason; --discard-state moves it aside and starts from the
+file. The API refuses to start on a non-loopback api.host without a token.
 
 Without --config the embedded demo runs: a generated capture replayed in a
 loop as production traffic into a sink, copies translated (10.0.0.0/16 ->
@@ -87,6 +90,10 @@ options:
                           40 minutes.
       --capture-keep N    rotated captures kept per file (default 10; 0 =
                           keep every one)
+      --discard-state     move <run_dir>/state/policy.json aside (kept as
+                          policy.json.discarded-<time>) and start from the
+                          configuration file's policy, continuing its
+                          generation
   -h, --help              this text
 
 exit status: 0 after a clean stop (SIGINT/SIGTERM), 1 if the data plane or

@@ -288,6 +288,7 @@ export async function main(argv: string[]): Promise<number> {
           'log-level': { type: 'string' },
           'max-capture-mb': { type: 'string' },
           'capture-keep': { type: 'string' },
+          'discard-state': { type: 'boolean' },
         });
         break;
       case 'check-config':
@@ -349,6 +350,7 @@ export async function main(argv: string[]): Promise<number> {
         ...(typeof values['config'] === 'string' ? { config: values['config'] } : {}),
         logFormat: format as LogFormat,
         ...(level ? { logLevel: level as (typeof LOG_LEVELS)[number] } : {}),
+        ...(values['discard-state'] === true ? { discardState: true } : {}),
       });
     }
     default:

@@ -126,7 +126,8 @@ export async function policyValidate(o: ValidateOptions): Promise<CommandOutput>
 export async function policyApply(o: { file: string; ep: Endpoint; json?: boolean; ifMatch?: string | null }): Promise<CommandOutput> {
   const f = await readPolicyFile(o.file);
   if ('code' in f) return f;
-  const a = await api(o.ep, 'PUT', '/v1/policy', f.section, o.ifMatch);
+  // The file is the whole intent: it replaces whatever runs (If-Match: *), unless the caller names the version it was made from.
+  const a = await api(o.ep, 'PUT', '/v1/policy', f.section, o.ifMatch ?? '*');
   if ('code' in a) return a;
   if (a.status !== 200) return apiError(o.file, a);
   if (o.json) return out(0, [JSON.stringify(a.body, null, 2)]);

@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Level, Logger } from 'pino';
+import { checkBind, loadCredentials, type ApiCredentials } from '../api/credentials.js';
 import { buildServer, listen } from '../api/server.js';
 import { checkedDefaultConfig } from '../config/default.js';
 import { loadCheckedConfigFile } from '../config/load.js';
@@ -26,6 +27,8 @@ export interface RunOptions {
   maxCaptureMb?: number;
   /** rotated captures kept per capture file (FILE.1 ... FILE.N); 0 = all; default 10 */
   captureKeep?: number;
+  /** move an unusable saved state aside and start from the file (--discard-state) */
+  discardState?: boolean;
 }
 
 /** Exit status when the run stopped itself to protect the disk. */
@@ -62,8 +65,30 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     return 2;
   }
 
-  // A policy applied through the API survives a restart, unless the file's has changed since.
-  const restored = restorePolicy(config, logger, compiled);
+  // Who may use the API, before anything starts: an open API on the network is refused.
+  let credentials: ApiCredentials;
+  try {
+    credentials = loadCredentials(config.api);
+    checkBind(config.api, credentials);
+  } catch (err) {
+    if (!isShadowtapError(err)) throw err;
+    logger.error({ err: { code: err.code, message: err.message, field: err.field } }, 'the admin API is not safe to start');
+    say(`${err.code}: ${err.message}`);
+    return 1;
+  }
+  if (credentials.tokens.length === 0) logger.info('no API tokens configured: the API is open to local users only (api.host is loopback)');
+
+  // A policy applied through the API survives a restart, unless the file's has changed since;
+  // a saved state that cannot be used stops here, with the way out.
+  let restored: ReturnType<typeof restorePolicy>;
+  try {
+    restored = restorePolicy(config, logger, compiled, { discardState: opts.discardState === true });
+  } catch (err) {
+    if (!isShadowtapError(err)) throw err;
+    logger.error({ err: { code: err.code, message: err.message } }, 'cannot restore the saved policy');
+    say(`${err.code}: ${err.message}`);
+    return 1;
+  }
 
   let supervisor: Supervisor;
   try {
@@ -104,7 +129,21 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     version: VERSION,
     onError: (err) => logger.warn({ err }, 'metrics collection failed'),
   });
-  const server = await buildServer({ logger, dataplane: supervisor, services: supervisor.services, registry });
+  const server = await buildServer({
+    logger,
+    dataplane: supervisor,
+    services: supervisor.services,
+    registry,
+    tls: credentials.tls,
+    security: {
+      tokens: credentials.tokens,
+      bodyLimit: config.api.body_limit,
+      jsonDepth: config.api.json_depth,
+      rateLimit: { perSecond: config.api.rate_limit.per_second, burst: config.api.rate_limit.burst },
+      openProbes: config.api.open_probes,
+      auditFile: join(config.run_dir, 'audit.jsonl'),
+    },
+  });
   let url: string;
   try {
     url = await listen(server, config.api.host, config.api.port);

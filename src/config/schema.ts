@@ -137,10 +137,49 @@ export const TranslateSchema = Type.Object(
   { additionalProperties: false, default: {}, description: 'Production to shadow address translation.' },
 );
 
+export const TOKEN_ROLES = ['read', 'admin'] as const;
+export const OPEN_PROBES = ['loopback', 'anywhere'] as const;
+
+const filePath = (description: string) => expect(Type.Optional(Type.String({ minLength: 1, description })), 'a file path');
+
+export const ApiTlsSchema = Type.Object(
+  {
+    cert: expect(Type.String({ minLength: 1, description: 'PEM certificate (chain) the API presents.' }), 'a file path'),
+    key: expect(Type.String({ minLength: 1, description: 'PEM private key of the certificate.' }), 'a file path'),
+    ca: filePath('PEM CA bundle client certificates are checked against (with request_cert).'),
+    request_cert: bool(false, 'Ask clients for a certificate and refuse those the ca does not sign (mutual TLS).'),
+  },
+  { additionalProperties: false, description: 'Serve the API over HTTPS. Unset: plain HTTP.' },
+);
+
+export const RateLimitSchema = Type.Object(
+  {
+    per_second: int(0, 100000, 20, 'Requests per second each client may sustain (a token bucket per token, or per address without one); 0 = no limit.'),
+    burst: int(1, 100000, 60, 'Requests a client may send at once before the per_second rate applies.'),
+  },
+  { additionalProperties: false, default: {}, description: 'Rate limit on /v1 routes, per client; over it: 429 with Retry-After.' },
+);
+
 export const ApiSchema = Type.Object(
   {
-    host: expect(Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address the admin API binds to.' }), 'an IP address or host name'),
+    host: expect(
+      Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address the admin API binds to. A non-loopback address needs a token (tokens_file or tokens_env): shadowtap refuses to start without one.' }),
+      'an IP address or host name',
+    ),
     port: int(0, 65535, 9465, 'TCP port of the admin API (0 = any free port).'),
+    tokens_file: filePath('File of bearer tokens, one per line: "NAME:ROLE:SECRET" (ROLE read or admin, SECRET at least 16 characters; # starts a comment). With any token configured, every /v1 route needs one.'),
+    tokens_env: expect(
+      Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', default: 'SHADOWTAP_API_TOKENS', description: 'Environment variable with more tokens, "NAME:ROLE:SECRET" entries separated by commas or newlines.' }),
+      'an environment variable name',
+    ),
+    open_probes: oneOf(OPEN_PROBES, {
+      default: 'loopback',
+      description: '/healthz, /readyz and /metrics answer without a token to loopback clients only (loopback), or to anyone (anywhere); others need a read token.',
+    }),
+    tls: expect(Type.Optional(ApiTlsSchema), 'a mapping with cert, key and optionally ca and request_cert'),
+    body_limit: int(1024, 67108864, 1048576, 'Largest request body in bytes; larger is refused with 413.'),
+    json_depth: int(2, 512, 64, 'Deepest nesting of objects and arrays a JSON body may have; deeper is refused with 400.'),
+    rate_limit: RateLimitSchema,
   },
   { additionalProperties: false, default: {}, description: 'Admin API and /metrics.' },
 );

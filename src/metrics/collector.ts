@@ -7,6 +7,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { ANOMALIES, DROP_REASONS, RX_INVALID_REASONS, SESSION_DROP_REASONS } from '../dataplane/native-types.js';
 import type { ReliabilityStats } from '../services/reliability.js';
+import type { ProcessUsage } from '../supervisor/process-usage.js';
 import type { SessionsView, SupervisorState, SupervisorStats, SupervisorStatus } from '../supervisor/supervisor.js';
 
 /** What the collector reads; the Supervisor provides it. */
@@ -19,6 +20,8 @@ export interface MetricsSource {
   offloadStats?(): OffloadStats | null;
   /** crashes, quarantine and forward-only (absent: no reliability metrics) */
   reliabilityStats?(): ReliabilityStats | null;
+  /** the data-plane process's CPU time and memory (absent: no such metrics) */
+  dataplaneUsage?(): ProcessUsage | null;
 }
 
 
@@ -363,6 +366,37 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
     });
     counter('shadowtap_offload_fallbacks_total', 'Groups of rte_flow rules moved to the software path because a create failed, by reason (counted once per group).', ['reason'], (c) => {
       for (const [reason, n] of Object.entries(offload()?.fallbacks ?? {})) c.inc({ reason }, n);
+    });
+  }
+
+  if (source.dataplaneUsage) {
+    const usage = (): ProcessUsage | null => {
+      try {
+        return source.dataplaneUsage!();
+      } catch (err) {
+        onError(err);
+        return null;
+      }
+    };
+    new Counter({
+      name: 'shadowtap_dataplane_cpu_seconds_total',
+      help: 'User and system CPU time of the data-plane processes (from /proc/<pid>/stat), carried across restarts.',
+      registers: [registry],
+      collect: function (this: Counter) {
+        const u = usage();
+        if (!u) return;
+        this.reset();
+        this.inc(u.cpuSeconds);
+      },
+    });
+    new Gauge({
+      name: 'shadowtap_dataplane_resident_memory_bytes',
+      help: 'Resident memory of the running data-plane process (VmRSS; 0 when none runs). Hugepages are not part of it.',
+      registers: [registry],
+      collect: safe(function (this: Gauge) {
+        const u = usage();
+        if (u) this.set(u.residentBytes);
+      }),
     });
   }
 

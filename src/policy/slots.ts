@@ -11,6 +11,12 @@
  * The allocator lives in the supervisor; compile works on a copy, which
  * becomes current only once the data plane has taken the policy.
  */
+export interface SlotAllocatorPlain {
+  capacity: number;
+  byKey: [string, number][];
+  free: number[];
+}
+
 export class SlotAllocator {
   readonly capacity: number;
   private readonly byKey: Map<string, number>;
@@ -23,6 +29,15 @@ export class SlotAllocator {
     this.byKey = init ? new Map(init.byKey) : new Map();
     this.free = init ? [...init.free] : Array.from({ length: capacity }, (_, i) => i);
     this.used = new Set(this.byKey.values());
+  }
+
+  /** Plain data, to cross to a worker thread (structured clone drops the class). */
+  toPlain(): SlotAllocatorPlain {
+    return { capacity: this.capacity, byKey: [...this.byKey], free: [...this.free] };
+  }
+
+  static fromPlain(p: SlotAllocatorPlain): SlotAllocator {
+    return new SlotAllocator(p.capacity, { byKey: new Map(p.byKey), free: p.free });
   }
 
   clone(): SlotAllocator {

@@ -10,7 +10,7 @@
  * ignored.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { stError, sysReason } from '../errors.js';
 
@@ -131,22 +131,77 @@ export function savePolicyState(stateDir: string, state: Omit<PolicyState, 'kind
   preparePolicyState(stateDir, state).commit();
 }
 
-/** The saved state, or null when there is none; a corrupt file is reported, not thrown. */
-export function loadPolicyState(stateDir: string): { state: PolicyState | null; problem?: string } {
+/**
+ * The saved state, or null when there is none; a file that cannot be read,
+ * parsed or is not a state file is reported (problem, with its text when it
+ * could be read), not thrown: the caller decides (restorePolicy stops).
+ */
+export function loadPolicyState(stateDir: string): { state: PolicyState | null; problem?: string; text?: string } {
   let text: string;
   try {
     text = readFileSync(statePath(stateDir), 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: null };
-    return { state: null, problem: `cannot read ${statePath(stateDir)}: ${(err as Error).message}` };
+    // ENOTDIR: run_dir is not a directory, so no state can be there (the run directory check says so).
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { state: null };
+    return { state: null, problem: `cannot read ${statePath(stateDir)}: ${sysReason(err)}` };
   }
+  let v: PolicyState;
   try {
-    const v = JSON.parse(text) as PolicyState;
-    if (v?.kind !== STATE_KIND || typeof v.policy !== 'object' || v.policy === null) {
-      return { state: null, problem: `${statePath(stateDir)} is not a ${STATE_KIND} file` };
-    }
-    return { state: v };
+    v = JSON.parse(text) as PolicyState;
   } catch (err) {
-    return { state: null, problem: `${statePath(stateDir)} is not valid JSON: ${(err as Error).message}` };
+    return { state: null, problem: `${statePath(stateDir)} is not valid JSON (${text.length} bytes): ${(err as Error).message}`, text };
   }
+  if (v === null || typeof v !== 'object' || v.kind !== STATE_KIND || typeof v.policy !== 'object' || v.policy === null || Array.isArray(v.policy)) {
+    return { state: null, problem: `${statePath(stateDir)} is not a ${STATE_KIND} file (expected "kind": "${STATE_KIND}" and a "policy" mapping)`, text };
+  }
+  return { state: v };
+}
+
+const TEMP = new RegExp(`^\\.${STATE_FILE.replace('.', '\\.')}\\.(\\d+)\\.\\d+\\.tmp$`);
+
+/**
+ * Remove temporary files that writes interrupted by a crash left behind
+ * (never one of a process still alive, which may be about to rename it).
+ * Returns the removed paths.
+ */
+export function removeStaleTemps(stateDir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(stateDir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = TEMP.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid !== process.pid && pidAlive(pid)) continue;
+    rmSync(join(stateDir, name), { force: true });
+    removed.push(join(stateDir, name));
+  }
+  return removed;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Move the state file aside (policy.json.discarded-<time>); returns where it went. */
+export function discardStateFile(stateDir: string): string {
+  const from = statePath(stateDir);
+  const to = `${from}.discarded-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '(no file)';
+    throw stError('ST_ERR_STATE_CORRUPT', `cannot move ${from} aside to ${to}: ${sysReason(err)}`, { field: 'run_dir', cause: err });
+  }
+  return to;
 }

@@ -19,17 +19,19 @@
  * reported and persisted: nothing compiles the same section twice.
  */
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { checkPolicyUpdate, policySection, type Locator } from '../config/load.js';
-import type { Config, PolicySection } from '../config/schema.js';
+import { policySection } from '../config/load.js';
+import { POLICY_KEYS, type Config, type PolicySection } from '../config/schema.js';
 import type { NativePolicy } from '../dataplane/native-types.js';
-import { isShadowtapError, PolicyError, stError, type ConfigProblem } from '../errors.js';
+import { isShadowtapError, PolicyError, stError } from '../errors.js';
 import { compilePolicy, type CompiledPolicy, type PolicyPlan } from '../policy/compile.js';
-import type { PolicySlots } from '../policy/slots.js';
+import { checkPolicy, type CheckedPolicy } from './policy-check.js';
+import { PolicyCompileWorker } from './policy-worker.js';
 import type { DataplaneChild, DataplaneHandle } from './dataplane.js';
 import { PolicyCounters, type SessionCounterView } from './policy-counters.js';
-import { loadPolicyState, policyHash, preparePolicyState, statePath, type PreparedWrite } from './policy-state.js';
+import { discardStateFile, loadPolicyState, policyHash, preparePolicyState, removeStaleTemps, savePolicyState, statePath, type PreparedWrite } from './policy-state.js';
 
 export type PolicySource = 'config' | 'state' | 'api';
 
@@ -73,40 +75,17 @@ export interface PolicyOperations {
   configInForce(): Config;
   sessionStats(): SessionsView;
   /** throws PolicyError (400, every problem) */
-  validatePolicy(section: unknown): PolicyPlan;
-  /** throws PolicyError, ST_ERR_BUSY (409) or a data-plane error; nothing changes on failure */
-  applyPolicy(section: unknown): Promise<PolicyView>;
+  validatePolicy(section: unknown): Promise<PolicyPlan>;
+  /** throws PolicyError, ST_ERR_PRECONDITION_FAILED (412), ST_ERR_BUSY (409) or a data-plane error; nothing changes on failure */
+  applyPolicy(section: unknown, options?: ApplyOptions): Promise<PolicyView>;
 }
 
-/** A policy that passed every check, with the configuration it makes and its compiled policy. */
-export interface CheckedPolicy {
-  config: Config;
-  policy: CompiledPolicy;
-}
+export { checkPolicy, type CheckedPolicy, type CheckPolicyOptions } from './policy-check.js';
 
-export interface CheckPolicyOptions {
-  /** shown in messages, e.g. the file name */
-  source?: string;
-  locate?: Locator;
-  /** generation of the compiled policy; default 1 */
-  generation?: number;
-  /** the slots in force, so sessions and rules keep their counters; default fresh */
-  slots?: PolicySlots;
-}
-
-/**
- * Check a policy section against the rest of a configuration (its ports,
- * shadow MACs, mode) and compile it, once. Never throws for bad input: the
- * problems carry the same paths as in a configuration file.
- */
-export function checkPolicy(current: Config, section: unknown, options: CheckPolicyOptions = {}): CheckedPolicy | { problems: ConfigProblem[] } {
-  const checked = checkPolicyUpdate(current, section, {
-    source: options.source ?? 'policy',
-    ...(options.locate ? { locate: options.locate } : {}),
-    compile: { generation: options.generation ?? 1, ...(options.slots ? { slots: options.slots } : {}) },
-  });
-  if (!checked.config || !checked.policy) return { problems: checked.problems };
-  return { config: checked.config, policy: checked.policy };
+/** What a write may require of the policy it replaces (If-Match, through the API). */
+export interface ApplyOptions {
+  /** refuse (ST_ERR_PRECONDITION_FAILED) unless the generation in force is one of these */
+  expectGenerations?: readonly number[];
 }
 
 export interface RestoredPolicy {
@@ -118,33 +97,102 @@ export interface RestoredPolicy {
   source: PolicySource;
 }
 
+export interface RestoreOptions {
+  /** move an unusable (or any) saved state aside and start from the file, continuing its generation */
+  discardState?: boolean;
+}
+
 /**
  * Start-up replay: the saved policy (<run_dir>/state/policy.json) replaces
  * the file's when it was derived from the file's present policy section;
- * otherwise the file is newer intent and wins. A saved policy that no longer
- * validates against the file's ports is ignored, with a warning.
+ * otherwise the file is newer intent and wins, as the next generation (the
+ * generation never goes backwards), saved at once so a second restart
+ * agrees. A saved state that cannot be read, parsed or validated against
+ * this configuration stops the start (ST_ERR_STATE_CORRUPT): silently
+ * running the file's older policy instead would undo changes operators were
+ * told were made. `discardState` moves it aside (kept as
+ * policy.json.discarded-<time>) and starts from the file.
+ * Temporary files a crash left mid-write are removed first.
  * `compiled`: config's own compiled policy (generation 1), when its check
- * made one; it is what the file's policy runs as.
+ * made one; it is what the file's policy runs as at generation 1.
  */
-export function restorePolicy(config: Config, logger: Logger, compiled?: CompiledPolicy): RestoredPolicy {
+export function restorePolicy(config: Config, logger: Logger, compiled?: CompiledPolicy, options: RestoreOptions = {}): RestoredPolicy {
   const baseHash = policyHash(policySection(config));
   const stateDir = join(config.run_dir, 'state');
-  const fallback: RestoredPolicy = { config, ...(compiled ? { policy: compiled } : {}), baseHash, generation: 1, source: 'config' };
-  const { state, problem } = loadPolicyState(stateDir);
-  if (problem) logger.warn({ stateDir }, `saved policy ignored: ${problem}`);
-  if (!state) return fallback;
-  if (state.baseHash !== baseHash) {
-    logger.info({ stateDir, savedAt: state.savedAt }, 'the configuration file\'s policy changed since the policy was saved: the file wins');
-    return fallback;
+  const path = statePath(stateDir);
+  for (const f of removeStaleTemps(stateDir)) logger.info({ file: f }, 'removed a temporary state file an interrupted write left');
+  /** The file's policy at `generation`, saved so the numbering survives another restart. */
+  const fromFile = (generation: number, why: string): RestoredPolicy => {
+    let policy = compiled;
+    if (generation !== 1 || !policy) {
+      const checked = checkPolicy(config, policySection(config), { source: 'config', generation });
+      // The file passed its own check before this: a failure here is a bug, not bad input.
+      if ('problems' in checked) throw new PolicyError(checked.problems, 'config');
+      policy = checked.policy;
+    }
+    if (generation > 1) {
+      savePolicyState(stateDir, { generation, baseHash, policy: structuredClone(policySection(config)) as unknown as Record<string, unknown> });
+      logger.info({ stateDir, generation }, `${why}: the configuration file's policy runs as generation ${generation}`);
+    }
+    return { config, policy, baseHash, generation, source: 'config' };
+  };
+  const discard = (generation: number, why: string): RestoredPolicy => {
+    const kept = discardStateFile(stateDir);
+    logger.warn({ kept, generation }, `--discard-state: ${why}; the saved state was moved to ${kept}`);
+    return fromFile(generation + 1, 'saved state discarded');
+  };
+  const corrupt = (problem: string, generation: number | null): never | RestoredPolicy => {
+    if (options.discardState) return discard(generation ?? 0, problem);
+    throw stError(
+      'ST_ERR_STATE_CORRUPT',
+      `${problem}. Nothing was started: running the configuration file's policy instead would silently undo changes made through the API. ` +
+        `Repair or inspect the file, or start with \`shadowtap run --discard-state\` to move it aside (kept as ${path}.discarded-<time>) and start from the configuration file's policy`,
+      { field: 'run_dir' },
+    );
+  };
+
+  const { state, problem, text } = loadPolicyState(stateDir);
+  if (problem) {
+    // The file may not say its generation any more; the audit log of the changes made does.
+    const named = [generationIn(text), highestAuditedGeneration(config.run_dir)].filter((g): g is number => g !== null);
+    return corrupt(problem, named.length > 0 ? Math.max(...named) : null);
   }
-  const generation = Number.isInteger(state.generation) && state.generation > 0 ? state.generation : 1;
-  const checked = checkPolicy(config, state.policy, { source: statePath(stateDir), generation });
+  if (!state) return fromFile(1, 'no saved state');
+  if (!Number.isInteger(state.generation) || state.generation < 1) {
+    return corrupt(`${path}: "generation" is ${JSON.stringify(state.generation)}; expected a whole number of at least 1`, null);
+  }
+  if (options.discardState) return discard(state.generation, 'asked to start from the configuration file');
+  if (state.baseHash !== baseHash) {
+    logger.info({ stateDir, savedAt: state.savedAt }, "the configuration file's policy changed since the policy was saved: the file wins");
+    return fromFile(state.generation + 1, 'the configuration file changed');
+  }
+  const checked = checkPolicy(config, state.policy, { source: path, generation: state.generation });
   if ('problems' in checked) {
-    logger.warn({ stateDir, problems: checked.problems }, 'the saved policy does not validate against this configuration: ignored');
-    return fallback;
+    const first = checked.problems.slice(0, 3).map((p) => `${p.path ? `${p.path}: ` : ''}${p.message}`).join('; ');
+    return corrupt(`${path}: the saved policy (generation ${state.generation}) does not validate against this configuration (${checked.problems.length} problem${checked.problems.length === 1 ? '' : 's'}: ${first})`, state.generation);
   }
   logger.info({ stateDir, generation: state.generation, savedAt: state.savedAt }, 'restored the policy applied through the API');
-  return { config: checked.config, policy: checked.policy, baseHash, generation, source: 'state' };
+  return { config: checked.config, policy: checked.policy, baseHash, generation: state.generation, source: 'state' };
+}
+
+/** The highest generation the audit log (<run_dir>/audit.jsonl, its last MiB) records, or null. */
+function highestAuditedGeneration(runDir: string): number | null {
+  let text: string;
+  try {
+    const buf = readFileSync(join(runDir, 'audit.jsonl'));
+    text = buf.subarray(Math.max(0, buf.length - 1048576)).toString('utf8');
+  } catch {
+    return null;
+  }
+  let best: number | null = null;
+  for (const m of text.matchAll(/"generationAfter":(\d{1,15})/g)) best = Math.max(best ?? 0, Number(m[1]));
+  return best;
+}
+
+/** A generation the text of an unusable state file names, so a discarded state does not set it back. */
+function generationIn(text: string | undefined): number | null {
+  const m = text ? /"generation"\s*:\s*(\d{1,15})/.exec(text) : null;
+  return m ? Number(m[1]) : null;
 }
 
 export interface PolicyServiceOptions {
@@ -162,6 +210,8 @@ export interface PolicyServiceOptions {
   stateBaseHash?: string | null;
   /** ms to wait for the data plane to install a policy; default 120 s */
   installTimeoutMs?: number;
+  /** check and compile updates in a worker thread (default true) */
+  compileInWorker?: boolean;
   dataplane: DataplaneHandle;
   logger: Logger;
 }
@@ -169,6 +219,20 @@ export interface PolicyServiceOptions {
 export interface PolicyEvents {
   /** a new policy became current (installed live, or stored for the next start) */
   policy: [{ generation: number; applied: boolean; applyMs: number | null; warnings: number }];
+}
+
+/**
+ * PUT /v1/policy replaces the whole section: a missing body, null or {} would
+ * silently reset every key to its default (maps emptied), so they are refused.
+ */
+export function requireWholePolicy(section: unknown): void {
+  const keys = POLICY_KEYS.join(', ');
+  if (section === undefined || section === null) {
+    throw new PolicyError([{ path: '', message: `no policy was sent (an empty body, or null): expected a mapping with the policy keys (${keys}); the whole policy is replaced, so nothing is taken as "reset to defaults"` }]);
+  }
+  if (typeof section === 'object' && !Array.isArray(section) && Object.keys(section).length === 0) {
+    throw new PolicyError([{ path: '', message: `the policy is empty ({}): it would reset every key (${keys}) to its default and empty the address maps; send the keys you want, each one explicitly (e.g. "translate": {} to empty the maps)` }]);
+  }
 }
 
 export class PolicyService extends EventEmitter<PolicyEvents> implements PolicyOperations {
@@ -189,6 +253,8 @@ export class PolicyService extends EventEmitter<PolicyEvents> implements PolicyO
   private readonly stateDir: string | null;
   private readonly stateBaseHash: string | null;
   private readonly installTimeoutMs: number;
+  /** null: compile on the main thread (options.compileInWorker false) */
+  private readonly worker: PolicyCompileWorker | null;
 
   constructor(options: PolicyServiceOptions) {
     super();
@@ -200,6 +266,7 @@ export class PolicyService extends EventEmitter<PolicyEvents> implements PolicyO
     this.stateDir = options.stateDir ?? null;
     this.stateBaseHash = options.stateBaseHash ?? null;
     this.installTimeoutMs = options.installTimeoutMs ?? 120_000;
+    this.worker = options.compileInWorker === false ? null : new PolicyCompileWorker();
     this.counters.committed(this.compiled.plan, [], []);
   }
 
@@ -283,16 +350,26 @@ export class PolicyService extends EventEmitter<PolicyEvents> implements PolicyO
     };
   }
 
-  /** Check a section against the configuration in force and compile it as the next generation. */
-  private check(section: unknown): CheckedPolicy {
-    const checked = checkPolicy(this._config, section, { source: 'policy', generation: this.compiled.native.generation + 1, slots: this.compiled.slots });
+  /**
+   * Check a section against the configuration in force and compile it as
+   * the next generation, in the compile worker (a large policy takes
+   * seconds; the event loop keeps answering /healthz, /metrics and polls).
+   */
+  private async check(section: unknown): Promise<CheckedPolicy> {
+    const options = { source: 'policy', generation: this.compiled.native.generation + 1, slots: this.compiled.slots };
+    const checked = this.worker ? await this.worker.check(this._config, section, options) : checkPolicy(this._config, section, options);
     if ('problems' in checked) throw new PolicyError(checked.problems);
     return checked;
   }
 
   /** Check a policy section against this configuration and compile it; nothing changes. Throws PolicyError. */
-  validatePolicy(section: unknown): PolicyPlan {
-    return this.check(section).policy.plan;
+  async validatePolicy(section: unknown): Promise<PolicyPlan> {
+    return (await this.check(section)).policy.plan;
+  }
+
+  /** Stop the compile worker's thread (shutdown, tests). */
+  async close(): Promise<void> {
+    await this.worker?.close();
   }
 
   /**
@@ -318,10 +395,18 @@ export class PolicyService extends EventEmitter<PolicyEvents> implements PolicyO
     return stError('ST_ERR_DATAPLANE_TIMEOUT', `${err.message}; the data plane is restarted with policy generation ${generation}, the one in force, which stays`, { cause: err });
   }
 
-  async applyPolicy(section: unknown): Promise<PolicyView> {
+  async applyPolicy(section: unknown, options: ApplyOptions = {}): Promise<PolicyView> {
     if (this._applying) throw stError('ST_ERR_BUSY', 'another policy update is in progress; retry when it has finished');
-    // Problems go back to the caller as they are (the API logs the rejection).
-    const next = this.check(section);
+    requireWholePolicy(section);
+    // Compared while no other update can run: the check and the change are one step.
+    const current = this.compiled.native.generation;
+    if (options.expectGenerations !== undefined && !options.expectGenerations.includes(current)) {
+      throw stError(
+        'ST_ERR_PRECONDITION_FAILED',
+        `the policy is at generation ${current}, not ${options.expectGenerations.join(' or ')}: it changed since it was read; read it again (its ETag is "g${current}"), redo the change and send that`,
+        { field: 'If-Match' },
+      );
+    }
     const state = this.dataplane.state;
     if (state === 'starting' || state === 'backoff') {
       throw stError('ST_ERR_BUSY', `the data plane is ${state === 'starting' ? 'starting' : 'restarting after a crash'}; retry once it runs`);
@@ -329,6 +414,11 @@ export class PolicyService extends EventEmitter<PolicyEvents> implements PolicyO
     this._applying = true;
     let staged: PreparedWrite | null = null;
     try {
+      // Problems go back to the caller as they are (the API logs the rejection).
+      const next = await this.check(section);
+      if (this.dataplane.state === 'starting' || this.dataplane.state === 'backoff') {
+        throw stError('ST_ERR_BUSY', 'the data plane restarted while the policy was being checked; retry once it runs');
+      }
       const compiled = next.policy;
       const generation = compiled.native.generation;
       // Make sure the state can be saved before anything changes.

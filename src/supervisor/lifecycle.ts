@@ -37,7 +37,22 @@ export interface BackoffOptions {
   maxMs: number;
   /** a child that ran this long resets the delay to initialMs */
   resetAfterMs: number;
+  /** each delay is spread by ± this share of it, so hosts that crashed together do not restart in step */
+  jitter: number;
+  /** uniform in [0, 1); Math.random by default (tests pass a seeded one) */
+  random: () => number;
 }
+
+/**
+ * Restart delays: initialMs doubling to maxMs (0.5, 1, 2, 4, 4 ... s by
+ * default: a crash loop retries every few seconds, never slower), each
+ * spread by ± jitter.
+ */
+export function backoffDelay(baseMs: number, jitter: number, random: () => number): number {
+  return Math.max(0, Math.round(baseMs * (1 + jitter * (2 * random() - 1))));
+}
+
+export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 4_000, resetAfterMs: 60_000, jitter: 0.2, random: Math.random };
 
 export interface LifecycleOptions {
   logger: Logger;
@@ -197,7 +212,7 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
     this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.maxMissedPolls = options.maxMissedPolls ?? 5;
-    this.backoff = { initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000, ...options.backoff };
+    this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.startExtras = options.startExtras ?? (() => ({}));
     this.standbyWanted = options.standby ?? (() => false);
     this.nextDelayMs = this.backoff.initialMs;
@@ -500,8 +515,10 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
   private scheduleRestart(reason: string): void {
     if (this.stopping) return;
     // The first crash after a stable run takes a prepared standby at once;
-    // crashes in quick succession wait as before.
-    const delayMs = this.standby?.ready === true && this.nextDelayMs === this.backoff.initialMs ? 0 : this.nextDelayMs;
+    // crashes in quick succession wait as before (with jitter).
+    const delayMs = this.standby?.ready === true && this.nextDelayMs === this.backoff.initialMs
+      ? 0
+      : backoffDelay(this.nextDelayMs, this.backoff.jitter, this.backoff.random);
     this.nextDelayMs = Math.min(this.nextDelayMs * 2, this.backoff.maxMs);
     this.setState('backoff');
     this.nextRestartAt = Date.now() + delayMs;

@@ -26,9 +26,10 @@ import type { CompiledPolicy, PolicyPlan } from '../policy/compile.js';
 import type { DataplaneState } from '../services/dataplane.js';
 import { OffloadService, type OffloadCounters, type OffloadEvents } from '../services/offload.js';
 import type { OffloadManager } from '../services/offload-manager.js';
-import { PolicyService, type PolicyEvents, type PolicySource, type PolicyView, type SessionsView } from '../services/policy.js';
+import { PolicyService, type ApplyOptions, type PolicyEvents, type PolicySource, type PolicyView, type SessionsView } from '../services/policy.js';
 import { ReliabilityService, type ReliabilityEvents, type ReliabilityStats } from '../services/reliability.js';
 import { CounterTotals, type CounterTotalsView } from './counters.js';
+import { ProcessUsageTotals, type ProcessUsage } from './process-usage.js';
 import { DataplaneLifecycle, type BackoffOptions, type DataplaneStatus, type LifecycleEvents } from './lifecycle.js';
 
 export { explanatoryLines, type BackoffOptions, type LastError, type PortStatus } from './lifecycle.js';
@@ -88,6 +89,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly lifecycle: DataplaneLifecycle;
   readonly services: Services;
   private readonly totals: CounterTotals;
+  private readonly usage = new ProcessUsageTotals();
 
   constructor(options: SupervisorOptions) {
     super();
@@ -126,7 +128,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // What each child leaves behind is settled before anyone else hears of its exit.
     lifecycle.on('stats', ({ stats, at }) => this.totals.snapshot(stats, at));
     const rel = reliability;
+    lifecycle.on('stats', () => this.usage.sample(lifecycle.childPid()));
     lifecycle.on('exited', (e) => {
+      this.usage.childGone();
       this.totals.childGone();
       policy.childGone();
       offload.childGone();
@@ -205,14 +209,20 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** Stop the data plane; resolves when no child is left. Safe in any state. */
-  stop(): Promise<void> {
-    return this.lifecycle.stop();
+  async stop(): Promise<void> {
+    await this.lifecycle.stop();
+    await this.services.policy.close();
   }
 
   /** Latest merged counters; never null once constructed (zeros before the first poll). */
   stats(): SupervisorStats {
     const lc = this.lifecycle;
     return this.totals.view(this.config.ports, lc.state === 'running', 3 * lc.pollIntervalMs + lc.requestTimeoutMs);
+  }
+
+  /** The data-plane process's CPU seconds (carried across restarts) and resident memory, read now. */
+  dataplaneUsage(): ProcessUsage {
+    return this.usage.sample(this.lifecycle.state === 'running' ? this.lifecycle.childPid() : null);
   }
 
   // ---- forwarded to the services (one data-plane source for /metrics and tests) ----
@@ -229,12 +239,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.services.policy.configInForce();
   }
 
-  validatePolicy(section: unknown): PolicyPlan {
+  validatePolicy(section: unknown): Promise<PolicyPlan> {
     return this.services.policy.validatePolicy(section);
   }
 
-  applyPolicy(section: unknown): Promise<PolicyView> {
-    return this.services.policy.applyPolicy(section);
+  applyPolicy(section: unknown, options?: ApplyOptions): Promise<PolicyView> {
+    return this.services.policy.applyPolicy(section, options);
   }
 
   planInput(): PlanInput {

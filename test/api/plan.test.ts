@@ -120,6 +120,7 @@ test('GET /v1/plan follows the policy in force', async (t) => {
   const put = await f.inject({
     method: 'PUT',
     url: '/v1/policy',
+    headers: { 'if-match': '"g1"' },
     payload: { translate: { ipv4: [{ from: '10.0.0.0/16', to: '10.99.0.0/16' }] }, sessions: [{ id: 7, filters: [{ protocol: 'tcp', dst_ports: 5432 }] }] },
   });
   t.is(put.statusCode, 200, put.body);

@@ -56,7 +56,7 @@ test('GET /v1/policy: the current policy, its plan, warnings and explanation', a
 test('PUT /v1/policy: applied, the new generation and plan returned, GET shows it', async (t) => {
   const dp = fakeDataplane();
   const f = await build(dp);
-  const res = await f.inject({ method: 'PUT', url: '/v1/policy', payload: GOOD });
+  const res = await f.inject({ method: 'PUT', url: '/v1/policy', headers: { 'if-match': '*' }, payload: GOOD });
   t.is(res.statusCode, 200, res.body);
   const body = res.json<PolicyBody>();
   t.is(body.generation, 2);
@@ -79,7 +79,7 @@ test('PUT /v1/policy: 400 with every problem, each with its path; nothing change
   (bad.sessions[0] as Record<string, unknown>)['target'] = 'nowhere';
   bad.sessions[0]!.sample.percent = 250;
   (bad.targets[0]!.encap.vxlan as Record<string, unknown>)['vni'] = 1 << 24;
-  const res = await f.inject({ method: 'PUT', url: '/v1/policy', payload: bad });
+  const res = await f.inject({ method: 'PUT', url: '/v1/policy', headers: { 'if-match': '*' }, payload: bad });
   t.is(res.statusCode, 400);
   const body = res.json<{ code: string; problems: { path: string; message: string }[]; message: string }>();
   t.is(body.code, 'ST_ERR_POLICY_INVALID');
@@ -96,19 +96,19 @@ test('PUT /v1/policy: 400 with every problem, each with its path; nothing change
 
 test('PUT /v1/policy: a misspelt or non-policy key is a problem, not silently dropped', async (t) => {
   const f = await build(fakeDataplane());
-  const typo = await f.inject({ method: 'PUT', url: '/v1/policy', payload: { ...GOOD, sesions: [] } });
+  const typo = await f.inject({ method: 'PUT', url: '/v1/policy', headers: { 'if-match': '*' }, payload: { ...GOOD, sesions: [] } });
   t.is(typo.statusCode, 400);
   t.deepEqual(typo.json<{ problems: { path: string }[] }>().problems.map((p) => p.path), ['sesions']);
-  const ports = await f.inject({ method: 'PUT', url: '/v1/policy', payload: { ports: [] } });
+  const ports = await f.inject({ method: 'PUT', url: '/v1/policy', headers: { 'if-match': '*' }, payload: { ports: [] } });
   t.is(ports.statusCode, 400);
   t.regex(ports.json<{ problems: { message: string }[] }>().problems[0]!.message, /the rest of the configuration changes with a restart/);
-  const notJson = await f.inject({ method: 'PUT', url: '/v1/policy', headers: { 'content-type': 'application/json' }, payload: '{"sessions": [' });
+  const notJson = await f.inject({ method: 'PUT', url: '/v1/policy', headers: { 'content-type': 'application/json', 'if-match': '*' }, payload: '{"sessions": [' });
   t.is(notJson.statusCode, 400);
   t.is(notJson.json<{ code: string }>().code, 'ST_ERR_BAD_REQUEST');
-  const notObject = await f.inject({ method: 'PUT', url: '/v1/policy', payload: [1, 2] });
+  const notObject = await f.inject({ method: 'PUT', url: '/v1/policy', headers: { 'if-match': '*' }, payload: [1, 2] });
   t.is(notObject.statusCode, 400);
   t.is(notObject.json<{ code: string }>().code, 'ST_ERR_POLICY_INVALID');
-  const filterTypo = await f.inject({ method: 'PUT', url: '/v1/policy', payload: { sessions: [{ id: 1, filters: [{ dport: 80 }] }] } });
+  const filterTypo = await f.inject({ method: 'PUT', url: '/v1/policy', headers: { 'if-match': '*' }, payload: { sessions: [{ id: 1, filters: [{ dport: 80 }] }] } });
   t.is(filterTypo.statusCode, 400);
   t.deepEqual(filterTypo.json<{ problems: { path: string }[] }>().problems.map((p) => p.path), ['sessions[0].filters[0].dport']);
 });
@@ -125,7 +125,7 @@ test('PUT /v1/policy: data-plane refusals keep their catalogue status (409, 422,
     const dp = fakeDataplane();
     dp.installError = c.err;
     const f = await build(dp);
-    const res = await f.inject({ method: 'PUT', url: '/v1/policy', payload: GOOD });
+    const res = await f.inject({ method: 'PUT', url: '/v1/policy', headers: { 'if-match': '*' }, payload: GOOD });
     t.is(res.statusCode, c.status, c.err.code);
     t.is(res.json<{ code: string }>().code, c.err.code);
     t.is(res.json<{ message: string }>().message, c.message);
@@ -154,7 +154,7 @@ test('POST /v1/policy/validate: a dry run with the plan; 400 with problems; noth
 test('GET /v1/sessions: per-session and per-rule counters', async (t) => {
   const dp = fakeDataplane();
   const f = await build(dp);
-  await f.inject({ method: 'PUT', url: '/v1/policy', payload: GOOD });
+  await f.inject({ method: 'PUT', url: '/v1/policy', headers: { 'if-match': '*' }, payload: GOOD });
   const res = await f.inject({ method: 'GET', url: '/v1/sessions' });
   t.is(res.statusCode, 200);
   const body = res.json<{ generation: number; live: boolean; path?: string; sessions: { id: number; target: string; matched: number; dropped: Record<string, number>; rules: { id: string; hits: number; line: string }[] }[] }>();

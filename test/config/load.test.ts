@@ -163,7 +163,11 @@ const cases: Case[] = [
   { title: 'api.host empty', edit: (c) => set(c, 'api.host', ''), path: 'api.host', message: 'expected an IP address or host name, got ""' },
   { title: 'api.port too large', edit: (c) => set(c, 'api.port', 70000), path: 'api.port', message: 'expected an integer from 0 to 65535, got 70000' },
   { title: 'api.port negative', edit: (c) => set(c, 'api.port', -1), path: 'api.port', message: 'expected an integer from 0 to 65535, got -1' },
-  { title: 'api unknown key', edit: (c) => set(c, 'api.bind', '0.0.0.0'), path: 'api.bind', message: /^unknown key `api.bind`; expected one of host, port$/ },
+  { title: 'api unknown key', edit: (c) => set(c, 'api.bind', '0.0.0.0'), path: 'api.bind', message: /^unknown key `api.bind`; expected one of host, port, tokens_file, tokens_env, open_probes, tls, body_limit, json_depth, rate_limit$/ },
+  { title: 'api rate limit', edit: (c) => set(c, 'api.rate_limit.per_second', -1), path: 'api.rate_limit.per_second', message: /expected an integer from 0 to 100000/ },
+  { title: 'api tls without key', edit: (c) => set(c, 'api.tls', { cert: 'a.pem' }), path: 'api.tls.key', message: /./ },
+  { title: 'api tokens_env name', edit: (c) => set(c, 'api.tokens_env', '1-bad'), path: 'api.tokens_env', message: /an environment variable name/ },
+  { title: 'api open_probes', edit: (c) => set(c, 'api.open_probes', 'everyone'), path: 'api.open_probes', message: /one of loopback, anywhere/ },
 ];
 
 for (const c of cases) {
@@ -217,7 +221,15 @@ test('defaults are filled and the result is deeply frozen', (t) => {
   t.deepEqual(config.dataplane.mempool, { production_mbufs: 0, shadow_mbufs: 0 });
   t.deepEqual(config.shadow.mac, { src: '02:53:48:00:00:01', dst: '02:53:48:00:00:02' });
   t.is(config.translate.unmapped, 'drop');
-  t.deepEqual(config.api, { host: '127.0.0.1', port: 9465 });
+  t.deepEqual(config.api, {
+    host: '127.0.0.1',
+    port: 9465,
+    tokens_env: 'SHADOWTAP_API_TOKENS',
+    open_probes: 'loopback',
+    body_limit: 1048576,
+    json_depth: 64,
+    rate_limit: { per_second: 20, burst: 60 },
+  });
   t.is(config.run_dir, 'run');
   t.is(config.log.level, 'info');
   t.is(config.ports[1]?.promiscuous, true);

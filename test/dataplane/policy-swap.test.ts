@@ -218,7 +218,7 @@ test.serial('a 1,000-rule policy compiles and swaps under traffic with zero prod
   const times: string[] = [];
   for (const seed of [0, 1]) {
     const t0 = performance.now();
-    const plan = r.supervisor.validatePolicy(thousand(seed));
+    const plan = await r.supervisor.validatePolicy(thousand(seed));
     const compileMs = performance.now() - t0;
     t.is(plan.counts.filterRules, 1000);
     t.is(plan.counts.classifierRules, 1000);

@@ -11,7 +11,8 @@ import { checkPolicyUpdate, policySection, validateConfig } from '../../src/conf
 import type { Config } from '../../src/config/schema.js';
 import { SESSION_DROP_REASONS, type NativePortInfo, type SessionDropReason } from '../../src/dataplane/native-types.js';
 import type { PlanInput } from '../../src/offload/port-facts.js';
-import { PolicyError } from '../../src/errors.js';
+import { PolicyError, stError } from '../../src/errors.js';
+import { requireWholePolicy, type ApplyOptions } from '../../src/services/policy.js';
 import { compilePolicy, type CompiledPolicy, type PolicyPlan } from '../../src/policy/compile.js';
 import { zeroStats } from '../../src/supervisor/stats.js';
 import type { PolicyView, SessionsView, SupervisorStats, SupervisorStatus } from '../../src/supervisor/supervisor.js';
@@ -34,8 +35,8 @@ export interface FakeDataplane {
   policyView(): PolicyView;
   configInForce(): Config;
   sessionStats(): SessionsView;
-  validatePolicy(section: unknown): PolicyPlan;
-  applyPolicy(section: unknown): Promise<PolicyView>;
+  validatePolicy(section: unknown): Promise<PolicyPlan>;
+  applyPolicy(section: unknown, options?: ApplyOptions): Promise<PolicyView>;
   planInput(): PlanInput | null;
 }
 
@@ -146,12 +147,18 @@ export function fakeDataplane(overrides: Partial<SupervisorStatus> = {}, configI
     sessionStats() {
       return fakeSessions(this.compiled.plan, this.compiled.native.generation);
     },
-    validatePolicy(section) {
+    async validatePolicy(section) {
       const checked = checkPolicyUpdate(this.config, section, { source: 'policy' });
       if (!checked.config) throw new PolicyError(checked.problems);
       return compilePolicy(checked.config, { generation: this.compiled.native.generation + 1, slots: this.compiled.slots }).plan;
     },
-    async applyPolicy(section) {
+    async applyPolicy(section, options = {}) {
+      // The service's own rules for what a replacement must be and replace.
+      requireWholePolicy(section);
+      const current = this.compiled.native.generation;
+      if (options.expectGenerations && !options.expectGenerations.includes(current)) {
+        throw stError('ST_ERR_PRECONDITION_FAILED', `the policy is at generation ${current}`);
+      }
       const checked = checkPolicyUpdate(this.config, section, { source: 'policy' });
       if (!checked.config) throw new PolicyError(checked.problems);
       const next = compilePolicy(checked.config, { generation: this.compiled.native.generation + 1, slots: this.compiled.slots });

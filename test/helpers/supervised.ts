@@ -62,7 +62,7 @@ export function makeSupervisor(prefixBase: string, config: SupervisorOptions['co
     pollIntervalMs: 200,
     startTimeoutMs: 30_000,
     stopTimeoutMs: 10_000,
-    backoff: { initialMs: 300 },
+    backoff: { initialMs: 300, jitter: 0 },
     // A standby doubles EAL start-up work per test: the reliability tests
     // turn it on (the product's default is on: reliability.standby).
     standby: false,

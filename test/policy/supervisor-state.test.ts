@@ -148,6 +148,6 @@ test('a policy applied while the data plane is stopped is stored and saved, appl
   t.is(s.policyView().generation, 2);
   t.is(loadPolicyState(join(dir, 'state')).state!.generation, 2);
   // validatePolicy is a dry run.
-  t.is(s.validatePolicy({ sessions: [{ id: 6 }] }).generation, 3);
+  t.is((await s.validatePolicy({ sessions: [{ id: 6 }] })).generation, 3);
   t.is(s.policyView().generation, 2);
 });

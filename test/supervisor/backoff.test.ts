@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { validateConfig } from '../../src/config/load.js';
+import { backoffDelay, DEFAULT_BACKOFF } from '../../src/supervisor/lifecycle.js';
 import { Supervisor, type SupervisorOptions } from '../../src/supervisor/supervisor.js';
 import { processExists, until } from '../helpers/supervised.js';
 
@@ -75,7 +76,7 @@ function standIn(t: { teardown(fn: () => void): void }, env: Record<string, stri
 }
 
 test('restart delays double up to the maximum', async (t) => {
-  const sup = standIn(t, { FAKE_CRASH_AFTER_MS: '20' }, { backoff: { initialMs: 40, maxMs: 250, resetAfterMs: 60_000 } });
+  const sup = standIn(t, { FAKE_CRASH_AFTER_MS: '20' }, { backoff: { initialMs: 40, maxMs: 250, resetAfterMs: 60_000, jitter: 0 } });
   const delays: number[] = [];
   sup.on('restarting', (e) => delays.push(e.delayMs));
   await sup.start();
@@ -86,8 +87,49 @@ test('restart delays double up to the maximum', async (t) => {
   t.is(sup.status().state, 'stopped');
 });
 
+/** mulberry32: a seeded uniform [0, 1) source, so the jittered delays are known in advance. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('the default backoff: 0.5 s doubling, capped at 4 s, ±20 % jitter; five quick crashes never wait more than 4.8 s', (t) => {
+  t.is(DEFAULT_BACKOFF.initialMs, 500);
+  t.is(DEFAULT_BACKOFF.maxMs, 4000);
+  t.is(DEFAULT_BACKOFF.jitter, 0.2);
+  // The extremes of the random source give the extremes of the spread.
+  t.is(backoffDelay(4000, 0.2, () => 0), 3200);
+  t.is(backoffDelay(4000, 0.2, () => 0.999999999), 4800);
+  t.is(backoffDelay(500, 0.2, () => 0.5), 500);
+});
+
+test('restart delays are jittered around the doubling schedule (seeded)', async (t) => {
+  const sup = standIn(t, { FAKE_CRASH_AFTER_MS: '20' }, { backoff: { initialMs: 40, maxMs: 160, resetAfterMs: 60_000, jitter: 0.2, random: seeded(7) } });
+  const delays: number[] = [];
+  sup.on('restarting', (e) => delays.push(e.delayMs));
+  await sup.start();
+  await until('five restarts', () => delays.length >= 5, 10_000, 10);
+  await sup.stop();
+  // The same seed, drawn independently: base * (1 + 0.2 * (2r - 1)), rounded.
+  const r = seeded(7);
+  const expected = [40, 80, 160, 160, 160].map((b) => Math.round(b * (1 + 0.2 * (2 * r() - 1))));
+  t.deepEqual(delays.slice(0, 5), expected);
+  t.true(expected.some((d, i) => d !== [40, 80, 160, 160, 160][i]), 'the seed moves at least one delay off the schedule');
+  for (const [i, d] of delays.slice(0, 5).entries()) {
+    const base = [40, 80, 160, 160, 160][i]!;
+    t.true(d >= base * 0.8 && d <= base * 1.2, `delay ${i}: ${d} ms within ±20 % of ${base}`);
+  }
+});
+
 test('a child that ran long enough resets the delay', async (t) => {
-  const sup = standIn(t, { FAKE_CRASH_AFTER_MS: '150' }, { backoff: { initialMs: 30, maxMs: 1000, resetAfterMs: 100 } });
+  // Each child runs 400 ms against a 100 ms reset threshold: a loaded machine delaying the start answer cannot make it look short.
+  const sup = standIn(t, { FAKE_CRASH_AFTER_MS: '400' }, { backoff: { initialMs: 30, maxMs: 1000, resetAfterMs: 100, jitter: 0 } });
   const delays: number[] = [];
   sup.on('restarting', (e) => delays.push(e.delayMs));
   await sup.start();
