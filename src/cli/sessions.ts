@@ -36,6 +36,16 @@ export async function readDataFile(file: string): Promise<unknown | CommandOutpu
 const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** A write with If-Match set to the ETag read just before (when the API gave one). */
+/**
+ * The version a write must name: the policy's ETag ("g7"), read before the
+ * resource the write is based on, so that a change in between makes the
+ * write fail (412) instead of undoing it.
+ */
+async function policyVersion(ep: Endpoint): Promise<string | null | CommandOutput> {
+  const a = await get(ep, '/v1/policy');
+  return isOutput(a) ? a : a.etag;
+}
+
 async function write(ep: Endpoint, method: string, path: string, etag: string | null, body?: unknown): Promise<Json | CommandOutput> {
   const a = await request(ep, method, path, { ...(body !== undefined ? { body } : {}), ifMatch: etag });
   if (isOutput(a)) return a;
@@ -137,9 +147,9 @@ export async function sessionsCommand(args: string[]): Promise<CommandOutput> {
         return usageError('sessions', 'add: give FILE or the --id/--target/... options, not both');
       }
       if (def['id'] === undefined) return usageError('sessions', 'add: the session needs an id (--id N, or id: in FILE)');
-      const list = await get(ep, '/v1/sessions');
-      if (isOutput(list)) return list;
-      const done = await write(ep, 'POST', '/v1/sessions', list.etag, def);
+      const version = await policyVersion(ep);
+      if (isOutput(version)) return version;
+      const done = await write(ep, 'POST', '/v1/sessions', version, def);
       if (isOutput(done)) return done;
       return out(EXIT.ok, asJson ? [json(done)] : [`added session ${def['id']} (policy generation ${done['generation']})`, ...sessionLine(done)]);
     }
@@ -149,9 +159,11 @@ export async function sessionsCommand(args: string[]): Promise<CommandOutput> {
       if (p.positionals.length !== 2) return usageError('sessions', 'update: expected ID FILE');
       const def = await sessionDefinition(p, 1);
       if (isOutput(def)) return def;
+      const version = await policyVersion(ep);
+      if (isOutput(version)) return version;
       const cur = await get(ep, `/v1/sessions/${id}`);
       if (isOutput(cur)) return cur;
-      const done = await write(ep, 'PUT', `/v1/sessions/${id}`, cur.etag, def);
+      const done = await write(ep, 'PUT', `/v1/sessions/${id}`, version, def);
       if (isOutput(done)) return done;
       return out(EXIT.ok, asJson ? [json(done)] : [`updated session ${id} (policy generation ${done['generation']})`, ...sessionLine(done)]);
     }
@@ -161,10 +173,12 @@ export async function sessionsCommand(args: string[]): Promise<CommandOutput> {
       const id = idArg();
       if (isOutput(id)) return id;
       if (p.positionals.length > 1) return usageError('sessions', `${sub}: unexpected argument "${p.positionals[1]}"`);
+      const version = await policyVersion(ep);
+      if (isOutput(version)) return version;
       const cur = await get(ep, `/v1/sessions/${id}`);
       if (isOutput(cur)) return cur;
       const path = sub === 'rm' ? `/v1/sessions/${id}` : `/v1/sessions/${id}/${sub}`;
-      const done = await write(ep, sub === 'rm' ? 'DELETE' : 'POST', path, cur.etag);
+      const done = await write(ep, sub === 'rm' ? 'DELETE' : 'POST', path, version);
       if (isOutput(done)) return done;
       if (asJson) return out(EXIT.ok, [json(done)]);
       const verb = sub === 'rm' ? 'removed' : sub === 'enable' ? 'enabled' : 'disabled';
@@ -194,9 +208,9 @@ export async function mapsCommand(args: string[]): Promise<CommandOutput> {
   const raw = await readDataFile(r.p.positionals[0]!);
   if (isOutput(raw)) return raw;
   const translate = isObj(raw) && isObj(raw['translate']) ? raw['translate'] : raw;
-  const cur = await get(r.ep, '/v1/maps');
-  if (isOutput(cur)) return cur;
-  const done = await write(r.ep, 'PUT', '/v1/maps', cur.etag, translate);
+  const version = await policyVersion(r.ep);
+  if (isOutput(version)) return version;
+  const done = await write(r.ep, 'PUT', '/v1/maps', version, translate);
   if (isOutput(done)) return done;
   return out(EXIT.ok, r.p.values['json'] ? [json(done)] : [`maps imported (policy generation ${done['generation']}): ${done['plan'].counts.map4} IPv4, ${done['plan'].counts.map6} IPv6 maps`]);
 }
@@ -227,9 +241,9 @@ export async function configCommand(args: string[]): Promise<CommandOutput> {
   if (r.p.positionals.length !== 1) return usageError('config', 'import: expected exactly one FILE');
   const raw = await readDataFile(r.p.positionals[0]!);
   if (isOutput(raw)) return raw;
-  const cur = await get(r.ep, '/v1/config');
-  if (isOutput(cur)) return cur;
-  const done = await write(r.ep, 'PUT', '/v1/config', cur.etag, raw);
+  const version = await policyVersion(r.ep);
+  if (isOutput(version)) return version;
+  const done = await write(r.ep, 'PUT', '/v1/config', version, raw);
   if (isOutput(done)) return done;
   return out(EXIT.ok, r.p.values['json'] ? [json(done)] : [`configuration imported: its policy is generation ${done['generation']}${done['applied'] ? ', installed' : ', stored (applies when the data plane starts)'}`]);
 }

@@ -203,7 +203,7 @@ test.serial('against a running shadowtap: status, sessions one by one, counters,
   t.regex(badFile.stderr, /cli\.yaml: tokn: unknown key; expected url, token or token_file/);
 });
 
-test('what the CLI sends: the token as a bearer, and the ETag it read as If-Match', async (t) => {
+test('what the CLI sends: the token as a bearer, and the policy version it read first as If-Match', async (t) => {
   const seen: { method: string; url: string; auth?: string; ifMatch?: string }[] = [];
   const server = createServer((req, res) => {
     seen.push({ method: req.method!, url: req.url!, ...(req.headers.authorization ? { auth: req.headers.authorization } : {}), ...(req.headers['if-match'] ? { ifMatch: String(req.headers['if-match']) } : {}) });
@@ -216,13 +216,15 @@ test('what the CLI sends: the token as a bearer, and the ETag it read as If-Matc
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   const r = await cli(['sessions', 'disable', '7', '--token', 's3cret'], { SHADOWTAP_URL: url });
   t.is(r.status, 0, r.stderr);
+  // The policy's version is read before the session, so a change in between fails the write (412).
   t.deepEqual(seen, [
+    { method: 'GET', url: '/v1/policy', auth: 'Bearer s3cret' },
     { method: 'GET', url: '/v1/sessions/7', auth: 'Bearer s3cret' },
     { method: 'POST', url: '/v1/sessions/7/disable', auth: 'Bearer s3cret', ifMatch: '"g4"' },
   ]);
   seen.length = 0;
   await cli(['sessions', 'rm', '7'], { SHADOWTAP_URL: url, SHADOWTAP_TOKEN: 'from-env' });
-  t.deepEqual(seen.map((s) => [s.method, s.auth, s.ifMatch]), [['GET', 'Bearer from-env', undefined], ['DELETE', 'Bearer from-env', '"g4"']]);
+  t.deepEqual(seen.map((s) => [s.method, s.auth, s.ifMatch]), [['GET', 'Bearer from-env', undefined], ['GET', 'Bearer from-env', undefined], ['DELETE', 'Bearer from-env', '"g4"']]);
 });
 
 test('every API operation has a CLI command, and every command has --help', async (t) => {
