@@ -71,7 +71,7 @@ st_worker_main(void *arg)
 		for (i = 0; i < cf->nb_rxq; i++) {
 			const struct st_rxq *q = &cf->rxq[i];
 			uint16_t want = burst, n;
-			uint64_t now = 0;
+			uint64_t now = 0, suspects;
 
 			if (unlikely(q->pace_tsc != 0)) {
 				/* Replay pacing: deliver at most one packet per
@@ -100,9 +100,10 @@ st_worker_main(void *arg)
 			/* No length the driver claims is read before it is
 			 * checked (rx_check.h). */
 			lc->work.nocopy = 0;
-			if (unlikely(st_rx_suspects(pkts, n) != 0)) {
-				n = st_rx_check_burst(pkts, n, st_rx_suspects(pkts, n),
-						      c->rx_invalid, &lc->work.nocopy);
+			suspects = st_rx_suspects(pkts, n);
+			if (unlikely(suspects != 0)) {
+				n = st_rx_check_burst(pkts, n, suspects, c->rx_invalid,
+						      &lc->work.nocopy);
 				if (n == 0)
 					continue;
 			}
