@@ -8,9 +8,13 @@
  * ethdev and rte_flow APIs with no NIC present. See docs/emulated-nic.md.
  *
  * Split the VPP way: types here; control-time code in sim_ethdev.c (device,
- * devargs, queues), sim_profile.c (profile file) and sim_flow.c (rte_flow
- * validate/create, compiling a rule into st_sim_op instructions); fast-path
- * code in sim_node.c (parse, match, execute) and sim_pcap.c (capture I/O).
+ * queues, bursts), sim_devargs.c (devargs, inputs and outputs), sim_profile.c
+ * (profile file), sim_flow.c (rte_flow ops, attributes and pattern),
+ * sim_flow_actions.c (actions into st_sim_op instructions; sim_flow.h holds
+ * what the two share) and sim_encap.c (encapsulation templates); fast-path
+ * code in sim_node.c (parse, match, execute rules, deliver), sim_rewrite.c
+ * (rewrites, checksums, marks, RSS; sim_node.h holds what the two share) and
+ * sim_pcap.c (capture I/O).
  */
 #ifndef ST_SIM_H
 #define ST_SIM_H
@@ -297,6 +301,27 @@ struct st_sim_dev {
 
 extern const struct rte_flow_ops st_sim_flow_ops;
 void st_sim_flow_flush_all(struct st_sim_dev *sd);
+
+/* The PMD's log type (registered in sim_ethdev.c): a vdev probe returns only
+ * an errno, so every refusal says why here. */
+extern int st_sim_logtype;
+#define SIM_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, st_sim_logtype, ST_SIM_DRIVER ": " fmt "\n", ##__VA_ARGS__)
+
+/* ---- devargs and I/O (sim_devargs.c) ------------------------------------- */
+
+/* What the devargs say beyond the fields they set in st_sim_dev. */
+struct st_sim_config {
+	char profile[512];
+	uint32_t capacity;
+	bool capacity_set;
+};
+
+/* Parses the vdev's devargs into sd and cfg; logs and returns -EINVAL on a bad one. */
+int st_sim_parse_devargs(struct st_sim_dev *sd, const char *args, struct st_sim_config *cfg);
+/* Opens the capture files and rings the devargs named. */
+int st_sim_io_open(struct st_sim_dev *sd, int socket);
+void st_sim_io_release(struct st_sim_dev *sd);
 
 /* ---- fast path (sim_node.c) ---------------------------------------------- */
 

@@ -15,44 +15,20 @@
  * hardware does after the PMD splits the rule, so a plan that rewrites
  * before SAMPLE shows up as altered production traffic.
  *
- * Checksums after a rewrite are updated incrementally (RFC 1624), as a NIC
- * does: a checksum that was right stays right, one that was wrong stays
- * wrong, a zero UDP checksum over IPv4 stays zero. Encapsulation headers get
- * their length fields and IPv4 header checksum filled in.
+ * The rewrites themselves (incremental checksums, RFC 1624, as a NIC does
+ * them; encapsulation headers with their lengths and IPv4 checksum filled
+ * in) are sim_rewrite.c's.
  */
 #include <string.h>
 
 #include <ethdev_driver.h>
-#include <rte_thash.h>
 
 #include "sim.h"
+#include "sim_node.h"
 
 /* ---- parsing -------------------------------------------------------------- */
 
-struct level {
-	bool eth;
-	uint16_t eth_off;
-	uint8_t nvlan;
-	uint16_t tci_off[2];    /* TCI of each 802.1Q/802.1ad tag, outermost first */
-	uint8_t l3;             /* 4, 6 or 0 */
-	uint16_t l3_off;
-	uint8_t l4;             /* IPPROTO_* when the L4 header is present, else 0 */
-	uint16_t l4_off;
-	bool vxlan;
-	uint16_t tun_off;       /* VXLAN header */
-};
-
-struct layers {
-	uint16_t len;           /* bytes of the first segment */
-	struct level lv[2];     /* outer, and inner after VXLAN */
-};
-
-static inline uint16_t be16at(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void parse_level(const uint8_t *d, uint16_t len, uint16_t off, struct level *l, bool outer)
+static void parse_level(const uint8_t *d, uint16_t len, uint16_t off, struct st_sim_level *l, bool outer)
 {
 	uint16_t type;
 
@@ -151,7 +127,7 @@ static void parse_level(const uint8_t *d, uint16_t len, uint16_t off, struct lev
 	}
 }
 
-static void parse(const struct rte_mbuf *m, struct layers *L)
+void st_sim_parse(const struct rte_mbuf *m, struct st_sim_layers *L)
 {
 	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
 
@@ -173,14 +149,14 @@ static inline bool cmp_masked(const uint8_t *d, const struct st_sim_match *m)
 	return true;
 }
 
-static bool match_rule(const struct st_sim_rule *r, const struct rte_mbuf *mb, const struct layers *L, uint16_t src_port)
+static bool match_rule(const struct st_sim_rule *r, const struct rte_mbuf *mb, const struct st_sim_layers *L, uint16_t src_port)
 {
 	const uint8_t *d = rte_pktmbuf_mtod(mb, const uint8_t *);
 	int lv = 0, vlan_k = 0;
 
 	for (uint16_t i = 0; i < r->nmatch; i++) {
 		const struct st_sim_match *m = &r->match[i];
-		const struct level *l = &L->lv[lv];
+		const struct st_sim_level *l = &L->lv[lv];
 
 		switch (m->type) {
 		case RTE_FLOW_ITEM_TYPE_ETH:
@@ -244,400 +220,6 @@ static bool match_rule(const struct st_sim_rule *r, const struct rte_mbuf *mb, c
 	return true;
 }
 
-/* ---- checksums -------------------------------------------------------------- */
-
-static uint32_t sum16(const uint8_t *p, size_t n)
-{
-	uint32_t s = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
-static uint16_t fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
-
-/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), over folded 16-bit sums. */
-static void csum_adjust(uint8_t *csum, uint32_t old_sum, uint32_t new_sum, bool udp)
-{
-	uint16_t hc = be16at(csum);
-	uint32_t s;
-	uint16_t r;
-
-	if (udp && hc == 0)
-		return; /* UDP over IPv4 without checksum stays without */
-	s = (uint16_t)~hc + (uint16_t)~fold(old_sum) + fold(new_sum);
-	r = (uint16_t)~fold(s);
-	if (udp && r == 0)
-		r = 0xffff;
-	csum[0] = (uint8_t)(r >> 8);
-	csum[1] = (uint8_t)r;
-}
-
-static void ipv4_full_csum(uint8_t *ip)
-{
-	uint16_t hl = (uint16_t)((ip[0] & 0x0f) * 4);
-	uint16_t c;
-
-	ip[10] = 0;
-	ip[11] = 0;
-	c = (uint16_t)~fold(sum16(ip, hl));
-	ip[10] = (uint8_t)(c >> 8);
-	ip[11] = (uint8_t)c;
-}
-
-/* The L4 checksum that covers the field, or NULL. */
-static uint8_t *l4_csum(uint8_t *d, const struct level *l, bool *udp)
-{
-	*udp = false;
-	switch (l->l4) {
-	case IPPROTO_TCP:
-		return d + l->l4_off + 16;
-	case IPPROTO_UDP:
-		*udp = l->l3 == 4;
-		return d + l->l4_off + 6;
-	case IPPROTO_ICMPV6:
-		return d + l->l4_off + 2;
-	default:
-		return NULL;
-	}
-}
-
-/*
- * Writes len bytes at off and fixes the checksums that cover them: the IPv4
- * header checksum when the bytes are in the IPv4 header, the L4 checksum when
- * they are in the pseudo-header (addresses) or in the L4 header (ports).
- */
-static void write_field(uint8_t *d, const struct level *l, uint16_t off, const uint8_t *val, uint16_t len,
-			bool in_ip_hdr, bool in_pseudo, bool in_l4_hdr)
-{
-	uint8_t *csum = NULL;
-	uint32_t old_ip = 0, new_ip = 0, old_l4 = 0, new_l4 = 0;
-	uint16_t ws = 0, we = 0;
-	bool udp = false;
-
-	if (in_ip_hdr && l->l3 == 4) {
-		ws = (uint16_t)(l->l3_off + ((off - l->l3_off) & ~1u));
-		we = (uint16_t)(l->l3_off + ((off + len - l->l3_off + 1) & ~1u));
-		old_ip = sum16(d + ws, we - ws);
-	}
-	if (in_pseudo || in_l4_hdr) {
-		csum = l4_csum(d, l, &udp);
-		if (csum != NULL && in_pseudo && l->l4 == IPPROTO_ICMP)
-			csum = NULL;
-		if (csum != NULL)
-			old_l4 = sum16(d + off, len);
-	}
-	memcpy(d + off, val, len);
-	if (in_ip_hdr && l->l3 == 4) {
-		new_ip = sum16(d + ws, we - ws);
-		csum_adjust(d + l->l3_off + 10, old_ip, new_ip, false);
-	}
-	if (csum != NULL) {
-		new_l4 = sum16(d + off, len);
-		csum_adjust(csum, old_l4, new_l4, udp);
-	}
-}
-
-/* ---- rewrites ------------------------------------------------------------- */
-
-struct fieldloc {
-	uint16_t off, len;
-	bool ip, pseudo, l4;
-};
-
-/* Where each field lives: the layer it needs, its offset in that layer's
- * header and its length, and the checksums it takes part in (IPv4 header,
- * L4 pseudo-header, L4 header). */
-enum { NEED_ETH = 1, NEED_IPV4, NEED_IPV6, NEED_TCP_UDP };
-static const struct {
-	uint8_t need, off, len;
-	bool ip, pseudo, l4;
-} FIELD_AT[] = {
-	[ST_SIM_F_MAC_DST] = { NEED_ETH, 0, 6, false, false, false },
-	[ST_SIM_F_MAC_SRC] = { NEED_ETH, 6, 6, false, false, false },
-	[ST_SIM_F_IPV4_SRC] = { NEED_IPV4, 12, 4, true, true, false },
-	[ST_SIM_F_IPV4_DST] = { NEED_IPV4, 16, 4, true, true, false },
-	[ST_SIM_F_IPV6_SRC] = { NEED_IPV6, 8, 16, false, true, false },
-	[ST_SIM_F_IPV6_DST] = { NEED_IPV6, 24, 16, false, true, false },
-	[ST_SIM_F_TP_SRC] = { NEED_TCP_UDP, 0, 2, false, false, true },
-	[ST_SIM_F_TP_DST] = { NEED_TCP_UDP, 2, 2, false, false, true },
-	[ST_SIM_F_IPV4_TTL] = { NEED_IPV4, 8, 1, true, false, false },
-	[ST_SIM_F_IPV6_HOPLIMIT] = { NEED_IPV6, 7, 1, false, false, false },
-};
-
-static bool locate(const struct layers *L, enum st_sim_field f, struct fieldloc *loc)
-{
-	const struct level *l = &L->lv[0];
-	uint16_t base;
-
-	memset(loc, 0, sizeof(*loc));
-	/* TTL and hop limit are one field to the NIC: whichever the packet has. */
-	if (f == ST_SIM_F_IPV4_TTL && l->l3 == 6)
-		f = ST_SIM_F_IPV6_HOPLIMIT;
-	else if (f == ST_SIM_F_IPV6_HOPLIMIT && l->l3 == 4)
-		f = ST_SIM_F_IPV4_TTL;
-	if ((unsigned int)f >= RTE_DIM(FIELD_AT) || FIELD_AT[f].need == 0)
-		return false;
-	switch (FIELD_AT[f].need) {
-	case NEED_ETH:
-		if (!l->eth)
-			return false;
-		base = l->eth_off;
-		break;
-	case NEED_IPV4:
-	case NEED_IPV6:
-		if (l->l3 != (FIELD_AT[f].need == NEED_IPV4 ? 4 : 6))
-			return false;
-		base = l->l3_off;
-		break;
-	default:
-		if (l->l4 != IPPROTO_TCP && l->l4 != IPPROTO_UDP)
-			return false;
-		base = l->l4_off;
-		break;
-	}
-	loc->off = (uint16_t)(base + FIELD_AT[f].off);
-	loc->len = FIELD_AT[f].len;
-	loc->ip = FIELD_AT[f].ip;
-	loc->pseudo = FIELD_AT[f].pseudo;
-	loc->l4 = FIELD_AT[f].l4;
-	return true;
-}
-
-/* A packet we may write: not shared with anyone else. */
-static struct rte_mbuf *own(struct rte_mbuf *m, struct rte_mempool *pool)
-{
-	struct rte_mbuf *c;
-
-	if (RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1)
-		return m;
-	c = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
-	if (c == NULL)
-		return m;
-	rte_pktmbuf_free(m);
-	return c;
-}
-
-static struct rte_mbuf *headroom(struct rte_mbuf *m, struct rte_mempool *pool, uint16_t need)
-{
-	struct rte_mbuf *c;
-
-	if (rte_pktmbuf_headroom(m) >= need)
-		return m;
-	/* a fresh copy starts with RTE_PKTMBUF_HEADROOM in front */
-	c = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
-	if (c == NULL || rte_pktmbuf_headroom(c) < need) {
-		if (c != NULL)
-			rte_pktmbuf_free(c);
-		return NULL;
-	}
-	rte_pktmbuf_free(m);
-	return c;
-}
-
-struct exec {
-	struct st_sim_dev *sd;
-	struct rte_mempool *pool;
-	uint16_t src_port;
-};
-
-/* Applies one rewrite; returns the (possibly new) mbuf, NULL if it had to be dropped. */
-static struct rte_mbuf *apply(struct exec *x, const struct st_sim_op *op, struct rte_mbuf *m)
-{
-	struct layers L;
-	struct fieldloc loc;
-	uint8_t *d;
-
-	m = own(m, x->pool);
-	parse(m, &L);
-	d = rte_pktmbuf_mtod(m, uint8_t *);
-	switch (op->kind) {
-	case ST_SIM_OP_SET:
-		if (locate(&L, op->u.set.field, &loc))
-			write_field(d, &L.lv[0], loc.off, op->u.set.value, loc.len, loc.ip, loc.pseudo, loc.l4);
-		return m;
-	case ST_SIM_OP_COPY_FIELD: {
-		struct fieldloc from;
-		uint8_t tmp[16];
-
-		if (locate(&L, op->u.set.from, &from) && locate(&L, op->u.set.field, &loc) && from.len == loc.len) {
-			memcpy(tmp, d + from.off, from.len);
-			write_field(d, &L.lv[0], loc.off, tmp, loc.len, loc.ip, loc.pseudo, loc.l4);
-		}
-		return m;
-	}
-	case ST_SIM_OP_DEC_TTL:
-		if (locate(&L, ST_SIM_F_IPV4_TTL, &loc) && d[loc.off] > 0) {
-			uint8_t t = (uint8_t)(d[loc.off] - 1);
-
-			write_field(d, &L.lv[0], loc.off, &t, 1, loc.ip, false, false);
-		}
-		return m;
-	case ST_SIM_OP_SET_DSCP: {
-		const struct level *l = &L.lv[0];
-
-		if (l->l3 == 4) {
-			uint8_t tos = (uint8_t)((op->u.dscp << 2) | (d[l->l3_off + 1] & 0x03));
-
-			write_field(d, l, (uint16_t)(l->l3_off + 1), &tos, 1, true, false, false);
-		} else if (l->l3 == 6) {
-			uint32_t w = (uint32_t)d[l->l3_off] << 24 | (uint32_t)d[l->l3_off + 1] << 16;
-
-			w = (w & ~(0x3fu << 22)) | ((uint32_t)op->u.dscp << 22);
-			d[l->l3_off] = (uint8_t)(w >> 24);
-			d[l->l3_off + 1] = (uint8_t)(w >> 16);
-		}
-		return m;
-	}
-	case ST_SIM_OP_PUSH_VLAN: {
-		uint16_t tci = 0;
-		uint8_t *n;
-
-		if (!L.lv[0].eth)
-			return m;
-		if (L.lv[0].nvlan > 0)
-			tci = be16at(d + L.lv[0].tci_off[0]); /* the new tag starts as a copy of the outer one */
-		m = headroom(m, x->pool, 4);
-		if (m == NULL)
-			return NULL;
-		n = (uint8_t *)rte_pktmbuf_prepend(m, 4);
-		if (n == NULL) {
-			rte_pktmbuf_free(m);
-			return NULL;
-		}
-		memmove(n, n + 4, 12);
-		n[12] = (uint8_t)(op->u.tpid >> 8);
-		n[13] = (uint8_t)op->u.tpid;
-		n[14] = (uint8_t)(tci >> 8);
-		n[15] = (uint8_t)tci;
-		return m;
-	}
-	case ST_SIM_OP_SET_VLAN_VID:
-	case ST_SIM_OP_SET_VLAN_PCP:
-		if (L.lv[0].nvlan > 0) {
-			uint8_t *t = d + L.lv[0].tci_off[0];
-			uint16_t tci = be16at(t);
-
-			if (op->kind == ST_SIM_OP_SET_VLAN_VID)
-				tci = (uint16_t)((tci & 0xf000) | (op->u.vid & 0x0fff));
-			else
-				tci = (uint16_t)((tci & 0x1fff) | (op->u.pcp << 13));
-			t[0] = (uint8_t)(tci >> 8);
-			t[1] = (uint8_t)tci;
-		}
-		return m;
-	case ST_SIM_OP_POP_VLAN:
-		if (L.lv[0].nvlan > 0) {
-			memmove(d + 4, d, 12);
-			rte_pktmbuf_adj(m, 4);
-		}
-		return m;
-	case ST_SIM_OP_ENCAP: {
-		uint16_t hl = op->u.encap.len;
-		uint32_t total;
-		uint8_t *n;
-
-		m = headroom(m, x->pool, hl);
-		if (m == NULL) {
-			x->sd->xs.encap_failed++;
-			return NULL;
-		}
-		n = (uint8_t *)rte_pktmbuf_prepend(m, hl);
-		if (n == NULL) {
-			rte_pktmbuf_free(m);
-			return NULL;
-		}
-		memcpy(n, op->u.encap.data, hl);
-		total = rte_pktmbuf_pkt_len(m);
-		if (op->u.encap.l3 == 4) {
-			uint8_t *ip = n + op->u.encap.l3_off;
-			uint16_t tl = (uint16_t)(total - op->u.encap.l3_off);
-
-			ip[2] = (uint8_t)(tl >> 8);
-			ip[3] = (uint8_t)tl;
-			ipv4_full_csum(ip);
-		} else if (op->u.encap.l3 == 6) {
-			uint8_t *ip = n + op->u.encap.l3_off;
-			uint16_t pl = (uint16_t)(total - op->u.encap.l3_off - 40);
-
-			ip[4] = (uint8_t)(pl >> 8);
-			ip[5] = (uint8_t)pl;
-		}
-		if (op->u.encap.l4_off != 0) {
-			uint8_t *u = n + op->u.encap.l4_off;
-			uint16_t ul = (uint16_t)(total - op->u.encap.l4_off);
-
-			u[4] = (uint8_t)(ul >> 8);
-			u[5] = (uint8_t)ul;
-			u[6] = 0; /* the outer UDP checksum of a tunnel is left zero */
-			u[7] = 0;
-		}
-		return m;
-	}
-	default:
-		return m;
-	}
-}
-
-static void count(struct st_sim_counter *c, const struct rte_mbuf *m)
-{
-	__atomic_fetch_add(&c->hits, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&c->bytes, rte_pktmbuf_pkt_len(m), __ATOMIC_RELAXED);
-}
-
-static void mark(struct rte_mbuf *m, uint32_t id, bool with_id)
-{
-	m->ol_flags |= RTE_MBUF_F_RX_FDIR;
-	if (with_id) {
-		m->hash.fdir.hi = id;
-		m->ol_flags |= RTE_MBUF_F_RX_FDIR_ID;
-	}
-}
-
-static uint16_t rss_queue(struct rte_mbuf *m, const uint8_t *key, const uint16_t *queues, uint16_t n)
-{
-	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
-	uint32_t tuple[RTE_THASH_V6_L4_LEN];
-	uint32_t len = 0, h = 0;
-	struct layers L;
-
-	parse(m, &L);
-	if (L.lv[0].l3 == 4) {
-		const uint8_t *ip = d + L.lv[0].l3_off;
-
-		/* byte by byte: the IPv4 header is 2-byte aligned at best (14-byte Ethernet header) */
-		for (int i = 0; i < 2; i++)
-			tuple[i] = (uint32_t)be16at(ip + 12 + 4 * i) << 16 | be16at(ip + 14 + 4 * i);
-		len = 2;
-	} else if (L.lv[0].l3 == 6) {
-		const uint8_t *ip = d + L.lv[0].l3_off + 8;
-
-		for (int i = 0; i < 8; i++)
-			tuple[i] = (uint32_t)ip[4 * i] << 24 | (uint32_t)ip[4 * i + 1] << 16 |
-				   (uint32_t)ip[4 * i + 2] << 8 | ip[4 * i + 3];
-		len = 8;
-	}
-	if (len > 0 && (L.lv[0].l4 == IPPROTO_TCP || L.lv[0].l4 == IPPROTO_UDP || L.lv[0].l4 == IPPROTO_SCTP)) {
-		const uint8_t *p = d + L.lv[0].l4_off;
-
-		tuple[len++] = (uint32_t)be16at(p) << 16 | be16at(p + 2);
-	}
-	if (len > 0)
-		h = rte_softrss(tuple, len, key);
-	m->hash.rss = h;
-	m->ol_flags |= RTE_MBUF_F_RX_RSS_HASH;
-	return queues[h % n];
-}
-
 static const uint16_t all_queues[ST_SIM_MAX_QUEUES] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
 static const uint8_t default_key[40] = { 0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,
 					 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
@@ -666,7 +248,7 @@ struct pending {
 #define MAX_PENDING 8
 
 struct run {
-	struct exec *x;
+	struct st_sim_exec *x;
 	struct st_sim_batch *b;
 	struct pending pend[MAX_PENDING];
 	unsigned int npend;
@@ -699,13 +281,13 @@ static void finish_copy(struct run *run, const struct st_sim_rule *r, const stru
 
 		switch (op->kind) {
 		case ST_SIM_OP_COUNT:
-			count(op->counter, c);
+			st_sim_count(op->counter, c);
 			break;
 		case ST_SIM_OP_MARK:
-			mark(c, op->u.mark, true);
+			st_sim_mark(c, op->u.mark, true);
 			break;
 		case ST_SIM_OP_FLAG:
-			mark(c, 0, false);
+			st_sim_mark(c, 0, false);
 			break;
 		case ST_SIM_OP_QUEUE:
 			p.kind = ST_SIM_TO_QUEUE;
@@ -714,7 +296,7 @@ static void finish_copy(struct run *run, const struct st_sim_rule *r, const stru
 			break;
 		case ST_SIM_OP_RSS:
 			p.kind = ST_SIM_TO_QUEUE;
-			p.arg = rss_queue(c, op->u.rss.key, op->u.rss.queue, op->u.rss.n);
+			p.arg = st_sim_rss_queue(c, op->u.rss.key, op->u.rss.queue, op->u.rss.n);
 			dest = true;
 			break;
 		case ST_SIM_OP_PORT:
@@ -723,7 +305,7 @@ static void finish_copy(struct run *run, const struct st_sim_rule *r, const stru
 			dest = true;
 			break;
 		default:
-			c = apply(run->x, op, c);
+			c = st_sim_apply(run->x, op, c);
 			break;
 		}
 	}
@@ -751,19 +333,19 @@ static void finish_copy(struct run *run, const struct st_sim_rule *r, const stru
 	run->pend[run->npend++] = p;
 }
 
-static struct rte_mbuf *modify_both(struct exec *x, const struct st_sim_op *op, struct rte_mbuf **a, struct rte_mbuf *b,
+static struct rte_mbuf *modify_both(struct st_sim_exec *x, const struct st_sim_op *op, struct rte_mbuf **a, struct rte_mbuf *b,
 				    bool do_a, bool do_b)
 {
 	if (do_a && *a != NULL)
-		*a = apply(x, op, *a);
+		*a = st_sim_apply(x, op, *a);
 	if (do_b && b != NULL)
-		b = apply(x, op, b);
+		b = st_sim_apply(x, op, b);
 	return b;
 }
 
 static struct outcome exec_rule(struct run *run, struct st_sim_rule *r, struct rte_mbuf **pm)
 {
-	struct exec *x = run->x;
+	struct st_sim_exec *x = run->x;
 	const struct st_sim_profile *p = &x->sd->profile;
 	struct outcome out = { .fate = F_NONE };
 	struct rte_mbuf *m = *pm;
@@ -783,7 +365,7 @@ static struct outcome exec_rule(struct run *run, struct st_sim_rule *r, struct r
 
 		if (op->modifies) {
 			if (!r->has_sample) {
-				m = apply(x, op, m);
+				m = st_sim_apply(x, op, m);
 			} else if (!after) {
 				base = modify_both(x, op, &m, base, before_t != ST_SIM_TGT_COPY, before_t != ST_SIM_TGT_ORIGINAL);
 			} else {
@@ -793,13 +375,13 @@ static struct outcome exec_rule(struct run *run, struct st_sim_rule *r, struct r
 		}
 		switch (op->kind) {
 		case ST_SIM_OP_COUNT:
-			count(op->counter, m);
+			st_sim_count(op->counter, m);
 			break;
 		case ST_SIM_OP_MARK:
-			mark(m, op->u.mark, true);
+			st_sim_mark(m, op->u.mark, true);
 			break;
 		case ST_SIM_OP_FLAG:
-			mark(m, 0, false);
+			st_sim_mark(m, 0, false);
 			break;
 		case ST_SIM_OP_SAMPLE: {
 			uint64_t n = __atomic_fetch_add(&((struct st_sim_op *)(uintptr_t)op)->u.sample.seen, 1,
@@ -828,7 +410,7 @@ static struct outcome exec_rule(struct run *run, struct st_sim_rule *r, struct r
 			break;
 		case ST_SIM_OP_RSS:
 			out.fate = F_QUEUE;
-			out.arg = rss_queue(m, op->u.rss.key, op->u.rss.queue, op->u.rss.n);
+			out.arg = st_sim_rss_queue(m, op->u.rss.key, op->u.rss.queue, op->u.rss.n);
 			break;
 		case ST_SIM_OP_PORT:
 			out.fate = F_PORT;
@@ -862,12 +444,12 @@ static struct outcome run_domain(struct run *run, enum st_sim_domain dom, struct
 	uint32_t group = 0;
 	int jumps = 0;
 	struct st_sim_rule *r;
-	struct layers L;
+	struct st_sim_layers L;
 
 	if (__atomic_load_n(&sd->nrules_domain[dom], __ATOMIC_RELAXED) == 0)
 		return out;
 restart:
-	parse(*pm, &L);
+	st_sim_parse(*pm, &L);
 	TAILQ_FOREACH(r, &sd->rules, next) {
 		if (r->domain != dom || r->group != group)
 			continue;
@@ -877,7 +459,7 @@ restart:
 		switch (out.fate) {
 		case F_PASSTHRU:
 			/* on to the next rule of the group, with what this one changed */
-			parse(*pm, &L);
+			st_sim_parse(*pm, &L);
 			out.fate = F_NONE;
 			continue;
 		case F_JUMP:
@@ -900,7 +482,7 @@ static uint16_t default_queue(struct st_sim_dev *sd, struct rte_mbuf *m)
 	uint16_t n = sd->eth->data->nb_rx_queues;
 
 	if (sd->rss_default && n > 1)
-		return rss_queue(m, default_key, all_queues, n > ST_SIM_MAX_QUEUES ? ST_SIM_MAX_QUEUES : n);
+		return st_sim_rss_queue(m, default_key, all_queues, n > ST_SIM_MAX_QUEUES ? ST_SIM_MAX_QUEUES : n);
 	return 0;
 }
 
@@ -947,7 +529,7 @@ static void flush_pending(struct run *run)
 
 void st_sim_from_wire(struct st_sim_dev *sd, struct rte_mbuf *m, struct rte_mempool *pool, struct st_sim_batch *b)
 {
-	struct exec x = { .sd = sd, .pool = pool, .src_port = sd->port_id };
+	struct st_sim_exec x = { .sd = sd, .pool = pool, .src_port = sd->port_id };
 	struct run run = { .x = &x, .b = b, .npend = 0 };
 	struct outcome o;
 
@@ -978,7 +560,7 @@ void st_sim_from_wire(struct st_sim_dev *sd, struct rte_mbuf *m, struct rte_memp
 
 void st_sim_from_host(struct st_sim_dev *sd, struct rte_mbuf *m, struct rte_mempool *pool, struct st_sim_batch *b)
 {
-	struct exec x = { .sd = sd, .pool = pool, .src_port = sd->port_id };
+	struct st_sim_exec x = { .sd = sd, .pool = pool, .src_port = sd->port_id };
 	struct run run = { .x = &x, .b = b, .npend = 0 };
 	struct outcome o = run_domain(&run, ST_SIM_EGRESS, &m);
 
