@@ -9,7 +9,7 @@ import test from 'ava';
 import { checkConfig } from '../../src/config/load.js';
 import { ether, ipv4, ipv6, udp } from '../../src/pcap/build.js';
 import { compilePolicy } from '../../src/policy/compile.js';
-import { decodeFields, notBuilt, PROD_MAC, runConfig } from '../helpers/policy-run.js';
+import { decodeFields, missingBuild, PROD_MAC, runConfig } from '../helpers/policy-run.js';
 
 type Obj = Record<string, unknown>;
 
@@ -125,7 +125,7 @@ test('nested from prefixes are accepted; a nested map consistent with the outer 
   t.deepEqual(problems({ ipv4: [{ from: '10.0.0.0/16', to: '10.99.0.0/16' }], ipv6: [{ from: 'fd00::/16', to: 'fd99::/16' }], hosts: [{ from: '10.0.1.1', to: '10.98.0.1' }] }), []);
 });
 
-const skip = notBuilt();
+const skip = missingBuild();
 const M = PROD_MAC;
 const p = (src: string, dst: string, id: number) => ether(M, ipv4({ src, dst, id, payload: udp({ sport: 1000, dport: 2000 }) }));
 const p6 = (src: string, dst: string) => ether(M, ipv6({ src, dst, payload: udp({ sport: 1000, dport: 2000 }) }));

@@ -27,10 +27,10 @@ import { buildServer } from '../../src/api/server.js';
 import { createMetricsRegistry } from '../../src/metrics/collector.js';
 import { arp, ETHERTYPE, ether, icmpEcho, icmpv6Echo, ipv4, ipv6, tcp, udp } from '../../src/pcap/build.js';
 import { writePcap } from '../../src/pcap/pcap.js';
-import { decodeFields, notBuilt, PROD_MAC, runConfig, sessionCounters } from '../helpers/policy-run.js';
+import { decodeFields, missingBuild, PROD_MAC, runConfig, sessionCounters } from '../helpers/policy-run.js';
 import { makeSupervisor } from '../helpers/supervised.js';
 
-const skip = notBuilt();
+const skip = missingBuild();
 const M = PROD_MAC;
 const DOCS = fileURLToPath(new URL('../../../docs/policy.md', import.meta.url));
 

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { loadNative } from '../../src/native/loader.js';
 import { MARK_KIND } from '../../src/dataplane/native-types.js';
-import { withEal } from '../helpers/in-process-eal.js';
+import { withEal } from '../helpers/host.js';
 import { missingBuild } from '../helpers/supervised.js';
 
 const skip = missingBuild();

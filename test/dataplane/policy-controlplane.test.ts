@@ -8,10 +8,10 @@
  */
 import test from 'ava';
 import { arp, dhcp, ETHERTYPE, ether, ipv4, ipv6, neighborAdvertisement, neighborSolicitation, padFrame, setByte, udp, icmpv6 } from '../../src/pcap/build.js';
-import { decodeFields, notBuilt, runConfig, sessionCounters } from '../helpers/policy-run.js';
+import { decodeFields, missingBuild, runConfig, sessionCounters } from '../helpers/policy-run.js';
 import { CHECKSUM_GOOD } from '../helpers/tshark.js';
 
-const skip = notBuilt();
+const skip = missingBuild();
 
 const CLIENT = '02:00:00:00:01:05';
 const ROUTER = '02:00:00:00:01:01';

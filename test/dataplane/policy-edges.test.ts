@@ -14,9 +14,9 @@
  */
 import test from 'ava';
 import { ether, ipv4, ipv6, tcp, udp } from '../../src/pcap/build.js';
-import { decodeFields, notBuilt, PROD_MAC, runConfig, sessionCounters } from '../helpers/policy-run.js';
+import { decodeFields, missingBuild, PROD_MAC, runConfig, sessionCounters } from '../helpers/policy-run.js';
 
-const skip = notBuilt();
+const skip = missingBuild();
 const M = PROD_MAC;
 
 interface F {

@@ -7,10 +7,10 @@
  */
 import test from 'ava';
 import { ether, icmpv6Echo, ipv4, ipv6, tcp, udp } from '../../src/pcap/build.js';
-import { decodeFields, notBuilt, PROD_MAC, runConfig, sessionCounters, SHADOW_DST_MAC, SHADOW_SRC_MAC } from '../helpers/policy-run.js';
+import { decodeFields, missingBuild, PROD_MAC, runConfig, sessionCounters, SHADOW_DST_MAC, SHADOW_SRC_MAC } from '../helpers/policy-run.js';
 import { CHECKSUM_GOOD, CHECKSUM_NOT_PRESENT } from '../helpers/tshark.js';
 
-const skip = notBuilt();
+const skip = missingBuild();
 const M = PROD_MAC;
 
 const FRAMES = [

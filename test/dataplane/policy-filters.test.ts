@@ -8,9 +8,9 @@
  */
 import test from 'ava';
 import { arp, ETHERTYPE, ether, icmpEcho, ipv4, ipv6, tcp, udp } from '../../src/pcap/build.js';
-import { decodeFields, notBuilt, PROD_MAC, runConfig, sessionCounters, SHADOW_DST_MAC, SHADOW_SRC_MAC } from '../helpers/policy-run.js';
+import { decodeFields, missingBuild, PROD_MAC, runConfig, sessionCounters, SHADOW_DST_MAC, SHADOW_SRC_MAC } from '../helpers/policy-run.js';
 
-const skip = notBuilt();
+const skip = missingBuild();
 const M = PROD_MAC;
 
 interface F {

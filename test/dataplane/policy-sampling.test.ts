@@ -10,9 +10,9 @@
  */
 import test from 'ava';
 import { dhcp, ether, ipv4, ipv6, tcp, udp } from '../../src/pcap/build.js';
-import { decodeFields, notBuilt, PROD_MAC, runConfig, sessionCounters } from '../helpers/policy-run.js';
+import { decodeFields, missingBuild, PROD_MAC, runConfig, sessionCounters } from '../helpers/policy-run.js';
 
-const skip = notBuilt();
+const skip = missingBuild();
 const M = PROD_MAC;
 const TRANSLATE = { ipv4: [{ from: '10.0.0.0/8', to: '11.0.0.0/8' }], ipv6: [{ from: 'fd00::/16', to: 'fd99::/16' }], unmapped: 'drop' };
 

@@ -22,9 +22,9 @@ import { writePcap } from '../../src/pcap/pcap.js';
 import { statePath } from '../../src/services/policy-state.js';
 import type { Supervisor } from '../../src/supervisor/supervisor.js';
 import { leftovers, makeSupervisor, until } from '../helpers/supervised.js';
-import { notBuilt, PROD_MAC } from '../helpers/policy-run.js';
+import { missingBuild, PROD_MAC } from '../helpers/policy-run.js';
 
-const skip = notBuilt();
+const skip = missingBuild();
 const M = PROD_MAC;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -8,9 +8,9 @@ import test from 'ava';
 import { validateConfig } from '../../src/config/load.js';
 import { ether, ipv4, ipv6, tcp, udp } from '../../src/pcap/build.js';
 import { exportShadowTopology, parseTopology } from '../../src/config/topology.js';
-import { decodeFields, notBuilt, PROD_MAC, runConfig, sessionCounters, SHADOW_DST_MAC } from '../helpers/policy-run.js';
+import { decodeFields, missingBuild, PROD_MAC, runConfig, sessionCounters, SHADOW_DST_MAC } from '../helpers/policy-run.js';
 
-const skip = notBuilt();
+const skip = missingBuild();
 const M = PROD_MAC;
 
 const TRANSLATE = {

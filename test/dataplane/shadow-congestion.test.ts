@@ -19,9 +19,9 @@ import { dirname, join } from 'node:path';
 import { ether, ipv4, udp } from '../../src/pcap/build.js';
 import { readPcap, writePcap } from '../../src/pcap/pcap.js';
 import { SESSION_DROP_REASONS } from '../../src/dataplane/native-types.js';
-import { decodeFields, notBuilt, PROD_MAC, runConfig, sessionCounters, type ConfigRun } from '../helpers/policy-run.js';
+import { decodeFields, missingBuild, PROD_MAC, runConfig, sessionCounters, type ConfigRun } from '../helpers/policy-run.js';
 
-const skip = notBuilt();
+const skip = missingBuild();
 const M = PROD_MAC;
 const SESSIONS = [1, 2, 3, 4];
 const TRANSLATE = { ipv4: [{ from: '10.0.0.0/16', to: '10.99.0.0/16' }], unmapped: 'mirror' };

@@ -16,8 +16,7 @@ import { IDLE, MODE, ROLE, UNMAPPED, type NativePlan } from '../../src/dataplane
 import { loadNative } from '../../src/native/loader.js';
 import { defaultProfiles } from '../../src/offload/profiles.js';
 import { renderSimProfile } from '../../src/offload/sim-profile.js';
-import { withEal } from '../helpers/in-process-eal.js';
-import { ADDON_PATH, missingBuild } from '../helpers/supervised.js';
+import { ADDON, missingBuild, withEal } from '../helpers/host.js';
 
 const skip = missingBuild();
 
@@ -75,7 +74,7 @@ function fromWorkerThread(method: 'stop' | 'ealCleanup'): Promise<Caught> {
     try { native[workerData.method](); parentPort.postMessage(null); }
     catch (e) { parentPort.postMessage({ code: e.code, field: e.field, message: e.message }); }`;
   return new Promise((resolve, reject) => {
-    const w = new Worker(src, { eval: true, workerData: { addon: ADDON_PATH, method } });
+    const w = new Worker(src, { eval: true, workerData: { addon: ADDON, method } });
     w.once('message', (m: Caught) => resolve(m));
     w.once('error', reject);
   });

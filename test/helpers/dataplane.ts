@@ -6,15 +6,9 @@
  * a translation written here from the documented rules (rewrite_frame.h's
  * header comment), with every checksum recomputed from scratch by the builder.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { IDLE, MODE, ROLE, UNMAPPED, DROP_REASONS, ANOMALIES, type Anomaly, type DropReason, type NativePlan, type NativeStats, type NativePortInfo } from '../../src/dataplane/native-types.js';
 import { ip4, ip4ToString, ip6, ip6ToString, IPPROTO, mac, parseFrame, recomputeChecksums, internetChecksum } from '../../src/pcap/build.js';
-import { readPcap, writePcap } from '../../src/pcap/pcap.js';
-import { HOST_JS, HostChannel } from './host-channel.js';
-
-export { HOST_JS } from './host-channel.js';
+import { readFrames, TestHost } from './host.js';
 
 export interface PrefixMap {
   from: string;
@@ -106,8 +100,6 @@ function withDefaults(o: Partial<Translation>): Translation {
   };
 }
 
-let runCounter = 0;
-
 /**
  * Fork the host, start it on pcap vdevs with `frames` as input, wait until
  * every frame was received and the counters settle, stop it, and return what
@@ -115,41 +107,26 @@ let runCounter = 0;
  * and its EAL runtime directory removed.
  */
 export async function runDataplane(opts: RunOptions): Promise<RunResult> {
-  if (!existsSync(HOST_JS)) {
-    throw new Error(`data-plane host not built: ${HOST_JS} is missing (run \`npx cmake-js compile --out build && npx tsc -p tsconfig.json\`)`);
-  }
   const tr = withDefaults(opts);
   const n = opts.frames.length;
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const dir = mkdtempSync(join(tmpdir(), 'st-dp-'));
-  const inputPath = join(dir, 'in.pcap');
-  const productionPath = join(dir, 'prod-out.pcap');
-  const shadowPath = join(dir, 'shadow-out.pcap');
-  writePcap(inputPath, opts.frames);
-  const prefix = `st-test-${process.pid}-${runCounter++}`;
-  const ealArgs = [
-    'shadowtap-test',
-    '--no-huge', '-m', '256', '--no-pci',
-    '--file-prefix', prefix,
-    '-l', '0,1',
-    '--vdev', `net_pcap0,rx_pcap=${inputPath}`,
-    '--vdev', `net_pcap1,tx_pcap=${productionPath}`,
-    '--vdev', `net_pcap2,tx_pcap=${shadowPath}`,
-  ];
+  const host = new TestHost('dp', { frames: opts.frames });
+  const { dir, inputPath } = host;
+  const productionPath = host.path('prod-out.pcap');
+  const shadowPath = host.path('shadow-out.pcap');
+  const ealArgs = host.eal({
+    quiet: false,
+    vdevs: [`net_pcap0,rx_pcap=${inputPath}`, `net_pcap1,tx_pcap=${productionPath}`, `net_pcap2,tx_pcap=${shadowPath}`],
+  });
   const plan = buildPlan(tr);
-  const dispose = (): void => rmSync(dir, { recursive: true, force: true });
-  const host = new HostChannel(prefix);
+  const dispose = (): void => host.dispose();
   try {
-    await host.waitFor('hello', null, 30_000);
-    host.send({ type: 'start', id: 1, ealArgs, plan });
-    const started = await host.waitFor('started', 1, 60_000);
+    const started = await host.launch(ealArgs, plan);
     await host.settle(n, { timeoutMs, exact: true });
     // The host must still answer after the whole input (malformed frames included).
     const stats = await host.stats();
     await host.stop();
-    const production = existsSync(productionPath) ? readPcap(productionPath).packets.map((p) => p.data) : [];
-    const shadow = existsSync(shadowPath) ? readPcap(shadowPath).packets.map((p) => p.data) : [];
-    return { production, shadow, stats, ports: started.ports, dir, inputPath, productionPath, shadowPath, logs: host.logs, dispose };
+    return { production: readFrames(productionPath), shadow: readFrames(shadowPath), stats, ports: started.ports, dir, inputPath, productionPath, shadowPath, logs: host.logs, dispose };
   } catch (e) {
     dispose();
     throw e;

@@ -6,31 +6,18 @@
  * into net_null. Policies are built with the small builders below (the flat
  * NativePolicy of src/dataplane/native-types.ts).
  *
- * The process and its request/reply plumbing are host-channel.ts's, shared
- * with dataplane.ts and policy-run.ts.
+ * A PolicyHost is the harness's TestHost (host.ts) with this port layout.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   ENCAP, IDLE, MODE, ROLE, RULE_ACTION, SAMPLE_MODE, UNMAPPED, UNMAPPED_RULE,
   type NativeFwRule, type NativePlan, type NativePolicy, type NativePolicyStats, type NativeRule,
   type NativeSession, type NativeStats, type NativeTarget,
 } from '../../src/dataplane/native-types.js';
-import type { FromHost, ToHost } from '../../src/dataplane/protocol.js';
+import type { FromHost } from '../../src/dataplane/protocol.js';
 import { ip4, ip6, mac } from '../../src/pcap/build.js';
-import { readPcap, writePcap } from '../../src/pcap/pcap.js';
-import { HOST_JS, HostChannel } from './host-channel.js';
+import { readFrames, TestHost } from './host.js';
 
-export { HOST_JS } from './host-channel.js';
-export const ADDON = fileURLToPath(new URL('../../../build/Release/shadowtap.node', import.meta.url));
-
-export function missingBuild(): string | null {
-  if (!existsSync(HOST_JS)) return `data-plane host not built: ${HOST_JS} is missing (npx tsc -p tsconfig.json)`;
-  if (!existsSync(ADDON) && !process.env['SHADOWTAP_ADDON']) return `addon not built: ${ADDON} is missing (npx cmake-js compile --out build)`;
-  return null;
-}
+export { missingBuild } from './host.js';
 
 // ---- policy builders ---------------------------------------------------------------
 
@@ -177,32 +164,14 @@ export interface HostOptions {
   planUnmapped?: 'drop' | 'mirror';
 }
 
-let counter = 0;
-
-export class PolicyHost {
-  readonly dir: string;
-  readonly inputPath: string;
+export class PolicyHost extends TestHost {
   readonly productionPath: string;
   readonly shadowPaths: string[];
-  private host: HostChannel | undefined;
-  private readonly prefix: string;
 
   constructor(private readonly opts: HostOptions) {
-    this.dir = mkdtempSync(join(tmpdir(), 'st-pol-'));
-    this.inputPath = join(this.dir, 'in.pcap');
-    this.productionPath = join(this.dir, 'prod-out.pcap');
-    this.shadowPaths = [join(this.dir, 'shadow-0.pcap'), join(this.dir, 'shadow-1.pcap')];
-    this.prefix = `st-pol-${process.pid}-${counter++}`;
-  }
-
-  /** The host's log lines and output (empty before start). */
-  get logs(): string[] {
-    return this.host?.logs ?? [];
-  }
-
-  private get channel(): HostChannel {
-    if (!this.host) throw new Error('PolicyHost: start() first');
-    return this.host;
+    super('pol', { frames: opts.frames });
+    this.productionPath = this.path('prod-out.pcap');
+    this.shadowPaths = [this.path('shadow-0.pcap'), this.path('shadow-1.pcap')];
   }
 
   plan(): NativePlan {
@@ -236,27 +205,15 @@ export class PolicyHost {
   ealArgs(): string[] {
     const nShadow = this.opts.shadowPorts ?? 2;
     const sink = (i: number, path: string): string => (this.opts.sink === 'null' ? `net_null${i},no-rx=1` : `net_pcap${i},tx_pcap=${path}`);
-    const args = [
-      'shadowtap-test', '--no-huge', '-m', String(this.opts.memoryMb ?? 512), '--no-pci',
-      '--file-prefix', this.prefix, '-l', '0,1', '--log-level', 'lib.eal:error',
-      '--vdev', `net_pcap0,rx_pcap=${this.inputPath}${this.opts.infinite ? ',infinite_rx=1' : ''}`,
-      '--vdev', sink(1, this.productionPath),
-    ];
-    for (let i = 0; i < nShadow; i++) args.push('--vdev', sink(2 + i, this.shadowPaths[i] as string));
-    return args;
+    const vdevs = [`net_pcap0,rx_pcap=${this.inputPath}${this.opts.infinite ? ',infinite_rx=1' : ''}`, sink(1, this.productionPath)];
+    for (let i = 0; i < nShadow; i++) vdevs.push(sink(2 + i, this.shadowPaths[i] as string));
+    return this.eal({ memoryMb: this.opts.memoryMb ?? 512, vdevs });
   }
 
-  async start(): Promise<void> {
-    const missing = missingBuild();
-    if (missing) throw new Error(missing);
-    writePcap(this.inputPath, this.opts.frames);
-    const h = new HostChannel(this.prefix);
-    this.host = h;
-    await h.waitFor('hello', null, 30_000);
-    const start: Extract<ToHost, { type: 'start' }> = { type: 'start', id: 1, ealArgs: this.ealArgs(), plan: this.plan() };
-    if (this.opts.policy) start.policy = this.opts.policy;
-    h.send(start);
-    await h.waitFor('started', 1, 60_000);
+  async start(): Promise<Extract<FromHost, { type: 'started' }>> {
+    this.fork();
+    await this.hello();
+    return this.startWith(this.ealArgs(), this.plan(), this.opts.policy);
   }
 
   /** Wait for a reply; an 'error' reply with the same id is thrown as an Error carrying code and field. */
@@ -264,53 +221,26 @@ export class PolicyHost {
     return this.channel.waitFor(type, id, ms);
   }
 
-  stats(): Promise<NativeStats> {
-    return this.channel.stats();
-  }
-
-  async policyStats(): Promise<NativePolicyStats> {
-    const id = this.channel.id();
-    this.channel.send({ type: 'policyStats', id });
-    return (await this.waitFor('policyStats', id, 10_000)).stats;
-  }
-
-  async install(p: NativePolicy, timeoutMs = 60_000): Promise<{ generation: number; applyMs: number }> {
-    const id = this.channel.id();
-    this.channel.send({ type: 'policy', id, policy: p });
-    const r = await this.waitFor('policyInstalled', id, timeoutMs);
-    return { generation: r.generation, applyMs: r.applyMs };
-  }
-
   /** Until port 0 has received `n` packets and the counters stop moving. */
-  settle(n: number, timeoutMs = 60_000): Promise<NativeStats> {
-    return this.channel.settle(n, { timeoutMs });
+  override settle(n: number, timeoutMs: number | { timeoutMs?: number; exact?: boolean } = 60_000): Promise<NativeStats> {
+    return super.settle(n, typeof timeoutMs === 'number' ? { timeoutMs } : timeoutMs);
   }
 
-  async stop(): Promise<void> {
+  /** Stop (the host must exit with code 0), then kill whatever is left. */
+  override async stop(): Promise<void> {
     try {
-      await this.host?.stop();
+      await super.stop();
     } finally {
       await this.kill();
     }
   }
 
-  /** Kill by pid if still there, and remove EAL's runtime directory. */
-  async kill(): Promise<void> {
-    if (this.host) await this.host.kill();
-    else rmSync(join('/var/run/dpdk', this.prefix), { recursive: true, force: true });
-  }
-
   production(): Buffer[] {
-    return existsSync(this.productionPath) ? readPcap(this.productionPath).packets.map((p) => p.data) : [];
+    return readFrames(this.productionPath);
   }
 
   shadow(i = 0): Buffer[] {
-    const p = this.shadowPaths[i] as string;
-    return existsSync(p) ? readPcap(p).packets.map((x) => x.data) : [];
-  }
-
-  dispose(): void {
-    rmSync(this.dir, { recursive: true, force: true });
+    return readFrames(this.shadowPaths[i] as string);
   }
 }
 

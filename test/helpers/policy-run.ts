@@ -3,38 +3,30 @@
  * data plane: a configuration (YAML-shaped object, policy keys included) is
  * validated and compiled exactly as `shadowtap run` does it (compilePlan for
  * the EAL arguments and the plan, compilePolicy for the NativePolicy), then a
- * data-plane host process is forked and started with both, fed a capture on
- * net_pcap vdevs, and stopped once its counters settle. Shadow ports are one
+ * data-plane host (the harness's TestHost, host.ts) is forked and started
+ * with both, fed a capture on net_pcap vdevs, and stopped once its counters
+ * settle. Shadow ports are one
  * pcap file each, so every session can have a target (and a file) of its own.
  *
  * tshark is the decoder of record: decodeFields() runs it with any extra
  * fields a test needs (VXLAN/GENEVE VNIs, DHCP options...).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { validateConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { compilePlan } from '../../src/dataplane/compile.js';
 import type { NativePolicy, NativePolicyStats, NativeStats } from '../../src/dataplane/native-types.js';
 import { compilePolicy, type CompiledPolicy } from '../../src/policy/compile.js';
-import { readPcap, writePcap } from '../../src/pcap/pcap.js';
-import { HOST_JS, HostChannel } from './host-channel.js';
+import { writePcap } from '../../src/pcap/pcap.js';
+import { readFrames, TestHost } from './host.js';
 import { requireTshark } from './tshark.js';
 
 const execFileP = promisify(execFile);
-export { HOST_JS } from './host-channel.js';
-export const ADDON = fileURLToPath(new URL('../../../build/Release/shadowtap.node', import.meta.url));
-
-/** Why the real-host tests cannot run here, or null. */
-export function notBuilt(): string | null {
-  if (!existsSync(HOST_JS)) return `${HOST_JS} missing (npx tsc -p tsconfig.json)`;
-  if (!existsSync(ADDON)) return `${ADDON} missing (npx cmake-js compile --out build)`;
-  return null;
-}
+export { missingBuild } from './host.js';
 
 export const PROD_MAC = { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' };
 export const SHADOW_SRC_MAC = '02:5a:00:00:00:01';
@@ -68,8 +60,6 @@ export interface ConfigRun {
   dispose(): void;
 }
 
-let runs = 0;
-
 /** The test configuration: prod-in (capture) → prod-out (capture), N shadow captures. */
 export function testConfig(
   dir: string,
@@ -95,48 +85,36 @@ export function testConfig(
 
 /** Start, replay `frames` once, settle, read both kinds of counters, stop. */
 export async function runConfig(opts: ConfigRunOptions): Promise<ConfigRun> {
-  const missing = notBuilt();
-  if (missing) throw new Error(missing);
-  const dir = mkdtempSync(join(tmpdir(), 'st-pconf-'));
-  const dispose = (): void => rmSync(dir, { recursive: true, force: true });
+  const host = new TestHost('pconf', { frames: opts.frames });
+  const { dir, inputPath, prefix } = host;
+  const dispose = (): void => host.dispose();
   const nShadow = opts.shadowPorts ?? 1;
-  const inputPath = join(dir, 'in.pcap');
-  writePcap(inputPath, opts.frames);
-  const prefix = `st-pconf-${process.pid}-${runs++}`;
-  let host: HostChannel | undefined;
   try {
     const config = testConfig(dir, opts.policy, nShadow, opts.memoryMb, opts);
     const { ealArgs, plan } = compilePlan(config, { filePrefix: prefix, nproc: 2, programName: 'shadowtap-test' });
     const compiled = compilePolicy(config);
-    const h = new HostChannel(prefix);
-    host = h;
-    await h.waitFor('hello', null, 30_000);
-    h.send({ type: 'start', id: 1, ealArgs, plan, policy: compiled.native });
-    await h.waitFor('started', 1, 60_000);
-    const stats = await h.settle(opts.frames.length, { timeoutMs: opts.timeoutMs ?? 60_000 });
-    const id = h.id();
-    h.send({ type: 'policyStats', id });
-    const policyStats = (await h.waitFor('policyStats', id, 10_000)).stats;
-    await h.stop();
-    const read = (p: string): Buffer[] => (existsSync(p) ? readPcap(p).packets.map((x) => x.data) : []);
+    await host.launch(ealArgs, plan, compiled.native);
+    const stats = await host.settle(opts.frames.length, { timeoutMs: opts.timeoutMs ?? 60_000 });
+    const policyStats = await host.policyStats();
+    await host.stop();
     const shadowPaths = Array.from({ length: nShadow }, (_, i) => join(dir, `shadow${i}.pcap`));
     return {
       config,
       compiled,
       stats,
       policyStats,
-      production: read(join(dir, 'prod-out.pcap')),
-      shadow: shadowPaths.map(read),
+      production: readFrames(join(dir, 'prod-out.pcap')),
+      shadow: shadowPaths.map(readFrames),
       shadowPaths,
       inputPath,
-      logs: h.logs,
+      logs: host.logs,
       dispose,
     };
   } catch (e) {
     dispose();
     throw e;
   } finally {
-    await host?.kill();
+    await host.kill();
   }
 }
 

@@ -1,11 +1,12 @@
 /**
  * Shared set-up for supervisor tests that run the REAL data-plane host
- * (dist/src/dataplane/host.js + build/Release/shadowtap.node) on DPDK vdevs.
+ * (dist/src/dataplane/host.js + build/Release/shadowtap.node) on DPDK vdevs,
+ * started by the real Supervisor. What it runs and the build check are the
+ * harness's (host.ts).
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { validateConfig } from '../../src/config/load.js';
 import { writePcap } from '../../src/pcap/pcap.js';
@@ -13,15 +14,9 @@ import { dpdkRuntimeBase } from '../../src/supervisor/runtime-dir.js';
 import { Supervisor, type SupervisorOptions } from '../../src/supervisor/supervisor.js';
 import { buildDemoFrames } from '../../src/tools/gen-demo-capture.js';
 
-const root = fileURLToPath(new URL('../../..', import.meta.url));
-export const HOST_PATH = join(root, 'dist', 'src', 'dataplane', 'host.js');
-export const ADDON_PATH = join(root, 'build', 'Release', 'shadowtap.node');
+import { HOST_JS } from './host.js';
 
-/** Why the real-host tests cannot run, or null. */
-export function missingBuild(): string | null {
-  const missing = [HOST_PATH, ADDON_PATH].filter((p) => !existsSync(p));
-  return missing.length ? `not built: ${missing.join(', ')} (run npm run build)` : null;
-}
+export { missingBuild } from './host.js';
 
 export interface Scratch {
   dir: string;
@@ -56,7 +51,7 @@ export function makeSupervisor(prefixBase: string, config: SupervisorOptions['co
   return new Supervisor({
     config,
     logger: pino({ level: process.env['ST_TEST_LOG'] ?? 'silent' }),
-    hostPath: HOST_PATH,
+    hostPath: HOST_JS,
     nproc: availableParallelism(),
     prefixBase,
     pollIntervalMs: 200,

@@ -18,7 +18,7 @@ import { probeDefinitions, reconcile } from '../../src/offload/probe.js';
 import { defaultProfiles } from '../../src/offload/profiles.js';
 import { renderSimProfile } from '../../src/offload/sim-profile.js';
 import { leftovers, makeSupervisor, missingBuild, scratch, until, settledStats } from '../helpers/supervised.js';
-import { withEal } from '../helpers/in-process-eal.js';
+import { withEal } from '../helpers/host.js';
 
 const skip = missingBuild();
 const ENOTSUP = 95;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadNative } from '../../src/native/loader.js';
 import { defaultProfiles } from '../../src/offload/profiles.js';
 import { renderSimProfile } from '../../src/offload/sim-profile.js';
-import { withEal } from '../helpers/in-process-eal.js';
+import { withEal } from '../helpers/host.js';
 
 test('the addon registers net_shadowsim: a port appears with that driver name', async (t) => {
   const native = loadNative();

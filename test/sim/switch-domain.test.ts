@@ -22,7 +22,7 @@ import { planFromFacts, portFacts } from '../../src/offload/port-facts.js';
 import { defaultProfiles } from '../../src/offload/profiles.js';
 import { renderSimProfile } from '../../src/offload/sim-profile.js';
 import { leftovers, makeSupervisor, missingBuild, scratch } from '../helpers/supervised.js';
-import { withEal } from '../helpers/in-process-eal.js';
+import { withEal } from '../helpers/host.js';
 
 const skip = missingBuild();
 const EINVAL = 22;
