@@ -66,7 +66,7 @@ int st_sim_refuse_item(struct st_sim_compile *c, const struct rte_flow_item *ite
 	const struct st_sim_errspec *e = &c->p->err_item;
 
 	return st_sim_refuse(c->error, e->err, RTE_FLOW_ERROR_TYPE_ITEM, item, "%s (%s emulated by " ST_SIM_DRIVER ": %s)",
-		      e->msg, c->p->family, why);
+			     e->msg, c->p->family, why);
 }
 
 int st_sim_refuse_action(struct st_sim_compile *c, const struct rte_flow_action *a, const char *why)
@@ -74,7 +74,7 @@ int st_sim_refuse_action(struct st_sim_compile *c, const struct rte_flow_action 
 	const struct st_sim_errspec *e = &c->p->err_action;
 
 	return st_sim_refuse(c->error, e->err, RTE_FLOW_ERROR_TYPE_ACTION, a, "%s (%s emulated by " ST_SIM_DRIVER ": %s)",
-		      e->msg, c->p->family, why);
+			     e->msg, c->p->family, why);
 }
 
 /* ---- attributes --------------------------------------------------------- */
@@ -96,17 +96,17 @@ static int check_attr(struct st_sim_compile *c)
 		dt = RTE_FLOW_ERROR_TYPE_ATTR_EGRESS;
 	} else {
 		return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ATTR, a,
-			      "must specify exactly one of ingress or egress (or transfer)");
+				     "must specify exactly one of ingress or egress (or transfer)");
 	}
 	if (!c->p->domain_on[c->d])
 		return st_sim_refuse(c->error, e->err, dt, a, "%s (%s emulated by " ST_SIM_DRIVER ": %s rules are not supported)",
-			      e->msg, c->p->family, st_sim_domain_names[c->d]);
+				     e->msg, c->p->family, st_sim_domain_names[c->d]);
 	if (c->p->group0_only && a->group != 0)
 		return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ATTR_GROUP, a,
-			      "Not support group. (%s emulated by " ST_SIM_DRIVER ": group 0 only)", c->p->family);
+				     "Not support group. (%s emulated by " ST_SIM_DRIVER ": group 0 only)", c->p->family);
 	if (c->p->priority0_only && a->priority != 0)
 		return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ATTR_PRIORITY, a,
-			      "Not support priority. (%s emulated by " ST_SIM_DRIVER ": priority 0 only)", c->p->family);
+				     "Not support priority. (%s emulated by " ST_SIM_DRIVER ": priority 0 only)", c->p->family);
 	c->r->domain = c->d;
 	c->r->group = a->group;
 	c->r->priority = a->priority;
@@ -178,7 +178,7 @@ static int compile_item(struct st_sim_compile *c, const struct rte_flow_item *it
 	}
 	if (r->nmatch == ST_SIM_MAX_ITEMS)
 		return st_sim_refuse(c->error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, item, "too many items (at most %d)",
-			      ST_SIM_MAX_ITEMS);
+				     ST_SIM_MAX_ITEMS);
 	m = &r->match[r->nmatch];
 	memset(m, 0, sizeof(*m));
 	m->type = item->type;
@@ -233,7 +233,7 @@ static int compile_item(struct st_sim_compile *c, const struct rte_flow_item *it
 			for (unsigned int i = 0; i < len; i++)
 				if ((l[i] & k[i]) != m->spec[i] && l[i] != 0)
 					return st_sim_refuse(c->error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, item,
-						      "range is not supported");
+							     "range is not supported");
 		}
 		if (item->type == RTE_FLOW_ITEM_TYPE_ETH) {
 			const struct rte_flow_item_eth *se = item->spec, *ke = item->mask ? item->mask : &rte_flow_item_eth_mask;
@@ -294,7 +294,7 @@ static int compile_rule(struct st_sim_dev *sd, const struct rte_flow_attr *attr,
 		return -rte_errno;
 	if (c.sample && c.modify && sd->profile.mwm == ST_SIM_MWM_UNSUPPORTED)
 		return st_sim_refuse_action(&c, c.first_modify,
-				     "a header rewrite cannot be combined with SAMPLE in one rule for this family");
+					    "a header rewrite cannot be combined with SAMPLE in one rule for this family");
 	return 0;
 }
 
@@ -325,7 +325,7 @@ static struct rte_flow *sim_flow_create(struct rte_eth_dev *dev, const struct rt
 
 	if (p->create_fails.set) {
 		st_sim_refuse(error, p->create_fails.err, p->create_fails.type, NULL, "%s (%s emulated by " ST_SIM_DRIVER
-		       ": flow creation is disabled on this device)", p->create_fails.msg, p->family);
+			      ": flow creation is disabled on this device)", p->create_fails.msg, p->family);
 		return NULL;
 	}
 	r = rte_zmalloc("shadowsim_rule", sizeof(*r), 0);
@@ -342,8 +342,8 @@ static struct rte_flow *sim_flow_create(struct rte_eth_dev *dev, const struct rt
 		rte_rwlock_write_unlock(&sd->rules_lock);
 		rte_free(r);
 		st_sim_refuse(error, p->err_full.err, p->err_full.type, NULL, "%s (%s emulated by " ST_SIM_DRIVER
-		       ": rule table full, capacity %u, %u held elsewhere)", p->err_full.msg, p->family, sd->capacity,
-		       sd->reserved);
+			      ": rule table full, capacity %u, %u held elsewhere)", p->err_full.msg, p->family, sd->capacity,
+			      sd->reserved);
 		return NULL;
 	}
 	r->id = sd->next_rule_id++;

@@ -29,7 +29,7 @@ static int check_queue(struct st_sim_compile *c, const struct rte_flow_action *a
 
 	if (q >= n)
 		return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a->conf,
-			      "queue index out of range (queue %u, the port has %u rx queues)", q, n);
+				     "queue index out of range (queue %u, the port has %u rx queues)", q, n);
 	return 0;
 }
 
@@ -37,7 +37,7 @@ static int check_port(struct st_sim_compile *c, const struct rte_flow_action *a,
 {
 	if (port >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port((uint16_t)port))
 		return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a->conf,
-			      "invalid port id %u: no such ethdev port", port);
+				     "invalid port id %u: no such ethdev port", port);
 	return 0;
 }
 
@@ -54,20 +54,20 @@ static int check_eswitch(struct st_sim_compile *c, const struct rte_flow_action 
 		return 0;
 	if (sd->switch_domain < 0)
 		return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_UNSPECIFIED, NULL,
-			      "failed to obtain E-Switch info (%s emulated by " ST_SIM_DRIVER
-			      ": port %u is on no E-Switch: no switch_domain devarg)",
-			      c->p->family, sd->port_id);
+				     "failed to obtain E-Switch info (%s emulated by " ST_SIM_DRIVER
+				     ": port %u is on no E-Switch: no switch_domain devarg)",
+				     c->p->family, sd->port_id);
 	if (rte_eth_dev_info_get((uint16_t)port, &info) != 0 ||
 	    info.switch_info.domain_id == RTE_ETH_DEV_SWITCH_DOMAIN_ID_INVALID)
 		return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a->conf,
-			      "failed to obtain E-Switch port id for port (%s emulated by " ST_SIM_DRIVER
-			      ": port %u is on no E-Switch)",
-			      c->p->family, port);
+				     "failed to obtain E-Switch port id for port (%s emulated by " ST_SIM_DRIVER
+				     ": port %u is on no E-Switch)",
+				     c->p->family, port);
 	if (info.switch_info.domain_id != (uint16_t)sd->switch_domain)
 		return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, a,
-			      "port does not belong to E-Switch being configured (%s emulated by " ST_SIM_DRIVER
-			      ": port %u is on switch domain %u, port %u on %d)",
-			      c->p->family, port, info.switch_info.domain_id, sd->port_id, (int)sd->switch_domain);
+				     "port does not belong to E-Switch being configured (%s emulated by " ST_SIM_DRIVER
+				     ": port %u is on switch domain %u, port %u on %d)",
+				     c->p->family, port, info.switch_info.domain_id, sd->port_id, (int)sd->switch_domain);
 	return 0;
 }
 
@@ -188,14 +188,14 @@ static int compile_modify_field(struct st_sim_compile *c, const struct rte_flow_
 
 	if (mf->operation != RTE_FLOW_MODIFY_SET)
 		return st_sim_refuse(c->error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION, a,
-			      "modify_field: the emulator executes operation SET only");
+				     "modify_field: the emulator executes operation SET only");
 	if (field_of(mf->dst.field, &dst, &dbits) < 0)
 		return st_sim_refuse(c->error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION, a,
-			      "modify_field: destination field %d is not emulated (MAC, IPv4/IPv6 address, TCP/UDP port, TTL, hop limit)",
-			      (int)mf->dst.field);
+				     "modify_field: destination field %d is not emulated (MAC, IPv4/IPv6 address, TCP/UDP port, TTL, hop limit)",
+				     (int)mf->dst.field);
 	if (mf->dst.level > 1 || mf->dst.offset != 0 || mf->width != dbits)
 		return st_sim_refuse(c->error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION, a,
-			      "modify_field: the emulator sets whole outer fields only (offset 0, width %u)", dbits);
+				     "modify_field: the emulator sets whole outer fields only (offset 0, width %u)", dbits);
 	op->kind = ST_SIM_OP_SET;
 	op->modifies = true;
 	op->u.set.field = dst;
@@ -206,7 +206,7 @@ static int compile_modify_field(struct st_sim_compile *c, const struct rte_flow_
 	} else if (mf->src.field == RTE_FLOW_FIELD_POINTER) {
 		if (mf->src.pvalue == NULL)
 			return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a->conf,
-				      "modify_field: NULL source pointer");
+					     "modify_field: NULL source pointer");
 		memcpy(op->u.set.value, mf->src.pvalue, (dbits + 7) / 8);
 	} else if (field_of(mf->src.field, &src, &sbits) == 0 && sbits == dbits && mf->src.offset == 0) {
 		op->kind = ST_SIM_OP_COPY_FIELD;
@@ -215,7 +215,7 @@ static int compile_modify_field(struct st_sim_compile *c, const struct rte_flow_
 			return -rte_errno;
 	} else {
 		return st_sim_refuse(c->error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION, a,
-			      "modify_field: source must be a value, a pointer or a whole field of the same width");
+				     "modify_field: source must be a value, a pointer or a whole field of the same width");
 	}
 	return layer_for_field(c, a, dst);
 }
@@ -230,13 +230,13 @@ static int compile_rss(struct st_sim_compile *c, const struct rte_flow_action *a
 		return st_sim_refuse(c->error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a->conf, "too many queues for RSS context");
 	if (rss->func != RTE_ETH_HASH_FUNCTION_DEFAULT && rss->func != RTE_ETH_HASH_FUNCTION_TOEPLITZ)
 		return st_sim_refuse(c->error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a->conf,
-			      "RSS hash function not supported");
+				     "RSS hash function not supported");
 	if (rss->level > 1)
 		return st_sim_refuse(c->error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a->conf,
-			      "tunnel RSS is not supported");
+				     "tunnel RSS is not supported");
 	if (rss->key_len != 0 && rss->key_len != 40)
 		return st_sim_refuse(c->error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a->conf,
-			      "RSS hash key must be 40 bytes");
+				     "RSS hash key must be 40 bytes");
 	op->kind = ST_SIM_OP_RSS;
 	op->u.rss.n = (uint16_t)rss->queue_num;
 	op->u.rss.types = rss->types;
@@ -287,7 +287,7 @@ static int compile_sample(struct st_sim_compile *c, const struct rte_flow_action
 		return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, NULL, "Multiple sample actions not supported");
 	if (c->jump)
 		return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, a,
-			      "wrong action order, jump should be after sample action");
+				     "wrong action order, jump should be after sample action");
 	c->sample = true;
 	if (c->d == ST_SIM_TRANSFER && s->ratio > 1 && p->sample_sub_known[ST_SIM_SC_TRANSFER_RATIO_ABOVE_1])
 		sc = ST_SIM_SC_TRANSFER_RATIO_ABOVE_1;
@@ -311,7 +311,7 @@ static int compile_sample(struct st_sim_compile *c, const struct rte_flow_action
 		return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, NULL, "Ingress must has a dest QUEUE for Sample");
 	if (c->d == ST_SIM_TRANSFER && any && !dest)
 		return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, NULL,
-			      "E-Switch must has a dest port for mirroring");
+				     "E-Switch must has a dest port for mirroring");
 	c->r->has_sample = true;
 	return 0;
 }
@@ -339,8 +339,8 @@ static int compile_action(struct st_sim_compile *c, const struct rte_flow_action
 			snprintf(why, sizeof(why), "%s is not allowed in the SAMPLE action list here (%s)", st_sim_aname(a->type),
 				 sc == ST_SIM_SC_TRANSFER_RATIO_ABOVE_1 ? "transfer, ratio above 1" : st_sim_domain_names[c->d]);
 			return st_sim_refuse(c->error, p->err_action.err, RTE_FLOW_ERROR_TYPE_ACTION, a,
-				      "Doesn't support optional action (%s emulated by " ST_SIM_DRIVER ": %s)", p->family,
-				      why);
+					     "Doesn't support optional action (%s emulated by " ST_SIM_DRIVER ": %s)", p->family,
+					     why);
 		}
 	} else if (!st_sim_bit(&p->actions[c->d], a->type)) {
 		snprintf(why, sizeof(why), "%s is not in this profile's %s actions", st_sim_aname(a->type), st_sim_domain_names[c->d]);
@@ -391,7 +391,7 @@ static int compile_action(struct st_sim_compile *c, const struct rte_flow_action
 			return -rte_errno;
 		if (c->d != ST_SIM_INGRESS)
 			return st_sim_refuse(c->error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION, a, "queue action not supported for %s",
-				      st_sim_domain_names[c->d]);
+					     st_sim_domain_names[c->d]);
 		op->kind = ST_SIM_OP_QUEUE;
 		op->u.queue = ((const struct rte_flow_action_queue *)a->conf)->index;
 		return check_queue(c, a, op->u.queue);
@@ -400,7 +400,7 @@ static int compile_action(struct st_sim_compile *c, const struct rte_flow_action
 			return -rte_errno;
 		if (c->d != ST_SIM_INGRESS)
 			return st_sim_refuse(c->error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION, a, "rss action not supported for %s",
-				      st_sim_domain_names[c->d]);
+					     st_sim_domain_names[c->d]);
 		return compile_rss(c, a, op);
 	case RTE_FLOW_ACTION_TYPE_JUMP:
 		if (need_conf(c, a) < 0)
@@ -409,7 +409,7 @@ static int compile_action(struct st_sim_compile *c, const struct rte_flow_action
 		op->u.group = ((const struct rte_flow_action_jump *)a->conf)->group;
 		if (op->u.group == c->attr->group)
 			return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, a,
-				      "target group must be other than the current flow group");
+					     "target group must be other than the current flow group");
 		c->jump = true;
 		return 0;
 	case RTE_FLOW_ACTION_TYPE_PORT_ID:
@@ -421,7 +421,7 @@ static int compile_action(struct st_sim_compile *c, const struct rte_flow_action
 			return -rte_errno;
 		if (c->d != ST_SIM_TRANSFER)
 			return st_sim_refuse(c->error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION, a,
-				      "port id action is valid in transfer mode only");
+					     "port id action is valid in transfer mode only");
 		if (a->type == RTE_FLOW_ACTION_TYPE_PORT_ID) {
 			const struct rte_flow_action_port_id *pid = a->conf;
 
@@ -434,7 +434,7 @@ static int compile_action(struct st_sim_compile *c, const struct rte_flow_action
 		/* delivering to a representor's own receive side is not emulated */
 		if (a->type == RTE_FLOW_ACTION_TYPE_PORT_REPRESENTOR)
 			return st_sim_refuse(c->error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION, a,
-				      "action not emulated (the profile allows action port_representor but the emulator does not execute it)");
+					     "action not emulated (the profile allows action port_representor but the emulator does not execute it)");
 		op->kind = ST_SIM_OP_PORT;
 		op->u.port = (uint16_t)port;
 		return 0;
@@ -458,7 +458,7 @@ static int compile_action(struct st_sim_compile *c, const struct rte_flow_action
 				return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, a, "raw encap data cannot be empty");
 			if (raw->size > ST_SIM_ENCAP_MAX)
 				return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, a,
-					      "raw encap size is too big (at most %d bytes)", ST_SIM_ENCAP_MAX);
+						     "raw encap size is too big (at most %d bytes)", ST_SIM_ENCAP_MAX);
 			memcpy(op->u.encap.data, raw->data, raw->size);
 			op->u.encap.len = (uint16_t)raw->size;
 			st_sim_encap_locate(op->u.encap.data, op->u.encap.len, &op->u.encap.l3_off, &op->u.encap.l3,
@@ -563,7 +563,7 @@ static int compile_action(struct st_sim_compile *c, const struct rte_flow_action
 			return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, a, "VLAN VID value is too big");
 		if (!c->pushed_vlan && !c->vlan)
 			return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, a,
-				      "set VLAN VID action must follow push VLAN action or match on VLAN item");
+					     "set VLAN VID action must follow push VLAN action or match on VLAN item");
 		break;
 	case RTE_FLOW_ACTION_TYPE_OF_SET_VLAN_PCP:
 		if (need_conf(c, a) < 0)
@@ -575,12 +575,12 @@ static int compile_action(struct st_sim_compile *c, const struct rte_flow_action
 			return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, a, "VLAN PCP value is too big");
 		if (!c->pushed_vlan && !c->vlan)
 			return st_sim_refuse(c->error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, a,
-				      "set VLAN PCP action must follow push VLAN action or match on VLAN item");
+					     "set VLAN PCP action must follow push VLAN action or match on VLAN item");
 		break;
 	case RTE_FLOW_ACTION_TYPE_OF_POP_VLAN:
 		if (!c->vlan)
 			return st_sim_refuse(c->error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION, a,
-				      "cannot pop vlan without a match on (outer) vlan in the flow pattern");
+					     "cannot pop vlan without a match on (outer) vlan in the flow pattern");
 		op->kind = ST_SIM_OP_POP_VLAN;
 		op->modifies = true;
 		break;
