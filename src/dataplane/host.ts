@@ -10,6 +10,7 @@
  */
 import { tryLoadNative } from '../native/loader.js';
 import { removeEalLeftovers } from '../supervisor/runtime-dir.js';
+import { FAULT_KIND } from '../faults/native-types.js';
 import { performance } from 'node:perf_hooks';
 import type { FlowAction, FlowItem, FlowRule } from '../offload/flow.js';
 import type { NativeBinding, NativePortInfo } from './native-types.js';
@@ -187,6 +188,16 @@ async function onStart(msg: Extract<ToHost, { type: 'start' }>, b: NativeBinding
     teardown();
     await send({ type: 'error', id: msg.id, error });
     return exit(2);
+  }
+  if (msg.faults !== undefined && msg.faults.faults.some((f) => f.kind === FAULT_KIND.link_down)) {
+    // The links were set at setup: installing the same table again (same ids
+    // and epochs: no fault restarts) reports per port what was done.
+    try {
+      const r = b.faultsInstall(msg.faults);
+      log('info', 'link_down after start', { warnings: r.warnings });
+    } catch (err) {
+      log('warn', 'link_down report failed', { error: toWire(err) });
+    }
   }
   const launchedAt = Date.now();
   phase = 'running';

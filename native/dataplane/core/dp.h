@@ -67,6 +67,7 @@ struct st_dp {
 	uint32_t faults_links;
 	uint8_t faults_links_all;
 	uint32_t links_down, links_soft;
+	int links_rc[ST_MAX_PORTS];       /* what rte_eth_dev_set_link_down said */
 	struct st_impair_worker *imp[ST_MAX_WORKERS];
 	struct st_plan plan;             /* the running plan, for binding installs */
 	/* last hw counters, kept when ports are closed so stats stay readable */

@@ -95,15 +95,11 @@ apply_links(uint32_t want, struct st_fault_install_result *res)
 			continue;
 		if ((want & bit) && !(g->links_down & bit) && !(g->links_soft & bit)) {
 			rc = rte_eth_dev_set_link_down(g->ports[i].port_id);
-			if (rc == 0) {
+			if (rc == 0)
 				g->links_down |= bit;
-				warn(res, "link_down: link set down (rte_eth_dev_set_link_down); "
-				     "copies for it are also dropped in software", name, 0);
-			} else {
+			else
 				g->links_soft |= bit;
-				warn(res, "link_down: rte_eth_dev_set_link_down not supported; "
-				     "copies for it are dropped in software", name, rc);
-			}
+			g->links_rc[i] = rc;
 		} else if (!(want & bit) && (g->links_down & bit)) {
 			rc = rte_eth_dev_set_link_up(g->ports[i].port_id);
 			g->links_down &= ~bit;
@@ -112,6 +108,13 @@ apply_links(uint32_t want, struct st_fault_install_result *res)
 		} else if (!(want & bit)) {
 			g->links_soft &= ~bit;
 		}
+		/* Every link_down port, every time: what the table in force does. */
+		if (g->links_down & bit)
+			warn(res, "link_down: link set down (rte_eth_dev_set_link_down); "
+			     "copies for it are also dropped in software", name, 0);
+		else if (g->links_soft & bit)
+			warn(res, "link_down: rte_eth_dev_set_link_down not supported; "
+			     "copies for it are dropped in software", name, g->links_rc[i]);
 	}
 }
 
