@@ -21,7 +21,7 @@ namespace {
 [[noreturn]] void Bad(Napi::Env env, const std::string& field, const std::string& what,
                       const Napi::Value& got) {
   throw MakeError(env, "ST_ERR_FAULT_INVALID", field,
-                  field + ": expected " + what + ", got " + Describe(got), EINVAL);
+                  "expected " + what + ", got " + Describe(got), EINVAL);
 }
 
 double Num(Napi::Env env, const Napi::Object& o, const char* key, const std::string& f) {
@@ -78,7 +78,7 @@ Napi::Array Arr(Napi::Env env, const Napi::Object& o, const char* key, const std
   Napi::Array a = v.As<Napi::Array>();
   if (a.Length() > max)
     throw MakeError(env, "ST_ERR_FAULT_INVALID", f + "." + key,
-                    f + "." + key + ": at most " + std::to_string(max) + " entries, got " +
+                    "at most " + std::to_string(max) + " entries, got " +
                         std::to_string(a.Length()),
                     EINVAL);
   return a;
@@ -198,7 +198,7 @@ void CopyTable(Napi::Env env, const Napi::Value& v, FaultsBaton* b) {
   Napi::Array a = fv.As<Napi::Array>();
   if (a.Length() > ST_IMP_MAX_FAULTS)
     throw MakeError(env, "ST_ERR_FAULT_INVALID", "faults",
-                    "faults: at most " + std::to_string(ST_IMP_MAX_FAULTS) + " faults, got " +
+                    "at most " + std::to_string(ST_IMP_MAX_FAULTS) + " faults, got " +
                         std::to_string(a.Length()),
                     EINVAL);
   b->faults.resize(a.Length());

@@ -131,13 +131,13 @@ st_dp_faults_install(const struct st_fault_table_conf *conf, struct st_fault_ins
 		memset(res, 0, sizeof(*res));
 	if (conf->line_capacity > ST_FAULT_LINE_CAPACITY) {
 		st_error_set(err, "ST_ERR_FAULT_INVALID", "lineCapacity", EINVAL,
-			     "lineCapacity: %u packets; each worker's delay line holds %u",
+			     "%u packets; each worker's delay line holds %u",
 			     conf->line_capacity, ST_FAULT_LINE_CAPACITY);
 		return -EINVAL;
 	}
 	if (conf->wheel_span_ns > ST_FAULT_WHEEL_SPAN_NS) {
 		st_error_set(err, "ST_ERR_FAULT_INVALID", "wheelSpanNs", EINVAL,
-			     "wheelSpanNs: %llu ns; each worker's timing wheel reaches %llu ns",
+			     "%llu ns; each worker's timing wheel reaches %llu ns",
 			     (unsigned long long)conf->wheel_span_ns, ST_FAULT_WHEEL_SPAN_NS);
 		return -EINVAL;
 	}
