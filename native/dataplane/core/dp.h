@@ -69,6 +69,11 @@ struct st_dp {
 	uint32_t links_down, links_soft;
 	int links_rc[ST_MAX_PORTS];       /* what rte_eth_dev_set_link_down said */
 	struct st_impair_worker *imp[ST_MAX_WORKERS];
+	/* Serialises fault installs and counter reads with the per-worker
+	 * state's creation and release; not policy_lock, which a policy compile
+	 * holds for seconds (a stats poll must not wait for it). Taken inside
+	 * policy_lock by setup and teardown, alone otherwise. */
+	pthread_mutex_t faults_lock;
 	struct st_plan plan;             /* the running plan, for binding installs */
 	/* last hw counters, kept when ports are closed so stats stay readable */
 	struct rte_eth_stats hw_last[ST_MAX_PORTS];

@@ -4,8 +4,9 @@
  * own, link_down on the ports that support it), the counters, and the
  * per-worker state made at setup and freed at teardown.
  *
- * The table is swapped under policy_lock (which serialises it with setup,
- * teardown and policy installs) with its own rte_rcu_qsbr_synchronize: a
+ * The table is swapped under faults_lock (which serialises it with the
+ * per-worker state's creation and release at setup and teardown, but not
+ * with a policy compile) with its own rte_rcu_qsbr_synchronize: a
  * fault is armed or disarmed without recompiling the policy, and a policy
  * swap never touches the faults. An empty table is published as NULL, so a
  * worker tells "no fault armed" from the pointer alone.
@@ -146,7 +147,7 @@ st_dp_faults_install(const struct st_fault_table_conf *conf, struct st_fault_ins
 		if (t == NULL)
 			return -EINVAL;
 	}
-	pthread_mutex_lock(&g->policy_lock);
+	pthread_mutex_lock(&g->faults_lock);
 	s = st_dp_state_get();
 	/* Workers offline or not registered: the wait ends at once. */
 	st_fault_table_swap(&g->faults, t, g->rcu);
@@ -159,7 +160,7 @@ st_dp_faults_install(const struct st_fault_table_conf *conf, struct st_fault_ins
 		     "data plane starts, copies are dropped in software", NULL, 0);
 	if (res != NULL)
 		res->generation = conf->generation;
-	pthread_mutex_unlock(&g->policy_lock);
+	pthread_mutex_unlock(&g->faults_lock);
 	return 0;
 }
 
@@ -171,7 +172,7 @@ st_dp_fault_snapshot(struct st_fault_snapshot *out)
 	uint16_t i, w;
 
 	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&g->policy_lock);
+	pthread_mutex_lock(&g->faults_lock);
 	t = g->faults;
 	out->generation = g->faults_generation;
 	out->nb = st_fault_table_size(t);
@@ -180,7 +181,7 @@ st_dp_fault_snapshot(struct st_fault_snapshot *out)
 		for (w = 0; w < ST_MAX_WORKERS; w++)
 			st_impair_stats_add(g->imp[w], out->f[i].slot, &out->f[i].s);
 	}
-	pthread_mutex_unlock(&g->policy_lock);
+	pthread_mutex_unlock(&g->faults_lock);
 }
 
 uint32_t
@@ -190,29 +191,32 @@ st_dp_fault_delay_samples(uint16_t slot, uint64_t *out, uint32_t max)
 	uint32_t n = 0;
 	uint16_t w;
 
-	pthread_mutex_lock(&g->policy_lock);
+	pthread_mutex_lock(&g->faults_lock);
 	for (w = 0; w < ST_MAX_WORKERS && n < max; w++)
 		if (g->imp[w] != NULL)
 			n += st_impair_delay_samples(g->imp[w], slot, out + n, max - n);
-	pthread_mutex_unlock(&g->policy_lock);
+	pthread_mutex_unlock(&g->faults_lock);
 	return n;
 }
 
-/* With policy_lock held, after build_lcores. */
+/* With policy_lock held (taking faults_lock), after build_lcores. */
 int
 st_dp_faults_setup(struct st_error *err)
 {
 	struct st_dp *g = &st_dp_g;
 	uint16_t w, i;
 
+	pthread_mutex_lock(&g->faults_lock);
 	for (w = 0; w < g->nb_workers; w++) {
 		struct st_lcore *lc = &g->lcores[w];
 		int socket = (int)rte_lcore_to_socket_id(lc->conf.lcore);
 
 		g->imp[w] = st_impair_worker_create(ST_FAULT_LINE_CAPACITY, ST_FAULT_WHEEL_SPAN_NS,
 						    rte_get_tsc_hz(), w, socket, err);
-		if (g->imp[w] == NULL)
+		if (g->imp[w] == NULL) {
+			pthread_mutex_unlock(&g->faults_lock);
 			return -ENOMEM;
+		}
 		lc->conf.imp = g->imp[w];
 		lc->conf.faults = (struct st_fault_table *const *)&g->faults;
 		lc->ctr.imp_due = UINT64_MAX;
@@ -222,6 +226,7 @@ st_dp_faults_setup(struct st_error *err)
 	g->links_down = g->links_soft = 0;
 	if (g->faults != NULL)
 		apply_links(links_wanted(), NULL);
+	pthread_mutex_unlock(&g->faults_lock);
 	return 0;
 }
 
@@ -233,9 +238,11 @@ st_dp_faults_teardown(void)
 	struct st_dp *g = &st_dp_g;
 	uint16_t w;
 
+	pthread_mutex_lock(&g->faults_lock);
 	for (w = 0; w < ST_MAX_WORKERS; w++) {
 		st_impair_worker_free(g->imp[w]);
 		g->imp[w] = NULL;
 	}
 	g->links_down = g->links_soft = 0;
+	pthread_mutex_unlock(&g->faults_lock);
 }

@@ -34,7 +34,8 @@
 #include "lcore.h"
 #include "compiled_policy.h"
 
-struct st_dp st_dp_g = { .policy_lock = PTHREAD_MUTEX_INITIALIZER };
+struct st_dp st_dp_g = { .policy_lock = PTHREAD_MUTEX_INITIALIZER,
+			  .faults_lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Bumped by every setup so pool and table names never collide with ones a
  * previous run has not released yet. */
