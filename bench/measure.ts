@@ -5,6 +5,7 @@
  * the wall-clock life of the process (start-up, EAL init and teardown are
  * excluded).
  */
+import { releaseWindow } from './faults.js';
 import type { BenchEnv, Contender, Counters, Sample } from './types.js';
 import { cpuShares, cpuTimes, sleep } from './util.js';
 
@@ -44,6 +45,9 @@ export async function measureOnce(env: BenchEnv, c: Contender, round: number, w:
     if (b.inPkts <= a.inPkts) throw new Error(`no packets received during the window (${a.inPkts} → ${b.inPkts})`);
     const sample: Sample = { round, ...rateBetween(a, b), cpuBusy: shares.map((s) => s.busy), cpuSteal: shares.map((s) => s.steal) };
     if (running.detail) sample.detail = running.detail;
+    const rel = releaseWindow(a.releaseErrCounts, b.releaseErrCounts);
+    if (rel) sample.releaseErr = rel;
+    if (a.faultOverflowed !== undefined && b.faultOverflowed !== undefined) sample.faultOverflowed = b.faultOverflowed - a.faultOverflowed;
     return sample;
   } finally {
     await running.stop();

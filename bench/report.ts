@@ -1,6 +1,7 @@
 /**
  * Summaries, target checks, the stdout table and docs/benchmarks.md.
  */
+import { faultSection, type FaultRunInfo } from './faults.js';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import type { Capture, CaptureName } from './captures.js';
 import type { ReconfigResult } from './reconfig.js';
@@ -218,6 +219,8 @@ export interface Report {
   reconfig: ReconfigResult | null;
   supervisor: SupervisorCostResult | null;
   noise: string;
+  /** where the failure-injection rows were measured, when merged from another run (--faults-from) */
+  faultRun?: FaultRunInfo;
 }
 
 export function noiseSummary(rows: Row[], machine: Machine): string {
@@ -233,7 +236,9 @@ export function noiseSummary(rows: Row[], machine: Machine): string {
   return parts.join('; ');
 }
 
-function mdTable(rows: Row[]): string {
+function mdTable(all: Row[]): string {
+  // The failure-injection rows have their own section.
+  const rows = all.filter((r) => !r.id.startsWith('st-fault-'));
   const out = [
     '| contender | capture | workers | Mpps median | min–max | Gbit/s median (min–max) | × testpmd io | × OVS mirror+rewrite | copies per input packet |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|',
@@ -467,6 +472,10 @@ net_pcap offers one rx queue per \`rx_pcap\` argument; with two, each worker pol
   memory (each rx copies the frame into a fresh mbuf, which caps large-frame rates) and net_null
   discards for free. On a NIC, rx/tx descriptor handling moves to DMA and the copy cost of the
   source disappears, so absolute rates differ; the ratios between contenders are what carries over.
+
+## Failure injection
+
+${faultSection(r.contenders, r.faultRun ?? null)}
 
 ## Reconfiguration under load
 

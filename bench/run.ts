@@ -23,6 +23,7 @@ import { ovsContender, ovsVersion } from './ovs.js';
 import { reconfigUnderLoad, type ReconfigResult } from './reconfig.js';
 import { checkTargets, describeMachine, markdown, noiseSummary, summarise, textTable, textTargets, type Report } from './report.js';
 import { SCENARIOS, shadowtapContender } from './shadowtap.js';
+import { FAULT_SCENARIOS } from './faults.js';
 import { supervisorCost, type SupervisorCostResult } from './supervisor-cost.js';
 import { testpmdContender, testpmdVersion } from './testpmd.js';
 import type { BenchEnv, Contender, ContenderResult } from './types.js';
@@ -41,6 +42,8 @@ const USAGE = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [
   --no-docs         do not regenerate docs/benchmarks.md
   --docs            regenerate it even with --quick or --only
   --from-json FILE  measure nothing: print the table and regenerate docs/benchmarks.md from a results file
+  --faults-from F2  with --from-json: the failure-injection rows (st-fault-*) from another results file
+                    (e.g. a quick run), named as such in the docs
   --nice=N          niceness of every contender (default -10, the same for all, so that other
                     work on a shared machine disturbs the pinned workers less; 0 = unchanged)
   --verbose         show the contenders' own output`;
@@ -57,6 +60,7 @@ export function allContenders(): Contender[] {
     pick('st-fwd'),
     pick('st-mirror'),
     pick('st-mirror-xlate'),
+    ...FAULT_SCENARIOS.map((f) => pick(f.id)),
     pick('st-tap'),
     pick('st-acl1'),
     pick('st-acl1000'),
@@ -86,6 +90,7 @@ function parseOptions(argv: string[]) {
       'no-docs': { type: 'boolean', default: false },
       docs: { type: 'boolean', default: false },
       'from-json': { type: 'string' },
+      'faults-from': { type: 'string' },
       verbose: { type: 'boolean', default: false },
       nice: { type: 'string', default: '-10' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -113,6 +118,7 @@ function parseOptions(argv: string[]) {
     docs: !(values['no-docs'] ?? false),
     forceDocs: values.docs ?? false,
     fromJson: values['from-json'] ?? null,
+    faultsFrom: values['faults-from'] ?? null,
     verbose: values.verbose ?? false,
     nice: (() => {
       const n = Number(values.nice ?? '-10');
@@ -137,6 +143,16 @@ async function main(): Promise<number> {
   const contenders = allContenders();
   if (opts.fromJson) {
     const report = JSON.parse(readFileSync(resolve(opts.fromJson), 'utf8')) as Report;
+    if (opts.faultsFrom) {
+      const other = JSON.parse(readFileSync(resolve(opts.faultsFrom), 'utf8')) as Report;
+      const o = other.options;
+      report.contenders = [...report.contenders.filter((c) => !c.id.startsWith('st-fault-')), ...other.contenders.filter((c) => c.id.startsWith('st-fault-'))];
+      report.faultRun = {
+        date: other.date,
+        command: `npm run bench -- ${o.quick ? '--quick ' : ''}--only=${(o.only ?? []).join(',')}`,
+        noise: other.noise,
+      };
+    }
     report.rows = summarise(report.contenders);
     report.targets = checkTargets(report.contenders, report.rows);
     process.stdout.write(`${textTable(report.rows)}\n\nTargets:\n${textTargets(report.targets)}\n`);

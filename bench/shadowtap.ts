@@ -19,6 +19,8 @@ import { validateConfig } from '../src/config/load.js';
 import { tryLoadNative } from '../src/native/loader.js';
 import { removeEalLeftovers } from '../src/supervisor/runtime-dir.js';
 import { BENCH_MAP4, SHADOW_MAC, type CaptureName } from './captures.js';
+import { FAULT_SCENARIOS, faultTableFor } from './faults.js';
+import type { NativeFaultTable } from '../src/faults/native-types.js';
 import { buildPolicy, type PolicyOptions } from './policy.js';
 import type { BenchEnv, Contender, Counters, RunningContender } from './types.js';
 import { isAlive, nowMs, reap } from './util.js';
@@ -38,6 +40,8 @@ export interface Scenario {
   unmapped: 'drop' | 'mirror';
   /** scenarios that need the policy engine */
   policy?: PolicySpec;
+  /** a fault scenario (bench/faults.ts): its table is armed before the workers launch */
+  faults?: boolean;
 }
 
 type PolicySpec = Pick<PolicyOptions, 'rules' | 'samplePct' | 'snaplen' | 'encap'>;
@@ -49,6 +53,7 @@ export interface BuiltPlan {
   prodIn: number;
   prodOut: number | null;
   shadow: number | null;
+  faults: boolean;
 }
 
 /**
@@ -144,6 +149,8 @@ export function buildPlan(env: BenchEnv, s: Scenario, filePrefix: string): Built
         idle: 'busy',
         burst: 32,
         eal: { hugepages: env.mem.hugepages, memory_mb: env.mem.memoryMb, log_level: 'notice', extra_args: extra },
+        // Delayed copies hold their mbufs: room for a full delay line.
+        ...(s.faults ? { mempool: { shadow_mbufs: 65_535 } } : {}),
       },
       ports,
       shadow: { mac: { ...SHADOW_MAC } },
@@ -163,7 +170,7 @@ export function buildPlan(env: BenchEnv, s: Scenario, filePrefix: string): Built
     plan.shadowPorts = [];
     shadow = null;
   }
-  return { ealArgs, plan, config, prodIn: 0, prodOut: s.mode === 'inline' ? 1 : null, shadow };
+  return { ealArgs, plan, config, prodIn: 0, prodOut: s.mode === 'inline' ? 1 : null, shadow, faults: s.faults === true };
 }
 
 /** Whether the addon in this checkout has the policy engine. */
@@ -246,9 +253,9 @@ export class HostProcess {
     });
   }
 
-  async start(ealArgs: string[], plan: NativePlan, policy?: NativePolicy): Promise<void> {
+  async start(ealArgs: string[], plan: NativePlan, policy?: NativePolicy, faults?: NativeFaultTable): Promise<void> {
     await this.hello;
-    const m = await this.request(policy ? { type: 'start', ealArgs, plan, policy } : { type: 'start', ealArgs, plan }, 120_000);
+    const m = await this.request({ type: 'start', ealArgs, plan, ...(policy ? { policy } : {}), ...(faults ? { faults } : {}) }, 120_000);
     if (m.type !== 'started') throw new Error(`expected "started", got "${m.type}"`);
   }
 
@@ -300,6 +307,9 @@ export class RunningShadowtap implements RunningContender {
       outPkts: pout ? pout.txPackets : 0,
       shadowPkts: shadow === null ? 0 : s.ports[shadow]!.txPackets,
       lostPkts: (pout ? pout.txDropped : 0) + pin.hwImissed,
+      ...(s.faults && this.built.faults
+        ? { releaseErrCounts: s.faults.releaseErrorHist.counts, faultOverflowed: s.faults.faults.reduce((a, f) => a + f.overflowed, 0) }
+        : {}),
     };
   }
 
@@ -315,7 +325,7 @@ export async function startShadowtap(env: BenchEnv, s: Scenario, tag: string): P
   const { policy, how } = await scenarioPolicy(s, built);
   const host = new HostProcess(env, `shadowtap ${tag}`);
   try {
-    await host.start(built.ealArgs, built.plan, policy);
+    await host.start(built.ealArgs, built.plan, policy, s.faults ? faultTableFor(s.id) : undefined);
   } catch (err) {
     await host.stop();
     removeEalLeftovers(prefix);
@@ -336,6 +346,7 @@ export const SCENARIOS: Scenario[] = [
   { id: 'st-imix', label: 'shadowtap mirror + translate (IMIX)', describe: 'mirror + translate on the IMIX capture (full copies)', capture: 'imix', workers: 1, mode: 'inline', shadow: true, translate: true, unmapped: 'drop' },
   { id: 'st-trunc128', label: 'shadowtap + truncate 128 B (IMIX)', describe: 'policy, one rule, copies cut to 128 bytes, on the IMIX capture', capture: 'imix', workers: 1, mode: 'inline', shadow: true, translate: true, unmapped: 'drop', policy: { rules: 'one', snaplen: 128 } },
   { id: 'st-ctrl', label: 'shadowtap control-plane mix', describe: 'mirror + translate on the control-plane mix (ARP, DHCP, BGP, OSPF among UDP); unmapped copies mirrored', capture: 'ctrl', workers: 1, mode: 'inline', shadow: true, translate: true, unmapped: 'mirror' },
+  ...FAULT_SCENARIOS.map((f): Scenario => ({ id: f.id, label: `shadowtap ${f.label}`, describe: f.describe, capture: 'udp64', workers: 1, mode: 'inline', shadow: true, translate: true, unmapped: 'drop', faults: true })),
   { id: 'st-mirror-xlate-2w', label: 'shadowtap mirror + translate, 2 workers', describe: 'mirror + translate with 2 workers on CPUs 1 and 0 (2 rx queues); CPU 0 is shared with the main lcore and the rest of the system', capture: 'udp64', workers: 2, mode: 'inline', shadow: true, translate: true, unmapped: 'drop' },
 ];
 

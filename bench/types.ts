@@ -45,6 +45,9 @@ export interface Counters {
   shadowPkts: number;
   /** production packets lost by the contender (tx refused, etc.) */
   lostPkts: number;
+  /** fault scenarios: the cumulative release error histogram (log2 ns) and copies overflowed */
+  releaseErrCounts?: number[];
+  faultOverflowed?: number;
 }
 
 export interface RunningContender {
@@ -86,6 +89,10 @@ export interface Sample {
   cpuBusy: number[];
   cpuSteal: number[];
   detail?: string;
+  /** fault scenarios: release error quantiles over the window (log2 bucket upper bounds, ns) */
+  releaseErr?: { n: number; p50Ns: number; p99Ns: number; p999Ns: number };
+  /** fault scenarios: copies the faults' limits refused during the window */
+  faultOverflowed?: number;
 }
 
 export interface ContenderResult {

@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import type { NativeBinding, NativePlan, NativePolicy, NativePolicyStats, NativeStats } from '../../src/dataplane/native-types.js';
 import type { FromHost, ToHost, WireError } from '../../src/dataplane/protocol.js';
 import { readPcap, writePcap } from '../../src/pcap/pcap.js';
+import type { NativeFaultTable } from '../../src/faults/native-types.js';
 
 export const HOST_JS = fileURLToPath(new URL('../../src/dataplane/host.js', import.meta.url));
 export const ADDON = fileURLToPath(new URL('../../../build/Release/shadowtap.node', import.meta.url));
@@ -281,9 +282,10 @@ export class TestHost {
   }
 
   /** Send 'start' (id 1) and wait for 'started'. */
-  async startWith(ealArgs: string[], plan: NativePlan, policy?: NativePolicy): Promise<Extract<FromHost, { type: 'started' }>> {
+  async startWith(ealArgs: string[], plan: NativePlan, policy?: NativePolicy, faults?: NativeFaultTable): Promise<Extract<FromHost, { type: 'started' }>> {
     const msg: Extract<ToHost, { type: 'start' }> = { type: 'start', id: 1, ealArgs, plan };
     if (policy) msg.policy = policy;
+    if (faults) msg.faults = faults;
     this.channel.send(msg);
     return this.channel.waitFor('started', 1, 60_000);
   }

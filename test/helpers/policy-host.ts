@@ -14,6 +14,7 @@ import {
   type NativeSession, type NativeStats, type NativeTarget,
 } from '../../src/dataplane/native-types.js';
 import type { FromHost } from '../../src/dataplane/protocol.js';
+import type { NativeFaultTable } from '../../src/faults/native-types.js';
 import { ip4, ip6, mac } from '../../src/pcap/build.js';
 import { readFrames, TestHost } from './host.js';
 
@@ -162,6 +163,10 @@ export interface HostOptions {
   burst?: number;
   /** the plan's own (default-policy) settings */
   planUnmapped?: 'drop' | 'mirror';
+  /** a fault table armed before the workers launch */
+  faults?: NativeFaultTable;
+  /** the shadow pool's size (0: the data plane's default) */
+  shadowPoolMbufs?: number;
 }
 
 export class PolicyHost extends TestHost {
@@ -198,7 +203,7 @@ export class PolicyHost extends TestHost {
       map4: [{ from: 0, to: 0, len: 0 }],
       map6: [{ from: new Uint8Array(16), to: new Uint8Array(16), len: 0 }],
       prodPoolMbufs: 0,
-      shadowPoolMbufs: 0,
+      shadowPoolMbufs: this.opts.shadowPoolMbufs ?? 0,
     };
   }
 
@@ -213,12 +218,27 @@ export class PolicyHost extends TestHost {
   async start(): Promise<Extract<FromHost, { type: 'started' }>> {
     this.fork();
     await this.hello();
-    return this.startWith(this.ealArgs(), this.plan(), this.opts.policy);
+    return this.startWith(this.ealArgs(), this.plan(), this.opts.policy, this.opts.faults);
   }
 
   /** Wait for a reply; an 'error' reply with the same id is thrown as an Error carrying code and field. */
   waitFor<T extends FromHost['type']>(type: T, id: number | null, ms: number): Promise<Extract<FromHost, { type: T }>> {
     return this.channel.waitFor(type, id, ms);
+  }
+
+  /** Install a fault table in the running data plane. */
+  async setFaults(table: NativeFaultTable): Promise<{ generation: number; warnings: string[] }> {
+    const id = this.channel.id();
+    this.channel.send({ type: 'setFaults', id, table });
+    const r = await this.waitFor('faultsSet', id, 30_000);
+    return { generation: r.generation, warnings: r.warnings };
+  }
+
+  /** The applied delays (ns) recorded for one fault slot. */
+  async faultSamples(slot: number): Promise<Float64Array> {
+    const id = this.channel.id();
+    this.channel.send({ type: 'faultSamples', id, slot });
+    return (await this.waitFor('faultSamples', id, 30_000)).samples;
   }
 
   /** Until port 0 has received `n` packets and the counters stop moving. */

@@ -28,6 +28,8 @@ struct rte_mempool;
 struct rte_rcu_qsbr;
 struct st_policy;
 struct st_marks;
+struct st_fault_table;
+struct st_impair_worker;
 
 enum st_dp_state {
 	ST_DP_NO_EAL = 0,
@@ -57,6 +59,21 @@ struct st_dp {
 	uint32_t policy_generation;
 	pthread_mutex_t policy_lock;
 	struct rte_rcu_qsbr *rcu;
+	/* The fault table (NULL: none armed), per-worker fault state and delay
+	 * lines, and the link_down ports: named (bit = plan index) or all
+	 * shadow ports; set down by the driver, or only dropped in software. */
+	struct st_fault_table *faults;
+	uint32_t faults_generation;
+	uint32_t faults_links;
+	uint8_t faults_links_all;
+	uint32_t links_down, links_soft;
+	int links_rc[ST_MAX_PORTS];       /* what rte_eth_dev_set_link_down said */
+	struct st_impair_worker *imp[ST_MAX_WORKERS];
+	/* Serialises fault installs and counter reads with the per-worker
+	 * state's creation and release; not policy_lock, which a policy compile
+	 * holds for seconds (a stats poll must not wait for it). Taken inside
+	 * policy_lock by setup and teardown, alone otherwise. */
+	pthread_mutex_t faults_lock;
 	struct st_plan plan;             /* the running plan, for binding installs */
 	/* last hw counters, kept when ports are closed so stats stay readable */
 	struct rte_eth_stats hw_last[ST_MAX_PORTS];

@@ -27,13 +27,15 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dp.h"
+#include "faults.h"
 #include "error.h"
 #include "field_check.h"
 #include "port.h"
 #include "lcore.h"
 #include "compiled_policy.h"
 
-struct st_dp st_dp_g = { .policy_lock = PTHREAD_MUTEX_INITIALIZER };
+struct st_dp st_dp_g = { .policy_lock = PTHREAD_MUTEX_INITIALIZER,
+			  .faults_lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Bumped by every setup so pool and table names never collide with ones a
  * previous run has not released yet. */
@@ -322,6 +324,8 @@ teardown(void)
 	__atomic_store_n(&g->marks, NULL, __ATOMIC_RELEASE);
 	g->policy_installed = 0;
 	st_flight_close();
+	/* Copies still held in delay lines go back to the shadow pool. */
+	st_dp_faults_teardown();
 	/* After the ports: closed queues have handed their mbufs back. */
 	rte_mempool_free(g->shadow_pool);
 	g->shadow_pool = NULL;
@@ -622,6 +626,9 @@ st_dp_setup(const struct st_plan *plan, struct st_error *err)
 		goto fail;
 	g->nb_workers = plan->nb_workers;
 	build_lcores(plan);
+	rc = st_dp_faults_setup(err);
+	if (rc != 0)
+		goto fail;
 	g->counters_valid = 1;
 	st_dp_state_set(ST_DP_READY);
 	pthread_mutex_unlock(&g->policy_lock);
