@@ -12,7 +12,7 @@ import { tryLoadNative } from '../native/loader.js';
 import { removeEalLeftovers } from '../supervisor/runtime-dir.js';
 import { performance } from 'node:perf_hooks';
 import type { FlowAction, FlowItem, FlowRule } from '../offload/flow.js';
-import type { NativeBinding, NativePortInfo } from './native-types.js';
+import type { NativeBinding, NativePortInfo, NativeStats } from './native-types.js';
 import { requestProblem, type FromHost, type HostFlowCount, type HostFlowCreated, type HostFlowFlushed, type HostFlowRule, type ToHost, type WireError } from './protocol.js';
 
 type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -146,6 +146,13 @@ async function onPrepare(msg: Extract<ToHost, { type: 'prepare' }>, b: NativeBin
   await send({ type: 'prepared', id: msg.id });
 }
 
+/** The measure stage's counters and findings ride on every stats answer. */
+function withMeasure(b: NativeBinding, stats: NativeStats): NativeStats {
+  const measure = b.measureStats();
+  if (measure === null) return stats;
+  return { ...stats, measure, detections: b.measureEvents() };
+}
+
 async function onStart(msg: Extract<ToHost, { type: 'start' }>, b: NativeBinding): Promise<void> {
   if (phase !== 'idle' && phase !== 'prepared') {
     await send({ type: 'error', id: msg.id, error: stateError(`cannot start: the data plane is ${phase}; one start per process`) });
@@ -175,6 +182,8 @@ async function onStart(msg: Extract<ToHost, { type: 'start' }>, b: NativeBinding
         applyMs: Math.round((performance.now() - t0) * 1000) / 1000,
       });
     }
+    // Before setup: ports ask for rx timestamps when measuring.
+    if (msg.plan.measure !== undefined) b.measureInstall(msg.plan.measure);
     await b.start(msg.plan);
   } catch (err) {
     const error = toWire(err);
@@ -382,7 +391,7 @@ async function handle(msg: ToHost, b: NativeBinding): Promise<void> {
         await send({ type: 'forwardOnlySet', id: msg.id, on: msg.on });
         return;
       case 'stats':
-        await send({ type: 'stats', id: msg.id, stats: b.stats(), readAt: Date.now() });
+        await send({ type: 'stats', id: msg.id, stats: withMeasure(b, b.stats()), readAt: Date.now() });
         return;
       case 'policy':
         onPolicy(msg, b);

@@ -52,6 +52,15 @@ typedef uint32_t (*st_stage_fn)(struct st_lcore *lc, const struct st_policy *pol
 typedef uint16_t (*st_stage_short_fn)(struct st_lcore *lc, const struct st_policy *pol,
 				      struct rte_mbuf **m, uint16_t n);
 
+/* Stages of the rx step: not in a policy's list, they see every packet a
+ * port role receives (core/rx.c), production and shadow side alike, and are
+ * on when installed whatever the policy: measure (measure.h: installed with
+ * the start plan; off, one load and one branch per burst). */
+enum st_rx_stage_id {
+	ST_RX_STAGE_MEASURE = 0,
+	ST_RX_STAGE__COUNT
+};
+
 /* One entry of a compiled policy's list. */
 struct st_stage {
 	st_stage_fn run;
