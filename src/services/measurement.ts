@@ -9,7 +9,7 @@
  * flood the operator: every finding is counted, the ones over the budget are
  * counted as suppressed and not listed.
  *
- * Emits 'detection' with each published detection. Reads; never drives the child.
+ * Emits `detection` with each published detection. Reads; never drives the child.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';

@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -106,6 +107,14 @@ st_measure_install(const struct st_meas_conf *conf, struct st_error *err)
 	/* (tsc * ns_mult) >> 32 is ns; exact enough for ~10 GHz TSCs. */
 	ms->ns_mult = (uint64_t)(((unsigned __int128)1000000000u << 32) / rte_get_tsc_hz());
 	ms->ts_offset = -1;
+	/* TSC times are reported as epoch times, like net_pcap's stamps. */
+	{
+		struct timespec now;
+		uint64_t tsc_ns = (uint64_t)(((unsigned __int128)rte_rdtsc() * ms->ns_mult) >> 32);
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		ms->tsc_epoch_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec - tsc_ns;
+	}
 	for (i = 0; i < conf->nb_workers; i++) {
 		struct st_meas_worker *w = aligned_alloc(RTE_CACHE_LINE_SIZE,
 			RTE_ALIGN_CEIL(sizeof(*w), RTE_CACHE_LINE_SIZE));

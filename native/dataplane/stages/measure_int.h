@@ -99,6 +99,7 @@ struct st_meas_worker {
 struct st_measure {
 	struct st_meas_conf conf;
 	uint64_t ns_mult;                        /* TSC to ns: (tsc * ns_mult) >> 32 */
+	uint64_t tsc_epoch_ns;                   /* added to TSC ns: the epoch time */
 	int ts_offset;                           /* rte_mbuf timestamp dynfield, -1: none */
 	uint64_t ts_flag;
 	uint16_t port_ns[RTE_MAX_ETHPORTS];      /* ns per unit of the port's rx timestamps, 0: none */

@@ -447,7 +447,8 @@ st_measure_burst(struct st_measure *ms, uint16_t worker, uint8_t side, uint16_t 
 
 	if (unlikely(w == NULL))
 		return;
-	tsc_ns = (uint64_t)(((unsigned __int128)rte_rdtsc() * ms->ns_mult) >> 32);
+	/* One TSC read per burst: packets timed by the TSC share their burst's time. */
+	tsc_ns = (uint64_t)(((unsigned __int128)rte_rdtsc() * ms->ns_mult) >> 32) + ms->tsc_epoch_ns;
 	for (i = 0; i < n; i++) {
 		const struct rte_mbuf *m = pkts[i];
 		struct st_meas_pkt p;

@@ -6,6 +6,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ErrorResponse } from '../../../schemas.js';
+import { stError } from '../../../../errors.js';
 import { DETECTORS, SEVERITIES } from '../../../../dataplane/measure-types.js';
 
 const lit = (xs: readonly string[]) => Type.Union(xs.map((x) => Type.Literal(x)));
@@ -43,10 +44,10 @@ export type DetectionsResponseT = Static<typeof DetectionsResponse>;
 export default async function detectionRoutes(fastify: FastifyInstance): Promise<void> {
   fastify.get<{ Querystring: Static<typeof DetectionsQuery> }>(
     '/v1/detections',
-    { schema: { summary: 'What the detectors found, with the counts behind the rate limit', querystring: DetectionsQuery, response: { 200: DetectionsResponse, 503: ErrorResponse } } },
-    async (req, reply) => {
+    { schema: { summary: 'What the detectors found, with the counts behind the rate limit', querystring: DetectionsQuery, response: { 200: DetectionsResponse, 400: ErrorResponse, 503: ErrorResponse } } },
+    async (req) => {
       const m = fastify.services.measurement;
-      if (!m) return reply.code(503).send({ code: 'ST_ERR_NOT_READY', message: 'no measurement service in this process', field: '' });
+      if (!m) throw stError('ST_ERR_NOT_READY', 'this server has no measurement service');
       return { detections: m.list(req.query), counts: m.counters() };
     },
   );
