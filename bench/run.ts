@@ -57,6 +57,8 @@ export function allContenders(): Contender[] {
     pick('st-fwd'),
     pick('st-mirror'),
     pick('st-mirror-xlate'),
+    pick('st-meas-xlate'),
+    pick('st-measure'),
     pick('st-tap'),
     pick('st-acl1'),
     pick('st-acl1000'),

@@ -34,6 +34,7 @@ void CopyConf(Napi::Env env, const Napi::Object& o, st_meas_conf* c) {
   c->nb_workers = r.Int<uint16_t>(o, "workers", "measure.workers", 1, ST_MAX_WORKERS);
   c->flows = r.Int<uint32_t>(o, "flows", "measure.flows", ST_MEAS_FLOWS_MIN, ST_MEAS_FLOWS_MAX);
   c->flow_idle_ns = r.Int<uint64_t>(o, "flowIdleMs", "measure.flowIdleMs", 1, 86400000) * 1000000ull;
+  c->shadow_tx = r.Bool(o, "shadowTx", "measure.shadowTx") ? 1 : 0;
   Napi::Array vms = r.Arr(o, "vms", "measure.vms", ST_MEAS_MAX_VMS);
   c->nb_vms = static_cast<uint16_t>(vms.Length());
   for (uint32_t i = 0; i < vms.Length(); i++) {

@@ -65,6 +65,7 @@ export const MeasurementSchema = Type.Object(
     enabled: bool(false, 'Run the measure stage on production rx (as mirrored) and shadow rx, and the detectors on production rx.'),
     flows: int(64, 4194304, 16384, 'Flow table entries per worker (a power of two); when full, the least recently seen flow of a set is evicted and counted.'),
     flow_idle_s: int(1, 86400, 120, 'A flow unseen for this long is expired.'),
+    shadow_tx: bool(true, 'Also measure the copies as they leave for the replica (the shadow side\'s outgoing half: its SYNs and TSvals), so that what the replica answers on a shadow port gives shadow RTTs. Turn it off when a shadow port receives a full copy of the replica\'s traffic (a SPAN), which already holds the copies.'),
     vms: expect(
       Type.Array(MeasurementVmSchema, { default: [], maxItems: 64, description: 'VMs (hosts or prefixes) with their own series; the rest is vm="other".' }),
       'a list of up to 64 VMs (name, prefix)',

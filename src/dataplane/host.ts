@@ -171,6 +171,9 @@ async function onStart(msg: Extract<ToHost, { type: 'start' }>, b: NativeBinding
       ealUp = true;
       log('info', 'EAL initialised', { ealArgs: msg.ealArgs });
     }
+    // Before the policy (its compile lists the measure stage when measuring)
+    // and before setup (ports ask for rx timestamps when measuring).
+    if (msg.plan.measure !== undefined) b.measureInstall(msg.plan.measure);
     if (msg.policy !== undefined) {
       // Installed before setup: the workers start with it, never without it.
       const t0 = performance.now();
@@ -182,8 +185,6 @@ async function onStart(msg: Extract<ToHost, { type: 'start' }>, b: NativeBinding
         applyMs: Math.round((performance.now() - t0) * 1000) / 1000,
       });
     }
-    // Before setup: ports ask for rx timestamps when measuring.
-    if (msg.plan.measure !== undefined) b.measureInstall(msg.plan.measure);
     await b.start(msg.plan);
   } catch (err) {
     const error = toWire(err);

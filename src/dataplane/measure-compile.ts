@@ -84,6 +84,7 @@ export function compileMeasure(config: Config): NativeMeasure | null {
     workers: config.dataplane.workers,
     flows: m.flows,
     flowIdleMs: m.flow_idle_s * 1000,
+    shadowTx: m.shadow_tx,
     vms,
     detectors: NATIVE_DETECTORS.map((k) => (d[k] ? 1 : 0)),
     arpNewStation: d.arp_new_station,

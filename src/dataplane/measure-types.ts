@@ -29,6 +29,8 @@ export interface NativeMeasure {
   workers: number;
   flows: number;
   flowIdleMs: number;
+  /** measure the copies as they leave (the shadow stage list's measure stage) */
+  shadowTx: boolean;
   vms: NativeMeasureVm[];
   /** 0/1 per NATIVE_DETECTORS slot */
   detectors: number[];

@@ -22,7 +22,9 @@ const CONV = { client: '10.1.0.10', server: '10.1.0.20', sport: 43210, synRttUs:
 // address space (10.201/16), slower.
 const SHADOW_CONV = { client: '10.201.0.10', server: '10.201.0.20', sport: 43210, synRttUs: 4321, ackRttUs: 765, serverRttUs: 5432, clientRttUs: 98, rounds: 2 };
 
-const MEASUREMENT = { enabled: true, vms: [{ name: 'web', prefix: '10.1.0.20' }], detectors: onlyDetectors({}) };
+// The shadow port here receives the replica's whole conversation (a SPAN):
+// the copies leaving are not measured again.
+const MEASUREMENT = { enabled: true, shadow_tx: false, vms: [{ name: 'web', prefix: '10.1.0.20' }], detectors: onlyDetectors({}) };
 
 const BOUNDS_US = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 30000000];
 

@@ -35,6 +35,7 @@
 #include "firewall.h"
 #include "encap.h"
 #include "tx.h"
+#include "measure.h"
 
 /* The shadow path, in order: the one place it is written (stage.h). A
  * stage is listed in a policy only when `needed` says it has work there;
@@ -48,6 +49,7 @@ static const struct {
 	{ ST_STAGE_REWRITE, NULL, st_rewrite_stage, st_rewrite_stage_short },
 	{ ST_STAGE_FIREWALL, st_firewall_needed, st_firewall_stage, NULL },
 	{ ST_STAGE_ENCAP, st_encap_needed, st_encap_stage, NULL },
+	{ ST_STAGE_MEASURE, st_measure_needed, st_measure_stage, st_measure_stage_short },
 	{ ST_STAGE_TX, NULL, st_tx_stage, st_tx_stage_short },
 };
 _Static_assert(RTE_DIM(st_shadow_stages) == ST_STAGE__COUNT, "every stage has its place");

@@ -82,6 +82,7 @@ struct st_meas_conf {
 	uint16_t nb_workers;
 	uint32_t flows;                 /* flow table entries per worker, power of 2 */
 	uint64_t flow_idle_ns;          /* a flow idle this long is expired */
+	uint8_t shadow_tx;              /* measure copies as they leave (measure_stage.c) */
 	uint16_t nb_vms;
 	struct st_meas_vm vm[ST_MEAS_MAX_VMS];
 	/* detectors (production side only) */
@@ -152,11 +153,24 @@ int st_measure_snapshot(struct st_meas_snapshot *s);
 uint32_t st_measure_events(uint16_t w, uint64_t after, struct st_meas_event *out,
 			   uint32_t max, uint64_t *lost, uint64_t *next);
 
-/* fast path (measure_node.c): the rx step calls it; NULL when off */
+/* fast path (measure_node.c): the rx step calls it; NULL when off. Copies
+ * on their way out (measure_stage.c) pass ST_MEAS_NO_PORT: timed by the TSC
+ * as they are sent, not by the stamp the original arrived with. */
+#define ST_MEAS_NO_PORT 0xffff
 struct st_measure;
 extern struct st_measure *st_measure_cur;
 void st_measure_burst(struct st_measure *ms, uint16_t worker, uint8_t side,
 		      uint16_t port_id, struct rte_mbuf *const *pkts, uint16_t n);
+
+/* the shadow stage list's measure stage (measure_stage.c, stage.h) */
+struct st_lcore;
+struct st_pending;
+struct st_policy;
+int st_measure_needed(const struct st_policy *pol);
+uint32_t st_measure_stage(struct st_lcore *lc, const struct st_policy *pol,
+			  struct st_pending *p, uint32_t n);
+uint16_t st_measure_stage_short(struct st_lcore *lc, const struct st_policy *pol,
+				struct rte_mbuf **m, uint16_t n);
 
 static inline struct st_measure *
 st_measure_get(void)

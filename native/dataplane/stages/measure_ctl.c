@@ -28,6 +28,13 @@ st_measure_installed(void)
 	return installed != NULL;
 }
 
+int
+st_measure_needed(const struct st_policy *pol)
+{
+	(void)pol;
+	return installed != NULL && installed->conf.shadow_tx;
+}
+
 static int
 check(const struct st_meas_conf *c, struct st_error *err)
 {

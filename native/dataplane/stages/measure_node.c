@@ -70,7 +70,7 @@ static inline uint64_t
 pkt_time(const struct st_measure *ms, struct st_meas_worker *w, const struct rte_mbuf *m,
 	 uint16_t port_id, uint64_t tsc_ns)
 {
-	if (ms->ts_offset >= 0 && ms->port_ns[port_id] != 0 && (m->ol_flags & ms->ts_flag) != 0) {
+	if (port_id < RTE_MAX_ETHPORTS && ms->ts_offset >= 0 && ms->port_ns[port_id] != 0 && (m->ol_flags & ms->ts_flag) != 0) {
 		w->ts_rx++;
 		return *RTE_MBUF_DYNFIELD(m, ms->ts_offset, const rte_mbuf_timestamp_t *) *
 			ms->port_ns[port_id];

@@ -26,8 +26,9 @@
  * corrupt, duplicate, reorder and rate; dp.h says where that table lives)
  * between encap and tx, so faults apply to what would leave on the wire;
  * its delay line releases through the worker's deadline step (lcore.h).
- * Measurement is not a stage of this list: it belongs to the rx step of the
- * core (rx.c), on production rx and shadow rx.
+ * Measurement is mostly an rx-step stage (below: production rx as mirrored,
+ * shadow rx), plus measure just before tx in this list while measurement
+ * is installed: the copies as they leave, the shadow side's outgoing half.
  */
 #ifndef ST_STAGE_H
 #define ST_STAGE_H
@@ -43,6 +44,7 @@ enum st_stage_id {
 	ST_STAGE_REWRITE = 0,
 	ST_STAGE_FIREWALL,
 	ST_STAGE_ENCAP,
+	ST_STAGE_MEASURE,              /* shadow side, as sent (measure.h) */
 	ST_STAGE_TX,
 	ST_STAGE__COUNT
 };
