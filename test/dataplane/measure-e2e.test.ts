@@ -5,7 +5,7 @@
  * measure stage) to the SYN/ACK coming back (shadow rx). The production SYN
  * is replayed at one packet per second after ten fillers, so the namespace
  * is set up ten seconds before it arrives (setting it up takes well under
- * one). Needs root (net_tap, ip netns); skipped otherwise.
+ * one). Needs root (net_tap, ip netns); skipped otherwise, the reason in its title.
  */
 import test from 'ava';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -36,7 +36,7 @@ const t = why ? test.skip : test.serial;
 
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8' });
 
-t('a real server behind a tap shadow port answers the mirrored SYN: shadow handshake RTT measured', async (tt) => {
+t(`a real server behind a tap shadow port answers the mirrored SYN: shadow handshake RTT measured${why ? ` (skipped: ${why})` : ''}`, async (tt) => {
   const dir = mkdtempSync(join(tmpdir(), 'st-meas-e2e-'));
   const ns = `stm-${process.pid}`;
   const iface = `stm${process.pid % 100000}`;
