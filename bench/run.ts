@@ -61,6 +61,8 @@ export function allContenders(): Contender[] {
     pick('st-mirror'),
     pick('st-mirror-xlate'),
     ...FAULT_SCENARIOS.map((f) => pick(f.id)),
+    pick('st-meas-xlate'),
+    pick('st-measure'),
     pick('st-tap'),
     pick('st-acl1'),
     pick('st-acl1000'),

@@ -42,6 +42,8 @@ export interface Scenario {
   policy?: PolicySpec;
   /** a fault scenario (bench/faults.ts): its table is armed before the workers launch */
   faults?: boolean;
+  /** the measure stage and its detectors on (docs/measurement.md) */
+  measure?: boolean;
 }
 
 type PolicySpec = Pick<PolicyOptions, 'rules' | 'samplePct' | 'snaplen' | 'encap'>;
@@ -157,6 +159,7 @@ export function buildPlan(env: BenchEnv, s: Scenario, filePrefix: string): Built
       translate: { ipv4: s.translate ? [{ ...BENCH_MAP4 }] : [], ipv6: [], unmapped: s.unmapped },
       run_dir: join(env.tmp, 'run'),
       ...(s.policy ? policySections(s.policy) : {}),
+      ...(s.measure ? { measurement: { enabled: true } } : {}),
     },
     { source: `bench scenario ${s.id}` },
   );
@@ -338,6 +341,8 @@ export const SCENARIOS: Scenario[] = [
   { id: 'st-fwd', label: 'shadowtap forward only', describe: 'inline, no shadow port: receive and forward to production', capture: 'udp64', workers: 1, mode: 'inline', shadow: false, translate: false, unmapped: 'drop' },
   { id: 'st-mirror', label: 'shadowtap + 100 % mirror', describe: 'inline forward + a full copy of every packet to the shadow port (shadow MACs, no translation)', capture: 'udp64', workers: 1, mode: 'inline', shadow: true, translate: false, unmapped: 'mirror' },
   { id: 'st-mirror-xlate', label: 'shadowtap + mirror + translate', describe: 'inline forward + copy with 10.0.0.0/16 → 10.200.0.0/16 on source and destination, checksums updated', capture: 'udp64', workers: 1, mode: 'inline', shadow: true, translate: true, unmapped: 'drop' },
+  { id: 'st-meas-xlate', label: 'shadowtap mirror + translate + measure', describe: 'st-mirror-xlate with the measure stage and its detectors on (docs/measurement.md)', capture: 'udp64', workers: 1, mode: 'inline', shadow: true, translate: true, unmapped: 'drop', measure: true },
+  { id: 'st-measure', label: 'shadowtap forward + measure', describe: 'st-fwd with the measure stage and its detectors on: the measure stage alone', capture: 'udp64', workers: 1, mode: 'inline', shadow: false, translate: false, unmapped: 'drop', measure: true },
   { id: 'st-tap', label: 'shadowtap tap mode', describe: 'tap: the input is already a copy, translated in place and sent to the shadow port', capture: 'udp64', workers: 1, mode: 'tap', shadow: true, translate: true, unmapped: 'drop' },
   { id: 'st-acl1', label: 'shadowtap policy, 1 rule', describe: 'mirror + translate through the policy engine, one session with one accept-all rule', capture: 'udp64', workers: 1, mode: 'inline', shadow: true, translate: true, unmapped: 'drop', policy: { rules: 'one' } },
   { id: 'st-acl1000', label: 'shadowtap policy, 1,000 rules', describe: 'as above with 1,000 ACL rules (UDP, src /16, one dst /26 each; every packet matches one)', capture: 'udp64', workers: 1, mode: 'inline', shadow: true, translate: true, unmapped: 'drop', policy: { rules: 'thousand' } },

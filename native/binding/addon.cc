@@ -9,6 +9,7 @@
 //   stats.cc      stats, policyStats
 //   faults.cc     faultsInstall, faultStats, faultDelaySamples
 //   flow.cc       flowProbe, flowCreate, flowDestroy, flowFlush, flowQuery
+//   measure.cc    measureInstall, measureStats, measureEvents
 //   reader.cc     errors and the readers that copy JS values into C structs
 // The emulated NIC (native/sim) needs no entry point of its own: it is a
 // DPDK vdev that EAL probes from the arguments ealInit is given.
@@ -46,6 +47,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("flowDestroy", Napi::Function::New(env, st::FlowDestroy, "flowDestroy"));
   exports.Set("flowFlush", Napi::Function::New(env, st::FlowFlush, "flowFlush"));
   exports.Set("flowQuery", Napi::Function::New(env, st::FlowQuery, "flowQuery"));
+  exports.Set("measureInstall", Napi::Function::New(env, st::MeasureInstall, "measureInstall"));
+  exports.Set("measureStats", Napi::Function::New(env, st::MeasureStats, "measureStats"));
+  exports.Set("measureEvents", Napi::Function::New(env, st::MeasureEvents, "measureEvents"));
   // If the process goes away without stop(), still stop the workers and
   // ports so capture files are complete and no lcore keeps polling.
   env.AddCleanupHook([]() {

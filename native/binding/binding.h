@@ -150,6 +150,10 @@ Napi::Value FlowCreate(const Napi::CallbackInfo& info);
 Napi::Value FlowDestroy(const Napi::CallbackInfo& info);
 Napi::Value FlowFlush(const Napi::CallbackInfo& info);
 Napi::Value FlowQuery(const Napi::CallbackInfo& info);
+// measure.cc: the measure stage and its detectors
+Napi::Value MeasureInstall(const Napi::CallbackInfo& info);
+Napi::Value MeasureStats(const Napi::CallbackInfo& info);
+Napi::Value MeasureEvents(const Napi::CallbackInfo& info);
 
 }  // namespace st
 

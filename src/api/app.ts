@@ -19,6 +19,7 @@ import portRoutes from './routes/v1/ports/index.js';
 import profileRoutes from './routes/v1/profiles/index.js';
 import policyRoutes from './routes/v1/policy/index.js';
 import reliabilityRoutes from './routes/v1/reliability/index.js';
+import detectionRoutes from './routes/v1/detections/index.js';
 import sessionRoutes from './routes/v1/sessions/index.js';
 import statusRoutes from './routes/v1/status/index.js';
 
@@ -83,6 +84,7 @@ export default async function app(fastify: FastifyInstance, opts: AppOptions): P
   await fastify.register(sessionRoutes);
   await fastify.register(planRoutes);
   await fastify.register(reliabilityRoutes);
+  await fastify.register(detectionRoutes);
   await fastify.register(portRoutes);
   await fastify.register(profileRoutes);
   await fastify.register(mapRoutes);

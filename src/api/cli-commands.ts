@@ -32,6 +32,7 @@ export const API_COMMANDS: Record<string, string> = {
   'GET /v1/events': 'shadowtap events [--follow]',
   'GET /v1/reliability': 'shadowtap reliability',
   'POST /v1/reliability/forward-only/clear': 'shadowtap reliability clear-forward-only',
+  'GET /v1/detections': 'shadowtap detections [--detector D] [--severity S] [--json]',
   'GET /v1/openapi.json': 'shadowtap openapi',
   'GET /v1/docs': 'shadowtap openapi --html',
 };

@@ -10,6 +10,7 @@ import { planCommand } from './plan.js';
 import type { CommandOutput, Endpoint } from './client.js';
 import { endpointOf, write } from './command.js';
 import { LIVE_HELP } from './help-live.js';
+import { detectionsCommand } from './detections.js';
 import { countersCommand, eventsCommand, healthCommand, metricsCommand, openapiCommand, portsCommand, profilesCommand, reliabilityCommand, statusCommand } from './live.js';
 import { policyApply, policyShow, policyValidate } from './policy.js';
 import { configCommand, mapsCommand, policyDiff, sessionsCommand, topologyApiCommand } from './sessions.js';
@@ -228,9 +229,10 @@ const LIVE: Record<string, (args: string[]) => Promise<CommandOutput>> = {
   maps: mapsCommand,
   config: configCommand,
   reliability: reliabilityCommand,
+  detections: detectionsCommand,
 };
 
-export const COMMANDS = ['run', 'check-config', 'status', 'reliability', 'health', 'sessions', 'counters', 'ports', 'profiles', 'maps', 'policy', 'plan', 'events', 'config', 'topology', 'audit', 'metrics', 'openapi', 'doctor', 'version', 'help'];
+export const COMMANDS = ['run', 'check-config', 'status', 'reliability', 'detections', 'health', 'sessions', 'counters', 'ports', 'profiles', 'maps', 'policy', 'plan', 'events', 'config', 'topology', 'audit', 'metrics', 'openapi', 'doctor', 'version', 'help'];
 
 /** The addon's own version line (it names the DPDK it runs on); loading it does not start EAL. */
 async function nativeVersion(): Promise<string> {

@@ -71,6 +71,15 @@ export function defaultConfigInput(options: DefaultConfigOptions = {}): Record<s
       unmapped: 'drop',
     },
     run_dir: runDir,
+    // RTT histograms per VM and the detectors (the demo capture holds a port scan).
+    measurement: {
+      enabled: true,
+      vms: [
+        { name: 'web', prefix: '10.0.2.20' },
+        { name: 'api', prefix: '10.0.2.21' },
+        { name: 'db', prefix: '10.0.2.22' },
+      ],
+    },
   };
 }
 

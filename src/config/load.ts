@@ -11,6 +11,7 @@ import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import type { TSchema } from '@sinclair/typebox';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError, PolicyError, stError, sysReason, type ConfigProblem } from '../errors.js';
+import { measurementProblems } from './measurement.js';
 import { checkPolicySemantics } from '../policy/check.js';
 import { safetyFindings } from '../policy/map-safety.js';
 import { compilePolicy, type CompiledPolicy, type CompilePolicyOptions } from '../policy/compile.js';
@@ -415,6 +416,7 @@ function semanticProblems(cfg: Record<string, unknown>, found: Found): void {
   }
 
   checkPolicySemantics(cfg, (segments, message) => found.add(segments, message));
+  measurementProblems(cfg, (segments, message) => found.add(segments, message));
 
   const api = cfg['api'];
   if (isObj(api) && isStr(api['host']) && api['host'].length > 0) {

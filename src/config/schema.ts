@@ -12,6 +12,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { bool, expect, int, MAC_PATTERN, mapAllow, oneOf, PORT_NAME_PATTERN } from '../policy/schema-helpers.js';
 import { MatchSchema, SecuritySchema, SessionsSchema, TargetsSchema, TranslateExtras } from '../policy/schema.js';
+import { MeasurementSchema } from './measurement.js';
 
 export { expectedText, MAC_PATTERN, PORT_NAME_PATTERN } from '../policy/schema-helpers.js';
 
@@ -226,6 +227,7 @@ export const ConfigSchema = Type.Object(
     ),
     log: LogSchema,
     reliability: ReliabilitySchema,
+    measurement: MeasurementSchema,
   },
   { additionalProperties: false, $id: 'ShadowtapConfig', description: 'shadowtap configuration.' },
 );

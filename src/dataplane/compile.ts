@@ -8,6 +8,7 @@ import { ethdevName, isPciDevice } from '../config/load.js';
 import { parsePrefix4, parsePrefix6 } from '../policy/prefix.js';
 import { parseAddress } from '../policy/fields.js';
 import { stError } from '../errors.js';
+import { compileMeasure } from './measure-compile.js';
 import { IDLE, MODE, ROLE, UNMAPPED, type NativePlan, type NativePortConf } from './native-types.js';
 
 export interface CompileOptions {
@@ -156,5 +157,7 @@ export function compilePlan(config: Config, options: CompileOptions): CompiledPl
     prodPoolMbufs: config.dataplane.mempool.production_mbufs,
     shadowPoolMbufs: config.dataplane.mempool.shadow_mbufs,
   };
+  const measure = compileMeasure(config);
+  if (measure !== null) plan.measure = measure;
   return { ealArgs, plan, standbyEalArgs, devices: config.ports.map((p) => p.device) };
 }

@@ -13,7 +13,7 @@ import { removeEalLeftovers } from '../supervisor/runtime-dir.js';
 import { FAULT_KIND } from '../faults/native-types.js';
 import { performance } from 'node:perf_hooks';
 import type { FlowAction, FlowItem, FlowRule } from '../offload/flow.js';
-import type { NativeBinding, NativePortInfo } from './native-types.js';
+import type { NativeBinding, NativePortInfo, NativeStats } from './native-types.js';
 import { requestProblem, type FromHost, type HostFlowCount, type HostFlowCreated, type HostFlowFlushed, type HostFlowRule, type ToHost, type WireError } from './protocol.js';
 
 type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -147,6 +147,13 @@ async function onPrepare(msg: Extract<ToHost, { type: 'prepare' }>, b: NativeBin
   await send({ type: 'prepared', id: msg.id });
 }
 
+/** The measure stage's counters and findings ride on every stats answer. */
+function withMeasure(b: NativeBinding, stats: NativeStats): NativeStats {
+  const measure = b.measureStats();
+  if (measure === null) return stats;
+  return { ...stats, measure, detections: b.measureEvents() };
+}
+
 async function onStart(msg: Extract<ToHost, { type: 'start' }>, b: NativeBinding): Promise<void> {
   if (phase !== 'idle' && phase !== 'prepared') {
     await send({ type: 'error', id: msg.id, error: stateError(`cannot start: the data plane is ${phase}; one start per process`) });
@@ -165,6 +172,9 @@ async function onStart(msg: Extract<ToHost, { type: 'start' }>, b: NativeBinding
       ealUp = true;
       log('info', 'EAL initialised', { ealArgs: msg.ealArgs });
     }
+    // Before the policy (its compile lists the measure stage when measuring)
+    // and before setup (ports ask for rx timestamps when measuring).
+    if (msg.plan.measure !== undefined) b.measureInstall(msg.plan.measure);
     if (msg.policy !== undefined) {
       // Installed before setup: the workers start with it, never without it.
       const t0 = performance.now();
@@ -398,8 +408,8 @@ async function handle(msg: ToHost, b: NativeBinding): Promise<void> {
         await send({ type: 'forwardOnlySet', id: msg.id, on: msg.on });
         return;
       case 'stats': {
-        // One poll, one snapshot: the fault counters ride with the others.
-        const stats = b.stats();
+        // One poll, one snapshot: the fault and measurement counters ride with the others.
+        const stats = withMeasure(b, b.stats());
         stats.faults = b.faultStats();
         await send({ type: 'stats', id: msg.id, stats, readAt: Date.now() });
         return;

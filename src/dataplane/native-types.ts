@@ -7,6 +7,7 @@
 
 import type { FlowRule } from '../offload/flow.js';
 import type { NativeFaultStats, NativeFaultTable, NativeFaultsInstalled } from '../faults/native-types.js';
+import type { MeasureBinding, NativeMeasure, NativeMeasureEvents, NativeMeasureStats } from './measure-types.js';
 
 export const MODE = { inline: 0, tap: 1 } as const;
 export const ROLE = { production: 0, egress: 1, shadow: 2 } as const;
@@ -72,6 +73,8 @@ export interface NativePlan {
   quarantine?: NativeQuarantine[];
   /** start with no shadow work at all (a crash loop); forwardOnly() changes it while running */
   forwardOnly?: boolean;
+  /** the measure stage and its detectors (absent: off); the host installs it before start */
+  measure?: NativeMeasure;
 }
 
 /** A quarantined packet signature: its length and the CRC32-C of its first 128 bytes. */
@@ -129,6 +132,10 @@ export interface NativeStats {
   nicCopies: number;
   /** production packets the NIC decided and copied (MARK decided, kind nicDecided): software made no copy */
   nicDecided: number;
+  /** the measure stage's counters (absent or null: measurement off), read with every stats request */
+  measure?: NativeMeasureStats | null;
+  /** the detectors' findings since the last stats request */
+  detections?: NativeMeasureEvents;
 }
 
 /** MARK kinds the software path honours (enum st_mark_kind in policy.h). */
@@ -149,7 +156,7 @@ export interface NativeErrorFields {
 }
 
 /** What the addon exports. Sync functions run on the main thread (EAL main lcore). */
-export interface NativeBinding {
+export interface NativeBinding extends MeasureBinding {
   version(): string;
   ealInit(args: string[]): void;
   portList(): NativePortInfo[];

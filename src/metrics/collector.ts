@@ -8,10 +8,11 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { ANOMALIES, DROP_REASONS, RX_INVALID_REASONS, SESSION_DROP_REASONS } from '../dataplane/native-types.js';
 import type { ReliabilityStats } from '../services/reliability.js';
 import type { ProcessUsage } from '../supervisor/process-usage.js';
+import { registerMeasureMetrics, type MeasureMetricsSource } from './measure.js';
 import type { SessionsView, SupervisorState, SupervisorStats, SupervisorStatus } from '../supervisor/supervisor.js';
 
 /** What the collector reads; the Supervisor provides it. */
-export interface MetricsSource {
+export interface MetricsSource extends MeasureMetricsSource {
   status(): SupervisorStatus;
   stats(): SupervisorStats | null;
   /** per-session counters of the current policy (absent: no session metrics) */
@@ -410,6 +411,9 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
       this.set({ version: options.version ?? 'unknown', native: status?.nativeVersion ?? '' }, 1);
     }),
   });
+
+  // Measurement and detection (absent in the source: no such metrics).
+  registerMeasureMetrics(registry, source, onError);
 
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'shadowtap_' });
   return registry;

@@ -28,6 +28,7 @@ import { OffloadService, type OffloadCounters, type OffloadEvents } from '../ser
 import type { OffloadManager } from '../services/offload-manager.js';
 import { PolicyService, type ApplyOptions, type PolicyEvents, type PolicySource, type PolicyView, type SessionsView } from '../services/policy.js';
 import { ReliabilityService, type ReliabilityEvents, type ReliabilityStats } from '../services/reliability.js';
+import { MeasurementService, type DetectionCounters, type MeasurementView } from '../services/measurement.js';
 import { CounterTotals, type CounterTotalsView } from './counters.js';
 import { ProcessUsageTotals, type ProcessUsage } from './process-usage.js';
 import { DataplaneLifecycle, type BackoffOptions, type DataplaneStatus, type LifecycleEvents } from './lifecycle.js';
@@ -83,6 +84,7 @@ export interface Services {
   offload: OffloadService;
   reliability: ReliabilityService;
   events: EventFeed;
+  measurement: MeasurementService;
 }
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
@@ -122,7 +124,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     reliability = new ReliabilityService({ dataplane: lifecycle, config: configNow, runDir: options.runDir ?? null, logger });
     this.lifecycle = lifecycle;
     const events = new EventFeed();
-    this.services = { policy, offload, reliability, events };
+    // Measurement and detection: fed by every poll, folded at every exit.
+    const measurement = new MeasurementService({ config: configNow, logger });
+    lifecycle.on('stats', ({ stats, at }) => measurement.onStats(stats, at));
+    lifecycle.on('exited', () => measurement.childGone());
+    measurement.on('detection', (d) => events.publish('detection', d as unknown as Record<string, unknown>));
+    this.services = { policy, offload, reliability, events, measurement };
     this.totals = new CounterTotals(lifecycle.shape);
 
     // What each child leaves behind is settled before anyone else hears of its exit.
@@ -267,6 +274,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       forwardOnly: r.forwardOnly,
       lastOutageMs: r.outageMs,
     };
+  }
+
+  measurementView(): MeasurementView {
+    return this.services.measurement.view();
+  }
+
+  detectionCounters(): DetectionCounters {
+    return this.services.measurement.counters();
   }
 
   offloadSettled(): Promise<void> {

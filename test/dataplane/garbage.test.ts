@@ -105,9 +105,17 @@ const EVERY_STAGE = {
   security: { enforce: true, default: 'allow', rules: [{ action: 'deny', protocol: 'udp', dst_ports: '7-9' }] },
 };
 
+const MEASURE_ALL = {
+  enabled: true,
+  flows: 64,
+  detectors: { arp_new_station: true, rogue_dhcp: true, rogue_dhcpv6: true, rogue_ra: true, scan_ports: 2, scan_hosts: 2, syn_flood_min: 2, garp_per_second: 2 },
+};
+
 for (const [name, policy, shadowPorts] of [
   ['the short path (default session)', { translate: { ipv4: [{ from: '10.0.0.0/16', to: '10.99.0.0/16' }], ipv6: [{ from: 'fd00::/16', to: 'fd99::/16' }], unmapped: 'mirror' } }, 1],
   ['a policy that uses every stage', EVERY_STAGE, 2],
+  // The measure stage and every detector parse the same garbage (a small flow table: evictions too).
+  ['the measure stage with every detector on', { ...EVERY_STAGE, measurement: MEASURE_ALL }, 2],
 ] as const) {
   test.serial(`seeded garbage through ${name}: the host survives and production gets every frame byte-identical`, async (t) => {
     const seed = SEED + shadowPorts;
@@ -122,5 +130,11 @@ for (const [name, policy, shadowPorts] of [
     t.true(copies > 0, 'some frames were copied');
     t.is(run.stats.mirrorPackets, copies, 'every copy the data plane counted reached a shadow capture');
     t.true(run.stats.dropped.malformed > 0 && run.stats.anomalies.truncated_l4 + run.stats.anomalies.truncated_l3 > 0, 'the garbage was seen as such');
+    if ('measurement' in policy) {
+      const m = run.stats.measure!;
+      const prod = m.sides.production.reduce((a, v) => a + Object.values(v.packets).reduce((x, y) => x + y, 0), 0);
+      t.is(prod, input.length, 'the measure stage counted every production frame once');
+      t.true(m.malformed > 0, 'and saw the garbage as such');
+    }
   });
 }

@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "port.h"
+#include "measure.h"
 
 /* Appends the names of the ethdevs that do exist, so a typo in a plan port's
  * device can be fixed without reading the EAL log. */
@@ -161,6 +162,9 @@ st_port_configure(const struct st_plan *plan, uint16_t i,
 	/* Copies of jumbo frames may be chained; never ask for fast free
 	 * because shadow copies are sent with refcnt > 1. */
 	conf.txmode.offloads = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/* Rx timestamps for the measure stage, where the port has them. */
+	conf.rxmode.offloads |= st_measure_rx_offloads(rt->port_id, info.driver_name,
+						       info.rx_offload_capa);
 
 	/* Ask for rte_flow MARK delivery before configure (DPDK requires
 	 * that order); PMDs without the op answer ENOTSUP and need nothing. */

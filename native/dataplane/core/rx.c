@@ -9,10 +9,9 @@
  * copy), so a shadow-side fault or a full shadow queue cannot touch or slow
  * production beyond the copy.
  *
- * Measurement (the observability layer's passive counters) plugs in here:
- * on production rx in st_rx_production/st_rx_tap, where the port's rx
- * counters are taken, and on shadow rx in st_rx_shadow; like every counter,
- * per lcore with one writer, read by stats.c.
+ * Measurement (the measure stage, measure.h) runs here: on production rx in
+ * st_rx_production/st_rx_tap and on shadow rx in st_rx_shadow; per worker
+ * with one writer, read by measure_ctl.c.
  */
 #include <rte_branch_prediction.h>
 #include <rte_ethdev.h>
@@ -22,6 +21,18 @@
 #include "port.h"
 #include "marks.h"
 #include "compiled_policy.h"
+#include "measure.h"
+
+/* The measure stage (measure.h) over what a port role received. */
+static inline void
+measure_rx(struct st_lcore *lc, const struct st_rxq *q, uint8_t side,
+	   struct rte_mbuf **pkts, uint16_t n)
+{
+	struct st_measure *ms = st_measure_get();
+
+	if (unlikely(ms != NULL))
+		st_measure_burst(ms, lc->conf.worker, side, q->port_id, pkts, n);
+}
 
 static inline uint64_t
 frame_bytes(struct rte_mbuf **pkts, uint16_t from, uint16_t to)
@@ -106,6 +117,9 @@ st_rx_production(ST_RX_ARGS)
 		}
 		n = k;
 	}
+	/* Production as mirrored: after the NIC's own copies are set aside,
+	 * before anything is sent (nothing here writes a packet). */
+	measure_rx(lc, q, ST_MEAS_PRODUCTION, pkts, n);
 	bytes = frame_bytes(pkts, 0, n);
 	c->ports[q->port_idx].rx_packets += n;
 	c->ports[q->port_idx].rx_bytes += bytes;
@@ -132,6 +146,8 @@ st_rx_tap(ST_RX_ARGS)
 	/* MARKs are not read here: nothing a tap port receives goes to
 	 * production, and the planner places no rule on tap ports. */
 	(void)mk;
+	/* Before the copy, which may translate a packet in place. */
+	measure_rx(lc, q, ST_MEAS_PRODUCTION, pkts, n);
 	c->ports[q->port_idx].rx_packets += n;
 	c->ports[q->port_idx].rx_bytes += frame_bytes(pkts, 0, n);
 	lc->work.src_bits = q->src_bits;
@@ -174,5 +190,6 @@ void
 st_rx_shadow(ST_RX_ARGS)
 {
 	lc->ctr.shadow_rx_packets += n;
+	measure_rx(lc, q, ST_MEAS_SHADOW, pkts, n);
 	st_rx_sink(lc, q, pol, mk, pkts, n);
 }

@@ -36,6 +36,7 @@
 #include "encap.h"
 #include "tx.h"
 #include "faults.h"
+#include "measure.h"
 
 /* The shadow path, in order: the one place it is written (stage.h). A
  * stage is listed in a policy only when `needed` says it has work there;
@@ -52,6 +53,7 @@ static const struct {
 	{ ST_STAGE_FIREWALL, 0, st_firewall_needed, st_firewall_stage, NULL },
 	{ ST_STAGE_ENCAP, 0, st_encap_needed, st_encap_stage, NULL },
 	{ ST_STAGE_IMPAIR, 1, NULL, st_impair_stage, NULL },
+	{ ST_STAGE_MEASURE, 0, st_measure_needed, st_measure_stage, st_measure_stage_short },
 	{ ST_STAGE_TX, 0, NULL, st_tx_stage, st_tx_stage_short },
 };
 _Static_assert(RTE_DIM(st_shadow_stages) == ST_STAGE__COUNT, "every stage has its place");

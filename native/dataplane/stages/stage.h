@@ -33,8 +33,10 @@
  * the second list only in rounds where the fault table it loaded has a
  * fault, so with no fault armed neither stage is in the loop. They have
  * no short form: with a fault armed every burst takes the general path.
- * Measurement is not a stage of this list: it belongs to the rx step of the
- * core (rx.c), on production rx and shadow rx.
+ * Measurement is mostly an rx-step stage (production rx as mirrored,
+ * before any fault; shadow rx), plus measure between impair and tx in this
+ * list while measurement is installed: the copies as they leave, after the
+ * faults, the shadow side's outgoing half.
  */
 #ifndef ST_STAGE_H
 #define ST_STAGE_H
@@ -50,6 +52,7 @@ enum st_stage_id {
 	ST_STAGE_REWRITE = 0,
 	ST_STAGE_FIREWALL,
 	ST_STAGE_ENCAP,
+	ST_STAGE_MEASURE,              /* shadow side, as sent (measure.h) */
 	ST_STAGE_TX,
 	ST_STAGE_FAULT_KEY,
 	ST_STAGE_IMPAIR,
@@ -60,6 +63,15 @@ typedef uint32_t (*st_stage_fn)(struct st_lcore *lc, const struct st_policy *pol
 				struct st_pending *p, uint32_t n);
 typedef uint16_t (*st_stage_short_fn)(struct st_lcore *lc, const struct st_policy *pol,
 				      struct rte_mbuf **m, uint16_t n);
+
+/* Stages of the rx step: not in a policy's list, they see every packet a
+ * port role receives (core/rx.c), production and shadow side alike, and are
+ * on when installed whatever the policy: measure (measure.h: installed with
+ * the start plan; off, one load and one branch per burst). */
+enum st_rx_stage_id {
+	ST_RX_STAGE_MEASURE = 0,
+	ST_RX_STAGE__COUNT
+};
 
 /* One entry of a compiled policy's list. */
 struct st_stage {

@@ -12,6 +12,7 @@ import type { OffloadOperations } from '../../../services/offload.js';
 import type { EventSource } from '../../../services/events.js';
 import type { PolicyOperations } from '../../../services/policy.js';
 import type { ReliabilityOperations } from '../../../services/reliability.js';
+import type { DetectionOperations } from '../../../services/measurement.js';
 
 /**
  * The operations routes call, one service per area (the CLI reaches the
@@ -25,6 +26,8 @@ export interface ApiServices {
   reliability?: ReliabilityOperations;
   /** the event feed of GET /v1/events (absent: 503) */
   events?: EventSource;
+  /** detections (absent: 503 from GET /v1/detections) */
+  measurement?: DetectionOperations;
 }
 
 /** One object that is both (a fake in route tests): its methods serve as the services. */
