@@ -103,10 +103,12 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       policyGeneration: restored.generation,
       policySource: restored.source,
       ...(opts.captureKeep !== undefined ? { captureKeep: opts.captureKeep } : {}),
+      ...(opts.discardState === true ? { discardState: true } : {}),
     });
   } catch (err) {
     if (!isShadowtapError(err)) throw err;
-    printProblems(source, [{ path: err.field, message: err.message }]);
+    const problems = (err as { problems?: { path: string; message: string }[] }).problems;
+    printProblems(source, problems ?? [{ path: err.field, message: err.message }]);
     return 2;
   }
 

@@ -28,6 +28,7 @@ import { OffloadService, type OffloadCounters, type OffloadEvents } from '../ser
 import type { OffloadManager } from '../services/offload-manager.js';
 import { PolicyService, type ApplyOptions, type PolicyEvents, type PolicySource, type PolicyView, type SessionsView } from '../services/policy.js';
 import { ReliabilityService, type ReliabilityEvents, type ReliabilityStats } from '../services/reliability.js';
+import { faultContext, FaultService } from '../services/faults.js';
 import { CounterTotals, type CounterTotalsView } from './counters.js';
 import { ProcessUsageTotals, type ProcessUsage } from './process-usage.js';
 import { DataplaneLifecycle, type BackoffOptions, type DataplaneStatus, type LifecycleEvents } from './lifecycle.js';
@@ -74,6 +75,8 @@ export interface SupervisorOptions {
   policyTimeoutMs?: number;
   /** rotated capture files kept per tx_pcap file (captures.ts); 0 keeps all; default 10 */
   captureKeep?: number;
+  /** move an unusable saved fault state aside instead of refusing to start */
+  discardState?: boolean;
 }
 
 export type SupervisorEvents = LifecycleEvents & PolicyEvents & OffloadEvents & ReliabilityEvents;
@@ -83,6 +86,7 @@ export interface Services {
   offload: OffloadService;
   reliability: ReliabilityService;
   events: EventFeed;
+  faults: FaultService;
 }
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
@@ -122,7 +126,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     reliability = new ReliabilityService({ dataplane: lifecycle, config: configNow, runDir: options.runDir ?? null, logger });
     this.lifecycle = lifecycle;
     const events = new EventFeed();
-    this.services = { policy, offload, reliability, events };
+    const faults = new FaultService({
+      dataplane: lifecycle,
+      context: () => faultContext(policy.config, policy.policyView().plan),
+      shadowPorts: () => policy.config.ports.flatMap((p, i) => (p.role === 'shadow' ? [i] : [])),
+      logger: logger.child({ component: 'faults' }),
+      events,
+      stateDir: options.stateDir ?? null,
+      configFaults: options.config.faults as unknown[],
+      ...(options.discardState ? { discardState: true } : {}),
+    });
+    this.services = { policy, offload, reliability, events, faults };
     this.totals = new CounterTotals(lifecycle.shape);
 
     // What each child leaves behind is settled before anyone else hears of its exit.
@@ -135,12 +149,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       policy.childGone();
       offload.childGone();
       rel.childExited(e);
+      faults.childGone();
     });
     lifecycle.on('ready', (e) => {
       rel.childReady(e);
       policy.childReady();
       offload.childReady();
+      faults.childReady();
     });
+    lifecycle.on('stats', ({ stats, at }) => faults.onStats(stats, at));
     lifecycle.pollAlso((child) => policy.pollSessions(child));
     lifecycle.pollAlso((child) => offload.pollRules(child));
 
@@ -210,6 +227,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Stop the data plane; resolves when no child is left. Safe in any state. */
   async stop(): Promise<void> {
+    await this.services.faults.close();
     await this.lifecycle.stop();
     await this.services.policy.close();
   }
