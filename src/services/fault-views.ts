@@ -39,7 +39,9 @@ export interface FaultView {
 
 const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString());
 
-export function faultView(f: FaultRecord, armed: { since: number } | undefined, counters: FaultCounterValues, now: number): FaultView {
+export function faultView(f: FaultRecord, inTable: { since: number; applied: boolean } | undefined, counters: FaultCounterValues, now: number): FaultView {
+  // armed: in the table the data plane runs; a table decided while none runs arms nothing yet
+  const armed = inTable?.applied ? inTable : undefined;
   let state: FaultState = 'idle';
   let next: number | null = null;
   let window: number | null = null;
@@ -86,7 +88,7 @@ export interface ExperimentView {
   experiment: Experiment;
 }
 
-export function experimentView(e: ExperimentRecord, armed: ReadonlyMap<string, unknown>, counters: (id: string) => FaultCounterValues, now: number): ExperimentView {
+export function experimentView(e: ExperimentRecord, armed: ReadonlyMap<string, { applied: boolean }>, counters: (id: string) => FaultCounterValues, now: number): ExperimentView {
   const run = e.run;
   let step: ExperimentView['step'] = null;
   if (run?.state === 'running') {
@@ -106,7 +108,7 @@ export function experimentView(e: ExperimentRecord, armed: ReadonlyMap<string, u
     abort: a
       ? { reason: a.reason, condition: a.condition, value: a.value, crossedAt: iso(a.crossedMs)!, detectedAt: iso(a.detectedMs)!, disarmedAt: iso(a.disarmedMs), disarmMs: a.disarmedMs === null ? null : a.disarmedMs - a.crossedMs }
       : null,
-    faults: e.doc.faults.map((f) => ({ id: f.id, armed: armed.has(f.id), counters: counters(f.id) })),
+    faults: e.doc.faults.map((f) => ({ id: f.id, armed: armed.get(f.id)?.applied === true, counters: counters(f.id) })),
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
     experiment: e.doc,

@@ -152,7 +152,7 @@ export class FaultService {
   private seed: bigint;
   private baseHash: string | null;
   /** armed in the table the data plane has (or gets at its next start), with when */
-  private armed = new Map<string, { since: number; epoch: number }>();
+  private armed = new Map<string, { since: number; epoch: number; applied: boolean }>();
   private generation = 0;
   private chain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
@@ -440,7 +440,10 @@ export class FaultService {
       this.dirty = true;
     }
     this.generation = generation;
-    if (applied) this.dirty = false;
+    if (applied) {
+      this.dirty = false;
+      for (const a of this.armed.values()) a.applied = true;
+    }
     this.dry.installed(atMs);
     for (const id of off) {
       const why = this.whyOff(id, now, cause);
@@ -449,7 +452,7 @@ export class FaultService {
     }
     for (const id of on) {
       const w = want.get(id)!;
-      this.armed.set(id, { since: atMs, epoch: w.epoch });
+      this.armed.set(id, { since: atMs, epoch: w.epoch, applied });
       if (w.experiment) {
         const rt = this.experiments.get(w.experiment)?.rt;
         if (rt) rt.arms.set(id, (rt.arms.get(id) ?? 0) + 1);
@@ -541,9 +544,12 @@ export class FaultService {
 
   // ---- faults ---------------------------------------------------------------------------
 
-  private fault(id: string): FaultRecord {
+  /** The fault, or 404; with `expect` (If-Match), 412 unless it exists at one of those versions. */
+  private fault(id: string, expect?: readonly number[]): FaultRecord {
     const f = this.faults.get(id);
+    if (!f && expect !== undefined) throw stError('ST_ERR_PRECONDITION_FAILED', `If-Match names a version of fault ${id}, which does not exist`, { field: 'If-Match' });
     if (!f) throw notFound('fault', id, [...this.faults.keys()]);
+    this.checkVersion(f.version, expect, `fault ${id}`);
     return f;
   }
 
@@ -615,8 +621,7 @@ export class FaultService {
 
   replaceFault(id: string, body: unknown, options: { expectVersions?: readonly number[] } = {}): Promise<FaultView> {
     return this.exclusive(async () => {
-      const f = this.fault(id);
-      this.checkVersion(f.version, options.expectVersions, `fault ${id}`);
+      const f = this.fault(id, options.expectVersions);
       if (f.owner) throw stError('ST_ERR_CONFLICT', `fault ${id} belongs to experiment ${f.owner}; replace the experiment instead`, { field: 'id' });
       const given = (body as Fault | null)?.id;
       if (given !== undefined && given !== id) throw new FaultError([{ path: 'id', message: `"${String(given)}" is not the fault being replaced ("${id}"); leave id out or give the same one` }], 'fault');
@@ -637,8 +642,7 @@ export class FaultService {
 
   deleteFault(id: string, options: { expectVersions?: readonly number[] } = {}): Promise<{ id: string; deleted: true }> {
     return this.exclusive(async () => {
-      const f = this.fault(id);
-      this.checkVersion(f.version, options.expectVersions, `fault ${id}`);
+      const f = this.fault(id, options.expectVersions);
       if (f.owner) throw stError('ST_ERR_CONFLICT', `fault ${id} belongs to experiment ${f.owner}; delete the experiment instead`, { field: 'id' });
       this.save([...this.faults.values()].filter((r) => r.doc.id !== id)).commit();
       this.faults.delete(id);
@@ -651,9 +655,9 @@ export class FaultService {
   }
 
   /** Start a fault's schedule now (armed at once without one); idempotent while it runs. */
-  startFault(id: string): Promise<FaultView> {
+  startFault(id: string, options: { expectVersions?: readonly number[] } = {}): Promise<FaultView> {
     return this.exclusive(async () => {
-      const f = this.fault(id);
+      const f = this.fault(id, options.expectVersions);
       if (f.owner) throw stError('ST_ERR_CONFLICT', `fault ${id} belongs to experiment ${f.owner}: its steps arm it; start the experiment`, { field: 'id' });
       const now = Date.now();
       const running = f.run !== null && !f.error && !scheduleState(f.checked.schedule, f.run.anchorMs, now).done;
@@ -672,9 +676,9 @@ export class FaultService {
   }
 
   /** Stop a fault: disarmed now, its schedule ends. Idempotent. */
-  stopFault(id: string): Promise<FaultView> {
+  stopFault(id: string, options: { expectVersions?: readonly number[] } = {}): Promise<FaultView> {
     return this.exclusive(async () => {
-      const f = this.fault(id);
+      const f = this.fault(id, options.expectVersions);
       if (f.owner) throw stError('ST_ERR_CONFLICT', `fault ${id} belongs to experiment ${f.owner}: stop the experiment`, { field: 'id' });
       if (f.run === null) return this.getFault(id);
       const now = Date.now();
@@ -719,9 +723,11 @@ export class FaultService {
 
   // ---- experiments ----------------------------------------------------------------------
 
-  private experiment(id: string): ExperimentRecord {
+  private experiment(id: string, expect?: readonly number[]): ExperimentRecord {
     const e = this.experiments.get(id);
+    if (!e && expect !== undefined) throw stError('ST_ERR_PRECONDITION_FAILED', `If-Match names a version of experiment ${id}, which does not exist`, { field: 'If-Match' });
     if (!e) throw notFound('experiment', id, [...this.experiments.keys()]);
+    this.checkVersion(e.version, expect, `experiment ${id}`);
     return e;
   }
 
@@ -780,8 +786,7 @@ export class FaultService {
 
   deleteExperiment(id: string, options: { expectVersions?: readonly number[] } = {}): Promise<{ id: string; deleted: true }> {
     return this.exclusive(async () => {
-      const e = this.experiment(id);
-      this.checkVersion(e.version, options.expectVersions, `experiment ${id}`);
+      const e = this.experiment(id, options.expectVersions);
       if (e.run?.state === 'running') throw stError('ST_ERR_CONFLICT', `experiment ${id} is running; stop it first`, { field: 'id' });
       this.save([...this.faults.values()].filter((f) => f.owner !== id), [...this.experiments.values()].filter((x) => x !== e)).commit();
       for (const f of [...this.faults.values()]) {
@@ -796,9 +801,9 @@ export class FaultService {
     });
   }
 
-  startExperiment(id: string): Promise<ExperimentView> {
+  startExperiment(id: string, options: { expectVersions?: readonly number[] } = {}): Promise<ExperimentView> {
     return this.exclusive(async () => {
-      const e = this.experiment(id);
+      const e = this.experiment(id, options.expectVersions);
       if (e.run?.state === 'running') return this.getExperiment(id);
       return this.startExperimentNow(e);
     });
@@ -843,9 +848,9 @@ export class FaultService {
     e.rt = null;
   }
 
-  stopExperiment(id: string): Promise<ExperimentView> {
+  stopExperiment(id: string, options: { expectVersions?: readonly number[] } = {}): Promise<ExperimentView> {
     return this.exclusive(async () => {
-      const e = this.experiment(id);
+      const e = this.experiment(id, options.expectVersions);
       if (e.run?.state !== 'running') return this.getExperiment(id);
       const now = Date.now();
       const run = { ...e.run, state: 'stopped' as const, endedMs: now };
