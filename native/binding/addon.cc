@@ -7,6 +7,7 @@
 //   ports.cc      portList
 //   policy.cc     policyInstall, marksInstall
 //   stats.cc      stats, policyStats
+//   faults.cc     faultsInstall, faultStats, faultDelaySamples
 //   flow.cc       flowProbe, flowCreate, flowDestroy, flowFlush, flowQuery
 //   reader.cc     errors and the readers that copy JS values into C structs
 // The emulated NIC (native/sim) needs no entry point of its own: it is a
@@ -37,6 +38,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("policyInstall", Napi::Function::New(env, st::PolicyInstall, "policyInstall"));
   exports.Set("policyStats", Napi::Function::New(env, st::PolicyStats, "policyStats"));
   exports.Set("marksInstall", Napi::Function::New(env, st::MarksInstall, "marksInstall"));
+  exports.Set("faultsInstall", Napi::Function::New(env, st::FaultsInstall, "faultsInstall"));
+  exports.Set("faultStats", Napi::Function::New(env, st::FaultStats, "faultStats"));
+  exports.Set("faultDelaySamples", Napi::Function::New(env, st::FaultDelaySamples, "faultDelaySamples"));
   exports.Set("flowProbe", Napi::Function::New(env, st::FlowProbe, "flowProbe"));
   exports.Set("flowCreate", Napi::Function::New(env, st::FlowCreate, "flowCreate"));
   exports.Set("flowDestroy", Napi::Function::New(env, st::FlowDestroy, "flowDestroy"));

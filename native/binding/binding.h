@@ -140,6 +140,10 @@ Napi::Value MarksInstall(const Napi::CallbackInfo& info);
 // stats.cc
 Napi::Value Stats(const Napi::CallbackInfo& info);
 Napi::Value PolicyStats(const Napi::CallbackInfo& info);
+// faults.cc: the fault table and its counters
+Napi::Value FaultsInstall(const Napi::CallbackInfo& info);
+Napi::Value FaultStats(const Napi::CallbackInfo& info);
+Napi::Value FaultDelaySamples(const Napi::CallbackInfo& info);
 // flow.cc: rte_flow for the offload
 Napi::Value FlowProbe(const Napi::CallbackInfo& info);
 Napi::Value FlowCreate(const Napi::CallbackInfo& info);

@@ -10,6 +10,7 @@
  */
 import { tryLoadNative } from '../native/loader.js';
 import { removeEalLeftovers } from '../supervisor/runtime-dir.js';
+import { FAULT_KIND } from '../faults/native-types.js';
 import { performance } from 'node:perf_hooks';
 import type { FlowAction, FlowItem, FlowRule } from '../offload/flow.js';
 import type { NativeBinding, NativePortInfo } from './native-types.js';
@@ -175,6 +176,11 @@ async function onStart(msg: Extract<ToHost, { type: 'start' }>, b: NativeBinding
         applyMs: Math.round((performance.now() - t0) * 1000) / 1000,
       });
     }
+    if (msg.faults !== undefined) {
+      // Armed before the workers launch: no packet passes unimpaired.
+      const r = b.faultsInstall(msg.faults);
+      log('info', 'fault table armed before start', { generation: r.generation, faults: msg.faults.faults.length, warnings: r.warnings });
+    }
     await b.start(msg.plan);
   } catch (err) {
     const error = toWire(err);
@@ -182,6 +188,16 @@ async function onStart(msg: Extract<ToHost, { type: 'start' }>, b: NativeBinding
     teardown();
     await send({ type: 'error', id: msg.id, error });
     return exit(2);
+  }
+  if (msg.faults !== undefined && msg.faults.faults.some((f) => f.kind === FAULT_KIND.link_down)) {
+    // The links were set at setup: installing the same table again (same ids
+    // and epochs: no fault restarts) reports per port what was done.
+    try {
+      const r = b.faultsInstall(msg.faults);
+      log('info', 'link_down after start', { warnings: r.warnings });
+    } catch (err) {
+      log('warn', 'link_down report failed', { error: toWire(err) });
+    }
   }
   const launchedAt = Date.now();
   phase = 'running';
@@ -381,8 +397,22 @@ async function handle(msg: ToHost, b: NativeBinding): Promise<void> {
         log('warn', msg.on ? 'forward-only: no shadow work until cleared' : 'forward-only cleared: shadow work resumes');
         await send({ type: 'forwardOnlySet', id: msg.id, on: msg.on });
         return;
-      case 'stats':
-        await send({ type: 'stats', id: msg.id, stats: b.stats(), readAt: Date.now() });
+      case 'stats': {
+        // One poll, one snapshot: the fault counters ride with the others.
+        const stats = b.stats();
+        stats.faults = b.faultStats();
+        await send({ type: 'stats', id: msg.id, stats, readAt: Date.now() });
+        return;
+      }
+      case 'setFaults': {
+        if (phase !== 'running') return void (await send({ type: 'error', id: msg.id, error: notRunning('install faults') }));
+        const r = b.faultsInstall(msg.table);
+        log('info', 'fault table installed', { generation: r.generation, faults: msg.table.faults.length, warnings: r.warnings });
+        await send({ type: 'faultsSet', id: msg.id, generation: r.generation, warnings: r.warnings });
+        return;
+      }
+      case 'faultSamples':
+        await send({ type: 'faultSamples', id: msg.id, slot: msg.slot, samples: b.faultDelaySamples(msg.slot) });
         return;
       case 'policy':
         onPolicy(msg, b);

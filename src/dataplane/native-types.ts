@@ -6,6 +6,7 @@
  */
 
 import type { FlowRule } from '../offload/flow.js';
+import type { NativeFaultStats, NativeFaultTable, NativeFaultsInstalled } from '../faults/native-types.js';
 
 export const MODE = { inline: 0, tap: 1 } as const;
 export const ROLE = { production: 0, egress: 1, shadow: 2 } as const;
@@ -108,6 +109,8 @@ export interface NativeWorkerStats {
 }
 
 export interface NativeStats {
+  /** the fault counters read in the same poll (the host adds them: faultStats()) */
+  faults?: NativeFaultStats;
   ports: NativePortStats[]; // same order as NativePlan.ports
   workers: NativeWorkerStats[];
   mirrorPackets: number;
@@ -160,6 +163,16 @@ export interface NativeBinding {
   /** Replace the NIC MARKs the software path honours ([] = none); synchronous (one RCU grace period). */
   marksInstall(marks: NativeMark[]): void;
   policyStats(): NativePolicyStats;
+  /**
+   * Build, check and RCU-swap the fault table (independently of the policy;
+   * faults: [] disarms everything); synchronous. Before start it is kept and
+   * the workers start with it. Throws ST_ERR_FAULT_INVALID naming the field.
+   */
+  faultsInstall(table: NativeFaultTable): NativeFaultsInstalled;
+  /** The installed table's counters and histograms. */
+  faultStats(): NativeFaultStats;
+  /** Applied delays (ns) the workers recorded for one fault slot, oldest first per worker (the last 65,536 per worker). */
+  faultDelaySamples(slot: number): Float64Array;
   /** Shadow work on or off while running (on: forward only); synchronous. */
   forwardOnly(on: boolean): void;
   /** A standby: after ealInit without devices, create the plan's mempools ahead of start (AsyncWorker). */

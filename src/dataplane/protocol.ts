@@ -3,6 +3,7 @@
  * (child_process.fork with serialization: 'advanced', so Uint8Array crosses).
  */
 import type { FlowRule } from '../offload/flow.js';
+import type { NativeFaultTable } from '../faults/native-types.js';
 import type { NativeFlowCreateResult, NativeFlowOutcome, NativeFlowProbeDef, NativeFlowProbeResult, NativeMark, NativePlan, NativePolicy, NativePolicyStats, NativePortInfo, NativeStats } from './native-types.js';
 
 export interface WireError {
@@ -18,7 +19,7 @@ export type ToHost =
    * `devices` first and ignores `ealArgs`; any other host initialises EAL
    * with `ealArgs` (devices included) and ignores `devices`.
    */
-  | { type: 'start'; id: number; ealArgs: string[]; plan: NativePlan; policy?: NativePolicy; devices?: string[] }
+  | { type: 'start'; id: number; ealArgs: string[]; plan: NativePlan; policy?: NativePolicy; devices?: string[]; faults?: NativeFaultTable }
   /**
    * Become a standby: EAL with no device (`ealArgs` from the standby
    * arguments) and the plan's mempools made ahead; answered by 'prepared'.
@@ -30,6 +31,16 @@ export type ToHost =
   /** install a new policy while running (RCU swap); answered by 'policyInstalled' or 'error' */
   | { type: 'policy'; id: number; policy: NativePolicy }
   | { type: 'policyStats'; id: number }
+  /**
+   * Install a fault table (RCU swap, independent of the policy; faults: []
+   * disarms); answered by 'faultsSet' or 'error' (ST_ERR_FAULT_INVALID
+   * naming the field). A table given with 'start' is armed before the
+   * workers launch.
+   */
+  | { type: 'setFaults'; id: number; table: NativeFaultTable }
+  /** the applied delays one fault slot's copies were given (tests, diagnostics); answered by 'faultSamples' */
+  | { type: 'faultSamples'; id: number; slot: number }
+  /** counters; the answer's stats carry the fault counters (stats.faults) */
   | { type: 'stats'; id: number }
   | { type: 'stop'; id: number }
   /** rte_flow_validate of probe rules on one port (plan index; rules name plan indexes too) */
@@ -89,6 +100,8 @@ export type FromHost =
   | { type: 'stopped'; id: number }
   | { type: 'policyInstalled'; id: number; generation: number; applyMs: number }
   | { type: 'policyStats'; id: number; stats: NativePolicyStats }
+  | { type: 'faultsSet'; id: number; generation: number; warnings: string[] }
+  | { type: 'faultSamples'; id: number; slot: number; samples: Float64Array }
   | { type: 'error'; id: number; error: WireError }
   | { type: 'flowProbed'; id: number; port: number; results: NativeFlowProbeResult[] }
   | { type: 'flowProgrammed'; id: number; flushed: HostFlowFlushed[]; results: HostFlowCreated[] }
@@ -128,11 +141,14 @@ const REQUEST_FIELDS: Record<ToHost['type'], [string, (v: unknown) => boolean, s
   start: [
     ['ealArgs', isStrList, 'an array of strings'], ['plan', isRec, 'an object'], ['policy', (v) => v === undefined || isRec(v), 'an object or nothing'],
     ['devices', (v) => v === undefined || isStrList(v), 'an array of device strings or nothing'],
+    ['faults', (v) => v === undefined || isRec(v), 'a fault table or nothing'],
   ],
   prepare: [['ealArgs', isStrList, 'an array of strings'], ['plan', isRec, 'an object']],
   forwardOnly: [['on', (v) => typeof v === 'boolean', 'a boolean']],
   policy: [['policy', isRec, 'an object']],
   policyStats: [],
+  setFaults: [['table', isRec, 'a fault table']],
+  faultSamples: [['slot', isId, 'a fault slot']],
   stats: [],
   stop: [],
   flowProbe: [['port', isId, 'a plan port index'], ['defs', Array.isArray, 'an array']],
@@ -166,6 +182,8 @@ const ANSWER_FIELDS: Record<FromHost['type'], [string, (v: unknown) => boolean, 
   forwardOnlySet: [['on', (v) => typeof v === 'boolean', 'a boolean']],
   policyInstalled: [['generation', isId, 'a policy generation']],
   policyStats: [['stats', (v) => isRec(v) && isId(v['generation']) && Array.isArray(v['sessions']), 'counters with a generation and a sessions array']],
+  faultsSet: [['generation', isId, 'a fault table generation'], ['warnings', isStrList, 'an array of strings']],
+  faultSamples: [['slot', isId, 'a fault slot'], ['samples', (v) => v instanceof Float64Array, 'a Float64Array']],
   error: [['error', (v) => isRec(v) && typeof v['code'] === 'string' && typeof v['message'] === 'string', 'an error with a code and a message']],
   flowProbed: [['results', Array.isArray, 'an array']],
   flowProgrammed: [['flushed', Array.isArray, 'an array'], ['results', Array.isArray, 'an array']],
@@ -176,6 +194,7 @@ const ANSWER_FIELDS: Record<FromHost['type'], [string, (v: unknown) => boolean, 
 /** The answer each request is given when it succeeds ('error' otherwise). */
 export const ANSWER_TO: Record<ToHost['type'], FromHost['type']> = {
   start: 'started', prepare: 'prepared', forwardOnly: 'forwardOnlySet', policy: 'policyInstalled', policyStats: 'policyStats', stats: 'stats', stop: 'stopped',
+  setFaults: 'faultsSet', faultSamples: 'faultSamples',
   flowProbe: 'flowProbed', flowProgram: 'flowProgrammed', flowStats: 'flowStats', flowFlush: 'flowFlushed',
 };
 

@@ -91,3 +91,55 @@ export interface NativeFaultTable {
   lineCapacity: number;
   wheelSpanNs: number;
 }
+
+/**
+ * The delay line each worker of the data plane has (native
+ * ST_FAULT_LINE_CAPACITY / ST_FAULT_WHEEL_SPAN_NS in core/faults.h): a table
+ * asking for more (lineCapacity, wheelSpanNs) is refused. `pps` is the
+ * packet rate per worker the limits are sized for by default.
+ */
+export const FAULT_LINE = { pps: 1_000_000, capacity: 65_536, wheelSpanMs: 1000 } as const;
+
+/** A log2 histogram of nanoseconds: counts[i] values below boundsNs[i] (and at least boundsNs[i - 1]). */
+export interface NativeHist {
+  boundsNs: number[];
+  counts: number[];
+  sumNs: number;
+  count: number;
+}
+
+/** One fault's counters (summed over workers; by slot, monotonic across table swaps). */
+export interface FaultCounters {
+  /** the native id the compiler assigned (faultNumber of the fault's name) */
+  id: number;
+  slot: number;
+  matched: number;
+  dropped: number;
+  delayed: number;
+  corrupted: number;
+  duplicated: number;
+  reordered: number;
+  rateLimited: number;
+  overflowed: number;
+  ecnMarked: number;
+  /** no mbuf for a duplicate */
+  nomem: number;
+  /** left the delay line */
+  released: number;
+}
+
+/** faultStats(): the installed table's faults and their counters. */
+export interface NativeFaultStats {
+  generation: number;
+  faults: FaultCounters[];
+  /** applied delay, per fault id (as a string key) */
+  delayHist: Record<string, NativeHist>;
+  /** release time - due time, over every fault */
+  releaseErrorHist: NativeHist;
+}
+
+/** faultsInstall(): the table's generation, and what happened to link_down ports. */
+export interface NativeFaultsInstalled {
+  generation: number;
+  warnings: string[];
+}

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { fromWire, stError, type ShadowtapError } from '../errors.js';
 import { answerProblem, ANSWER_TO, type FromHost, type ToHost } from '../dataplane/protocol.js';
 import type { NativePlan, NativePolicy, NativePolicyStats, NativePortInfo, NativeStats } from '../dataplane/native-types.js';
+import type { NativeFaultTable, NativeFaultsInstalled } from '../faults/native-types.js';
 
 export interface HostChildOptions {
   hostPath: string;
@@ -161,6 +162,8 @@ export class HostChild {
       case 'stopped':
       case 'policyInstalled':
       case 'policyStats':
+      case 'faultsSet':
+      case 'faultSamples':
       case 'flowProbed':
       case 'flowProgrammed':
       case 'flowStats':
@@ -293,8 +296,8 @@ export class HostChild {
    * Start, and when the workers were launched (the host's clock). `devices`
    * is for a prepared standby: it hot-plugs them instead of initialising EAL.
    */
-  async startAt(ealArgs: string[], plan: NativePlan, timeoutMs: number, policy?: NativePolicy, devices?: string[]): Promise<{ ports: NativePortInfo[]; launchedAt: number }> {
-    const msg = await this.request({ type: 'start', ealArgs, plan, ...(policy ? { policy } : {}), ...(devices ? { devices } : {}) }, timeoutMs);
+  async startAt(ealArgs: string[], plan: NativePlan, timeoutMs: number, policy?: NativePolicy, devices?: string[], faults?: NativeFaultTable): Promise<{ ports: NativePortInfo[]; launchedAt: number }> {
+    const msg = await this.request({ type: 'start', ealArgs, plan, ...(policy ? { policy } : {}), ...(devices ? { devices } : {}), ...(faults ? { faults } : {}) }, timeoutMs);
     if (msg.type !== 'started') throw stError('ST_ERR_PROTOCOL', `expected "started", got "${msg.type}"`);
     return { ports: msg.ports, launchedAt: typeof msg.launchedAt === 'number' ? msg.launchedAt : Date.now() };
   }
@@ -316,6 +319,20 @@ export class HostChild {
     const msg = await this.request({ type: 'policy', policy }, timeoutMs);
     if (msg.type !== 'policyInstalled') throw stError('ST_ERR_PROTOCOL', `expected "policyInstalled", got "${msg.type}"`);
     return { generation: msg.generation, applyMs: msg.applyMs };
+  }
+
+  /** Install a fault table in the running data plane (RCU swap, independent of the policy). */
+  async setFaults(table: NativeFaultTable, timeoutMs: number): Promise<NativeFaultsInstalled> {
+    const msg = await this.request({ type: 'setFaults', table }, timeoutMs);
+    if (msg.type !== 'faultsSet') throw stError('ST_ERR_PROTOCOL', `expected "faultsSet", got "${msg.type}"`);
+    return { generation: msg.generation, warnings: msg.warnings };
+  }
+
+  /** The applied delays (ns) the workers recorded for one fault slot. */
+  async faultSamples(slot: number, timeoutMs: number): Promise<Float64Array> {
+    const msg = await this.request({ type: 'faultSamples', slot }, timeoutMs);
+    if (msg.type !== 'faultSamples') throw stError('ST_ERR_PROTOCOL', `expected "faultSamples", got "${msg.type}"`);
+    return msg.samples;
   }
 
   async policyStats(timeoutMs: number): Promise<NativePolicyStats> {

@@ -10,8 +10,9 @@
  *
  * Every start forks a fresh host under a fresh EAL file prefix and sends it
  * the native start plan (src/dataplane/compile.ts) made from the
- * configuration in force, with the compiled policy in force: a restart
- * re-applies both. Neither is this module's: it asks for them (options
+ * configuration in force, with the compiled policy in force and the last
+ * fault table installed (setFaults): a restart re-applies all three, the
+ * fault table armed before the workers launch. Neither is this module's: it asks for them (options
  * `config` and `policy`) each time it starts a child.
  *
  * It knows nothing of policies, sessions or rte_flow; it says what happens
@@ -27,6 +28,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { compilePlan, type CompiledPlan } from '../dataplane/compile.js';
 import type { NativePlan, NativePolicy, NativePortInfo, NativeStats } from '../dataplane/native-types.js';
+import type { NativeFaultStats, NativeFaultTable, NativeFaultsInstalled } from '../faults/native-types.js';
 import { isShadowtapError, stError, type ErrorCode, type ShadowtapError } from '../errors.js';
 import type { DataplaneHandle, DataplaneState } from '../services/dataplane.js';
 import { HostChild, type ExitInfo } from './host-child.js';
@@ -130,8 +132,12 @@ export interface LifecycleEvents {
   /** a start attempt failed (the first start rejects too; restarts retry) */
   failed: [{ error: ShadowtapError; restarting: boolean }];
   state: [{ state: DataplaneState; previous: DataplaneState }];
-  /** what the running child counted since it started, from one poll (at: ms since the epoch) */
-  stats: [{ pid: number; stats: NativeStats; at: number }];
+  /**
+   * What the running child counted since it started, from one poll (at: ms
+   * since the epoch). `faults` (also stats.faults) is the fault table's
+   * counters read in the same poll.
+   */
+  stats: [{ pid: number; stats: NativeStats; at: number; faults?: NativeFaultStats }];
 }
 
 /** A service's own part of every poll of the running child, run after the stats snapshot. */
@@ -198,6 +204,10 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
   private stopping = false;
   private stopPromise: Promise<void> | null = null;
   private startPromise: Promise<void> | null = null;
+  /** the last fault table installed (null: none ever); sent with every start */
+  private faultTable: NativeFaultTable | null = null;
+  /** setFaults calls run one at a time, in order */
+  private faultsQueue: Promise<unknown> = Promise.resolve();
 
   constructor(options: LifecycleOptions) {
     super();
@@ -235,6 +245,35 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
   /** The ports as the data plane last reported them (kept across restarts). */
   get ports(): readonly NativePortInfo[] {
     return this._ports;
+  }
+
+  /**
+   * Install a fault table (src/faults/compile.ts) in the data plane: an RCU
+   * swap independent of the policy; `faults: []` disarms everything. Kept
+   * and re-applied at every start, so faults survive a data-plane restart.
+   * When no data plane runs it is only kept (armed at the next start).
+   * Rejects with ST_ERR_FAULT_INVALID naming the field, and then the table
+   * in force is unchanged. Warnings say per port whether link_down set the
+   * link down (rte_eth_dev_set_link_down) or drops in software.
+   */
+  setFaults(table: NativeFaultTable): Promise<NativeFaultsInstalled> {
+    const run = this.faultsQueue.then(async (): Promise<NativeFaultsInstalled> => {
+      const child = this._child;
+      if (!child || this._state !== 'running') {
+        this.faultTable = table;
+        return { generation: table.generation, warnings: [`the data plane is ${this._state}: the fault table is armed when it starts`] };
+      }
+      const r = await child.setFaults(table, this.requestTimeoutMs);
+      this.faultTable = table;
+      return r;
+    });
+    this.faultsQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The last fault table installed (what the next start arms), or null. */
+  get faults(): NativeFaultTable | null {
+    return this.faultTable;
   }
 
   /** Run `step` in every poll of the running child, after the stats snapshot, in the order added. */
@@ -404,11 +443,12 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
     this.emit('started', { pid: child.pid, filePrefix });
     let ports: NativePortInfo[];
     let launchedAt: number;
+    const faultsSent = this.faultTable;
     try {
       if (this.stopping) throw stError('ST_ERR_STATE', 'stop requested during start');
       if (!sb) await child.hello(this.startTimeoutMs);
       if (this.stopping) throw stError('ST_ERR_STATE', 'stop requested during start');
-      ({ ports, launchedAt } = await child.startAt(start.ealArgs, plan, this.startTimeoutMs, this.policy(), sb ? start.devices : undefined));
+      ({ ports, launchedAt } = await child.startAt(start.ealArgs, plan, this.startTimeoutMs, this.policy(), sb ? start.devices : undefined, faultsSent ?? undefined));
       if (!child.alive) throw stError('ST_ERR_DATAPLANE_EXIT', `data-plane process ${child.pid} ${child.describeExit()} right after starting`);
       if (this.stopping) throw stError('ST_ERR_STATE', 'stop requested during start');
     } catch (err) {
@@ -427,6 +467,8 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
     this.missedPolls = 0;
     void child.closed.then((info) => this.onChildExit(child, filePrefix, info));
     this.setState('running');
+    // A table installed while this child was starting: armed now.
+    if (this.faultTable !== faultsSent && this.faultTable !== null) void this.setFaults(this.faultTable).catch((err: Error) => this.logger.warn({ err: err.message }, 'the fault table installed during the start was refused'));
     this.startPolling();
     this.logger.info({ dataplanePid: child.pid, filePrefix, restarts: this.restarts, standby: sb !== null }, 'data plane ready');
     this.emit('ready', { pid: child.pid, ports, restarts: this.restarts, launchedAt, standby: sb !== null, filePrefix });
@@ -601,7 +643,7 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
       const { stats, readAt } = await child.statsAt(this.requestTimeoutMs);
       if (this._child !== child) return; // died while we waited; what it counted is settled
       this.missedPolls = 0;
-      this.emit('stats', { pid: child.pid, stats, at: readAt });
+      this.emit('stats', { pid: child.pid, stats, at: readAt, ...(stats.faults ? { faults: stats.faults } : {}) });
       for (const step of this.pollSteps) await step(child);
     } catch (err) {
       if (this._child !== child || !child.alive) return;

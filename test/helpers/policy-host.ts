@@ -19,6 +19,7 @@ import {
   type NativeSession, type NativeStats, type NativeTarget,
 } from '../../src/dataplane/native-types.js';
 import type { FromHost, ToHost } from '../../src/dataplane/protocol.js';
+import type { NativeFaultTable } from '../../src/faults/native-types.js';
 import { ip4, ip6, mac } from '../../src/pcap/build.js';
 import { readPcap, writePcap } from '../../src/pcap/pcap.js';
 import { HOST_JS, HostChannel } from './host-channel.js';
@@ -175,6 +176,10 @@ export interface HostOptions {
   burst?: number;
   /** the plan's own (default-policy) settings */
   planUnmapped?: 'drop' | 'mirror';
+  /** a fault table armed before the workers launch */
+  faults?: NativeFaultTable;
+  /** the shadow pool's size (0: the data plane's default) */
+  shadowPoolMbufs?: number;
 }
 
 let counter = 0;
@@ -229,7 +234,7 @@ export class PolicyHost {
       map4: [{ from: 0, to: 0, len: 0 }],
       map6: [{ from: new Uint8Array(16), to: new Uint8Array(16), len: 0 }],
       prodPoolMbufs: 0,
-      shadowPoolMbufs: 0,
+      shadowPoolMbufs: this.opts.shadowPoolMbufs ?? 0,
     };
   }
 
@@ -255,6 +260,7 @@ export class PolicyHost {
     await h.waitFor('hello', null, 30_000);
     const start: Extract<ToHost, { type: 'start' }> = { type: 'start', id: 1, ealArgs: this.ealArgs(), plan: this.plan() };
     if (this.opts.policy) start.policy = this.opts.policy;
+    if (this.opts.faults) start.faults = this.opts.faults;
     h.send(start);
     await h.waitFor('started', 1, 60_000);
   }
@@ -279,6 +285,21 @@ export class PolicyHost {
     this.channel.send({ type: 'policy', id, policy: p });
     const r = await this.waitFor('policyInstalled', id, timeoutMs);
     return { generation: r.generation, applyMs: r.applyMs };
+  }
+
+  /** Install a fault table in the running data plane. */
+  async setFaults(table: NativeFaultTable): Promise<{ generation: number; warnings: string[] }> {
+    const id = this.channel.id();
+    this.channel.send({ type: 'setFaults', id, table });
+    const r = await this.waitFor('faultsSet', id, 30_000);
+    return { generation: r.generation, warnings: r.warnings };
+  }
+
+  /** The applied delays (ns) recorded for one fault slot. */
+  async faultSamples(slot: number): Promise<Float64Array> {
+    const id = this.channel.id();
+    this.channel.send({ type: 'faultSamples', id, slot });
+    return (await this.waitFor('faultSamples', id, 30_000)).samples;
   }
 
   /** Until port 0 has received `n` packets and the counters stop moving. */

@@ -28,6 +28,8 @@ struct rte_mempool;
 struct rte_rcu_qsbr;
 struct st_policy;
 struct st_marks;
+struct st_fault_table;
+struct st_impair_worker;
 
 enum st_dp_state {
 	ST_DP_NO_EAL = 0,
@@ -57,6 +59,16 @@ struct st_dp {
 	uint32_t policy_generation;
 	pthread_mutex_t policy_lock;
 	struct rte_rcu_qsbr *rcu;
+	/* The fault table (NULL: none armed), per-worker fault state and delay
+	 * lines, and the link_down ports: named (bit = plan index) or all
+	 * shadow ports; set down by the driver, or only dropped in software. */
+	struct st_fault_table *faults;
+	uint32_t faults_generation;
+	uint32_t faults_links;
+	uint8_t faults_links_all;
+	uint32_t links_down, links_soft;
+	int links_rc[ST_MAX_PORTS];       /* what rte_eth_dev_set_link_down said */
+	struct st_impair_worker *imp[ST_MAX_WORKERS];
 	struct st_plan plan;             /* the running plan, for binding installs */
 	/* last hw counters, kept when ports are closed so stats stay readable */
 	struct rte_eth_stats hw_last[ST_MAX_PORTS];

@@ -30,6 +30,7 @@
 #include "policy.h"
 #include "flight.h"
 #include "quarantine.h"
+#include "impair.h"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -90,6 +91,9 @@ struct st_lcore_conf {
 	struct st_flight_slot *flight;     /* this worker's flight recorder slot, or NULL */
 	const struct st_quarantine *quarantine; /* NULL or empty: no quarantine */
 	const volatile uint8_t *forward_only;   /* set: no shadow work this round */
+	struct st_fault_table *const *faults;   /* the fault table; RCU-protected, may be NULL */
+	struct st_impair_worker *imp;           /* this worker's fault state and delay line */
+	uint16_t plan_port_id[ST_MAX_PORTS];    /* plan index -> ethdev id (delay line release) */
 	struct rte_rcu_qsbr *rcu;
 	const volatile uint8_t *quit;
 };
@@ -119,6 +123,7 @@ struct st_lcore_ctr {
 	 * deadline step is next due. */
 	uint64_t pace_next[ST_MAX_PORTS];
 	uint64_t deadline_tsc;
+	uint64_t imp_due;                  /* next copy due in the delay line; UINT64_MAX: none held */
 	uint64_t rng;                      /* per packet sampling (xorshift64*) */
 	/* Per session and per rule slot: stable across policy swaps. */
 	struct st_session_stats sess[ST_MAX_SESSIONS];
@@ -136,6 +141,7 @@ struct st_pending {
 	uint32_t hash;             /* flow hash of the original (encap entropy) */
 	uint16_t session;          /* index in the policy */
 	uint8_t first;             /* first copy of its packet: counts anomalies */
+	uint16_t mi;               /* with a fault armed: its st_pol_work.meta[] entry */
 };
 
 struct st_pol_work {
@@ -144,6 +150,13 @@ struct st_pol_work {
 	uint64_t nocopy;
 	uint16_t nb;
 	struct st_pending p[ST_PENDING_MAX];
+	/* The fault table loaded for this round (NULL or empty: none armed),
+	 * the source bits of the queue whose burst is handled, and the fault
+	 * stages' scratch (faults.h). */
+	const struct st_fault_table *faults;
+	uint32_t src_bits;
+	struct st_imp_meta meta[ST_PENDING_MAX];
+	struct st_pending scratch[ST_PENDING_MAX];
 };
 
 /* Config and counters on separate cache lines so that stats readers and the

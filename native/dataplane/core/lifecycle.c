@@ -27,6 +27,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dp.h"
+#include "faults.h"
 #include "error.h"
 #include "field_check.h"
 #include "port.h"
@@ -322,6 +323,8 @@ teardown(void)
 	__atomic_store_n(&g->marks, NULL, __ATOMIC_RELEASE);
 	g->policy_installed = 0;
 	st_flight_close();
+	/* Copies still held in delay lines go back to the shadow pool. */
+	st_dp_faults_teardown();
 	/* After the ports: closed queues have handed their mbufs back. */
 	rte_mempool_free(g->shadow_pool);
 	g->shadow_pool = NULL;
@@ -622,6 +625,9 @@ st_dp_setup(const struct st_plan *plan, struct st_error *err)
 		goto fail;
 	g->nb_workers = plan->nb_workers;
 	build_lcores(plan);
+	rc = st_dp_faults_setup(err);
+	if (rc != 0)
+		goto fail;
 	g->counters_valid = 1;
 	st_dp_state_set(ST_DP_READY);
 	pthread_mutex_unlock(&g->policy_lock);

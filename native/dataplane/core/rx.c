@@ -82,9 +82,11 @@ st_rx_production(ST_RX_ARGS)
 	/* 1. Copies first: once an original is handed to tx the driver may
 	 * free and recycle it at any moment. A burst no session is offered
 	 * costs one AND. */
+	lc->work.src_bits = q->src_bits;
 	if (likely(marked == 0)) {
 		if (pol != NULL && (pol->sources & q->src_bits) != 0) {
-			if (pol->simple)
+			/* With a fault armed, the general path (faults.h). */
+			if (pol->simple && lc->work.faults == NULL)
 				nc = st_simple_copy(lc, pol, pkts, n, cps, 0);
 			else
 				st_policy_copy(lc, q, pol, pkts, n, NULL);
@@ -132,8 +134,9 @@ st_rx_tap(ST_RX_ARGS)
 	(void)mk;
 	c->ports[q->port_idx].rx_packets += n;
 	c->ports[q->port_idx].rx_bytes += frame_bytes(pkts, 0, n);
+	lc->work.src_bits = q->src_bits;
 	if (pol != NULL && (pol->sources & q->src_bits) != 0) {
-		if (pol->simple)
+		if (pol->simple && lc->work.faults == NULL)
 			nc = st_simple_copy(lc, pol, pkts, n, cps, 1);
 		else
 			st_policy_copy(lc, q, pol, pkts, n, NULL);

@@ -21,6 +21,7 @@
 
 #include "lcore.h"
 #include "rx_check.h"
+#include "faults.h"
 
 /* Packets whose signature is quarantined (quarantine.h): forwarded, never
  * offered to the policy, counted. */
@@ -64,10 +65,15 @@ st_worker_main(void *arg)
 		const struct st_policy *pol = unlikely(*cf->forward_only)
 			? NULL : __atomic_load_n(cf->policy, __ATOMIC_ACQUIRE);
 		const struct st_marks *mk = __atomic_load_n(cf->marks, __ATOMIC_ACQUIRE);
+		/* The fault table, loaded once per round like the policy: NULL
+		 * (none armed) keeps the fault stages out of this round. */
+		const struct st_fault_table *ft = pol == NULL ? NULL :
+			__atomic_load_n(cf->faults, __ATOMIC_ACQUIRE);
 		uint32_t got = 0;
 		uint16_t i;
 
 		c->loops++;
+		lc->work.faults = ft;
 		for (i = 0; i < cf->nb_rxq; i++) {
 			const struct st_rxq *q = &cf->rxq[i];
 			uint16_t want = burst, n;
@@ -117,6 +123,14 @@ st_worker_main(void *arg)
 			q->handle(lc, q, pol, mk, pkts, n);
 			st_flight_at(cf->flight, ST_FLIGHT_IDLE, NULL);
 		}
+		/* The delay line's release, while a fault is armed or copies
+		 * are held (its due time is UINT64_MAX otherwise). */
+		if (unlikely(ft != NULL || c->imp_due != UINT64_MAX)) {
+			const uint64_t now = rte_rdtsc();
+
+			if (now >= c->imp_due)
+				c->imp_due = st_impair_deadline(lc, now);
+		}
 		/* The deadline step (lcore.h), under the same policy pointer. */
 		if (unlikely(deadline_step != NULL)) {
 			const uint64_t now = rte_rdtsc();
@@ -130,7 +144,9 @@ st_worker_main(void *arg)
 			c->rx_packets += got;
 			c->busy_loops++;
 			empty = 0;
-		} else if (adaptive && ++empty >= ST_IDLE_SPINS) {
+		} else if (adaptive && c->imp_due == UINT64_MAX && ++empty >= ST_IDLE_SPINS) {
+			/* (never while the delay line holds copies: a nap would
+			 * release them that much late) */
 			/* Keep a core free on shared test and demo hosts; stay in
 			 * naps until traffic comes back. Offline while asleep so
 			 * a policy swap never waits for the nap. */

@@ -100,6 +100,9 @@ struct st_policy {
 	/* The shadow path, in order, without the stages this policy has no
 	 * work for (stage.h). */
 	struct st_stage stages[ST_STAGE__COUNT];
+	/* The same list with the fault stages, for rounds with a fault armed. */
+	uint8_t nb_stages_f;
+	struct st_stage stages_f[ST_STAGE__COUNT];
 	uint32_t sources;          /* union of every session's sources */
 	uint16_t nb_sessions;
 	uint16_t nb_groups;

@@ -35,20 +35,24 @@
 #include "firewall.h"
 #include "encap.h"
 #include "tx.h"
+#include "faults.h"
 
 /* The shadow path, in order: the one place it is written (stage.h). A
  * stage is listed in a policy only when `needed` says it has work there;
- * impair will sit between encap and tx. */
+ * the fault stages only in the list for rounds with a fault armed. */
 static const struct {
 	uint8_t id;
+	uint8_t fault;
 	int (*needed)(const struct st_policy *pol);
 	st_stage_fn run;
 	st_stage_short_fn run_short;
 } st_shadow_stages[] = {
-	{ ST_STAGE_REWRITE, NULL, st_rewrite_stage, st_rewrite_stage_short },
-	{ ST_STAGE_FIREWALL, st_firewall_needed, st_firewall_stage, NULL },
-	{ ST_STAGE_ENCAP, st_encap_needed, st_encap_stage, NULL },
-	{ ST_STAGE_TX, NULL, st_tx_stage, st_tx_stage_short },
+	{ ST_STAGE_FAULT_KEY, 1, NULL, st_fault_key_stage, NULL },
+	{ ST_STAGE_REWRITE, 0, NULL, st_rewrite_stage, st_rewrite_stage_short },
+	{ ST_STAGE_FIREWALL, 0, st_firewall_needed, st_firewall_stage, NULL },
+	{ ST_STAGE_ENCAP, 0, st_encap_needed, st_encap_stage, NULL },
+	{ ST_STAGE_IMPAIR, 1, NULL, st_impair_stage, NULL },
+	{ ST_STAGE_TX, 0, NULL, st_tx_stage, st_tx_stage_short },
 };
 _Static_assert(RTE_DIM(st_shadow_stages) == ST_STAGE__COUNT, "every stage has its place");
 
@@ -428,10 +432,13 @@ st_policy_compile(const struct st_policy_conf *c, const struct st_policy *curren
 
 		if (st_shadow_stages[i].needed != NULL && !st_shadow_stages[i].needed(pol))
 			continue;
-		st = &pol->stages[pol->nb_stages++];
+		st = &pol->stages_f[pol->nb_stages_f++];
 		st->id = st_shadow_stages[i].id;
 		st->run = st_shadow_stages[i].run;
 		st->run_short = st_shadow_stages[i].run_short;
+		if (st_shadow_stages[i].fault)
+			continue;
+		pol->stages[pol->nb_stages++] = *st;
 		short_stages &= st->run_short != NULL;
 	}
 	/* The common shape the short path serves (compiled_policy.h, "simple"). */

@@ -170,12 +170,15 @@ void
 st_policy_shadow(struct st_lcore *lc, const struct st_policy *pol)
 {
 	struct st_pol_work *wk = &lc->work;
+	/* With a fault armed this round, the list with the fault stages. */
+	const struct st_stage *st = wk->faults == NULL ? pol->stages : pol->stages_f;
+	const uint8_t ns = wk->faults == NULL ? pol->nb_stages : pol->nb_stages_f;
 	uint32_t n = wk->nb, i;
 	uint8_t s;
 
 	wk->nb = 0;
-	for (s = 0; s < pol->nb_stages && n != 0; s++)
-		n = pol->stages[s].run(lc, pol, wk->p, n);
+	for (s = 0; s < ns && n != 0; s++)
+		n = st[s].run(lc, pol, wk->p, n);
 	/* tx sends every copy whose target exists; anything left (a copy for a
 	 * target index beyond nb_targets, which the compile rules out) is a
 	 * bug, freed rather than leaked. */

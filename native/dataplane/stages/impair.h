@@ -35,7 +35,7 @@
 #define ST_IMPAIR_H
 
 #include <stdint.h>
-#include <rte_mbuf.h>
+struct rte_mbuf;  /* no DPDK header: the binding includes this file */
 #include "st_dataplane.h"
 
 #ifdef __cplusplus
@@ -177,6 +177,8 @@ struct st_fault_stats {
 	uint64_t released;       /* left the delay line */
 	uint64_t delay_hist[ST_IMP_HIST];        /* applied delay, ns, bucket = bit length */
 	uint64_t release_err_hist[ST_IMP_HIST];  /* release time - due time, ns */
+	uint64_t delay_sum_ns;                   /* sums of the two histograms' samples */
+	uint64_t release_err_sum_ns;
 };
 
 /* ---- per-packet input ------------------------------------------------------ */
@@ -213,6 +215,9 @@ int st_fault_table_swap(struct st_fault_table **cur, struct st_fault_table *next
 			struct rte_rcu_qsbr *qs);
 
 uint16_t st_fault_table_size(const struct st_fault_table *t);
+/* Fault i's numeric id and counter slot. */
+void st_fault_table_ident(const struct st_fault_table *t, uint16_t i, uint32_t *id,
+			  uint16_t *slot);
 /* Packets fault i may hold in the delay line (after defaults). */
 uint32_t st_fault_table_limit(const struct st_fault_table *t, uint16_t i);
 
@@ -230,6 +235,14 @@ void st_impair_stats_add(const struct st_impair_worker *w, uint16_t slot,
 			 struct st_fault_stats *out);
 /* Packets held in the worker's delay line. */
 uint32_t st_impair_held(const struct st_impair_worker *w);
+
+/* The last ST_IMP_SAMPLES applied delays the worker drew (any fault), oldest
+ * first: up to max of those of `slot` into out (ns). Read while the worker
+ * runs, a sample being overwritten may be missed; for tests and
+ * diagnostics, not for counters. */
+#define ST_IMP_SAMPLES 65536
+uint32_t st_impair_delay_samples(const struct st_impair_worker *w, uint16_t slot,
+				 uint64_t *out, uint32_t max);
 
 /* ---- fast path (impair_node.c) ------------------------------------------------ */
 

@@ -601,6 +601,13 @@ uint16_t st_fault_table_size(const struct st_fault_table *t)
 	return t != NULL ? t->nb : 0;
 }
 
+void st_fault_table_ident(const struct st_fault_table *t, uint16_t i, uint32_t *id,
+			  uint16_t *slot)
+{
+	*id = t != NULL && i < t->nb ? t->f[i].id : 0;
+	*slot = t != NULL && i < t->nb ? t->f[i].slot : 0;
+}
+
 uint32_t st_fault_table_limit(const struct st_fault_table *t, uint16_t i)
 {
 	return t != NULL && i < t->nb ? t->f[i].limit : 0;

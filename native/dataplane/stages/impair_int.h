@@ -141,6 +141,9 @@ struct st_impair_worker {
 	struct st_delay_line *dl;
 	struct st_imp_fstate fs[ST_IMP_MAX_FAULTS];
 	struct st_fault_stats stats[ST_IMP_MAX_FAULTS];
+	/* applied delays, slot << 56 | ns, a ring (st_impair_delay_samples) */
+	uint64_t samples_n;
+	uint64_t samples[ST_IMP_SAMPLES];
 };
 
 /* Bucket of a nanosecond value: its bit length, capped. */

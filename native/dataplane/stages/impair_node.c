@@ -446,8 +446,15 @@ static inline void hold(struct st_impair_worker *w, const struct st_imp_fault *f
 		st->overflowed++;
 		return;
 	}
-	st->delayed++;
-	st->delay_hist[st_imp_bucket((uint64_t)((double)(due - now) * w->ns_per_cycle))]++;
+	{
+		const uint64_t ns = (uint64_t)((double)(due - now) * w->ns_per_cycle);
+
+		st->delayed++;
+		st->delay_hist[st_imp_bucket(ns)]++;
+		st->delay_sum_ns += ns;
+		w->samples[w->samples_n++ & (ST_IMP_SAMPLES - 1)] =
+			(uint64_t)f->slot << 56 | (ns & ((UINT64_C(1) << 56) - 1));
+	}
 }
 
 uint16_t st_impair_process(struct st_impair_worker *w, const struct st_fault_table *t,
@@ -562,10 +569,31 @@ uint16_t st_impair_release(struct st_impair_worker *w, uint64_t now,
 		tags[no] = nd.tag;
 		no++;
 		st->released++;
-		st->release_err_hist[st_imp_bucket((uint64_t)((double)(now - nd.due) *
-							      w->ns_per_cycle))]++;
+		{
+			const uint64_t ns = now > nd.due ?
+				(uint64_t)((double)(now - nd.due) * w->ns_per_cycle) : 0;
+
+			st->release_err_hist[st_imp_bucket(ns)]++;
+			st->release_err_sum_ns += ns;
+		}
 	}
 	return no;
+}
+
+uint32_t st_impair_delay_samples(const struct st_impair_worker *w, uint16_t slot,
+				 uint64_t *out, uint32_t max)
+{
+	const uint64_t end = __atomic_load_n(&w->samples_n, __ATOMIC_ACQUIRE);
+	uint64_t i = end > ST_IMP_SAMPLES ? end - ST_IMP_SAMPLES : 0;
+	uint32_t n = 0;
+
+	for (; i < end && n < max; i++) {
+		const uint64_t v = w->samples[i & (ST_IMP_SAMPLES - 1)];
+
+		if ((uint16_t)(v >> 56) == slot)
+			out[n++] = v & ((UINT64_C(1) << 56) - 1);
+	}
+	return n;
 }
 
 uint64_t st_impair_next_due(const struct st_impair_worker *w)

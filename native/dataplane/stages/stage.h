@@ -22,10 +22,17 @@
  * kept); a stage frees and counts the copies it drops. tx sends everything
  * and returns 0.
  *
- * The next stages plug in here: impair (the fault table's drop, delay line,
- * corrupt, duplicate, reorder and rate; dp.h says where that table lives)
- * between encap and tx, so faults apply to what would leave on the wire;
- * its delay line releases through the worker's deadline step (lcore.h).
+ * Two stages work only while a fault is armed (faults.h): fault_key,
+ * first, notes what faults match on from each copy before the rewrite
+ * changes it (production addresses, ports, session, shadow port,
+ * direction), and impair, between encap and tx, applies the fault table to
+ * what would leave on the wire (drop, delay line, corrupt, duplicate,
+ * reorder, rate); its delay line releases through the worker's deadline
+ * step (lcore.h). A compile lists the policy's stages twice: without them
+ * (struct st_policy.stages) and with them (stages_f). The worker takes
+ * the second list only in rounds where the fault table it loaded has a
+ * fault, so with no fault armed neither stage is in the loop. They have
+ * no short form: with a fault armed every burst takes the general path.
  * Measurement is not a stage of this list: it belongs to the rx step of the
  * core (rx.c), on production rx and shadow rx.
  */
@@ -44,6 +51,8 @@ enum st_stage_id {
 	ST_STAGE_FIREWALL,
 	ST_STAGE_ENCAP,
 	ST_STAGE_TX,
+	ST_STAGE_FAULT_KEY,
+	ST_STAGE_IMPAIR,
 	ST_STAGE__COUNT
 };
 

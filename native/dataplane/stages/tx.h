@@ -24,6 +24,12 @@ int st_tx_compile_targets(struct st_policy *pol, const struct st_policy_conf *co
 /* Resolve target ports against the running plan's ports. */
 int st_tx_bind(struct st_policy *pol, const struct st_plan *plan, struct st_error *err);
 
+/* Send n copies to each of nb_ports ports (one reference per port; a
+ * queue that refuses one drops that reference), counted per session slot
+ * and port: the tx of a target, and of the delay line's releases. */
+void st_tx_ports(struct st_lcore *lc, uint16_t nb_ports, const uint16_t *port_id,
+		 const uint16_t *port_idx, struct rte_mbuf **m, const uint16_t *slot, uint16_t n);
+
 uint32_t st_tx_stage(struct st_lcore *lc, const struct st_policy *pol,
 		     struct st_pending *p, uint32_t n);
 uint16_t st_tx_stage_short(struct st_lcore *lc, const struct st_policy *pol,

@@ -13,12 +13,12 @@
 #include "tx.h"
 #include "compiled_policy.h"
 
-/* Send copies to one target's ports: one reference per port, a queue that
+/* Send copies to a target's ports (or a delayed copy's): one reference per port, a queue that
  * refuses a copy drops that reference. Lengths and slots are read before
  * the first tx: a PMD may free what it sent inside rte_eth_tx_burst. */
-static void
-target_tx(struct st_lcore *lc, const struct st_pol_target *t, struct rte_mbuf **m,
-	  const uint16_t *slot, uint16_t n)
+void
+st_tx_ports(struct st_lcore *lc, uint16_t nb_ports, const uint16_t *port_id,
+	    const uint16_t *port_idx, struct rte_mbuf **m, const uint16_t *slot, uint16_t n)
 {
 	struct st_lcore_ctr *c = &lc->ctr;
 	uint32_t len[ST_PENDING_MAX];
@@ -26,12 +26,12 @@ target_tx(struct st_lcore *lc, const struct st_pol_target *t, struct rte_mbuf **
 
 	for (i = 0; i < n; i++)
 		len[i] = rte_pktmbuf_pkt_len(m[i]);
-	if (t->nb_ports > 1)
+	if (nb_ports > 1)
 		for (i = 0; i < n; i++)
-			rte_mbuf_refcnt_update(m[i], (int16_t)(t->nb_ports - 1));
-	for (j = 0; j < t->nb_ports; j++) {
-		struct st_port_ctr *pc = &c->ports[t->port_idx[j]];
-		uint16_t sent = rte_eth_tx_burst(t->port_id[j], lc->conf.worker, m, n);
+			rte_mbuf_refcnt_update(m[i], (int16_t)(nb_ports - 1));
+	for (j = 0; j < nb_ports; j++) {
+		struct st_port_ctr *pc = &c->ports[port_idx[j]];
+		uint16_t sent = rte_eth_tx_burst(port_id[j], lc->conf.worker, m, n);
 		uint64_t bytes = 0, run_pk = 0, run_by = 0;
 		uint16_t run_slot = n != 0 ? slot[0] : 0;
 
@@ -94,7 +94,8 @@ st_tx_stage(struct st_lcore *lc, const struct st_policy *pol, struct st_pending 
 		}
 		n = k;
 		if (nb != 0)
-			target_tx(lc, &pol->targets[t], out, slot, nb);
+			st_tx_ports(lc, pol->targets[t].nb_ports, pol->targets[t].port_id,
+				    pol->targets[t].port_idx, out, slot, nb);
 	}
 	return n;
 }
@@ -109,6 +110,7 @@ st_tx_stage_short(struct st_lcore *lc, const struct st_policy *pol, struct rte_m
 
 	for (i = 0; i < n; i++)
 		slot[i] = ps->slot;
-	target_tx(lc, &pol->targets[ps->target], m, slot, n);
+	st_tx_ports(lc, pol->targets[ps->target].nb_ports, pol->targets[ps->target].port_id,
+		    pol->targets[ps->target].port_idx, m, slot, n);
 	return 0;
 }
