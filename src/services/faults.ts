@@ -31,7 +31,7 @@ import { FaultError, stError, type ConfigProblem } from '../errors.js';
 import { checkFaults, type CheckedFault, type FaultContext } from '../faults/check.js';
 import { compileFaults, faultNumber } from '../faults/compile.js';
 import { checkExperiment, type CheckedExperiment } from '../faults/experiment.js';
-import type { NativeFaultTable } from '../faults/native-types.js';
+import { FAULT_LINE as NATIVE_FAULT_LINE, type NativeFaultTable } from '../faults/native-types.js';
 import { scheduleState, stepState } from '../faults/schedule.js';
 import { MAX_FAULTS, type Fault } from '../faults/schema.js';
 import type { PolicyPlan } from '../policy/compile.js';
@@ -53,7 +53,7 @@ export type { ExperimentView, FaultView } from './fault-views.js';
  * faults against it: packets per second it is sized for, packets it holds,
  * the reordering wheel's reach.
  */
-export const FAULT_LINE: FaultContext['line'] = { pps: 100_000, capacity: 65_536, wheelSpanMs: 1000 };
+export const FAULT_LINE: FaultContext['line'] = NATIVE_FAULT_LINE;
 
 /** Stop conditions are checked on snapshots at least this often while one is armed. */
 export const CONDITION_POLL_MS = 100;
@@ -417,11 +417,13 @@ export class FaultService {
     let applied = false;
     let warnings: string[] = [];
     let atMs = Date.now();
-    if (this.dp.state === 'running' && this.dp.setFaults) {
+    if (this.dp.setFaults) {
+      // Also while no data plane runs: the lifecycle keeps the table and arms it at the next start.
+      const running = this.dp.state === 'running';
       try {
         const answer = await this.dp.setFaults(table);
         atMs = Date.now();
-        applied = true;
+        applied = running && this.dp.state === 'running';
         warnings = answer.warnings ?? [];
       } catch (err) {
         const e = err as Error & { code?: string; field?: string };
