@@ -35,7 +35,7 @@ const threshold = (description: string) =>
 
 export const StopConditionSchema = Type.Object(
   {
-    metric: expect(Type.Union(STOP_METRICS.map((m) => Type.Literal(m)), { description: 'shadow_delivery_ratio: copies sent on shadow ports / copies made; shadow_tx_pps, mirror_pps: packets/s; drops_per_second: copies not delivered per second (the data plane\'s drop reasons, shadow tx drops, fault drops and overflows); drops: the same since the experiment started.' }), `one of ${STOP_METRICS.join(', ')}`),
+    metric: expect(Type.Union(STOP_METRICS.map((m) => Type.Literal(m)), { description: 'shadow_delivery_ratio: copies sent on shadow ports / copies made; shadow_tx_pps, mirror_pps: packets/s; drops_per_second: copies lost on the shadow path per second (dropped or overflowed by a fault, shadow tx queue full, no mbuf); drops: the same since the experiment started. Copies made = sent + lost.' }), `one of ${STOP_METRICS.join(', ')}`),
     below: threshold('Abort when the metric falls below this.'),
     above: threshold('Abort when the metric rises above this.'),
     window: Type.Optional(timeField('Rates and ratios over this window (default 500ms).')),

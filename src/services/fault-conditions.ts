@@ -7,9 +7,14 @@
  *   shadow_delivery_ratio  Δ(tx packets on shadow ports) / Δ(copies made), over the window
  *   shadow_tx_pps          Δ(tx packets on shadow ports) / Δt
  *   mirror_pps             Δ(copies made) / Δt
- *   drops_per_second       Δ(drops) / Δt, drops = the data plane's drop reasons +
- *                          shadow ports' tx drops + fault drops and overflows
+ *   drops_per_second       Δ(drops) / Δt
  *   drops                  drops since the experiment started
+ *
+ * drops = copies lost on the shadow path: dropped or overflowed by a fault,
+ * not sent because a shadow tx queue was full or no mbuf was left;
+ * copies made = copies sent on shadow ports + drops. Copies the policy
+ * decided not to make (unmapped addresses, not IP, malformed) are neither:
+ * a stop condition guards what faults do to delivery, not the policy.
  *
  * A rate needs two samples at least `window` apart (the newest and the
  * newest one that old), so one slow poll does not read as a collapse; a
@@ -42,10 +47,10 @@ export function sampleOf(stats: NativeStats, shadowPorts: readonly number[], at:
     shadowTx += n(stats.ports[i]?.txPackets);
     drops += n(stats.ports[i]?.txDropped);
   }
-  for (const v of Object.values(stats.dropped ?? {})) drops += n(v);
+  drops += n(stats.dropped?.nomem) + n(stats.dropped?.tx_full);
   const faults = (stats as NativeStats & { faults?: FaultDropCounters }).faults?.faults ?? [];
   for (const f of faults) drops += n(f.dropped) + n(f.overflowed);
-  return { at, mirror: n(stats.mirrorPackets), shadowTx, drops };
+  return { at, mirror: shadowTx + drops, shadowTx, drops };
 }
 
 export interface Crossing {

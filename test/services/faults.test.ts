@@ -123,8 +123,10 @@ test('every 1.2 s for 500 ms, 3 times: three activations and deactivations at th
 
 function stats(mirror: number, shadowTx: number): NativeStats {
   const s = zeroStats(2, [1]);
-  s.mirrorPackets = mirror;
+  s.mirrorPackets = shadowTx;
   s.ports[1]!.txPackets = shadowTx;
+  // what was not delivered was lost on the shadow path (here: tx queue full)
+  s.ports[1]!.txDropped = mirror - shadowTx;
   return s;
 }
 
