@@ -4,8 +4,6 @@ import { checkConfigText } from '../config/load.js';
 import { readFile } from 'node:fs/promises';
 import { compilePlan } from '../dataplane/compile.js';
 import { formatProblem, isShadowtapError, type ConfigProblem } from '../errors.js';
-import { checkFaults } from '../faults/check.js';
-import { faultContext } from '../services/faults.js';
 import { preflight } from './preflight.js';
 
 export interface CheckOutput {
@@ -31,7 +29,6 @@ export async function checkConfigFile(file: string): Promise<CheckOutput> {
       all.push({ path: err.field, message: err.message });
     }
     all.push(...preflight(config, false).problems);
-    if (policy) all.push(...checkFaults(config.faults, faultContext(config, policy.plan)).problems);
   }
   if (all.length === 0 && config && policy) {
     const roles = config.ports.map((p) => `${p.name} (${p.role})`).join(', ');

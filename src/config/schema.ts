@@ -12,7 +12,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { bool, expect, int, MAC_PATTERN, mapAllow, oneOf, PORT_NAME_PATTERN } from '../policy/schema-helpers.js';
 import { MatchSchema, SecuritySchema, SessionsSchema, TargetsSchema, TranslateExtras } from '../policy/schema.js';
-import { FaultSchema, MAX_FAULTS } from '../faults/schema.js';
 
 export { expectedText, MAC_PATTERN, PORT_NAME_PATTERN } from '../policy/schema-helpers.js';
 
@@ -227,10 +226,6 @@ export const ConfigSchema = Type.Object(
     ),
     log: LogSchema,
     reliability: ReliabilitySchema,
-    faults: expect(
-      Type.Array(FaultSchema, { default: [], maxItems: MAX_FAULTS, description: 'Faults defined at start (docs/faults.md): one with a schedule starts at once, the others wait for `shadowtap fault start`. Faults changed through the API are kept in run_dir/state/faults.json and replace these until this section is edited.' }),
-      `a list of up to ${MAX_FAULTS} faults`,
-    ),
   },
   { additionalProperties: false, $id: 'ShadowtapConfig', description: 'shadowtap configuration.' },
 );

@@ -7,6 +7,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { ANOMALIES, DROP_REASONS, RX_INVALID_REASONS, SESSION_DROP_REASONS } from '../dataplane/native-types.js';
 import type { ReliabilityStats } from '../services/reliability.js';
+import { registerFaultMetrics, type FaultMetricsView } from './faults.js';
 import type { ProcessUsage } from '../supervisor/process-usage.js';
 import type { SessionsView, SupervisorState, SupervisorStats, SupervisorStatus } from '../supervisor/supervisor.js';
 
@@ -22,6 +23,8 @@ export interface MetricsSource {
   reliabilityStats?(): ReliabilityStats | null;
   /** the data-plane process's CPU time and memory (absent: no such metrics) */
   dataplaneUsage?(): ProcessUsage | null;
+  /** faults and experiments (absent: no fault metrics) */
+  faultMetrics?(): FaultMetricsView | null;
 }
 
 
@@ -410,6 +413,8 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
       this.set({ version: options.version ?? 'unknown', native: status?.nativeVersion ?? '' }, 1);
     }),
   });
+
+  if (source.faultMetrics) registerFaultMetrics(registry, () => source.faultMetrics!(), onError);
 
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'shadowtap_' });
   return registry;

@@ -8,7 +8,7 @@ import type { Experiment } from '../faults/experiment.js';
 import { scheduleState, stepState } from '../faults/schedule.js';
 import type { Fault } from '../faults/schema.js';
 import type { FaultCounterValues } from './fault-counters.js';
-import type { ExperimentRecord, FaultRecord } from './faults.js';
+import type { ExperimentRecord, FaultRecord } from './fault-records.js';
 
 export type FaultState = 'idle' | 'scheduled' | 'active' | 'done' | 'error';
 export type ExperimentState = 'idle' | 'running' | 'completed' | 'stopped' | 'aborted';

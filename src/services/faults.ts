@@ -30,20 +30,22 @@ import type { NativeStats } from '../dataplane/native-types.js';
 import { FaultError, stError, type ConfigProblem } from '../errors.js';
 import { checkFaults, type CheckedFault, type FaultContext } from '../faults/check.js';
 import { compileFaults, faultNumber } from '../faults/compile.js';
-import { checkExperiment, type CheckedExperiment } from '../faults/experiment.js';
+import { checkExperiment } from '../faults/experiment.js';
 import { FAULT_LINE as NATIVE_FAULT_LINE, type NativeFaultTable } from '../faults/native-types.js';
 import { scheduleState, stepState } from '../faults/schedule.js';
 import { MAX_FAULTS, type Fault } from '../faults/schema.js';
+import type { FaultMetricsView } from '../metrics/faults.js';
 import type { PolicyPlan } from '../policy/compile.js';
 import type { DataplaneState } from './dataplane.js';
 import { ConditionWatch, sampleOf, type Crossing } from './fault-conditions.js';
 import { FaultCounterTotals, type FaultCounterValues, type NativeFaultStats } from './fault-counters.js';
 import { FaultDryRuns, type DryRunView } from './fault-dry-run.js';
 import { runHook } from './fault-hooks.js';
-import { discardFaultState, faultStatePath, loadFaultState, prepareFaultState, type AbortRecord, type StoredExperiment, type StoredFault } from './fault-store.js';
+import { discardFaultState, faultStatePath, loadFaultState, prepareFaultState, type AbortRecord, type StoredFault } from './fault-store.js';
 import { FaultTimeline, type TimelineEntry } from './fault-timeline.js';
 import { policyHash } from './policy-state.js';
 import { experimentView, faultView, type ExperimentView, type FaultView } from './fault-views.js';
+import type { ExperimentRecord, FaultRecord } from './fault-records.js';
 
 export type { DryRunView } from './fault-dry-run.js';
 export type { ExperimentView, FaultView } from './fault-views.js';
@@ -95,29 +97,6 @@ export interface FaultServiceOptions {
   configFaults?: unknown[];
   /** move an unusable saved state aside instead of refusing to start */
   discardState?: boolean;
-}
-
-interface Runtime {
-  /** times each fault was armed in this run (its arming epoch) */
-  arms: Map<string, number>;
-  watch: ConditionWatch | null;
-  /** steps whose VM stop hook ran and whose start hook has not */
-  vmStopped: Set<number>;
-  /** steps whose VM stop hook ran in this run */
-  vmRan: Set<number>;
-  releasePoll: (() => void) | null;
-}
-
-export interface FaultRecord extends StoredFault {
-  checked: CheckedFault;
-  flags: ConfigProblem[];
-  /** the last install that armed it failed: not armed again until started again */
-  error: string | null;
-}
-
-export interface ExperimentRecord extends StoredExperiment {
-  checked: CheckedExperiment;
-  rt: Runtime | null;
 }
 
 interface Want {
@@ -884,6 +863,23 @@ export class FaultService {
       this.logger.warn({ experiment: e.doc.id, reason, disarmMs: abort.disarmedMs - c.at }, `experiment ${e.doc.id} aborted`);
       this.persistQuietly();
     });
+  }
+
+  /** What /metrics shows of faults and experiments. */
+  metricsView(): FaultMetricsView {
+    const now = Date.now();
+    return {
+      generation: this.generation,
+      faults: [...this.faults.values()].map((f) => {
+        const v = faultView(f, this.armed.get(f.doc.id), this.counters.counters(f.doc.id), now);
+        return { id: v.id, experiment: v.experiment, state: v.state, armed: v.armed, counters: v.counters, delay: this.counters.delayHistogram(f.doc.id) };
+      }),
+      releaseError: this.counters.releaseErrorHistogram(),
+      experiments: [...this.experiments.values()].map((e) => {
+        const v = experimentView(e, this.armed, (id) => this.counters.counters(id), now);
+        return { id: v.id, state: v.state, step: v.step?.index ?? null, aborts: v.state === 'aborted' ? 1 : 0 };
+      }),
+    };
   }
 
   timelineEntries(filter: { after?: number; fault?: string; experiment?: string; limit?: number } = {}): TimelineEntry[] {

@@ -29,6 +29,7 @@ import type { OffloadManager } from '../services/offload-manager.js';
 import { PolicyService, type ApplyOptions, type PolicyEvents, type PolicySource, type PolicyView, type SessionsView } from '../services/policy.js';
 import { ReliabilityService, type ReliabilityEvents, type ReliabilityStats } from '../services/reliability.js';
 import { faultContext, FaultService } from '../services/faults.js';
+import type { FaultMetricsView } from '../metrics/faults.js';
 import { CounterTotals, type CounterTotalsView } from './counters.js';
 import { ProcessUsageTotals, type ProcessUsage } from './process-usage.js';
 import { DataplaneLifecycle, type BackoffOptions, type DataplaneStatus, type LifecycleEvents } from './lifecycle.js';
@@ -77,6 +78,8 @@ export interface SupervisorOptions {
   captureKeep?: number;
   /** move an unusable saved fault state aside instead of refusing to start */
   discardState?: boolean;
+  /** faults defined at start (the demo's); a saved fault state made from the same list replaces them */
+  faults?: unknown[];
 }
 
 export type SupervisorEvents = LifecycleEvents & PolicyEvents & OffloadEvents & ReliabilityEvents;
@@ -133,7 +136,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       logger: logger.child({ component: 'faults' }),
       events,
       stateDir: options.stateDir ?? null,
-      configFaults: options.config.faults as unknown[],
+      ...(options.faults ? { configFaults: options.faults } : {}),
       ...(options.discardState ? { discardState: true } : {}),
     });
     this.services = { policy, offload, reliability, events, faults };
@@ -285,6 +288,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       forwardOnly: r.forwardOnly,
       lastOutageMs: r.outageMs,
     };
+  }
+
+  faultMetrics(): FaultMetricsView {
+    return this.services.faults.metricsView();
   }
 
   offloadSettled(): Promise<void> {

@@ -8,6 +8,7 @@
  * restart. Bounds on lateness are generous: this machine is shared.
  */
 import test from 'ava';
+import { createMetricsRegistry } from '../../src/metrics/collector.js';
 import { makeSupervisor, missingBuild, scratch, vdevConfig } from '../helpers/supervised.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -56,6 +57,13 @@ test('a scheduled blackhole arms and disarms on time; the data plane counts what
   t.true(c.matched > 100, `matched ${c.matched}`);
   t.is(c.dropped, c.matched, 'a blackhole drops everything it matches');
   t.true(shadowTx(sup) > before + 100, 'copies reach the shadow port again once disarmed');
+  // the same counts in /metrics, and the timeline's state
+  const registry = createMetricsRegistry({ source: sup, defaultMetrics: false });
+  const text = await registry.metrics();
+  const m = /shadowtap_fault_dropped_total\{fault="vm-down",experiment=""\} (\d+)/.exec(text);
+  t.truthy(m, 'the fault\'s drop counter is exported');
+  t.true(Number(m![1]) >= c.dropped);
+  t.regex(text, /shadowtap_fault_state\{fault="vm-down",state="done"\} 1/);
 });
 
 test('a stop condition on the shadow delivery ratio aborts the experiment and disarms its faults within 200 ms of the crossing', async (t) => {
@@ -70,7 +78,7 @@ test('a stop condition on the shadow delivery ratio aborts the experiment and di
     steps: [{ faults: ['slow'], duration: '1s' }, { faults: ['all-lost', 'slow'], duration: '60s' }],
     stop: [{ metric: 'shadow_delivery_ratio', below: '50%', window: '300ms', after: '500ms' }],
   }, { start: true });
-  await until('the abort', () => faults.getExperiment('guarded').state === 'aborted', 30_000);
+  await until('the abort and its disarm', () => faults.getExperiment('guarded').abort?.disarmedAt != null, 30_000);
   const v = faults.getExperiment('guarded');
   t.regex(v.abort!.reason, /shadow_delivery_ratio below 50%/);
   t.true(v.abort!.value < 0.5, `ratio ${v.abort!.value}`);
@@ -112,7 +120,7 @@ test('an armed fault survives a data-plane restart; its counters carry over', as
   await sup.start();
   const faults = sup.services.faults;
   await until('traffic', () => shadowTx(sup) > 200);
-  await faults.createFault({ id: 'lossy', match: {}, netem: 'loss 30%' }, { start: true });
+  await faults.createFault({ id: 'lossy', match: {}, netem: 'delay 2ms loss 30%' }, { start: true });
   await until('counts', () => faults.getFault('lossy').counters.matched > 200);
   const first = faults.getFault('lossy').counters.matched;
   const pid = sup.childPid()!;
@@ -122,4 +130,13 @@ test('an armed fault survives a data-plane restart; its counters carry over', as
   const c = faults.getFault('lossy').counters;
   t.true(c.dropped > 0.15 * c.matched && c.dropped < 0.45 * c.matched, `dropped ${c.dropped} of ${c.matched}`);
   t.is(faults.getFault('lossy').state, 'active');
+  t.true(c.delayed > 0);
+  // the applied delay and the release error reach /metrics as histograms
+  const text = await createMetricsRegistry({ source: sup, defaultMetrics: false }).metrics();
+  const count = /shadowtap_fault_applied_delay_seconds_count\{fault="lossy"\} (\d+)/.exec(text);
+  t.truthy(count);
+  t.true(Number(count![1]) > 0);
+  const sum = Number(/shadowtap_fault_applied_delay_seconds_sum\{fault="lossy"\} ([0-9.e-]+)/.exec(text)![1]);
+  t.true(sum / Number(count![1]) >= 0.0019, `mean applied delay ${sum / Number(count![1])} s`);
+  t.regex(text, /shadowtap_fault_release_error_seconds_count [1-9]/);
 });
