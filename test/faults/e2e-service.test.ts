@@ -140,3 +140,32 @@ test('an armed fault survives a data-plane restart; its counters carry over', as
   t.true(sum / Number(count![1]) >= 0.0019, `mean applied delay ${sum / Number(count![1])} s`);
   t.regex(text, /shadowtap_fault_release_error_seconds_count [1-9]/);
 });
+
+test('the demo (npm start) runs its scheduled fault on the demo traffic: armed at start, counted, in /metrics and on the timeline', async (t) => {
+  if (missing) return t.fail(missing);
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { defaultConfig, DEMO_FAULTS } = await import('../../src/config/default.js');
+  const { preflight } = await import('../../src/cli/preflight.js');
+  const dir = mkdtempSync(join(tmpdir(), 'st-fe2e-demo-'));
+  const config = defaultConfig({ runDir: join(dir, 'run'), tap: false });
+  preflight(config, true);
+  const sup = makeSupervisor(`st-fe2e-demo-${process.pid}`, config, { stateDir: join(dir, 'run', 'state'), faults: structuredClone(DEMO_FAULTS) as unknown[] });
+  t.teardown(async () => {
+    await sup.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await sup.start();
+  const faults = sup.services.faults;
+  await until('the demo fault counting', () => faults.getFault('demo-wan').counters.matched > 20, 20_000);
+  const v = faults.getFault('demo-wan');
+  t.is(v.state, 'active');
+  t.is(v.window, 1);
+  t.true(v.counters.delayed > 0, 'delayed copies');
+  const tl = faults.timelineEntries({ fault: 'demo-wan' });
+  t.true(tl.some((e) => e.type === 'activate' && e.applied === true && e.reason === 'schedule: window 1'));
+  const text = await createMetricsRegistry({ source: sup, defaultMetrics: false }).metrics();
+  t.regex(text, /shadowtap_fault_armed\{fault="demo-wan",experiment=""\} 1/);
+  t.regex(text, /shadowtap_fault_matched_total\{fault="demo-wan",experiment=""\} [1-9]/);
+});
