@@ -7,7 +7,8 @@ import type { ConfigProblem } from '../errors.js';
 import type { Experiment } from '../faults/experiment.js';
 import { scheduleState, stepState } from '../faults/schedule.js';
 import type { Fault } from '../faults/schema.js';
-import type { FaultCounterValues } from './fault-counters.js';
+import type { FaultCounterTotals, FaultCounterValues } from './fault-counters.js';
+import type { FaultMetricsView } from '../metrics/faults.js';
 import type { ExperimentRecord, FaultRecord } from './fault-records.js';
 
 export type FaultState = 'idle' | 'scheduled' | 'active' | 'done' | 'error';
@@ -112,5 +113,28 @@ export function experimentView(e: ExperimentRecord, armed: ReadonlyMap<string, {
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
     experiment: e.doc,
+  };
+}
+
+/** What /metrics shows of faults and experiments (src/metrics/faults.ts). */
+export function metricsViewOf(
+  faults: Iterable<FaultRecord>,
+  experiments: Iterable<ExperimentRecord>,
+  armed: ReadonlyMap<string, { since: number; applied: boolean }>,
+  totals: FaultCounterTotals,
+  generation: number,
+): FaultMetricsView {
+  const now = Date.now();
+  return {
+    generation,
+    faults: [...faults].map((f) => {
+      const v = faultView(f, armed.get(f.doc.id), totals.counters(f.doc.id), now);
+      return { id: v.id, experiment: v.experiment, state: v.state, armed: v.armed, counters: v.counters, delay: totals.delayHistogram(f.doc.id) };
+    }),
+    releaseError: totals.releaseErrorHistogram(),
+    experiments: [...experiments].map((e) => {
+      const v = experimentView(e, armed, (id) => totals.counters(id), now);
+      return { id: v.id, state: v.state, step: v.step?.index ?? null, aborts: v.state === 'aborted' ? 1 : 0 };
+    }),
   };
 }

@@ -25,17 +25,14 @@
  * the table in the data plane is always the last one decided.
  */
 import type { Logger } from 'pino';
-import type { Config } from '../config/schema.js';
 import type { NativeStats } from '../dataplane/native-types.js';
 import { FaultError, stError, type ConfigProblem } from '../errors.js';
-import { checkFaults, type CheckedFault, type FaultContext } from '../faults/check.js';
+import { checkFaults, type CheckedFault } from '../faults/check.js';
 import { compileFaults, faultNumber } from '../faults/compile.js';
 import { checkExperiment } from '../faults/experiment.js';
-import { FAULT_LINE as NATIVE_FAULT_LINE, type NativeFaultTable } from '../faults/native-types.js';
 import { scheduleState, stepState } from '../faults/schedule.js';
 import { MAX_FAULTS, type Fault } from '../faults/schema.js';
 import type { FaultMetricsView } from '../metrics/faults.js';
-import type { PolicyPlan } from '../policy/compile.js';
 import type { DataplaneState } from './dataplane.js';
 import { ConditionWatch, sampleOf, type Crossing } from './fault-conditions.js';
 import { FaultCounterTotals, type FaultCounterValues, type NativeFaultStats } from './fault-counters.js';
@@ -44,60 +41,15 @@ import { runHook } from './fault-hooks.js';
 import { discardFaultState, faultStatePath, loadFaultState, prepareFaultState, type AbortRecord, type StoredFault } from './fault-store.js';
 import { FaultTimeline, type TimelineEntry } from './fault-timeline.js';
 import { policyHash } from './policy-state.js';
-import { experimentView, faultView, type ExperimentView, type FaultView } from './fault-views.js';
+import { experimentView, faultView, metricsViewOf, type ExperimentView, type FaultView } from './fault-views.js';
 import type { ExperimentRecord, FaultRecord } from './fault-records.js';
+import { checkFaultBody } from './fault-checks.js';
+import { CONDITION_POLL_MS, type FaultDataplane, type FaultServiceOptions } from './fault-options.js';
+
+export { CONDITION_POLL_MS, FAULT_LINE, faultContext, type FaultDataplane, type FaultEventSink, type FaultServiceOptions } from './fault-options.js';
 
 export type { DryRunView } from './fault-dry-run.js';
 export type { ExperimentView, FaultView } from './fault-views.js';
-
-/**
- * The delay line the data plane gives each worker, as the checks size
- * faults against it: packets per second it is sized for, packets it holds,
- * the reordering wheel's reach.
- */
-export const FAULT_LINE: FaultContext['line'] = NATIVE_FAULT_LINE;
-
-/** Stop conditions are checked on snapshots at least this often while one is armed. */
-export const CONDITION_POLL_MS = 100;
-
-/** What the service needs of the data plane (the lifecycle). */
-export interface FaultDataplane {
-  readonly state: DataplaneState;
-  /** install a fault table (RCU swap); absent in a data plane without the fault stage */
-  setFaults?(table: NativeFaultTable): Promise<{ generation: number; warnings: string[] }>;
-  /** poll stats at least every `ms` until the returned function is called */
-  pollEvery?(ms: number): () => void;
-}
-
-export interface FaultEventSink {
-  publish(type: 'fault' | 'experiment', data: Record<string, unknown>): unknown;
-}
-
-/** The checks' view of the configuration and policy in force. */
-export function faultContext(config: Config, plan: Pick<PolicyPlan, 'sessions'>): FaultContext {
-  return {
-    ports: config.ports.map((p) => ({ name: p.name, role: p.role })),
-    sessions: new Map(plan.sessions.map((s) => [s.id, s.slot])),
-    maps: [...config.translate.ipv4, ...config.translate.ipv6].map((m) => ({ from: m.from, to: m.to })),
-    line: FAULT_LINE,
-  };
-}
-
-export interface FaultServiceOptions {
-  dataplane: FaultDataplane;
-  /** ports, sessions, maps in force, read at every check */
-  context: () => FaultContext;
-  /** plan indexes of the shadow ports (stop conditions) */
-  shadowPorts: () => number[];
-  logger: Logger;
-  events?: FaultEventSink;
-  /** <run_dir>/state; null: nothing saved (tests) */
-  stateDir: string | null;
-  /** the configuration file's `faults` section */
-  configFaults?: unknown[];
-  /** move an unusable saved state aside instead of refusing to start */
-  discardState?: boolean;
-}
 
 interface Want {
   due: number;
@@ -540,22 +492,9 @@ export class FaultService {
     }
   }
 
-  /** Check `doc` as the fault `id` with every other fault defined; problems name the body's fields. */
+  /** Check `doc` as a fault with every other fault defined; problems name the body's fields. */
   private checkOne(doc: unknown, replacing?: string): { checked: CheckedFault; flags: ConfigProblem[]; doc: Fault } {
-    const others = [...this.faults.values()].filter((f) => f.doc.id !== replacing).map((f) => f.doc);
-    const check = checkFaults([...others, doc], this.opts.context());
-    const k = others.length;
-    const mine = (p: ConfigProblem) => p.path === `faults[${k}]` || p.path.startsWith(`faults[${k}].`) || p.path.startsWith(`faults[${k}][`);
-    const strip = (p: ConfigProblem) => ({ path: mine(p) ? p.path.replace(/^faults\[\d+\]\.?/, '') : p.path, message: mine(p) ? p.message : `${p.message} (with this fault added)` });
-    if (check.problems.length > 0) {
-      const problems = check.problems.map(strip);
-      // an id already used is a conflict, not a bad body
-      if (problems.length === 1 && problems[0]!.path === 'id' && /used by an earlier fault/.test(problems[0]!.message)) {
-        throw stError('ST_ERR_CONFLICT', `a fault "${(doc as Fault).id}" exists already; replace it (PUT /v1/faults/${(doc as Fault).id}) or choose another id`, { field: 'id' });
-      }
-      throw new FaultError(problems, 'fault');
-    }
-    return { checked: check.faults![k]!, flags: check.flags.filter(mine).map(strip), doc: structuredClone(doc) as Fault };
+    return checkFaultBody([...this.faults.values()].filter((f) => f.doc.id !== replacing).map((f) => f.doc), doc, this.opts.context());
   }
 
   listFaults(): FaultView[] {
@@ -867,19 +806,7 @@ export class FaultService {
 
   /** What /metrics shows of faults and experiments. */
   metricsView(): FaultMetricsView {
-    const now = Date.now();
-    return {
-      generation: this.generation,
-      faults: [...this.faults.values()].map((f) => {
-        const v = faultView(f, this.armed.get(f.doc.id), this.counters.counters(f.doc.id), now);
-        return { id: v.id, experiment: v.experiment, state: v.state, armed: v.armed, counters: v.counters, delay: this.counters.delayHistogram(f.doc.id) };
-      }),
-      releaseError: this.counters.releaseErrorHistogram(),
-      experiments: [...this.experiments.values()].map((e) => {
-        const v = experimentView(e, this.armed, (id) => this.counters.counters(id), now);
-        return { id: v.id, state: v.state, step: v.step?.index ?? null, aborts: v.state === 'aborted' ? 1 : 0 };
-      }),
-    };
+    return metricsViewOf(this.faults.values(), this.experiments.values(), this.armed, this.counters, this.generation);
   }
 
   timelineEntries(filter: { after?: number; fault?: string; experiment?: string; limit?: number } = {}): TimelineEntry[] {
