@@ -56,5 +56,7 @@ export interface FaultServiceOptions {
   configFaults?: unknown[];
   /** move an unusable saved state aside instead of refusing to start */
   discardState?: boolean;
+  /** experiments may run command hooks (config fault_hooks.commands); default false */
+  allowHookCommands?: () => boolean;
 }
 

@@ -89,6 +89,8 @@ export class FaultService {
   private timer: NodeJS.Timeout | null = null;
   /** the table must be sent again (a new child, a failed install) */
   private dirty = false;
+  /** a table with faults in it was handed to the data plane once */
+  private everInstalled = false;
   private closed = false;
   /** native id -> name for every fault in the last tables */
   private readonly names = new Map<number, string>();
@@ -348,6 +350,14 @@ export class FaultService {
     let applied = false;
     let warnings: string[] = [];
     let atMs = Date.now();
+    if (table.faults.length === 0 && !this.everInstalled) {
+      // Nothing armed and nothing ever was: a data plane without faults is never asked.
+      this.dirty = false;
+      this.generation = generation;
+      this.plan(Date.now());
+      return null;
+    }
+    if (table.faults.length > 0) this.everInstalled = true;
     if (this.dp.setFaults) {
       // Also while no data plane runs: the lifecycle keeps the table and arms it at the next start.
       const running = this.dp.state === 'running';
@@ -665,6 +675,10 @@ export class FaultService {
       const c = checkExperiment(body);
       if (!c.experiment) throw new FaultError(c.problems, 'experiment');
       const doc = c.experiment.doc;
+      if (!(this.opts.allowHookCommands?.() ?? false)) {
+        const withCommand = doc.steps.flatMap((s, i) => (['stop', 'start'] as const).filter((w) => s.vm?.[w].command !== undefined).map((w) => `steps[${i}].vm.${w}.command`));
+        if (withCommand.length > 0) throw new FaultError(withCommand.map((path) => ({ path, message: 'command hooks are off in this shadowtap (fault_hooks.commands: false in its configuration); use a webhook to a loopback address, or ask its operator to allow commands' })), 'experiment');
+      }
       if (this.experiments.has(doc.id)) throw stError('ST_ERR_CONFLICT', `an experiment "${doc.id}" exists already; delete it first or choose another id`, { field: 'id' });
       for (const [i, f] of doc.faults.entries()) {
         if (this.faults.has(f.id)) throw new FaultError([{ path: `faults[${i}].id`, message: `"${f.id}" is already a fault${this.faults.get(f.id)!.owner ? ` of experiment ${this.faults.get(f.id)!.owner}` : ''}; fault ids are unique among all faults` }], 'experiment');

@@ -137,6 +137,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       events,
       stateDir: options.stateDir ?? null,
       ...(options.faults ? { configFaults: options.faults } : {}),
+      allowHookCommands: () => configNow().fault_hooks.commands,
       ...(options.discardState ? { discardState: true } : {}),
     });
     this.services = { policy, offload, reliability, events, faults };

@@ -153,7 +153,7 @@ test('a stop condition aborts the experiment: every fault of it disarmed, the cr
     mirror += 100;
     tx += i < 10 ? 100 : 40;
     at += 100;
-    svc.onStats(stats(mirror, tx), Math.min(at, Date.now()));
+    svc.onStats(stats(mirror, tx), Date.now());
     await new Promise((r) => setTimeout(r, 100));
   }
   const v = svc.getExperiment('exp');
@@ -211,4 +211,37 @@ test('the configuration file\'s faults: a scheduled one starts; an unusable stat
   const again = new FaultService({ dataplane: new Recorder(), context: CTX, shadowPorts: () => [1], logger, stateDir: dir, discardState: true, configFaults: [] });
   t.teardown(() => again.close());
   t.deepEqual(again.listFaults(), []);
+});
+
+test('VM hooks: the stop hook when the step begins, the start hook when it ends; outcomes on the timeline; commands only when allowed', async (t) => {
+  const { createServer } = await import('node:http');
+  const hits: string[] = [];
+  const server = createServer((req, res) => {
+    hits.push(`${req.method} ${req.url}`);
+    res.end('stopped vm17');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const port = (server.address() as { port: number }).port;
+  const body = {
+    id: 'vm',
+    faults: [{ id: 'v1', kind: 'blackhole', match: { host: '10.0.5.17' } }],
+    steps: [{ faults: ['v1'], duration: '600ms', vm: { stop: { webhook: { url: `http://127.0.0.1:${port}/vm17/stop` } }, start: { command: ['sh', '-c', 'echo starting; exit 3'] } } }],
+  };
+  const locked = service(new Recorder());
+  t.teardown(() => locked.close());
+  const refused = await t.throwsAsync(locked.createExperiment(body), { any: true });
+  t.is((refused as unknown as { problems: { path: string }[] }).problems[0]!.path, 'steps[0].vm.start.command');
+  const svc = new FaultService({ dataplane: new Recorder(), context: CTX, shadowPorts: () => [1], logger, stateDir: null, allowHookCommands: () => true });
+  t.teardown(() => svc.close());
+  await svc.createExperiment(body, { start: true });
+  const end = Date.now() + 15_000;
+  while (svc.timelineEntries({ experiment: 'vm' }).filter((e) => e.type === 'hook').length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  const hooks = svc.timelineEntries({ experiment: 'vm' }).filter((e) => e.type === 'hook');
+  t.deepEqual(hits, ['POST /vm17/stop']);
+  t.is(hooks.length, 2);
+  t.like(hooks[0]!.detail, { which: 'stop', ok: true, kind: 'webhook', status: 200, output: 'stopped vm17' });
+  t.like(hooks[1]!.detail, { which: 'start', ok: false, kind: 'command', exitCode: 3, output: 'starting' });
+  t.regex(hooks[1]!.reason, /VM start hook failed: exited with status 3/);
+  t.is(svc.getExperiment('vm').state, 'completed');
 });
