@@ -13,6 +13,8 @@ import metricsRoutes from './routes/metrics/index.js';
 import { openapiRoutes, recordRoutes } from './openapi.js';
 import configRoutes from './routes/v1/config/index.js';
 import eventRoutes from './routes/v1/events/index.js';
+import experimentRoutes from './routes/v1/experiments/index.js';
+import faultRoutes from './routes/v1/faults/index.js';
 import mapRoutes from './routes/v1/maps/index.js';
 import planRoutes from './routes/v1/plan/index.js';
 import portRoutes from './routes/v1/ports/index.js';
@@ -90,5 +92,7 @@ export default async function app(fastify: FastifyInstance, opts: AppOptions): P
   await fastify.register(mapRoutes);
   await fastify.register(configRoutes);
   await fastify.register(eventRoutes);
+  await fastify.register(faultRoutes);
+  await fastify.register(experimentRoutes);
   openapiRoutes(fastify, routes);
 }

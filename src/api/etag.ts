@@ -47,3 +47,14 @@ export function expectedGenerations(request: FastifyRequest, required: boolean):
   // A tag not of our form names no version: it can never match (412, not 400).
   return ifMatch.map(etagGeneration).map((g) => g ?? -1);
 }
+
+/**
+ * Faults and experiments have versions of their own ("v3"): the versions
+ * If-Match names, undefined when it is absent or '*' (a tag not of that
+ * form names none: -1, never current).
+ */
+export function expectedVersions(request: FastifyRequest): number[] | undefined {
+  const ifMatch = parseIfMatch(request.headers['if-match']);
+  if (ifMatch === null || ifMatch === '*') return undefined;
+  return ifMatch.map((t) => /^"v([1-9][0-9]{0,14})"$/.exec(t)).map((m) => (m ? Number(m[1]) : -1));
+}

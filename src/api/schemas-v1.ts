@@ -148,7 +148,7 @@ export const FeedEventSchema = Type.Object(
   {
     additionalProperties: false,
     description:
-      'One server-sent event (text/event-stream): `id:`, `event:` (the type) and `data:` (this object as JSON). Types: state (every data-plane state change), ready, exited, restarting, failed, policy (a new generation), offload (rules programmed), fallback (a rule moved to software).',
+      'One server-sent event (text/event-stream): `id:`, `event:` (the type) and `data:` (this object as JSON). Types: state (every data-plane state change), ready, exited, restarting, failed, policy (a new generation), offload (rules programmed), fallback (a rule moved to software), crash, forwardOnly, fault (a fault created, updated, started, stopped or deleted), experiment (an experiment running, completed, stopped, or aborted by a stop condition: data.reason, crossedAt, disarmedAt).',
   },
 );
 

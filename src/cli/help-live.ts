@@ -219,6 +219,88 @@ examples:
   shadowtap config export > running.yaml
   shadowtap config import running.yaml
 `,
+  fault: `usage: shadowtap fault <add|list|show|start|stop|rm|dry-run|timeline> [options]
+
+Failure injection on the shadow path (docs/faults.md): a fault selects shadow
+copies with a match and impairs them the way netem does; production traffic
+is never touched. Over the admin API (/v1/faults).
+
+  add ID [--match WORDS] [--kind KIND] [schedule] [--start] [--] NETEM...
+            define a fault; its impairments in netem's own syntax after the
+            id (tc qdisc ... netem ...). With a schedule it starts at once;
+            --start arms one without a schedule now (until stopped)
+  add -f FILE
+            define a fault from a YAML/JSON document (docs/faults.md)
+  list      every fault: kind, state, experiment, armed since, counters
+  show ID   one fault: definition, state, schedule, flags, counters
+  start ID  run its schedule from now (armed until stopped without one)
+  stop ID   disarm it now; its schedule ends
+  rm ID     delete it (disarmed first)
+  dry-run ID | dry-run ID --match WORDS [--] NETEM... | dry-run -f FILE
+            what it would match, measured on live traffic for --window ms
+            (default 1000) before it is armed
+  timeline [ID]
+            every activation, deactivation, start, stop, abort and hook,
+            with when it took effect and how late that was
+
+options of add:
+  -m, --match WORDS   tc filter's words: src|dst|host PREFIX (repeatable),
+                      proto tcp|udp|N, sport|dport N[-M], session ID,
+                      port SHADOW-PORT, direction rx|tx|any, and "shadow"
+                      when the prefixes are shadow addresses
+      --kind KIND     impair (default), blackhole (a VM or prefix delivers
+                      nothing), link_down (--match 'port P')
+      --at TIME       start at an ISO 8601 time (default: now)
+      --duration T    armed this long (20s, 5min, 1h)
+      --every T       repeat: armed for --duration every T
+      --times K       that many times (default: until stopped)
+      --end TIME      no later than this ISO 8601 time
+      --seed N        the fault's seed (same seed, same decisions)
+      --description TEXT
+      --start         start a fault without a schedule at once
+
+${CONNECT}
+
+${EXITS}
+
+examples:
+  shadowtap fault add web --match 'dst 10.0.2.0/24' -- delay 20ms 5ms 25% distribution normal loss gemodel 1% 10% 70% 0.1%
+  shadowtap fault add vm17 --kind blackhole --match 'host 10.0.5.17' --duration 30s
+  shadowtap fault add flaky --match 'proto udp' --every 1min --duration 10s --times 5 -- loss 20%
+  shadowtap fault dry-run web
+  shadowtap fault start web; shadowtap fault stop web
+  shadowtap fault timeline web
+`,
+  experiment: `usage: shadowtap experiment <run|list|show|stop|rm|timeline> [options]
+
+An experiment is a named set of faults run as ordered steps, guarded by stop
+conditions on shadowtap's own metrics (docs/faults.md). Over the admin API
+(/v1/experiments).
+
+  run FILE [--replace]
+            define the experiment in FILE (YAML/JSON), start it and follow
+            it: the step, each fault armed (*) with its matched/dropped
+            counters, every timeline entry as it happens; --json prints one
+            JSON line per change. ^C stops it (every fault disarmed).
+            --replace replaces an experiment of the same id that is not
+            running
+  list      every experiment: state, step, abort reason
+  show ID   where it stands
+  stop ID   stop it: every fault of it disarmed now
+  rm ID     delete it and its faults (not while it runs)
+  timeline ID
+            its starts, activations, deactivations, hooks and abort
+
+${CONNECT}
+
+exit status: run: 0 the experiment completed, 1 it was aborted by a stop
+condition (the reason is printed) or refused, 130 interrupted (stopped);
+others as every command: 2 usage, 3 the API cannot be reached, 4 not found,
+5 not allowed.
+
+example:
+  shadowtap experiment run vm17-outage.yaml
+`,
   'exit-codes': `exit statuses of shadowtap commands:
   0  ok
   1  refused, invalid or failed (the reason is printed); policy diff: the

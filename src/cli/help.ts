@@ -20,6 +20,9 @@ commands:
   policy         validate, diff, apply or show the whole mirror policy
   plan           show where each piece of the policy runs: NIC, software or both
   events         restarts, fallbacks, policy changes (--follow: as they happen)
+  fault          add (netem's syntax), list, show, start, stop, rm, dry-run,
+                 timeline: failure injection on the shadow path
+  experiment     run FILE (live progress), list, show, stop, rm, timeline
   config         validate a file; export or import the running configuration
   topology       export the shadow replica of a production topology; import
                  its security rules

@@ -14,6 +14,7 @@ import { detectionsCommand } from './detections.js';
 import { countersCommand, eventsCommand, healthCommand, metricsCommand, openapiCommand, portsCommand, profilesCommand, reliabilityCommand, statusCommand } from './live.js';
 import { policyApply, policyShow, policyValidate } from './policy.js';
 import { configCommand, mapsCommand, policyDiff, sessionsCommand, topologyApiCommand } from './sessions.js';
+import { experimentCommand, faultCommand } from './faults.js';
 import { didYouMean, optionError } from './suggest.js';
 import { runCommand } from './run.js';
 import { topologyExport } from './topology.js';
@@ -230,9 +231,11 @@ const LIVE: Record<string, (args: string[]) => Promise<CommandOutput>> = {
   config: configCommand,
   reliability: reliabilityCommand,
   detections: detectionsCommand,
+  fault: faultCommand,
+  experiment: experimentCommand,
 };
 
-export const COMMANDS = ['run', 'check-config', 'status', 'reliability', 'detections', 'health', 'sessions', 'counters', 'ports', 'profiles', 'maps', 'policy', 'plan', 'events', 'config', 'topology', 'audit', 'metrics', 'openapi', 'doctor', 'version', 'help'];
+export const COMMANDS = ['run', 'check-config', 'status', 'reliability', 'detections', 'health', 'sessions', 'fault', 'experiment', 'counters', 'ports', 'profiles', 'maps', 'policy', 'plan', 'events', 'config', 'topology', 'audit', 'metrics', 'openapi', 'doctor', 'version', 'help'];
 
 /** The addon's own version line (it names the DPDK it runs on); loading it does not start EAL. */
 async function nativeVersion(): Promise<string> {

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Level, Logger } from 'pino';
 import { checkBind, loadCredentials, type ApiCredentials } from '../api/credentials.js';
 import { buildServer, listen } from '../api/server.js';
-import { checkedDefaultConfig } from '../config/default.js';
+import { checkedDefaultConfig, DEMO_FAULTS } from '../config/default.js';
 import { loadCheckedConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError, formatProblem, isShadowtapError } from '../errors.js';
@@ -103,10 +103,14 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       policyGeneration: restored.generation,
       policySource: restored.source,
       ...(opts.captureKeep !== undefined ? { captureKeep: opts.captureKeep } : {}),
+      ...(opts.discardState === true ? { discardState: true } : {}),
+      // The demo (no --config) runs a scheduled fault on its traffic.
+      ...(opts.config ? {} : { faults: structuredClone(DEMO_FAULTS) as unknown[] }),
     });
   } catch (err) {
     if (!isShadowtapError(err)) throw err;
-    printProblems(source, [{ path: err.field, message: err.message }]);
+    const problems = (err as { problems?: { path: string; message: string }[] }).problems;
+    printProblems(source, problems ?? [{ path: err.field, message: err.message }]);
     return 2;
   }
 

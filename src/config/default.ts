@@ -32,6 +32,23 @@ export function shadowCapturePath(runDir: string): string {
   return join(runDir, 'shadow.pcap');
 }
 
+/**
+ * The demo's scheduled fault (`npm start`): the demo's client-to-server
+ * traffic (to 10.0.2.0/24) gets WAN latency and loss for 10 s every 30 s,
+ * from the start, until stopped. Visible in /metrics (shadowtap_fault_*),
+ * on the timeline (GET /v1/faults/timeline, `shadowtap fault timeline`) and
+ * in the shadow capture (fewer, later copies to 10.200.2.x while armed).
+ */
+export const DEMO_FAULTS: readonly Record<string, unknown>[] = [
+  {
+    id: 'demo-wan',
+    description: 'WAN latency and loss towards the demo servers, 10 s every 30 s',
+    match: { dst: '10.0.2.0/24' },
+    netem: 'delay 20ms 5ms distribution normal loss 10%',
+    schedule: { duration: '10s', every: '30s' },
+  },
+];
+
 /** net_tap needs /dev/net/tun and CAP_NET_ADMIN; we only try it as root. */
 export function canCreateTap(): boolean {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return false;

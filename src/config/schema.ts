@@ -201,6 +201,13 @@ export const ReliabilitySchema = Type.Object(
   { additionalProperties: false, default: {}, description: 'What keeps a poison packet from taking production down (docs/reliability.md).' },
 );
 
+export const FaultHooksSchema = Type.Object(
+  {
+    commands: bool(false, 'Allow experiment steps to run VM stop/start hooks that are commands (run by the supervisor as its own user). Off by default: an admin token could otherwise run any program. Webhooks to loopback addresses are always allowed.'),
+  },
+  { additionalProperties: false, default: {}, description: 'Experiment VM hooks (docs/faults.md).' },
+);
+
 export const LogSchema = Type.Object(
   { level: oneOf(LOG_LEVELS, { default: 'info', description: 'Log level.' }) },
   { additionalProperties: false, default: {}, description: 'Logging.' },
@@ -228,6 +235,7 @@ export const ConfigSchema = Type.Object(
     log: LogSchema,
     reliability: ReliabilitySchema,
     measurement: MeasurementSchema,
+    fault_hooks: FaultHooksSchema,
   },
   { additionalProperties: false, $id: 'ShadowtapConfig', description: 'shadowtap configuration.' },
 );

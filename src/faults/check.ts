@@ -37,7 +37,7 @@ export interface CheckedFault {
   id: string;
   /** the native description without id, epoch and slot (compile.ts adds them) */
   native: Omit<NativeFaultConf, 'id' | 'epoch' | 'slot'>;
-  schedule: { startMs?: number; endMs?: number; durationNs?: number };
+  schedule: { startMs?: number; endMs?: number; durationNs?: number; everyNs?: number; times?: number };
   /** packets the fault may hold (after defaults), 0 when it holds none */
   limit: number;
 }
@@ -51,6 +51,7 @@ export interface FaultCheck {
 
 const IMPAIRMENTS = ['loss', 'delay', 'corrupt', 'duplicate', 'reorder', 'rate', 'slot', 'limit', 'seed'] as const;
 const MAX_TIME_NS = 60e9;
+const MAX_SCHEDULE_NS = 366 * 86400e9;
 
 function prefixOf(c: Cidr): NativeImpPrefix {
   return { addr: c.addr, len: c.len, v4: c.family === 4 };
@@ -309,8 +310,22 @@ export function checkFaults(raw: unknown, ctx: FaultContext): FaultCheck {
       const endMs = when(sc.end, 'end');
       if (startMs !== undefined) schedule.startMs = startMs;
       if (endMs !== undefined) schedule.endMs = endMs;
-      if (sc.duration !== undefined) schedule.durationNs = time(sc.duration, at('schedule', 'duration'));
-      if (endMs !== undefined && sc.duration !== undefined) add(at('schedule', 'end'), 'give an end or a duration, not both');
+      // Schedules run for minutes or days: their own bound, not the impairments' 60 s.
+      const span = (v: unknown, k: string): number => {
+        const t = num(parseTime(v), at('schedule', k), 0);
+        if (t <= 0) add(at('schedule', k), `${String(v)} is not above 0; expected a time such as "30s"`);
+        else if (t > MAX_SCHEDULE_NS) add(at('schedule', k), `${String(v)} is over 366 days; expected a shorter time`);
+        return t;
+      };
+      if (sc.duration !== undefined) schedule.durationNs = span(sc.duration, 'duration');
+      if (sc.every !== undefined) schedule.everyNs = span(sc.every, 'every');
+      if (sc.times !== undefined) schedule.times = sc.times;
+      if (endMs !== undefined && sc.duration !== undefined && sc.every === undefined) add(at('schedule', 'end'), 'give an end or a duration, not both (with `every`, the end bounds the repetitions)');
+      if (sc.every !== undefined && sc.duration === undefined) add(at('schedule', 'duration'), 'a repetition (every) needs the duration each one lasts');
+      if (sc.times !== undefined && sc.every === undefined) add(at('schedule', 'times'), 'times counts repetitions: give `every` too');
+      if (schedule.everyNs !== undefined && schedule.durationNs !== undefined && schedule.durationNs > 0 && schedule.everyNs <= schedule.durationNs) {
+        add(at('schedule', 'every'), `${String(sc.every)} is not longer than the duration (${String(sc.duration)}): the fault would never be disarmed between repetitions; expected every > duration`);
+      }
       const startRef = startMs ?? (sc.start === undefined || sc.start === 'now' ? Date.now() : undefined);
       if (endMs !== undefined && startRef !== undefined && endMs <= startRef) add(at('schedule', 'end'), `${sc.end} is not after the start (${sc.start ?? 'now'}); expected an end after the start`);
     }

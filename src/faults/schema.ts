@@ -143,11 +143,13 @@ export const SlotSchema = Type.Object(
 
 export const ScheduleSchema = Type.Object(
   {
-    start: expect(Type.Optional(Type.String({ maxLength: 64, description: '"now" or an ISO 8601 time.' })), '"now" or an ISO 8601 time such as 2026-12-07T18:00:00Z'),
-    end: expect(Type.Optional(Type.String({ maxLength: 64, description: 'An ISO 8601 time.' })), 'an ISO 8601 time'),
-    duration: opt(time('How long the fault stays armed.')),
+    start: expect(Type.Optional(Type.String({ maxLength: 64, description: '"now" (default: when the fault is started) or an ISO 8601 time.' })), '"now" or an ISO 8601 time such as 2026-12-07T18:00:00Z'),
+    end: expect(Type.Optional(Type.String({ maxLength: 64, description: 'An ISO 8601 time: armed until then (with `every`: no repetition starts after it).' })), 'an ISO 8601 time'),
+    duration: opt(time('How long the fault stays armed (each time, with `every`).')),
+    every: opt(time('Repeat: armed for `duration` every this long (from the start).')),
+    times: expect(Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'With `every`: how many times (default: until stopped).' })), 'a whole number of repetitions from 1'),
   },
-  { additionalProperties: false, description: 'When the fault is armed (schedules are not wired to the data plane yet).' },
+  { additionalProperties: false, description: 'When the fault is armed once started: from `start`, for `duration` (or until `end`, or until stopped), repeated `every` so long `times` times (or until stopped).' },
 );
 
 export const FaultSchema = Type.Object(

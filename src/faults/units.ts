@@ -11,6 +11,8 @@ const ok = <T>(value: T): Unit<T> => ({ ok: true, value });
 const bad = <T>(message: string): Unit<T> => ({ ok: false, message });
 
 const TIME_UNITS: Readonly<Record<string, number>> = {
+  h: 3600e9, hour: 3600e9, hours: 3600e9,
+  min: 60e9, mins: 60e9,
   s: 1e9, sec: 1e9, secs: 1e9,
   ms: 1e6, msec: 1e6, msecs: 1e6,
   us: 1e3, usec: 1e3, usecs: 1e3,

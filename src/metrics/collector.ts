@@ -7,6 +7,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { ANOMALIES, DROP_REASONS, RX_INVALID_REASONS, SESSION_DROP_REASONS } from '../dataplane/native-types.js';
 import type { ReliabilityStats } from '../services/reliability.js';
+import { registerFaultMetrics, type FaultMetricsView } from './faults.js';
 import type { ProcessUsage } from '../supervisor/process-usage.js';
 import { registerMeasureMetrics, type MeasureMetricsSource } from './measure.js';
 import type { SessionsView, SupervisorState, SupervisorStats, SupervisorStatus } from '../supervisor/supervisor.js';
@@ -23,6 +24,8 @@ export interface MetricsSource extends MeasureMetricsSource {
   reliabilityStats?(): ReliabilityStats | null;
   /** the data-plane process's CPU time and memory (absent: no such metrics) */
   dataplaneUsage?(): ProcessUsage | null;
+  /** faults and experiments (absent: no fault metrics) */
+  faultMetrics?(): FaultMetricsView | null;
 }
 
 
@@ -414,6 +417,7 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
 
   // Measurement and detection (absent in the source: no such metrics).
   registerMeasureMetrics(registry, source, onError);
+  if (source.faultMetrics) registerFaultMetrics(registry, () => source.faultMetrics!(), onError);
 
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'shadowtap_' });
   return registry;

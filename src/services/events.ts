@@ -2,15 +2,15 @@
  * The event feed operators and scripts follow (GET /v1/events as
  * server-sent events, `shadowtap events --follow`): what happened to the data
  * plane (restarts, exits, failures), the offload (fallbacks to software) and
- * the policy (a new generation). Faults, alerts and detections publish here
- * when their services exist.
+ * the policy (a new generation), faults (created, started, stopped, deleted)
+ * and experiments (running, completed, stopped, aborted with the reason).
  *
  * Events are numbered; the last few hundred are kept so a client that
  * reconnects with Last-Event-ID misses nothing that is still kept.
  */
 import { EventEmitter } from 'node:events';
 
-export const EVENT_TYPES = ['state', 'ready', 'exited', 'restarting', 'failed', 'policy', 'offload', 'fallback', 'crash', 'forwardOnly', 'detection'] as const;
+export const EVENT_TYPES = ['state', 'ready', 'exited', 'restarting', 'failed', 'policy', 'offload', 'fallback', 'crash', 'forwardOnly', 'detection', 'fault', 'experiment'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface FeedEvent {

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { stError, sysReason } from '../errors.js';
 
 export const STATE_KIND = 'shadowtap.policy-state/v1';
@@ -54,7 +54,7 @@ export interface PreparedWrite {
 export function prepareFileAtomic(path: string, data: string): PreparedWrite {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${STATE_FILE}.${process.pid}.${Date.now()}.tmp`);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   let fd: number | null = null;
   try {
     fd = openSync(tmp, 'w', 0o644);

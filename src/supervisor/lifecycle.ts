@@ -197,6 +197,8 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
   private restartTimer: NodeJS.Timeout | null = null;
   private nextRestartAt: number | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
+  private pollTimerMs = 0;
+  private readonly pollRequests = new Map<symbol, number>();
   private polling = false;
   private missedPolls = 0;
   private stopping = false;
@@ -277,6 +279,28 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
   /** Run `step` in every poll of the running child, after the stats snapshot, in the order added. */
   pollAlso(step: PollStep): void {
     this.pollSteps.push(step);
+  }
+
+  /**
+   * Poll at least every `ms` (a stop condition needs fresh snapshots) until
+   * the returned function is called; the fastest request wins.
+   */
+  pollEvery(ms: number): () => void {
+    const token = Symbol('poll');
+    this.pollRequests.set(token, Math.max(10, ms));
+    this.repoll();
+    return () => {
+      if (this.pollRequests.delete(token)) this.repoll();
+    };
+  }
+
+  /** The interval polls run at now: pollIntervalMs, or faster while asked. */
+  get effectivePollMs(): number {
+    return Math.min(this.pollIntervalMs, ...this.pollRequests.values());
+  }
+
+  private repoll(): void {
+    if (this.pollTimer && this.effectivePollMs !== this.pollTimerMs) this.startPolling();
   }
 
   private setState(state: DataplaneState): void {
@@ -598,7 +622,8 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
 
   private startPolling(): void {
     this.stopPolling();
-    this.pollTimer = setInterval(() => void this.poll(), this.pollIntervalMs);
+    this.pollTimerMs = this.effectivePollMs;
+    this.pollTimer = setInterval(() => void this.poll(), this.pollTimerMs);
     void this.poll();
   }
 

@@ -29,6 +29,8 @@ import type { OffloadManager } from '../services/offload-manager.js';
 import { PolicyService, type ApplyOptions, type PolicyEvents, type PolicySource, type PolicyView, type SessionsView } from '../services/policy.js';
 import { ReliabilityService, type ReliabilityEvents, type ReliabilityStats } from '../services/reliability.js';
 import { MeasurementService, type DetectionCounters, type MeasurementView } from '../services/measurement.js';
+import { faultContext, FaultService } from '../services/faults.js';
+import type { FaultMetricsView } from '../metrics/faults.js';
 import { CounterTotals, type CounterTotalsView } from './counters.js';
 import { ProcessUsageTotals, type ProcessUsage } from './process-usage.js';
 import { DataplaneLifecycle, type BackoffOptions, type DataplaneStatus, type LifecycleEvents } from './lifecycle.js';
@@ -75,6 +77,10 @@ export interface SupervisorOptions {
   policyTimeoutMs?: number;
   /** rotated capture files kept per tx_pcap file (captures.ts); 0 keeps all; default 10 */
   captureKeep?: number;
+  /** move an unusable saved fault state aside instead of refusing to start */
+  discardState?: boolean;
+  /** faults defined at start (the demo's); a saved fault state made from the same list replaces them */
+  faults?: unknown[];
 }
 
 export type SupervisorEvents = LifecycleEvents & PolicyEvents & OffloadEvents & ReliabilityEvents;
@@ -85,6 +91,7 @@ export interface Services {
   reliability: ReliabilityService;
   events: EventFeed;
   measurement: MeasurementService;
+  faults: FaultService;
 }
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
@@ -129,7 +136,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     lifecycle.on('stats', ({ stats, at }) => measurement.onStats(stats, at));
     lifecycle.on('exited', () => measurement.childGone());
     measurement.on('detection', (d) => events.publish('detection', d as unknown as Record<string, unknown>));
-    this.services = { policy, offload, reliability, events, measurement };
+    const faults = new FaultService({
+      dataplane: lifecycle,
+      context: () => faultContext(policy.config, policy.policyView().plan),
+      shadowPorts: () => policy.config.ports.flatMap((p, i) => (p.role === 'shadow' ? [i] : [])),
+      logger: logger.child({ component: 'faults' }),
+      events,
+      stateDir: options.stateDir ?? null,
+      ...(options.faults ? { configFaults: options.faults } : {}),
+      allowHookCommands: () => configNow().fault_hooks.commands,
+      ...(options.discardState ? { discardState: true } : {}),
+    });
+    this.services = { policy, offload, reliability, events, measurement, faults };
     this.totals = new CounterTotals(lifecycle.shape);
 
     // What each child leaves behind is settled before anyone else hears of its exit.
@@ -142,12 +160,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       policy.childGone();
       offload.childGone();
       rel.childExited(e);
+      faults.childGone();
     });
     lifecycle.on('ready', (e) => {
       rel.childReady(e);
       policy.childReady();
       offload.childReady();
+      faults.childReady();
     });
+    lifecycle.on('stats', ({ stats, at }) => faults.onStats(stats, at));
     lifecycle.pollAlso((child) => policy.pollSessions(child));
     lifecycle.pollAlso((child) => offload.pollRules(child));
 
@@ -217,6 +238,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Stop the data plane; resolves when no child is left. Safe in any state. */
   async stop(): Promise<void> {
+    await this.services.faults.close();
     await this.lifecycle.stop();
     await this.services.policy.close();
   }
@@ -282,6 +304,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   detectionCounters(): DetectionCounters {
     return this.services.measurement.counters();
+  }
+
+  faultMetrics(): FaultMetricsView {
+    return this.services.faults.metricsView();
   }
 
   offloadSettled(): Promise<void> {

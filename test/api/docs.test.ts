@@ -24,8 +24,19 @@ test('every route is documented', async (t) => {
 
 test('every metric is documented', async (t) => {
   const dp = fakeDataplane();
-  const registry = createMetricsRegistry({ source: dp, defaultMetrics: false });
+  // with a fault service: its metrics are documented too
+  const zero = { matched: 1, dropped: 0, delayed: 0, corrupted: 0, duplicated: 0, reordered: 0, rateLimited: 0, overflowed: 0, ecnMarked: 0 };
+  const hist = { boundsNs: [1024, 2048], counts: [1, 0], sumNs: 900, count: 1 };
+  const source = Object.assign(Object.create(dp) as typeof dp, {
+    faultMetrics: () => ({ generation: 1, faults: [{ id: 'f', experiment: null, state: 'active', armed: true, counters: zero, delay: hist }], releaseError: hist, experiments: [{ id: 'e', state: 'idle', step: null, aborts: 0 }] }),
+  });
+  const registry = createMetricsRegistry({ source, defaultMetrics: false });
   const names = (await registry.getMetricsAsJSON()).map((m) => m.name);
+  t.true(names.includes('shadowtap_fault_applied_delay_seconds'));
+  const text = await registry.metrics();
+  t.regex(text, /shadowtap_fault_applied_delay_seconds_bucket\{fault="f",le="0.000001024"\} 1/);
+  t.regex(text, /shadowtap_fault_applied_delay_seconds_count\{fault="f"\} 1/);
+  t.regex(text, /shadowtap_fault_matched_total\{fault="f",experiment=""\} 1/);
   t.true(names.includes('shadowtap_rule_hits_total'));
   t.deepEqual(names.filter((n) => !DOC.includes(`| \`${n}\` |`)), []);
 });

@@ -16,6 +16,8 @@ import { parseTokens, type ApiToken } from '../../src/api/credentials.js';
 import type { SecurityOptions } from '../../src/api/plugins/app/security.js';
 import { createMetricsRegistry } from '../../src/metrics/collector.js';
 import { fakeDataplane, type FakeDataplane } from '../helpers/fake-dataplane.js';
+import pino from 'pino';
+import { FaultService, FAULT_LINE } from '../../src/services/faults.js';
 
 const ADMIN = 'admin-secret-0123456789';
 const READER = 'reader-secret-0123456789';
@@ -37,8 +39,18 @@ async function build(dp: FakeDataplane, security: Partial<SecurityOptions> = {})
     const cfg = (r.config ?? {}) as { ifMatch?: string; access?: string };
     for (const m of methods) if (m !== 'HEAD') routes.push({ method: m, url: r.url, ifMatch: cfg.ifMatch, access: cfg.access });
   });
+  // Faults and experiments are served by their own service (its versions are its own), here with no data plane running.
+  const faults = new FaultService({
+    dataplane: { state: 'stopped' },
+    context: () => ({ ports: [], sessions: new Map(), maps: [], line: FAULT_LINE }),
+    shadowPorts: () => [],
+    logger: pino({ level: 'silent' }),
+    stateDir: null,
+  });
+  f.addHook('onClose', () => faults.close());
   await f.register(app, {
     dataplane: dp,
+    services: { policy: dp, offload: dp, faults },
     registry: createMetricsRegistry({ source: dp, defaultMetrics: false }),
     security: { tokens: TOKENS, rateLimit: { perSecond: 0, burst: 1 }, ...security },
   });

@@ -26,7 +26,7 @@ const one = (f: Record<string, unknown>) => checkFaults([{ id: 'f1', ...f }], CT
 const BAD: [string, Record<string, unknown>, string, RegExp][] = [
   ['negative delay', { delay: { time: '-5ms' } }, 'faults[0].delay.time', /negative/],
   ['negative delay as a number', { delay: { time: -5 } }, 'faults[0].delay.time', /negative/],
-  ['absurd delay', { delay: { time: '2h' } }, 'faults[0].delay.time', /not a time/],
+  ['absurd delay', { delay: { time: '2d' } }, 'faults[0].delay.time', /not a time/],
   ['delay over 60 s', { delay: { time: '61s' } }, 'faults[0].delay.time', /over 60 s/],
   ['loss above 100 %', { loss: { percent: '150%' } }, 'faults[0].loss.percent', /outside 0 to 100/],
   ['loss without a percent', { loss: { model: 'random' } }, 'faults[0].loss.percent', /needs percent/],

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { checkFaults, type FaultContext } from '../../src/faults/check.js';
+import { checkExperiment } from '../../src/faults/experiment.js';
 
 const DOC = readFileSync(fileURLToPath(new URL('../../../docs/faults.md', import.meta.url)), 'utf8');
 const CTX: FaultContext = {
@@ -42,4 +43,15 @@ blocks.forEach((block, b) => {
       t.deepEqual(r.problems, [], line);
     }
   });
+});
+
+test('docs/faults.md: the experiment example is accepted, its faults too', (t) => {
+  const m = /\n((?: {4}.*\n)+)/.exec(DOC.slice(DOC.indexOf('An experiment is a file')));
+  t.truthy(m, 'the indented experiment example');
+  const doc = parse(m![1]!.split('\n').map((l) => l.slice(4)).join('\n')) as { faults: unknown[] };
+  const r = checkExperiment(doc);
+  t.deepEqual(r.problems, []);
+  t.deepEqual(checkFaults(doc.faults, CTX).problems, []);
+  t.is(r.experiment!.hooks[1]!.stop.command![0], 'virsh');
+  t.deepEqual(r.experiment!.durationsMs, [30_000, 20_000]);
 });

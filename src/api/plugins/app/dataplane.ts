@@ -10,6 +10,7 @@ import type { Registry } from 'prom-client';
 import type { MetricsSource } from '../../../metrics/collector.js';
 import type { OffloadOperations } from '../../../services/offload.js';
 import type { EventSource } from '../../../services/events.js';
+import type { FaultService } from '../../../services/faults.js';
 import type { PolicyOperations } from '../../../services/policy.js';
 import type { ReliabilityOperations } from '../../../services/reliability.js';
 import type { DetectionOperations } from '../../../services/measurement.js';
@@ -28,7 +29,17 @@ export interface ApiServices {
   events?: EventSource;
   /** detections (absent: 503 from GET /v1/detections) */
   measurement?: DetectionOperations;
+  /** faults and experiments (absent: 503) */
+  faults?: FaultOperations;
 }
+
+/** What /v1/faults and /v1/experiments call (src/services/faults.ts). */
+export type FaultOperations = Pick<
+  FaultService,
+  | 'listFaults' | 'getFault' | 'createFault' | 'replaceFault' | 'deleteFault' | 'startFault' | 'stopFault' | 'dryRun'
+  | 'listExperiments' | 'getExperiment' | 'createExperiment' | 'deleteExperiment' | 'startExperiment' | 'stopExperiment'
+  | 'timelineEntries' | 'tableGeneration'
+>;
 
 /** One object that is both (a fake in route tests): its methods serve as the services. */
 export type DataplaneSource = MetricsSource & PolicyOperations & Partial<OffloadOperations>;

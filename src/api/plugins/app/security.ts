@@ -48,6 +48,8 @@ declare module 'fastify' {
     access?: 'read' | 'admin';
     /** 'required': a write without If-Match is refused with 428 */
     ifMatch?: 'required' | 'optional';
+    /** 'own': the resource has versions of its own (faults, experiments): If-Match is the route's to compare, not the policy's */
+    etag?: 'policy' | 'own';
   }
   interface FastifyRequest {
     /** the token's name; "local" without authentication; "" before the check */
@@ -194,6 +196,7 @@ async function securityPlugin(fastify: FastifyInstance, opts: SecurityOptions): 
   fastify.addHook('preHandler', async (request) => {
     if (!isWrite(request)) return;
     request.generationBefore = generation();
+    if (request.routeOptions.config?.etag === 'own') return;
     // The service compares again, atomically with the change; this answers early for every write.
     const expected = expectedGenerations(request, request.routeOptions.config?.ifMatch === 'required');
     const current = request.generationBefore;
