@@ -1,0 +1,148 @@
+/**
+ * The capture port (net_stcap, docs/captures.md) on a real data plane:
+ * copies written as pcapng by the writer thread and rotated while running by
+ * size (-C), count (-W) and time (-G), and across a data-plane restart. Every
+ * file is read by tshark, never by the code under test; time is judged from
+ * the records' own timestamps, not from the wall clock of the test.
+ */
+import test from 'ava';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateConfig } from '../../src/config/load.js';
+import { ether, ipv4, udp } from '../../src/pcap/build.js';
+import { writePcap } from '../../src/pcap/pcap.js';
+import { decodeFields } from '../helpers/policy-run.js';
+import { makeSupervisor, missingBuild, until } from '../helpers/supervised.js';
+
+function tmp(t: { teardown(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'st-capture-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** n UDP frames numbered 1..n in the IPv4 id, `payload` bytes each. */
+function frames(n: number, payload: number): Buffer[] {
+  return Array.from({ length: n }, (_, i) =>
+    ether(
+      { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' },
+      ipv4({ src: '10.0.1.1', dst: '10.0.2.2', id: i + 1, payload: udp({ sport: 4000, dport: 5000, payload: Buffer.alloc(payload, i & 0xff) }) }),
+    ),
+  );
+}
+
+/** A data plane replaying `input` once (or forever) into a sink, copies to a capture port. */
+function captureConfig(dir: string, input: string, capture: Record<string, unknown>, opts: { pps: number; infinite?: boolean }) {
+  return validateConfig({
+    run_dir: dir,
+    dataplane: { workers: 1, idle: 'adaptive' },
+    ports: [
+      {
+        name: 'prod-in',
+        device: `net_pcap0,rx_pcap=${input},infinite_rx=${opts.infinite ? 1 : 0}`,
+        egress: 'prod-out',
+        rx_pps: opts.pps,
+        rx_desc: 256,
+        tx_desc: 256,
+      },
+      { name: 'prod-out', device: 'net_null0,no-rx=1', role: 'egress', rx_desc: 256, tx_desc: 256 },
+      { name: 'capture', device: 'net_stcap0', role: 'shadow', capture },
+    ],
+    translate: { ipv4: [{ from: '10.0.0.0/16', to: '10.99.0.0/16' }] },
+  });
+}
+
+/** Files of a capture named `base` in dir: base, base.1, base.2 ... in sequence order. */
+function sequenceFiles(dir: string, base: string): string[] {
+  return readdirSync(dir)
+    .filter((n) => n === base || (n.startsWith(`${base}.`) && /^[1-9][0-9]*$/.test(n.slice(base.length + 1))))
+    .sort((a, b) => (a === base ? 0 : Number(a.slice(base.length + 1))) - (b === base ? 0 : Number(b.slice(base.length + 1))))
+    .map((n) => join(dir, n));
+}
+
+const FIELDS = ['ip.id', 'ip.dst', 'frame.time_epoch', 'frame.len', 'frame.cap_len'];
+
+/** ns since the epoch from tshark's frame.time_epoch ("1700000000.123456789"), exactly. */
+function epochNs(text: string): bigint {
+  const [s, f = ''] = text.split('.');
+  return BigInt(s!) * 1_000_000_000n + BigInt((f + '000000000').slice(0, 9));
+}
+
+test.serial('size rotation (-C): every copy in exactly one file, in order; no file past its bound; totals match the counters', async (t) => {
+  const skip = missingBuild();
+  if (skip) return t.fail(skip);
+  const dir = tmp(t);
+  const input = join(dir, 'in.pcap');
+  const N = 600;
+  writePcap(input, frames(N, 1000));
+  const bound = 50_000;
+  const config = captureConfig(dir, input, { path: 'shadow.pcapng', rotate: { size_mb: bound / 1e6 } }, { pps: 5000 });
+  const sup = makeSupervisor(`st_capsize_${process.pid}`, config);
+  t.teardown(() => sup.stop());
+  await sup.start();
+  const cap = () => sup.stats().ports[2]!;
+  await until('every copy written', () => (cap().capture?.packets ?? 0) >= N, 60_000);
+  await sup.stop();
+
+  const files = sequenceFiles(dir, 'shadow.pcapng');
+  t.true(files.length >= 10, `${files.length} files for ${N} copies of about 1,100 bytes at ${bound} bytes a file`);
+  const decoded = await Promise.all(files.map((f) => decodeFields(f, FIELDS)));
+  const ids = decoded.flatMap((rows) => rows.map((r) => Number(r['ip.id']![0])));
+  t.deepEqual(ids, Array.from({ length: N }, (_, i) => i + 1), 'each copy once, in the order sent, across the files');
+  t.true(decoded.flat().every((r) => r['ip.dst']![0] === '10.99.2.2'), 'translated copies');
+  files.forEach((f, i) => {
+    const size = statSync(f).size;
+    if (decoded[i]!.length > 1) t.true(size <= bound, `${f}: ${size} bytes > ${bound}`);
+    // and rotated for a reason: the next record would not have fitted
+    if (i < files.length - 1) t.true(size > bound - 2 * 1100, `${f}: ${size} bytes, rotated early`);
+  });
+  const c = cap();
+  t.is(c.txPackets, N, 'the capture port accepted every copy');
+  t.is(c.txDropped, 0);
+  t.is(c.capture!.packets, N);
+  t.is(c.capture!.rotations, files.length - 1);
+  t.is(c.capture!.bytes, files.reduce((a, f) => a + statSync(f).size, 0) - headerBytes(files), 'bytes: the records written');
+  t.is(c.capture!.ringFull + c.capture!.nomem + c.capture!.writeErrors, 0);
+});
+
+/** Bytes of the section header and interface blocks at the start of each file (what precedes its first record). */
+function headerBytes(files: readonly string[]): number {
+  let total = 0;
+  for (const f of files) {
+    const b = readFileSync(f);
+    let off = 0;
+    // pcapng blocks: type (4), total length (4) ... ; records are type 6 (EPB)
+    while (off + 8 <= b.length && b.readUInt32LE(off) !== 6) off += b.readUInt32LE(off + 4);
+    total += off;
+  }
+  return total;
+}
+
+test.serial('count (-W): at most count files remain, the oldest removed; they hold the newest copies, contiguous', async (t) => {
+  const skip = missingBuild();
+  if (skip) return t.fail(skip);
+  const dir = tmp(t);
+  const input = join(dir, 'in.pcap');
+  const N = 600;
+  writePcap(input, frames(N, 1000));
+  const config = captureConfig(dir, input, { path: 'shadow.pcapng', rotate: { size_mb: 0.05, count: 4 } }, { pps: 5000 });
+  const sup = makeSupervisor(`st_capcount_${process.pid}`, config);
+  t.teardown(() => sup.stop());
+  await sup.start();
+  const cap = () => sup.stats().ports[2]!;
+  await until('every copy written', () => (cap().capture?.packets ?? 0) >= N, 60_000);
+  await sup.stop();
+
+  const files = sequenceFiles(dir, 'shadow.pcapng');
+  t.is(files.length, 4, files.join(' '));
+  const c = cap().capture!;
+  const created = c.rotations + 1;
+  t.true(created >= 10, `${created} files made`);
+  t.is(c.filesRemoved, created - 4);
+  // The survivors are the last four made: sequence numbers created-4 .. created-1.
+  t.deepEqual(files.map((f) => f.slice(f.lastIndexOf('.') + 1)), [created - 4, created - 3, created - 2, created - 1].map(String));
+  const ids = (await Promise.all(files.map((f) => decodeFields(f, ['ip.id'])))).flat().map((r) => Number(r['ip.id']![0]));
+  t.true(ids.length > 0);
+  t.is(ids[ids.length - 1], N, 'the newest copy is kept');
+  t.deepEqual(ids, Array.from({ length: ids.length }, (_, i) => N - ids.length + 1 + i), 'the newest copies, none missing between');
+});
