@@ -79,6 +79,7 @@ test.serial('size rotation (-C): every copy in exactly one file, in order; no fi
   const config = captureConfig(dir, input, { path: 'shadow.pcapng', rotate: { size_mb: bound / 1e6 } }, { pps: 5000 });
   const sup = makeSupervisor(`st_capsize_${process.pid}`, config);
   t.teardown(() => sup.stop());
+  const t0 = BigInt(Date.now()) * 1_000_000n;
   await sup.start();
   const cap = () => sup.stats().ports[2]!;
   await until('every copy written', () => (cap().capture?.packets ?? 0) >= N, 60_000);
@@ -90,6 +91,11 @@ test.serial('size rotation (-C): every copy in exactly one file, in order; no fi
   const ids = decoded.flatMap((rows) => rows.map((r) => Number(r['ip.id']![0])));
   t.deepEqual(ids, Array.from({ length: N }, (_, i) => i + 1), 'each copy once, in the order sent, across the files');
   t.true(decoded.flat().every((r) => r['ip.dst']![0] === '10.99.2.2'), 'translated copies');
+  // Stamped while the test ran (DPDK 22.11.11's own pcapng clock was centuries off).
+  const t1 = BigInt(Date.now()) * 1_000_000n;
+  const stamps = decoded.flat().map((r) => epochNs(r['frame.time_epoch']![0]!));
+  t.true(stamps.every((x) => x >= t0 && x <= t1), `records stamped from ${stamps[0]} to ${stamps.at(-1)}, the test ran from ${t0} to ${t1}`);
+  t.true(stamps.every((x, i) => i === 0 || x >= stamps[i - 1]!), 'in time order');
   files.forEach((f, i) => {
     const size = statSync(f).size;
     if (decoded[i]!.length > 1) t.true(size <= bound, `${f}: ${size} bytes > ${bound}`);
@@ -145,4 +151,100 @@ test.serial('count (-W): at most count files remain, the oldest removed; they ho
   t.true(ids.length > 0);
   t.is(ids[ids.length - 1], N, 'the newest copy is kept');
   t.deepEqual(ids, Array.from({ length: ids.length }, (_, i) => N - ids.length + 1 + i), 'the newest copies, none missing between');
+});
+
+const TIME_NAME = /^shadow-(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})\.pcapng$/;
+
+test.serial('time rotation (-G): a new file for a copy stamped a period after the file began, named by its time (UTC)', async (t) => {
+  const skip = missingBuild();
+  if (skip) return t.fail(skip);
+  const dir = tmp(t);
+  const input = join(dir, 'in.pcap');
+  const N = 500;
+  writePcap(input, frames(N, 100));
+  // 200 copies/s for 2.5 s, 1 s periods.
+  const config = captureConfig(dir, input, { path: 'shadow-%Y%m%d-%H%M%S.pcapng', rotate: { seconds: 1 } }, { pps: 200 });
+  const sup = makeSupervisor(`st_captime_${process.pid}`, config);
+  t.teardown(() => sup.stop());
+  await sup.start();
+  await until('every copy written', () => (sup.stats().ports[2]!.capture?.packets ?? 0) >= N, 60_000);
+  await sup.stop();
+
+  const names = readdirSync(dir).filter((n) => n.startsWith('shadow-')).sort();
+  t.true(names.every((n) => TIME_NAME.test(n)), `names: ${names.join(' ')}`);
+  const decoded = await Promise.all(names.map((n) => decodeFields(join(dir, n), FIELDS)));
+  const ids = decoded.flatMap((rows) => rows.map((r) => Number(r['ip.id']![0])));
+  t.deepEqual(ids, Array.from({ length: N }, (_, i) => i + 1), 'each copy once, in order, across the files');
+  const S = 1_000_000_000n;
+  const ts = decoded.map((rows) => rows.map((r) => epochNs(r['frame.time_epoch']![0]!)));
+  const span = ts.flat().at(-1)! - ts.flat()[0]!;
+  // Each file holds less than a period of records, so a span past one period needs two files at least.
+  t.true(span > S, `the copies span ${span} ns`);
+  t.true(names.length >= 2, `${names.length} files`);
+  const nameSecs = names.map((n) => {
+    const m = TIME_NAME.exec(n)!;
+    return BigInt(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) / 1000);
+  });
+  names.forEach((n, k) => {
+    const first = ts[k]![0];
+    if (first === undefined) return; // the first file may be empty (opened at start)
+    const start = k === 0 ? nameSecs[0]! * S : first; // file 0 began when the port started, within its named second
+    for (const x of ts[k]!) t.true(x < start + (k === 0 ? 2n : 1n) * S, `${n}: a record ${x - start} ns after the file began`);
+    if (k >= 1) {
+      t.is(nameSecs[k], first / S, `${n} is named by its first record's second (UTC)`);
+      const prevStart = k === 1 ? nameSecs[0]! * S : ts[k - 1]![0]!;
+      t.true(first >= prevStart + S, `${n} began ${first - prevStart} ns after the previous file`);
+      t.true(first > ts[k - 1]!.at(-1)!, `after every record of the previous file: ${first} vs ${ts[k - 1]!.at(-1)!} (${names[k - 1]} ${ts[k - 1]!.slice(-5).join(" ")} / ${ts[k]!.slice(0, 5).join(" ")})`);
+    }
+  });
+  t.is(sup.stats().ports[2]!.capture!.rotations, names.length - 1);
+});
+
+test.serial('a data-plane crash and restart: earlier files are never truncated or rewritten; the new data plane writes new ones', async (t) => {
+  const skip = missingBuild();
+  if (skip) return t.fail(skip);
+  const dir = tmp(t);
+  const input = join(dir, 'in.pcap');
+  writePcap(input, frames(100, 1000));
+  const config = captureConfig(dir, input, { path: 'shadow.pcapng', rotate: { size_mb: 0.05 } }, { pps: 2000, infinite: true });
+  // A long first backoff: the crashed run's files are read before the next data plane starts.
+  const sup = makeSupervisor(`st_caprestart_${process.pid}`, config, { backoff: { initialMs: 3000, jitter: 0 } });
+  t.teardown(() => sup.stop());
+  await sup.start();
+  const written = () => sup.stats().ports[2]!.capture?.packets ?? 0;
+  await until('three files of copies', () => written() > 150, 60_000);
+  const pid = sup.childPid()!;
+  process.kill(pid, 'SIGKILL');
+  await until('the crashed data plane gone', () => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  }, 10_000);
+  const before = new Map(sequenceFiles(dir, 'shadow.pcapng').map((f) => [f, readFileSync(f)]));
+  t.true(before.size >= 3, `${before.size} files before the crash`);
+  await until('restarted', () => sup.restartCount() === 1 && sup.state === 'running' && sup.childPid() !== pid, 60_000);
+  const base = written();
+  await until('copies written by the new data plane', () => written() > base + 150, 60_000);
+  await sup.stop();
+
+  const after = sequenceFiles(dir, 'shadow.pcapng');
+  for (const [f, bytes] of before) {
+    t.true(existsSync(f), `${f} still there`);
+    t.true(readFileSync(f).equals(bytes), `${f} unchanged by the next data plane`);
+  }
+  const added = after.filter((f) => !before.has(f));
+  t.true(added.length >= 3, `${added.length} new files`);
+  const seq = (f: string) => (f.endsWith('.pcapng') ? 0 : Number(f.slice(f.lastIndexOf('.') + 1)));
+  const lastBefore = Math.max(...[...before.keys()].map(seq));
+  t.true(added.every((f) => seq(f) > lastBefore), 'the new data plane numbers on from the last file');
+  // Every file, the crashed run's last one included, is a capture tshark reads to the end
+  // (the crashed run's newest may hold only its headers: killed before its first write).
+  const rows = await Promise.all(after.map((f) => decodeFields(f, ['ip.dst'])));
+  t.true(rows.every((r) => r.every((x) => x['ip.dst']![0] === '10.99.2.2')));
+  const count = (files: string[]) => files.reduce((a, f) => a + rows[after.indexOf(f)]!.length, 0);
+  t.true(count([...before.keys()]) >= 150, 'the crashed run\'s copies');
+  t.true(count(added) >= 150, 'the new run\'s copies');
 });

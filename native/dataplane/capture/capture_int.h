@@ -69,6 +69,7 @@ struct st_cap_dev {
 	struct rte_mempool *pool;    /* pcapng records (rte_pcapng_copy) */
 	struct st_cap_file file;
 	uint64_t retry_ns;           /* after a failed open, no new try before this */
+	uint64_t tsc_hz, anchor_tsc, anchor_ns; /* TSC to wall clock (capture_writer.c) */
 	struct st_capture_stats ctr; /* writer's counters (ring_full is per queue) */
 };
 

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
@@ -62,6 +63,36 @@ now_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+/* Wall-clock time of a TSC reading, from an anchor (a TSC reading and the
+ * wall clock at that moment) taken again every ANCHOR_NS so that an error
+ * in the TSC rate or a clock adjustment never accumulates. */
+#define ANCHOR_NS (10 * NS_PER_S)
+
+static void
+anchor(struct st_cap_dev *d)
+{
+	d->anchor_tsc = rte_rdtsc();
+	d->anchor_ns = now_ns();
+}
+
+static uint64_t
+tsc_to_ns(const struct st_cap_dev *d, uint64_t tsc)
+{
+	const uint64_t hz = d->tsc_hz;
+
+	if (tsc >= d->anchor_tsc) {
+		uint64_t delta = tsc - d->anchor_tsc;
+
+		return d->anchor_ns + delta / hz * NS_PER_S + delta % hz * NS_PER_S / hz;
+	} else {
+		/* sent just before the anchor was taken */
+		uint64_t delta = d->anchor_tsc - tsc;
+		uint64_t back = delta / hz * NS_PER_S + delta % hz * NS_PER_S / hz;
+
+		return back < d->anchor_ns ? d->anchor_ns - back : 0;
+	}
 }
 
 static int
@@ -341,7 +372,7 @@ handle(struct st_cap_dev *d, uint16_t q, const struct st_cap_elem *e, struct rte
 {
 	struct rte_mbuf *c = rte_pcapng_copy(d->port_id, q, e->m, d->pool, d->conf.snaplen, e->tsc,
 					     RTE_PCAPNG_DIRECTION_OUT);
-	const uint32_t *epb;
+	uint32_t *epb;
 	uint64_t ts;
 	uint32_t blk;
 
@@ -350,12 +381,16 @@ handle(struct st_cap_dev *d, uint16_t q, const struct st_cap_elem *e, struct rte
 		d->ctr.nomem++;
 		return;
 	}
-	/* The record's own timestamp and length (pcapng EPB: block length at
-	 * word 1, timestamp high and low at words 3 and 4), so that rotation
-	 * follows exactly what the file says. */
-	epb = rte_pktmbuf_mtod(c, const uint32_t *);
+	/* The record's timestamp is ours (pcapng EPB: block length at word 1,
+	 * timestamp high and low at words 3 and 4): DPDK 22.11.11's own TSC
+	 * conversion gives times centuries off here (its clock is set up
+	 * before EAL knows the TSC rate). Rotation follows exactly what the
+	 * file says. */
+	epb = rte_pktmbuf_mtod(c, uint32_t *);
 	blk = epb[1];
-	ts = (uint64_t)epb[3] << 32 | epb[4];
+	ts = tsc_to_ns(d, e->tsc);
+	epb[3] = (uint32_t)(ts >> 32);
+	epb[4] = (uint32_t)ts;
 	if (d->file.fd >= 0 && rotation_due(d, ts, blk)) {
 		flush(d, batch, nb);
 		close_file(d);
@@ -407,6 +442,8 @@ writer_main(void *arg)
 	struct st_cap_dev *d = arg;
 
 	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
+		if (now_ns() - d->anchor_ns >= ANCHOR_NS)
+			anchor(d);
 		if (drain(d) == 0) {
 			struct timespec nap = { 0, IDLE_NAP_US * 1000 };
 
@@ -439,6 +476,10 @@ st_cap_writer_start(struct st_cap_dev *d)
 	}
 	d->file.fd = -1;
 	d->retry_ns = 0;
+	d->tsc_hz = rte_get_tsc_hz();
+	if (d->tsc_hz == 0)
+		d->tsc_hz = 1;
+	anchor(d);
 	/* The first file now, so a path that cannot be written fails the start. */
 	rc = open_file(d, now_ns());
 	if (rc != 0)
