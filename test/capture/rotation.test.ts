@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../../src/config/load.js';
+import { createMetricsRegistry } from '../../src/metrics/collector.js';
 import { ether, ipv4, udp } from '../../src/pcap/build.js';
 import { writePcap } from '../../src/pcap/pcap.js';
 import { decodeFields } from '../helpers/policy-run.js';
@@ -84,8 +85,20 @@ test.serial('size rotation (-C): every copy in exactly one file, in order; no fi
   const cap = () => sup.stats().ports[2]!;
   await until('every copy written', () => (cap().capture?.packets ?? 0) >= N, 60_000);
   await sup.stop();
+  // /metrics says the same as the snapshot (after the stop: the last counters are kept).
+  const metrics = new Map(
+    (await createMetricsRegistry({ source: sup, defaultMetrics: false }).metrics())
+      .split('\n')
+      .filter((l) => l.startsWith('shadowtap_capture_'))
+      .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))] as const),
+  );
 
   const files = sequenceFiles(dir, 'shadow.pcapng');
+  t.is(metrics.get('shadowtap_capture_packets_total{port="capture"}'), N);
+  t.is(metrics.get('shadowtap_capture_rotations_total{port="capture"}'), files.length - 1);
+  t.is(metrics.get('shadowtap_capture_bytes_total{port="capture"}'), cap().capture!.bytes);
+  t.is(metrics.get('shadowtap_capture_files_removed_total{port="capture"}'), 0);
+  t.is(metrics.get('shadowtap_capture_dropped_total{port="capture",reason="ring_full"}'), 0);
   t.true(files.length >= 10, `${files.length} files for ${N} copies of about 1,100 bytes at ${bound} bytes a file`);
   const decoded = await Promise.all(files.map((f) => decodeFields(f, FIELDS)));
   const ids = decoded.flatMap((rows) => rows.map((r) => Number(r['ip.id']![0])));
@@ -247,4 +260,38 @@ test.serial('a data-plane crash and restart: earlier files are never truncated o
   const count = (files: string[]) => files.reduce((a, f) => a + rows[after.indexOf(f)]!.length, 0);
   t.true(count([...before.keys()]) >= 150, 'the crashed run\'s copies');
   t.true(count(added) >= 150, 'the new run\'s copies');
+});
+
+test.serial('a writer that falls behind costs copies, counted, never production: a 64-copy ring under an unpaced replay', async (t) => {
+  const skip = missingBuild();
+  if (skip) return t.fail(skip);
+  const dir = tmp(t);
+  const input = join(dir, 'in.pcap');
+  const N = 5000;
+  writePcap(input, frames(N, 1000));
+  const config = captureConfig(dir, input, { path: 'shadow.pcapng', ring: 64, rotate: { size_mb: 1 } }, { pps: 0 });
+  const sup = makeSupervisor(`st_capring_${process.pid}`, config);
+  t.teardown(() => sup.stop());
+  await sup.start();
+  const s = () => sup.stats();
+  const settled = () => {
+    const c = s().ports[2]!;
+    return c.capture !== undefined && c.capture.packets + c.capture.ringFull === N;
+  };
+  await until('every copy written or refused', settled, 60_000);
+  await until('production forwarded', () => s().ports[1]!.txPackets === N, 60_000);
+  await sup.stop();
+  const st = s();
+  const c = st.ports[2]!;
+  t.is(st.ports[0]!.rxPackets, N);
+  t.is(st.ports[1]!.txPackets, N, 'production: every frame forwarded');
+  t.is(st.ports[1]!.txDropped, 0);
+  t.is(c.txPackets, c.capture!.packets, 'what the ring took was written');
+  t.is(c.txDropped, c.capture!.ringFull, 'what the ring refused the worker dropped and counted');
+  t.is(st.dropped.tx_full, c.capture!.ringFull, 'as shadowtap_mirror_dropped_total{reason="tx_full"}');
+  const rows = (await Promise.all(sequenceFiles(dir, 'shadow.pcapng').map((f) => decodeFields(f, ['ip.id'])))).flat();
+  t.is(rows.length, c.capture!.packets, 'the files hold every copy written');
+  const ids = rows.map((r) => Number(r['ip.id']![0]));
+  t.true(ids.every((x, i) => i === 0 || x > ids[i - 1]!), 'in order, none twice');
+  t.log(`${c.capture!.packets} copies written, ${c.capture!.ringFull} refused by the full ring`);
 });
