@@ -295,3 +295,34 @@ test.serial('a writer that falls behind costs copies, counted, never production:
   t.true(ids.every((x, i) => i === 0 || x > ids[i - 1]!), 'in order, none twice');
   t.log(`${c.capture!.packets} copies written, ${c.capture!.ringFull} refused by the full ring`);
 });
+
+test.serial('the standby takes a crashed data plane\'s capture port over (hot-plugged with its arguments) and writes on in new files', async (t) => {
+  const skip = missingBuild();
+  if (skip) return t.fail(skip);
+  const dir = tmp(t);
+  const input = join(dir, 'in.pcap');
+  writePcap(input, frames(100, 1000));
+  const config = captureConfig(dir, input, { path: 'shadow.pcapng', rotate: { size_mb: 0.05 } }, { pps: 2000, infinite: true });
+  const sup = makeSupervisor(`st_capstandby_${process.pid}`, config, { standby: true });
+  t.teardown(() => sup.stop());
+  let prepared = 0;
+  const ready: boolean[] = [];
+  sup.on('standby', () => prepared++);
+  sup.on('ready', (r) => ready.push(r.standby));
+  await sup.start();
+  const written = () => sup.stats().ports[2]!.capture?.packets ?? 0;
+  await until('copies written', () => written() > 100, 60_000);
+  await until('a standby prepared', () => prepared > 0, 60_000);
+  const pid = sup.childPid()!;
+  const before = new Set(sequenceFiles(dir, 'shadow.pcapng'));
+  process.kill(pid, 'SIGKILL');
+  await until('taken over', () => sup.restartCount() === 1 && sup.state === 'running' && sup.childPid() !== pid, 60_000);
+  const base = written();
+  await until('copies written after the takeover', () => written() > base + 100, 60_000);
+  await sup.stop();
+  t.deepEqual(ready, [false, true], 'the second data plane was the standby');
+  const added = sequenceFiles(dir, 'shadow.pcapng').filter((f) => !before.has(f));
+  t.true(added.length >= 1, 'new files');
+  const rows = (await Promise.all(added.map((f) => decodeFields(f, ['ip.dst'])))).flat();
+  t.true(rows.length >= 100 && rows.every((r) => r['ip.dst']![0] === '10.99.2.2'), `${rows.length} copies in the new files`);
+});
