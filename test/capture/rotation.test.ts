@@ -326,3 +326,26 @@ test.serial('the standby takes a crashed data plane\'s capture port over (hot-pl
   const rows = (await Promise.all(added.map((f) => decodeFields(f, ['ip.dst'])))).flat();
   t.true(rows.length >= 100 && rows.every((r) => r['ip.dst']![0] === '10.99.2.2'), `${rows.length} copies in the new files`);
 });
+
+test.serial('a capture path that cannot be written fails the start, saying which port and why', async (t) => {
+  const skip = missingBuild();
+  if (skip) return t.fail(skip);
+  const dir = tmp(t);
+  const input = join(dir, 'in.pcap');
+  writePcap(input, frames(10, 100));
+  // A regular file where the capture's directory should be.
+  writePcap(join(dir, 'not-a-dir'), []);
+  const config = captureConfig(dir, input, { path: 'not-a-dir/shadow.pcapng' }, { pps: 100 });
+  const sup = makeSupervisor(`st_capbad_${process.pid}`, config, { backoff: { initialMs: 60_000, jitter: 0 } });
+  t.teardown(() => sup.stop());
+  let err: { code?: string; field?: string; message?: string } | undefined;
+  try {
+    await sup.start();
+  } catch (e) {
+    err = e as typeof err;
+  }
+  t.is(err?.code, 'ST_ERR_PORT_CONFIG');
+  t.is(err?.field, 'ports[2].device');
+  t.regex(err?.message ?? '', /port 'capture' \(net_stcap0\): rte_eth_dev_start failed: Not a directory/);
+  t.regex(err?.message ?? '', /net_stcap0: cannot create .*not-a-dir\/shadow\.pcapng: Not a directory/, 'the writer says which file');
+});
