@@ -46,7 +46,7 @@ function say(msg) {
 
 // ---- the list --------------------------------------------------------------------------
 const FIELDS = ['id', 'area', 'file', 'find', 'replace', 'tests', 'why'];
-const AREAS = ['rewrite', 'classify', 'counters', 'policy-compile', 'api', 'encap', 'offload', 'rx-check', 'faults'];
+const AREAS = ['rewrite', 'classify', 'counters', 'policy-compile', 'api', 'encap', 'offload', 'rx-check', 'faults', 'capture'];
 
 function loadList() {
   const list = JSON.parse(readFileSync(LIST, 'utf8'));

@@ -36,6 +36,18 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
     po.Set("hwIerrors", N(env, p.hw_ierrors));
     po.Set("hwOerrors", N(env, p.hw_oerrors));
     po.Set("hwRxNombuf", N(env, p.hw_rx_nombuf));
+    if (p.is_capture) {
+      // A capture port (net_stcap): its writer's counters.
+      Napi::Object c = Napi::Object::New(env);
+      c.Set("packets", N(env, p.cap_packets));
+      c.Set("bytes", N(env, p.cap_bytes));
+      c.Set("rotations", N(env, p.cap_rotations));
+      c.Set("filesRemoved", N(env, p.cap_files_removed));
+      c.Set("ringFull", N(env, p.cap_ring_full));
+      c.Set("nomem", N(env, p.cap_nomem));
+      c.Set("writeErrors", N(env, p.cap_write_errors));
+      po.Set("capture", c);
+    }
     ports.Set(i, po);
   }
   o.Set("ports", ports);

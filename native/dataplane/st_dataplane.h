@@ -189,6 +189,10 @@ struct st_port_stats {
 	/* ethdev counters (rte_eth_stats_get) */
 	uint64_t hw_ipackets, hw_opackets, hw_ibytes, hw_obytes;
 	uint64_t hw_imissed, hw_ierrors, hw_oerrors, hw_rx_nombuf;
+	/* a capture port's (net_stcap, capture.h); all 0 on other ports */
+	uint8_t is_capture;
+	uint64_t cap_packets, cap_bytes, cap_rotations, cap_files_removed;
+	uint64_t cap_ring_full, cap_nomem, cap_write_errors;
 };
 
 struct st_worker_stats {

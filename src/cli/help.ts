@@ -74,11 +74,15 @@ plus the tap interface st-shadow0 when running as root.
 Captures: a capture file the data plane writes (net_pcap tx_pcap=) is
 rotated aside before every start and restart, never truncated: FILE becomes
 FILE.1, FILE.1 becomes FILE.2, ... (as tcpdump -W), keeping --capture-keep
-of them. net_pcap cannot reopen its file while it runs, so a capture is not
-rotated by size or time while running (tcpdump -C/-G): --max-capture-mb
-stops the run at a size instead. For rotation by size and time while
-running, capture a shadow tap interface: tcpdump -i st-shadow0 -w shadow.pcap
--C 100 -G 3600 -W 24.
+of them. net_pcap cannot reopen its file while it runs, so such a capture is
+not rotated by size or time while running: --max-capture-mb stops the run
+at a size instead. For rotation while running, use a capture port: a shadow
+port with device net_stcap0 and a capture section, e.g.
+  capture: { path: shadow-%Y%m%d-%H%M%S.pcapng,
+             rotate: { size_mb: 100, seconds: 3600, count: 24 } }
+writes pcapng from a thread of its own and rotates by size, time and count
+as tcpdump -C 100 -G 3600 -W 24 would, never overwriting a file, restarts
+included (docs/captures.md; --max-capture-mb does not apply to it).
 
 options:
   -c, --config FILE       YAML configuration (default: the embedded demo)

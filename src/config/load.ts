@@ -13,6 +13,7 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml
 import { ConfigError, PolicyError, stError, sysReason, type ConfigProblem } from '../errors.js';
 import { measurementProblems } from './measurement.js';
 import { checkPolicySemantics } from '../policy/check.js';
+import { captureProblems } from './capture.js';
 import { safetyFindings } from '../policy/map-safety.js';
 import { compilePolicy, type CompiledPolicy, type CompilePolicyOptions } from '../policy/compile.js';
 import {
@@ -35,7 +36,7 @@ import {
 } from '../policy/prefix.js';
 
 export const PCI_DEVICE = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7](,.*)?$/;
-export const VDEV_DEVICE = /^net_(pcap|null|ring|tap|af_packet|shadowsim)[0-9]+(,.*)?$/;
+export const VDEV_DEVICE = /^net_(pcap|null|ring|tap|af_packet|shadowsim|stcap)[0-9]+(,.*)?$/;
 
 export type Segment = string | number;
 
@@ -317,7 +318,7 @@ function semanticProblems(cfg: Record<string, unknown>, found: Found): void {
       if (!PCI_DEVICE.test(device) && !VDEV_DEVICE.test(device)) {
         found.add(
           ['ports', i, 'device'],
-          `"${device}" is neither a PCI address nor a supported vdev; expected a PCI address such as "0000:3b:00.0" (optionally ",devargs") or a vdev spec net_pcap|net_null|net_ring|net_tap|net_af_packet|net_shadowsim followed by a number (e.g. "net_pcap0,rx_pcap=in.pcap")`,
+          `"${device}" is neither a PCI address nor a supported vdev; expected a PCI address such as "0000:3b:00.0" (optionally ",devargs") or a vdev spec net_pcap|net_null|net_ring|net_tap|net_af_packet|net_shadowsim|net_stcap followed by a number (e.g. "net_pcap0,rx_pcap=in.pcap")`,
         );
       } else {
         const ethdev = ethdevName(device);
@@ -332,6 +333,7 @@ function semanticProblems(cfg: Record<string, unknown>, found: Found): void {
         }
       }
     }
+    captureProblems(p, i, (segments, message) => found.add(segments, message));
     const role = p['role'];
     if (role === 'production') production++;
     if (role === 'shadow') shadow++;

@@ -72,6 +72,31 @@ export const DataplaneSchema = Type.Object(
   { additionalProperties: false, default: {}, description: 'Data-plane process settings.' },
 );
 
+export const CaptureRotateSchema = Type.Object(
+  {
+    size_mb: expect(
+      Type.Number({ minimum: 0, maximum: 1e9, default: 0, description: 'Start a new file before a record would take this one past N MB (1,000,000 bytes, as tcpdump -C; fractions allowed: 0.5 is 500,000 bytes). 0 = no size limit.' }),
+      'a number of MB (1,000,000 bytes) from 0.001 up, or 0 for no size limit',
+    ),
+    seconds: int(0, 2678400, 0, 'Start a new file for a packet stamped this many seconds or more after the current file began (as tcpdump -G; the new file is named by that packet\'s time). 0 = no time limit.'),
+    count: int(0, 100000, 0, 'Keep at most this many files of this capture, earlier runs\' included, removing the oldest (tcpdump -W overwrites; shadowtap never does). 0 = keep all.'),
+  },
+  { additionalProperties: false, default: {}, description: 'Rotation while running, as tcpdump -C, -G and -W.' },
+);
+
+export const CaptureSchema = Type.Object(
+  {
+    path: expect(
+      Type.String({ minLength: 1, maxLength: 4000, description: 'pcapng file to write, relative to run_dir. The file name may hold strftime conversions (%Y %m %d %H %M %S %j %y %s, UTC), expanded when each file is opened. An existing file is never overwritten: the next free FILE.N is used.' }),
+      'a file path such as shadow-%Y%m%d-%H%M%S.pcapng',
+    ),
+    snaplen: int(64, 65000, 65000, 'Bytes of each copy written; longer copies are cut (the record keeps the original length).'),
+    ring: int(64, 65536, 4096, 'Copies waiting for the writer, per worker; when full, copies are dropped and counted (the workers never wait).'),
+    rotate: CaptureRotateSchema,
+  },
+  { additionalProperties: false, description: "shadowtap's capture writer (device net_stcapN): writes the copies sent to this shadow port as pcapng, rotated while running (docs/captures.md)." },
+);
+
 export const PortSchema = Type.Object(
   {
     name: expect(
@@ -96,6 +121,7 @@ export const PortSchema = Type.Object(
     rx_desc: int(64, 16384, 1024, 'Rx descriptors per queue.'),
     tx_desc: int(64, 16384, 1024, 'Tx descriptors per queue.'),
     rx_pps: int(0, 100000000, 0, 'Pace this port\'s rx to at most N packets/s (0 = unpaced). For replay sources such as net_pcap infinite_rx; on a real NIC, unread packets are dropped by the NIC (imissed).'),
+    capture: expect(Type.Optional(CaptureSchema), 'a mapping with path and optionally snaplen, ring and rotate'),
   },
   { additionalProperties: false, description: 'One DPDK port.' },
 );

@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { ethdevName, isPciDevice } from '../config/load.js';
+import { deviceSpec } from '../config/capture.js';
 import { parsePrefix4, parsePrefix6 } from '../policy/prefix.js';
 import { parseAddress } from '../policy/fields.js';
 import { stError } from '../errors.js';
@@ -90,7 +91,11 @@ export function compilePlan(config: Config, options: CompileOptions): CompiledPl
     ealArgs.push('-a', p.device);
     standbyEalArgs.push('-b', p.device.split(',')[0]!);
   }
-  for (const p of config.ports) if (!isPciDevice(p.device)) ealArgs.push('--vdev', p.device);
+  // A capture port's section becomes its devargs (config/capture.ts).
+  const specs = config.ports.map((p) => deviceSpec(p, config.run_dir));
+  config.ports.forEach((p, i) => {
+    if (!isPciDevice(p.device)) ealArgs.push('--vdev', specs[i]!);
+  });
   for (const a of [ealArgs, standbyEalArgs]) a.push('--log-level', eal.log_level, ...eal.extra_args);
 
   const index = new Map(config.ports.map((p, i) => [p.name, i]));
@@ -159,5 +164,5 @@ export function compilePlan(config: Config, options: CompileOptions): CompiledPl
   };
   const measure = compileMeasure(config);
   if (measure !== null) plan.measure = measure;
-  return { ealArgs, plan, standbyEalArgs, devices: config.ports.map((p) => p.device) };
+  return { ealArgs, plan, standbyEalArgs, devices: specs };
 }

@@ -102,7 +102,13 @@ export interface NativePortStats {
   txDropped: number;
   hwIpackets: number; hwOpackets: number; hwIbytes: number; hwObytes: number;
   hwImissed: number; hwIerrors: number; hwOerrors: number; hwRxNombuf: number;
+  /** a capture port's writer (net_stcap, docs/captures.md); absent on other ports */
+  capture?: NativeCaptureStats;
 }
+
+export const CAPTURE_COUNTERS = ['packets', 'bytes', 'rotations', 'filesRemoved', 'ringFull', 'nomem', 'writeErrors'] as const;
+/** copies written and bytes (pcapng framing included), files rotated and removed, copies lost by cause */
+export type NativeCaptureStats = Record<(typeof CAPTURE_COUNTERS)[number], number>;
 
 export interface NativeWorkerStats {
   lcore: number;

@@ -47,7 +47,7 @@ export interface MetricsOptions {
 
 const STATES: readonly SupervisorState[] = ['stopped', 'starting', 'running', 'backoff', 'failed'];
 
-type PortCounterKey = keyof Omit<SupervisorStats['ports'][number], 'name' | 'role'>;
+type PortCounterKey = keyof Omit<SupervisorStats['ports'][number], 'name' | 'role' | 'capture'>;
 
 /** metric name suffix, counter field, help */
 const PORT_METRICS: readonly [string, PortCounterKey, string][] = [
@@ -203,6 +203,33 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
       for (const p of stats?.ports ?? []) c.inc({ port: p.name }, p[key]);
     });
   }
+
+  // Capture ports (net_stcap): what the writer wrote, rotated, removed and lost.
+  counter('shadowtap_capture_packets_total', 'Copies a capture port wrote to its files.', ['port'], (c, { stats }) => {
+    for (const p of stats?.ports ?? []) if (p.capture) c.inc({ port: p.name }, p.capture.packets);
+  });
+  counter('shadowtap_capture_bytes_total', 'Bytes a capture port wrote to its files (pcapng framing included).', ['port'], (c, { stats }) => {
+    for (const p of stats?.ports ?? []) if (p.capture) c.inc({ port: p.name }, p.capture.bytes);
+  });
+  counter('shadowtap_capture_rotations_total', 'Capture files closed for a new one while running (size or time).', ['port'], (c, { stats }) => {
+    for (const p of stats?.ports ?? []) if (p.capture) c.inc({ port: p.name }, p.capture.rotations);
+  });
+  counter('shadowtap_capture_files_removed_total', 'Oldest capture files removed to keep rotate.count.', ['port'], (c, { stats }) => {
+    for (const p of stats?.ports ?? []) if (p.capture) c.inc({ port: p.name }, p.capture.filesRemoved);
+  });
+  counter(
+    'shadowtap_capture_dropped_total',
+    'Copies a capture port did not write: ring_full (the writer was behind; the worker dropped the copy), nomem, write_error.',
+    ['port', 'reason'],
+    (c, { stats }) => {
+      for (const p of stats?.ports ?? []) {
+        if (!p.capture) continue;
+        c.inc({ port: p.name, reason: 'ring_full' }, p.capture.ringFull);
+        c.inc({ port: p.name, reason: 'nomem' }, p.capture.nomem);
+        c.inc({ port: p.name, reason: 'write_error' }, p.capture.writeErrors);
+      }
+    },
+  );
 
   counter('shadowtap_mirror_packets_total', 'Shadow copies handed to shadow tx.', [], (c, { stats }) => c.inc(stats?.mirrorPackets ?? 0));
   counter('shadowtap_mirror_bytes_total', 'Bytes of shadow copies handed to shadow tx.', [], (c, { stats }) => c.inc(stats?.mirrorBytes ?? 0));

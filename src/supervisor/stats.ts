@@ -7,9 +7,11 @@
  */
 import {
   ANOMALIES,
+  CAPTURE_COUNTERS,
   DROP_REASONS,
   RX_INVALID_REASONS,
   type Anomaly,
+  type NativeCaptureStats,
   type DropReason,
   type RxInvalidReason,
   type NativePortStats,
@@ -60,6 +62,11 @@ export function addStats(a: NativeStats, b: NativeStats): NativeStats {
     const pb = b.ports[i];
     const out = { ...pa };
     if (pb) for (const k of PORT_COUNTERS) out[k] = pa[k] + num(pb[k]);
+    if (pa.capture || pb?.capture) {
+      const ca = pa.capture;
+      const cb = pb?.capture;
+      out.capture = Object.fromEntries(CAPTURE_COUNTERS.map((k) => [k, num(ca?.[k]) + num(cb?.[k])])) as NativeCaptureStats;
+    }
     return out;
   });
   const workers = a.workers.map((wa, i) => {

@@ -84,7 +84,7 @@ const cases: Case[] = [
     path: 'ports',
     message: 'expected a list of 1 to 16 ports, got a list of 17 items',
   },
-  { title: 'port not a mapping', edit: (c) => set(c, 'ports[3]', 'shadow1'), path: 'ports[3]', message: /^expected a mapping with keys name, device, role, egress, promiscuous, rx_desc, tx_desc, rx_pps, got "shadow1"$/ },
+  { title: 'port not a mapping', edit: (c) => set(c, 'ports[3]', 'shadow1'), path: 'ports[3]', message: /^expected a mapping with keys name, device, role, egress, promiscuous, rx_desc, tx_desc, rx_pps, capture, got "shadow1"$/ },
   { title: 'port name missing', edit: (c) => set(c, 'ports[2].name', undefined), path: 'ports[2].name', message: /^missing; expected a name of 1 to 32 characters/ },
   { title: 'port name upper case', edit: (c) => set(c, 'ports[2].name', 'Shadow0'), path: 'ports[2].name', message: /^expected a name of 1 to 32 characters: lower-case letters, digits, "_" or "-", starting with a letter or digit, got "Shadow0"$/ },
   { title: 'port name too long', edit: (c) => set(c, 'ports[2].name', 'a'.repeat(33)), path: 'ports[2].name', message: /^expected a name of 1 to 32 characters/ },
@@ -102,7 +102,7 @@ const cases: Case[] = [
   { title: 'rx_desc too small', edit: (c) => set(c, 'ports[1].rx_desc', 10), path: 'ports[1].rx_desc', message: 'expected an integer from 64 to 16384, got 10' },
   { title: 'tx_desc too large', edit: (c) => set(c, 'ports[1].tx_desc', 100000), path: 'ports[1].tx_desc', message: 'expected an integer from 64 to 16384, got 100000' },
   { title: 'egress bad syntax', edit: (c) => set(c, 'ports[0].egress', 'Prod Out'), path: 'ports[0].egress', message: 'expected a port name, got "Prod Out"' },
-  { title: 'port unknown key', edit: (c) => set(c, 'ports[0].egres', 'prod-out'), path: 'ports[0].egres', message: /^unknown key `ports\[0\]\.egres` \(did you mean `egress`\?\); expected one of name, device, role, egress, promiscuous, rx_desc, tx_desc, rx_pps$/ },
+  { title: 'port unknown key', edit: (c) => set(c, 'ports[0].egres', 'prod-out'), path: 'ports[0].egres', message: /^unknown key `ports\[0\]\.egres` \(did you mean `egress`\?\); expected one of name, device, role, egress, promiscuous, rx_desc, tx_desc, rx_pps, capture$/ },
   // ---- ports: semantics
   { title: 'egress names an unknown port', edit: (c) => set(c, 'ports[0].egress', 'prod-ot'), path: 'ports[0].egress', message: 'unknown port "prod-ot"; expected one of prod-in, prod-out, shadow0' },
   { title: 'egress names a shadow port', edit: (c) => set(c, 'ports[0].egress', 'shadow0'), path: 'ports[0].egress', message: /^"shadow0" is a shadow port; expected a production or egress port/ },

@@ -10,6 +10,7 @@
 #include <rte_ethdev.h>
 
 #include "dp.h"
+#include "capture.h"
 
 #define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
@@ -83,6 +84,21 @@ st_dp_stats(struct st_stats *out)
 		ps->hw_ierrors = hw.ierrors;
 		ps->hw_oerrors = hw.oerrors;
 		ps->hw_rx_nombuf = hw.rx_nombuf;
+	}
+	for (i = 0; i < g->nb_ports; i++) {
+		struct st_port_stats *ps = &out->ports[i];
+		struct st_capture_stats cs;
+
+		if (st_capture_stats(g->ports[i].port_id, &cs) != 0)
+			continue;
+		ps->is_capture = 1;
+		ps->cap_packets = cs.packets;
+		ps->cap_bytes = cs.bytes;
+		ps->cap_rotations = cs.rotations;
+		ps->cap_files_removed = cs.files_removed;
+		ps->cap_ring_full = cs.ring_full;
+		ps->cap_nomem = cs.nomem;
+		ps->cap_write_errors = cs.write_errors;
 	}
 	return 0;
 }
