@@ -21,6 +21,8 @@ import policyRoutes from './routes/v1/policy/index.js';
 import reliabilityRoutes from './routes/v1/reliability/index.js';
 import sessionRoutes from './routes/v1/sessions/index.js';
 import statusRoutes from './routes/v1/status/index.js';
+import seriesRoutes from './routes/v1/series/index.js';
+import alertRoutes from './routes/v1/alerts/index.js';
 
 export type AppOptions = DataplanePluginOptions & {
   /** tokens, limits, audit; default: no tokens (loopback only), default limits, audit to the log */
@@ -88,5 +90,7 @@ export default async function app(fastify: FastifyInstance, opts: AppOptions): P
   await fastify.register(mapRoutes);
   await fastify.register(configRoutes);
   await fastify.register(eventRoutes);
+  await fastify.register(seriesRoutes);
+  await fastify.register(alertRoutes);
   openapiRoutes(fastify, routes);
 }

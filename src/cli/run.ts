@@ -10,6 +10,7 @@ import { loadCheckedConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError, formatProblem, isShadowtapError } from '../errors.js';
 import { createMetricsRegistry } from '../metrics/collector.js';
+import { registerAlertMetrics } from '../services/alerts.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { restorePolicy } from '../services/policy.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -129,6 +130,9 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     version: VERSION,
     onError: (err) => logger.warn({ err }, 'metrics collection failed'),
   });
+  // The series store samples what /metrics shows, every second; alerts evaluate on each sample.
+  registerAlertMetrics(registry, supervisor.services.alerts, supervisor.services.series);
+  supervisor.services.series.readFrom(registry);
   const server = await buildServer({
     logger,
     dataplane: supervisor,

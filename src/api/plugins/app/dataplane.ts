@@ -10,6 +10,8 @@ import type { Registry } from 'prom-client';
 import type { MetricsSource } from '../../../metrics/collector.js';
 import type { OffloadOperations } from '../../../services/offload.js';
 import type { EventSource } from '../../../services/events.js';
+import type { AlertOperations } from '../../../services/alerts.js';
+import type { SeriesOperations } from '../../../services/series.js';
 import type { PolicyOperations } from '../../../services/policy.js';
 import type { ReliabilityOperations } from '../../../services/reliability.js';
 
@@ -25,6 +27,10 @@ export interface ApiServices {
   reliability?: ReliabilityOperations;
   /** the event feed of GET /v1/events (absent: 503) */
   events?: EventSource;
+  /** the in-memory series and their queries (absent: 503) */
+  series?: SeriesOperations;
+  /** alert rules and alerts (absent: 503) */
+  alerts?: AlertOperations;
 }
 
 /** One object that is both (a fake in route tests): its methods serve as the services. */

@@ -46,8 +46,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** 'read': a read token may call this route although it is not a GET (a dry run) */
     access?: 'read' | 'admin';
-    /** 'required': a write without If-Match is refused with 428 */
-    ifMatch?: 'required' | 'optional';
+    /** 'required': a write without If-Match is refused with 428; 'resource': the route's resource has its own versions and compares If-Match itself */
+    ifMatch?: 'required' | 'optional' | 'resource';
   }
   interface FastifyRequest {
     /** the token's name; "local" without authentication; "" before the check */
@@ -56,6 +56,8 @@ declare module 'fastify' {
     /** the policy generation when a write began */
     generationBefore: number | null;
     errorCode: string | undefined;
+    /** set by a route whose resource has its own versions: whether the write changed it (for the audit log) */
+    resourceChanged: boolean | undefined;
   }
 }
 
@@ -142,6 +144,7 @@ async function securityPlugin(fastify: FastifyInstance, opts: SecurityOptions): 
   fastify.decorateRequest('actorRole', '');
   fastify.decorateRequest('generationBefore', null);
   fastify.decorateRequest('errorCode', undefined);
+  fastify.decorateRequest('resourceChanged', undefined);
 
   // Only JSON: fastify's text/plain parser would hand a string to routes
   // that expect an object (400 for the wrong reason instead of 415).
@@ -194,6 +197,7 @@ async function securityPlugin(fastify: FastifyInstance, opts: SecurityOptions): 
   fastify.addHook('preHandler', async (request) => {
     if (!isWrite(request)) return;
     request.generationBefore = generation();
+    if (request.routeOptions.config?.ifMatch === 'resource') return;
     // The service compares again, atomically with the change; this answers early for every write.
     const expected = expectedGenerations(request, request.routeOptions.config?.ifMatch === 'required');
     const current = request.generationBefore;
@@ -241,7 +245,7 @@ async function securityPlugin(fastify: FastifyInstance, opts: SecurityOptions): 
       url: request.url,
       route: request.routeOptions.url ?? '',
       status,
-      outcome: status >= 400 ? 'refused' : after !== request.generationBefore ? 'changed' : 'unchanged',
+      outcome: status >= 400 ? 'refused' : after !== request.generationBefore || request.resourceChanged === true ? 'changed' : 'unchanged',
       ...(request.errorCode ? { code: request.errorCode } : {}),
       generationBefore: request.generationBefore ?? after,
       generationAfter: after,
