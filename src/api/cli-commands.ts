@@ -43,6 +43,7 @@ export const API_COMMANDS: Record<string, string> = {
   'GET /v1/alerts/rules/{name}': 'shadowtap alerts show NAME',
   'PUT /v1/alerts/rules/{name}': 'shadowtap alerts set NAME',
   'DELETE /v1/alerts/rules/{name}': 'shadowtap alerts rm NAME',
+  'GET /dashboard/*': 'shadowtap dashboard',
   'GET /v1/openapi.json': 'shadowtap openapi',
   'GET /v1/docs': 'shadowtap openapi --html',
 };

@@ -209,3 +209,14 @@ export async function queryCommand(args: string[]): Promise<CommandOutput> {
   if (b['result'].length === 0) return out(EXIT.ok, ['(no series)']);
   return out(EXIT.ok, table(['SERIES', 'VALUE'], (b['result'] as Json[]).map((x) => [labelText(x['metric']), String(x['value'])])));
 }
+
+export async function dashboardCommand(args: string[]): Promise<CommandOutput> {
+  const r = await prepare('dashboard', args);
+  if (isOutput(r)) return r;
+  if (r.p.positionals.length > 0) return usageError('dashboard', `unexpected argument "${r.p.positionals[0]}"`);
+  const a = await request(r.ep, 'GET', '/dashboard/');
+  if (isOutput(a)) return a;
+  if (a.status !== 200) return answerError('GET /dashboard/', a);
+  const url = `${r.ep.url}/dashboard/`;
+  return out(EXIT.ok, r.p.values['json'] ? [json({ url })] : [url]);
+}

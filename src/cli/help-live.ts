@@ -251,6 +251,22 @@ examples:
   shadowtap alerts list
   shadowtap alerts export > shadowtap-alerts.yml && promtool check rules shadowtap-alerts.yml
 `,
+  dashboard: `usage: shadowtap dashboard [--url URL]
+
+Prints the dashboard's address (GET /dashboard/ on the admin API, checked
+to answer): live charts of production and shadow rates from the
+supervisor's series, ports and profiles, the placement plan, sessions,
+alerts and events. Open it in a browser; with API tokens configured it asks
+for one once (kept for the tab only), or take it in the address as
+#token=TOKEN (the part after # never reaches the server). docs/dashboard.md.
+
+${CONNECT}
+
+${EXITS}
+
+example:
+  xdg-open "$(shadowtap dashboard)"
+`,
   query: `usage: shadowtap query EXPR [--range 10m [--step S]] [--url URL] [--token TOKEN] [--json]
        shadowtap query --list
 

@@ -12,7 +12,7 @@ import { endpointOf, write } from './command.js';
 import { LIVE_HELP } from './help-live.js';
 import { countersCommand, eventsCommand, healthCommand, metricsCommand, openapiCommand, portsCommand, profilesCommand, reliabilityCommand, statusCommand } from './live.js';
 import { policyApply, policyShow, policyValidate } from './policy.js';
-import { alertsCommand, queryCommand } from './alerts.js';
+import { alertsCommand, dashboardCommand, queryCommand } from './alerts.js';
 import { configCommand, mapsCommand, policyDiff, sessionsCommand, topologyApiCommand } from './sessions.js';
 import { didYouMean, optionError } from './suggest.js';
 import { runCommand } from './run.js';
@@ -231,9 +231,10 @@ const LIVE: Record<string, (args: string[]) => Promise<CommandOutput>> = {
   reliability: reliabilityCommand,
   alerts: alertsCommand,
   query: queryCommand,
+  dashboard: dashboardCommand,
 };
 
-export const COMMANDS = ['run', 'check-config', 'status', 'reliability', 'health', 'sessions', 'counters', 'ports', 'profiles', 'maps', 'policy', 'plan', 'events', 'config', 'topology', 'audit', 'metrics', 'alerts', 'query', 'openapi', 'doctor', 'version', 'help'];
+export const COMMANDS = ['run', 'check-config', 'status', 'reliability', 'health', 'sessions', 'counters', 'ports', 'profiles', 'maps', 'policy', 'plan', 'events', 'config', 'topology', 'audit', 'metrics', 'alerts', 'query', 'dashboard', 'openapi', 'doctor', 'version', 'help'];
 
 /** The addon's own version line (it names the DPDK it runs on); loading it does not start EAL. */
 async function nativeVersion(): Promise<string> {

@@ -206,11 +206,11 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const { write } = pcapFiles(config);
   const shadowCaptures = write.filter((f) => config.ports[f.port]?.role === 'shadow').map((f) => resolve(f.path));
   const taps = tapInterfaces(config).filter((t) => config.ports.find((p) => p.name === t.name)?.role === 'shadow');
-  const parts = [`metrics at ${url}/metrics`];
+  const parts = [`metrics at ${url}/metrics`, `dashboard at ${url}/dashboard/`];
   if (shadowCaptures.length) parts.push(`shadow capture ${shadowCaptures.join(', ')}`);
   if (taps.length) parts.push(`tap interface ${taps.map((t) => t.iface).join(', ')}`);
   logger.info(
-    { metrics: `${url}/metrics`, status: `${url}/v1/status`, shadowCaptures, tapInterfaces: taps.map((t) => t.iface), config: source },
+    { dashboard: `${url}/dashboard/`, metrics: `${url}/metrics`, status: `${url}/v1/status`, shadowCaptures, tapInterfaces: taps.map((t) => t.iface), config: source },
     `shadowtap ${VERSION} running: ${parts.join('; ')}`,
   );
 

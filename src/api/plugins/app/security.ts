@@ -46,6 +46,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** 'read': a read token may call this route although it is not a GET (a dry run) */
     access?: 'read' | 'admin';
+    /** true: served without a token (static files that hold no data: the dashboard) */
+    public?: boolean;
     /** 'required': a write without If-Match is refused with 428; 'resource': the route's resource has its own versions and compares If-Match itself */
     ifMatch?: 'required' | 'optional' | 'resource';
   }
@@ -184,7 +186,7 @@ async function securityPlugin(fastify: FastifyInstance, opts: SecurityOptions): 
       reply.header('retry-after', String(retryAfter));
       throw stError('ST_ERR_RATE_LIMITED', `too many requests from ${token ? `token ${token.name}` : `address ${request.socket.remoteAddress ?? '?'}`}; retry in ${retryAfter} s (api.rate_limit)`);
     }
-    if (!auth) return;
+    if (!auth || request.routeOptions.config?.public === true) return;
     if (!token) unauthorized(reply, given ? 'the bearer token is not one of the configured tokens' : 'this route needs a bearer token: Authorization: Bearer TOKEN');
     const needs = READ_METHODS.has(request.method) || request.routeOptions.config?.access === 'read' ? 'read' : 'admin';
     if (needs === 'admin' && token!.role !== 'admin') {
