@@ -299,9 +299,19 @@ export class Evaluator {
       const key = seriesKey('', sig(s.metric));
       const o = right.get(key);
       if (!o) continue;
-      if (seen.has(key)) throw new ExprError(n.pos, `one series on the left of ${n.op} for each label set ${key.slice(1)} (aggregate it, e.g. sum by (...), or match on(...))`, 'several');
+      // group_left: many on the left may share one on the right (Prometheus's many-to-one).
+      if (!n.groupLeft && seen.has(key)) throw new ExprError(n.pos, `one series on the left of ${n.op} for each label set ${key.slice(1)} (aggregate it, e.g. sum by (...), match on(...), or add group_left)`, 'several');
       seen.add(key);
-      const metric: Labels = n.on ? { ...(cmp && !n.bool && s.metric['__name__'] ? { __name__: s.metric['__name__'] } : {}), ...keep(s.metric, n.on) } : n.ignoring ? Object.fromEntries(Object.entries(s.metric).filter(([k]) => !n.ignoring!.includes(k))) : s.metric;
+      let metric: Labels;
+      if (n.groupLeft) {
+        const copied: Record<string, string> = { ...s.metric };
+        for (const name of n.groupLeft) {
+          if (o.metric[name] !== undefined) copied[name] = o.metric[name]!;
+          else delete copied[name];
+        }
+        metric = copied;
+      } else if (n.on) metric = { ...(cmp && !n.bool && s.metric['__name__'] ? { __name__: s.metric['__name__'] } : {}), ...keep(s.metric, n.on) };
+      else metric = n.ignoring ? Object.fromEntries(Object.entries(s.metric).filter(([k]) => !n.ignoring!.includes(k))) : s.metric;
       const res = apply({ metric, value: s.value }, s.value, o.value, s.value);
       if (res) out.push(res);
     }

@@ -15,7 +15,7 @@
  *   matcher  := LABEL ('='|'!='|'=~'|'!~') STRING
  *   aggregate:= AGG [ grouping ] '(' [NUMBER ','] expr ')' [ grouping ]
  *   grouping := ('by'|'without') '(' [ LABEL { ',' LABEL } ] ')'
- *   matching := ('on'|'ignoring') '(' [ LABEL { ',' LABEL } ] ')'
+ *   matching := ('on'|'ignoring') '(' [ LABEL { ',' LABEL } ] ')' [ 'group_left' '(' [ LABEL {...} ] ')' ]
  *
  * Every error names the position (1-based column) and what was expected.
  */
@@ -49,7 +49,7 @@ export type Node =
   | { kind: 'selector'; name: string; matchers: Matcher[]; rangeMs: number | null; pos: number }
   | { kind: 'call'; fn: string; args: Node[]; pos: number }
   | { kind: 'aggregate'; op: string; param: Node | null; by: string[] | null; without: string[] | null; expr: Node; pos: number }
-  | { kind: 'binary'; op: BinaryOp; bool: boolean; on: string[] | null; ignoring: string[] | null; lhs: Node; rhs: Node; pos: number }
+  | { kind: 'binary'; op: BinaryOp; bool: boolean; on: string[] | null; ignoring: string[] | null; groupLeft: string[] | null; lhs: Node; rhs: Node; pos: number }
   | { kind: 'negate'; expr: Node; pos: number };
 
 /** name: [argument kinds]; 'range' is a range selector, 'vector' an instant expression, 'scalar' a number */
@@ -194,13 +194,19 @@ class Parser {
     return n;
   }
 
-  private matching(): { on: string[] | null; ignoring: string[] | null } {
+  private matching(): { on: string[] | null; ignoring: string[] | null; groupLeft: string[] | null } {
     if (this.isIdent('on') || this.isIdent('ignoring')) {
       const which = (this.toks[this.i++] as { v: string }).v;
       const labels = this.labelList();
-      return which === 'on' ? { on: labels, ignoring: null } : { on: null, ignoring: labels };
+      let groupLeft: string[] | null = null;
+      if (this.isIdent('group_left')) {
+        this.i++;
+        groupLeft = this.isOp('(') ? this.labelList() : [];
+      } else if (this.isIdent('group_right')) this.fail('on(...) or ignoring(...) alone, or with group_left (group_right is not supported: swap the sides)');
+      return which === 'on' ? { on: labels, ignoring: null, groupLeft } : { on: null, ignoring: labels, groupLeft };
     }
-    return { on: null, ignoring: null };
+    if (this.isIdent('group_left') || this.isIdent('group_right')) this.fail('on(...) or ignoring(...) before group_left');
+    return { on: null, ignoring: null, groupLeft: null };
   }
 
   private compare(): Node {

@@ -133,6 +133,29 @@ test('aggregations by and without, and count', (t) => {
   t.regex(e!.message, /^at 3: expected one series on the right of \/ for each label set/);
 });
 
+test('group_left: per-port rates joined with shadowtap_port_info to sum by role', (t) => {
+  const s = new SeriesStore();
+  // prod-a 100/s, prod-b 50/s (production), sh 140/s (shadow)
+  counters(s, 20, (i) => [
+    { labels: { port: 'prod-a' }, value: 100 * i },
+    { labels: { port: 'prod-b' }, value: 50 * i },
+    { labels: { port: 'sh' }, value: 140 * i },
+  ], 'rx_total');
+  for (let i = 0; i < 20; i++) {
+    s.record(T0 + i * 1000, [
+      { name: 'info', labels: { port: 'prod-a', role: 'production', driver: 'x' }, value: 1 },
+      { name: 'info', labels: { port: 'prod-b', role: 'production', driver: 'x' }, value: 1 },
+      { name: 'info', labels: { port: 'sh', role: 'shadow', driver: 'y' }, value: 1 },
+    ]);
+  }
+  t.deepEqual(vec(query(s, 'sum by (role) (rate(rx_total[5s]) * on(port) group_left(role) info)', T0 + 19_000)), [
+    { metric: { role: 'production' }, value: 150 },
+    { metric: { role: 'shadow' }, value: 140 },
+  ]);
+  const e = t.throws(() => parseExpr('a * group_left b'), { instanceOf: ExprError });
+  t.regex(e!.message, /^at 5: expected on\(\.\.\.\) or ignoring\(\.\.\.\) before group_left/);
+});
+
 test('quantile_over_time and quantile follow Prometheus: linear between closest ranks', (t) => {
   // values 1..10: rank 0.9 × 9 = 8.1 → v[8] + 0.1 × (v[9] − v[8]) = 9.1
   t.is(quantileOf(0.9, [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]), 9.1);
