@@ -246,7 +246,7 @@ ${CONNECT}
 ${EXITS}
 
 examples:
-  shadowtap alerts set ShadowDrops --expr 'sum(rate(shadowtap_port_tx_dropped_total{role="shadow"}[30s]))' \\
+  shadowtap alerts set ShadowDrops --expr 'sum(rate(shadowtap_port_tx_dropped_total{port="shadow0"}[30s]))' \\
       --op '>' --threshold 100 --for 1m --severity warning
   shadowtap alerts list
   shadowtap alerts export > shadowtap-alerts.yml && promtool check rules shadowtap-alerts.yml
