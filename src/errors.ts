@@ -27,7 +27,7 @@ export const CATALOGUE = [
   { code: 'ST_ERR_API_LISTEN', status: 500, meaning: 'The admin API could not listen on the configured host and port.' },
   { code: 'ST_ERR_API_INSECURE', status: 500, meaning: 'The admin API would listen on a non-loopback address (api.host) with no token (api.tokens_file, or the variable api.tokens_env names): refused, nothing was started.' },
   { code: 'ST_ERR_API_CREDENTIALS', status: 500, meaning: 'The API tokens (api.tokens_file, api.tokens_env) or the TLS files (api.tls) cannot be read or do not parse; the message names the file or variable and the line.' },
-  { code: 'ST_ERR_STATE_CORRUPT', status: 500, meaning: 'The saved desired state (run_dir/state/policy.json) cannot be read, does not parse or does not validate against the configuration: nothing was started. `shadowtap run --discard-state` keeps a copy of the file and starts from the configuration file.' },
+  { code: 'ST_ERR_STATE_CORRUPT', status: 500, meaning: 'The saved desired state (run_dir/state/policy.json) cannot be read, does not parse or does not validate against the configuration: nothing was started. `shadowtap run --discard-state` keeps a copy of the file and starts from the configuration file. Saved alert rules (run_dir/state/alerts.json) that cannot be used stop the start too; the message names the file and the rule.' },
   // native addon and EAL
   { code: 'ST_ERR_ADDON_LOAD', status: 503, meaning: 'The native addon (shadowtap.node) could not be loaded; the message lists every path tried and why.' },
   { code: 'ST_ERR_EAL_INIT', status: 500, meaning: "DPDK's EAL refused to initialise (bad EAL argument, unknown vdev, no memory); the message quotes EAL." },
@@ -58,9 +58,10 @@ export const CATALOGUE = [
   { code: 'ST_ERR_POLICY_INVALID', status: 400, meaning: 'The policy does not validate or cannot be compiled (bad CIDR, range, signature, unknown port or target, a rule that can never match, limits); every problem is listed with its field path. The running policy is untouched.' },
   { code: 'ST_ERR_POLICY_COMPILE', status: 422, meaning: "The data plane could not build the policy's tables (classifier, lookup tables, MAC maps); the running policy is untouched." },
   { code: 'ST_ERR_ENCAP', status: 422, meaning: "A target's encapsulation header (VLAN, VXLAN, GENEVE) could not be built; the field names the target." },
-  { code: 'ST_ERR_STATE_SAVE', status: 500, meaning: 'The last good policy could not be saved under run_dir/state/; the data plane keeps the new policy, but it will not survive a restart of shadowtap.' },
+  { code: 'ST_ERR_STATE_SAVE', status: 500, meaning: 'The last good policy could not be saved under run_dir/state/; the data plane keeps the new policy, but it will not survive a restart of shadowtap. Alert rules that cannot be saved (run_dir/state/alerts.json) are not changed at all.' },
   { code: 'ST_ERR_FAULT_INVALID', status: 400, meaning: 'A fault description does not validate (a negative or absurd time, a percentage outside 0 to 100, an end before a start, an unknown port or session, a distribution table that is not a distribution, a delay the delay line cannot hold at the configured rate, netem text tc would refuse); every problem is listed with its field path. Nothing is changed.' },
   { code: 'ST_ERR_TOPOLOGY_INVALID', status: 400, meaning: 'A production topology description does not validate, or an address in it cannot be translated; every problem is listed with its field path.' },
+  { code: 'ST_ERR_ALERT_INVALID', status: 400, meaning: 'An alert rule does not validate (a name, severity or condition outside what is allowed, an expression that does not parse, naming the position and what was expected, a for-duration or window over an hour, a duplicate name); every problem is listed with its field path. The rules in force are untouched.' },
   // the admin API
   { code: 'ST_ERR_BAD_REQUEST', status: 400, meaning: 'An API request failed validation (body, query or parameters); the message says which field.' },
   { code: 'ST_ERR_NOT_FOUND', status: 404, meaning: 'No such API route or resource.' },
@@ -133,6 +134,7 @@ export const ST_ERR_ENCAP = BY_CODE.ST_ERR_ENCAP;
 export const ST_ERR_STATE_SAVE = BY_CODE.ST_ERR_STATE_SAVE;
 export const ST_ERR_FAULT_INVALID = BY_CODE.ST_ERR_FAULT_INVALID;
 export const ST_ERR_TOPOLOGY_INVALID = BY_CODE.ST_ERR_TOPOLOGY_INVALID;
+export const ST_ERR_ALERT_INVALID = BY_CODE.ST_ERR_ALERT_INVALID;
 export const ST_ERR_BAD_REQUEST = BY_CODE.ST_ERR_BAD_REQUEST;
 export const ST_ERR_NOT_FOUND = BY_CODE.ST_ERR_NOT_FOUND;
 export const ST_ERR_UNAUTHORIZED = BY_CODE.ST_ERR_UNAUTHORIZED;
@@ -272,6 +274,21 @@ export class TopologyError extends ST_ERR_TOPOLOGY_INVALID {
   constructor(problems: readonly ConfigProblem[], source = 'topology') {
     super(ConfigError.render(problems, source));
     this.name = 'TopologyError';
+    this.problems = problems;
+    this.field = problems[0]?.path ?? '';
+    this.errnum = 0;
+  }
+}
+
+/** ST_ERR_ALERT_INVALID carrying every problem (field path + message). */
+export class AlertError extends ST_ERR_ALERT_INVALID {
+  readonly problems: readonly ConfigProblem[];
+  declare field: string;
+  declare errnum: number;
+
+  constructor(problems: readonly ConfigProblem[], source = 'alert rule') {
+    super(ConfigError.render(problems, source));
+    this.name = 'AlertError';
     this.problems = problems;
     this.field = problems[0]?.path ?? '';
     this.errnum = 0;

@@ -24,6 +24,9 @@ import reliabilityRoutes from './routes/v1/reliability/index.js';
 import detectionRoutes from './routes/v1/detections/index.js';
 import sessionRoutes from './routes/v1/sessions/index.js';
 import statusRoutes from './routes/v1/status/index.js';
+import seriesRoutes from './routes/v1/series/index.js';
+import alertRoutes from './routes/v1/alerts/index.js';
+import dashboardRoutes from '../web/dashboard.js';
 
 export type AppOptions = DataplanePluginOptions & {
   /** tokens, limits, audit; default: no tokens (loopback only), default limits, audit to the log */
@@ -94,5 +97,8 @@ export default async function app(fastify: FastifyInstance, opts: AppOptions): P
   await fastify.register(eventRoutes);
   await fastify.register(faultRoutes);
   await fastify.register(experimentRoutes);
+  await fastify.register(seriesRoutes);
+  await fastify.register(alertRoutes);
+  await fastify.register(dashboardRoutes);
   openapiRoutes(fastify, routes);
 }

@@ -301,6 +301,72 @@ others as every command: 2 usage, 3 the API cannot be reached, 4 not found,
 example:
   shadowtap experiment run vm17-outage.yaml
 `,
+    alerts: `usage: shadowtap alerts list                      alerts pending and firing now
+       shadowtap alerts rules                     every rule with its state
+       shadowtap alerts show NAME
+       shadowtap alerts set NAME FILE | --expr EXPR --op OP --threshold N
+                              --severity info|warning|critical [--for 30s]
+                              [--summary TEXT]
+       shadowtap alerts check NAME [FILE | options as for set]
+       shadowtap alerts apply FILE                replace every rule (rules: [...])
+       shadowtap alerts rm NAME
+       shadowtap alerts export                    as a Prometheus rule file
+       (each with [--url URL] [--token TOKEN] [--json])
+
+Threshold alerts over the supervisor's own series (1 s resolution, the last
+hour): EXPR is a PromQL subset (rate, increase, *_over_time,
+quantile_over_time, histogram_quantile, sum/avg/min/max/count by, + - * /),
+OP one of > >= < <= == !=. An alert fires once the condition has held for
+--for, and resolves when it stops holding; both go to the event feed
+(\`shadowtap events\`) and to /metrics. Rules are kept across restarts
+(run_dir/state/alerts.json). Each change sends back the revision it read
+(If-Match): if someone changed the rules in between, it is refused.
+check evaluates a rule now without saving it. docs/alerts.md.
+
+${CONNECT}
+
+${EXITS}
+
+examples:
+  shadowtap alerts set ShadowDrops --expr 'sum(rate(shadowtap_port_tx_dropped_total{port="shadow0"}[30s]))' \\
+      --op '>' --threshold 100 --for 1m --severity warning
+  shadowtap alerts list
+  shadowtap alerts export > shadowtap-alerts.yml && promtool check rules shadowtap-alerts.yml
+`,
+  dashboard: `usage: shadowtap dashboard [--url URL]
+
+Prints the dashboard's address (GET /dashboard/ on the admin API, checked
+to answer): live charts of production and shadow rates from the
+supervisor's series, ports and profiles, the placement plan, sessions,
+alerts and events. Open it in a browser; with API tokens configured it asks
+for one once (kept for the tab only), or take it in the address as
+#token=TOKEN (the part after # never reaches the server). docs/dashboard.md.
+
+${CONNECT}
+
+${EXITS}
+
+example:
+  xdg-open "$(shadowtap dashboard)"
+`,
+  query: `usage: shadowtap query EXPR [--range 10m [--step S]] [--url URL] [--token TOKEN] [--json]
+       shadowtap query --list
+
+Evaluate EXPR (the PromQL subset of docs/alerts.md) over the supervisor's
+in-memory series: now (GET /v1/series/query), or at every step over the
+last --range (GET /v1/series/query_range; --step in seconds, default: a
+hundredth of the range, at least 1). --list: the metric names held and
+their series counts (GET /v1/series). A bad expression is refused naming
+its position and what was expected.
+
+${CONNECT}
+
+${EXITS}
+
+examples:
+  shadowtap query 'sum by (role) (rate(shadowtap_port_tx_packets_total[10s]))'
+  shadowtap query 'rate(shadowtap_mirror_packets_total[5s])' --range 5m
+`,
   'exit-codes': `exit statuses of shadowtap commands:
   0  ok
   1  refused, invalid or failed (the reason is printed); policy diff: the

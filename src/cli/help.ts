@@ -27,6 +27,9 @@ commands:
   topology       export the shadow replica of a production topology; import
                  its security rules
   metrics        the Prometheus exposition
+  alerts         threshold alerts: list, rules, set, check, rm, export
+  query          evaluate an expression over the supervisor's series
+  dashboard      print the dashboard's address (live charts, alerts, events)
   openapi        the admin API's OpenAPI document
 
   offline:

@@ -13,6 +13,7 @@ import { LIVE_HELP } from './help-live.js';
 import { detectionsCommand } from './detections.js';
 import { countersCommand, eventsCommand, healthCommand, metricsCommand, openapiCommand, portsCommand, profilesCommand, reliabilityCommand, statusCommand } from './live.js';
 import { policyApply, policyShow, policyValidate } from './policy.js';
+import { alertsCommand, dashboardCommand, queryCommand } from './alerts.js';
 import { configCommand, mapsCommand, policyDiff, sessionsCommand, topologyApiCommand } from './sessions.js';
 import { experimentCommand, faultCommand } from './faults.js';
 import { didYouMean, optionError } from './suggest.js';
@@ -233,9 +234,12 @@ const LIVE: Record<string, (args: string[]) => Promise<CommandOutput>> = {
   detections: detectionsCommand,
   fault: faultCommand,
   experiment: experimentCommand,
+  alerts: alertsCommand,
+  query: queryCommand,
+  dashboard: dashboardCommand,
 };
 
-export const COMMANDS = ['run', 'check-config', 'status', 'reliability', 'detections', 'health', 'sessions', 'fault', 'experiment', 'counters', 'ports', 'profiles', 'maps', 'policy', 'plan', 'events', 'config', 'topology', 'audit', 'metrics', 'openapi', 'doctor', 'version', 'help'];
+export const COMMANDS = ['run', 'check-config', 'status', 'reliability', 'detections', 'health', 'sessions', 'fault', 'experiment', 'counters', 'ports', 'profiles', 'maps', 'policy', 'plan', 'events', 'config', 'topology', 'audit', 'metrics', 'alerts', 'query', 'dashboard', 'openapi', 'doctor', 'version', 'help'];
 
 /** The addon's own version line (it names the DPDK it runs on); loading it does not start EAL. */
 async function nativeVersion(): Promise<string> {

@@ -10,6 +10,7 @@ import { loadCheckedConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError, formatProblem, isShadowtapError } from '../errors.js';
 import { createMetricsRegistry } from '../metrics/collector.js';
+import { registerAlertMetrics } from '../services/alerts.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { restorePolicy } from '../services/policy.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -133,6 +134,9 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     version: VERSION,
     onError: (err) => logger.warn({ err }, 'metrics collection failed'),
   });
+  // The series store samples what /metrics shows, every second; alerts evaluate on each sample.
+  registerAlertMetrics(registry, supervisor.services.alerts, supervisor.services.series);
+  supervisor.services.series.readFrom(registry);
   const server = await buildServer({
     logger,
     dataplane: supervisor,
@@ -206,11 +210,11 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const { write } = pcapFiles(config);
   const shadowCaptures = write.filter((f) => config.ports[f.port]?.role === 'shadow').map((f) => resolve(f.path));
   const taps = tapInterfaces(config).filter((t) => config.ports.find((p) => p.name === t.name)?.role === 'shadow');
-  const parts = [`metrics at ${url}/metrics`];
+  const parts = [`metrics at ${url}/metrics`, `dashboard at ${url}/dashboard/`];
   if (shadowCaptures.length) parts.push(`shadow capture ${shadowCaptures.join(', ')}`);
   if (taps.length) parts.push(`tap interface ${taps.map((t) => t.iface).join(', ')}`);
   logger.info(
-    { metrics: `${url}/metrics`, status: `${url}/v1/status`, shadowCaptures, tapInterfaces: taps.map((t) => t.iface), config: source },
+    { dashboard: `${url}/dashboard/`, metrics: `${url}/metrics`, status: `${url}/v1/status`, shadowCaptures, tapInterfaces: taps.map((t) => t.iface), config: source },
     `shadowtap ${VERSION} running: ${parts.join('; ')}`,
   );
 

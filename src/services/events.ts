@@ -10,7 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 
-export const EVENT_TYPES = ['state', 'ready', 'exited', 'restarting', 'failed', 'policy', 'offload', 'fallback', 'crash', 'forwardOnly', 'detection', 'fault', 'experiment'] as const;
+export const EVENT_TYPES = ['state', 'ready', 'exited', 'restarting', 'failed', 'policy', 'offload', 'fallback', 'crash', 'forwardOnly', 'detection', 'fault', 'experiment', 'alert'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface FeedEvent {

@@ -17,6 +17,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { EventFeed } from '../services/events.js';
+import { AlertService } from '../services/alerts.js';
+import { SeriesService } from '../services/series.js';
 import { rotateCaptures } from './captures.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -92,6 +94,8 @@ export interface Services {
   events: EventFeed;
   measurement: MeasurementService;
   faults: FaultService;
+  series: SeriesService;
+  alerts: AlertService;
 }
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
@@ -147,13 +151,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       allowHookCommands: () => configNow().fault_hooks.commands,
       ...(options.discardState ? { discardState: true } : {}),
     });
-    this.services = { policy, offload, reliability, events, measurement, faults };
+    // Sampled from the metrics registry once one is attached (series.readFrom); alerts evaluate after each sample.
+    const series = new SeriesService({ onError: (err) => logger.warn({ err }, 'series sampling failed') });
+    const alerts = new AlertService({ series, stateDir: options.stateDir ?? null, logger });
+    this.services = { policy, offload, reliability, events, measurement, faults, series, alerts };
     this.totals = new CounterTotals(lifecycle.shape);
 
     // What each child leaves behind is settled before anyone else hears of its exit.
     lifecycle.on('stats', ({ stats, at }) => this.totals.snapshot(stats, at));
     const rel = reliability;
     lifecycle.on('stats', () => this.usage.sample(lifecycle.childPid()));
+    // After the totals took the snapshot: the series sample lands at the snapshot's time.
+    lifecycle.on('stats', ({ at }) => void series.sampleAt(at));
     lifecycle.on('exited', (e) => {
       this.usage.childGone();
       this.totals.childGone();
@@ -203,6 +212,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     offload.on('offloadFallback', (fb) => events.publish('fallback', fb as unknown as Record<string, unknown>));
     rel.on('crash', (c) => events.publish('crash', c as unknown as Record<string, unknown>));
     rel.on('forwardOnly', (e) => events.publish('forwardOnly', e));
+    alerts.on('alert', (a) => events.publish('alert', { ...a, activeAt: new Date(a.activeAt).toISOString(), at: new Date(a.at).toISOString() }));
   }
 
   // ---- the lifecycle -------------------------------------------------------------
@@ -240,6 +250,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   async stop(): Promise<void> {
     await this.services.faults.close();
     await this.lifecycle.stop();
+    this.services.series.stop();
     await this.services.policy.close();
   }
 

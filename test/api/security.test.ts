@@ -15,6 +15,8 @@ import app from '../../src/api/app.js';
 import { parseTokens, type ApiToken } from '../../src/api/credentials.js';
 import type { SecurityOptions } from '../../src/api/plugins/app/security.js';
 import { createMetricsRegistry } from '../../src/metrics/collector.js';
+import { AlertService } from '../../src/services/alerts.js';
+import { SeriesService } from '../../src/services/series.js';
 import { fakeDataplane, type FakeDataplane } from '../helpers/fake-dataplane.js';
 import pino from 'pino';
 import { FaultService, FAULT_LINE } from '../../src/services/faults.js';
@@ -48,9 +50,11 @@ async function build(dp: FakeDataplane, security: Partial<SecurityOptions> = {})
     stateDir: null,
   });
   f.addHook('onClose', () => faults.close());
+  const series = new SeriesService();
   await f.register(app, {
     dataplane: dp,
-    services: { policy: dp, offload: dp, faults },
+    // Services with their own versions (alert rules) answer If-Match themselves: they are in the app.
+    services: { policy: dp, offload: dp, faults, series, alerts: new AlertService({ series, stateDir: null }) },
     registry: createMetricsRegistry({ source: dp, defaultMetrics: false }),
     security: { tokens: TOKENS, rateLimit: { perSecond: 0, burst: 1 }, ...security },
   });

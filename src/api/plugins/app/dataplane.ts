@@ -11,6 +11,8 @@ import type { MetricsSource } from '../../../metrics/collector.js';
 import type { OffloadOperations } from '../../../services/offload.js';
 import type { EventSource } from '../../../services/events.js';
 import type { FaultService } from '../../../services/faults.js';
+import type { AlertOperations } from '../../../services/alerts.js';
+import type { SeriesOperations } from '../../../services/series.js';
 import type { PolicyOperations } from '../../../services/policy.js';
 import type { ReliabilityOperations } from '../../../services/reliability.js';
 import type { DetectionOperations } from '../../../services/measurement.js';
@@ -31,6 +33,10 @@ export interface ApiServices {
   measurement?: DetectionOperations;
   /** faults and experiments (absent: 503) */
   faults?: FaultOperations;
+  /** the in-memory series and their queries (absent: 503) */
+  series?: SeriesOperations;
+  /** alert rules and alerts (absent: 503) */
+  alerts?: AlertOperations;
 }
 
 /** What /v1/faults and /v1/experiments call (src/services/faults.ts). */

@@ -46,8 +46,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** 'read': a read token may call this route although it is not a GET (a dry run) */
     access?: 'read' | 'admin';
-    /** 'required': a write without If-Match is refused with 428 */
-    ifMatch?: 'required' | 'optional';
+    /** true: served without a token (static files that hold no data: the dashboard) */
+    public?: boolean;
+    /** 'required': a write without If-Match is refused with 428; 'resource': the route's resource has its own versions and compares If-Match itself */
+    ifMatch?: 'required' | 'optional' | 'resource';
     /** 'own': the resource has versions of its own (faults, experiments): If-Match is the route's to compare, not the policy's */
     etag?: 'policy' | 'own';
   }
@@ -58,6 +60,8 @@ declare module 'fastify' {
     /** the policy generation when a write began */
     generationBefore: number | null;
     errorCode: string | undefined;
+    /** set by a route whose resource has its own versions: whether the write changed it (for the audit log) */
+    resourceChanged: boolean | undefined;
   }
 }
 
@@ -144,6 +148,7 @@ async function securityPlugin(fastify: FastifyInstance, opts: SecurityOptions): 
   fastify.decorateRequest('actorRole', '');
   fastify.decorateRequest('generationBefore', null);
   fastify.decorateRequest('errorCode', undefined);
+  fastify.decorateRequest('resourceChanged', undefined);
 
   // Only JSON: fastify's text/plain parser would hand a string to routes
   // that expect an object (400 for the wrong reason instead of 415).
@@ -183,7 +188,7 @@ async function securityPlugin(fastify: FastifyInstance, opts: SecurityOptions): 
       reply.header('retry-after', String(retryAfter));
       throw stError('ST_ERR_RATE_LIMITED', `too many requests from ${token ? `token ${token.name}` : `address ${request.socket.remoteAddress ?? '?'}`}; retry in ${retryAfter} s (api.rate_limit)`);
     }
-    if (!auth) return;
+    if (!auth || request.routeOptions.config?.public === true) return;
     if (!token) unauthorized(reply, given ? 'the bearer token is not one of the configured tokens' : 'this route needs a bearer token: Authorization: Bearer TOKEN');
     const needs = READ_METHODS.has(request.method) || request.routeOptions.config?.access === 'read' ? 'read' : 'admin';
     if (needs === 'admin' && token!.role !== 'admin') {
@@ -196,7 +201,7 @@ async function securityPlugin(fastify: FastifyInstance, opts: SecurityOptions): 
   fastify.addHook('preHandler', async (request) => {
     if (!isWrite(request)) return;
     request.generationBefore = generation();
-    if (request.routeOptions.config?.etag === 'own') return;
+    if (request.routeOptions.config?.etag === 'own' || request.routeOptions.config?.ifMatch === 'resource') return;
     // The service compares again, atomically with the change; this answers early for every write.
     const expected = expectedGenerations(request, request.routeOptions.config?.ifMatch === 'required');
     const current = request.generationBefore;
@@ -244,7 +249,7 @@ async function securityPlugin(fastify: FastifyInstance, opts: SecurityOptions): 
       url: request.url,
       route: request.routeOptions.url ?? '',
       status,
-      outcome: status >= 400 ? 'refused' : after !== request.generationBefore ? 'changed' : 'unchanged',
+      outcome: status >= 400 ? 'refused' : after !== request.generationBefore || request.resourceChanged === true ? 'changed' : 'unchanged',
       ...(request.errorCode ? { code: request.errorCode } : {}),
       generationBefore: request.generationBefore ?? after,
       generationAfter: after,
