@@ -20,6 +20,7 @@ extern "C" {
 #define ST_MAX_PORTS       16
 #define ST_MAX_WORKERS     16
 #define ST_MAX_MAPS        256
+#define ST_MAX_RIDS        256   /* router-id map entries (policy.h) */
 #define ST_NAME_LEN        64
 #define ST_DEV_LEN         512
 #define ST_ERR_MSG_LEN     512

@@ -223,7 +223,7 @@ export const SIG_BASE = { l2: 0, l3: 1, l4: 2, payload: 3 } as const;
 export const SAMPLE_MODE = { all: 0, packet: 1, flow: 2 } as const;
 export const ENCAP = { none: 0, vlan: 1, vxlan: 2, geneve: 3 } as const;
 export const UNMAPPED_RULE = { drop: 0, mirror: 1, count: 2 } as const;
-export const CONTROL_PLANE = { arp: 1, dhcp: 2, nd: 4 } as const;
+export const CONTROL_PLANE = { arp: 1, dhcp: 2, nd: 4, bgp: 8, ospf: 16 } as const;
 export const SESSION_DROP_REASONS = ['rate', 'nomem', 'tx_full', 'unmapped', 'malformed', 'firewall', 'encap', 'not_ip'] as const;
 export type SessionDropReason = (typeof SESSION_DROP_REASONS)[number];
 
@@ -279,6 +279,8 @@ export interface NativePolicy {
   defaultSrcMac: Uint8Array; defaultDstMac: Uint8Array; // all zero = keep
   unmapped: number; // UNMAPPED_RULE
   controlPlane: number; // CONTROL_PLANE bits
+  /** BGP identifiers and OSPF router ids: exact from -> to (host-order uint32) */
+  routerIds?: { from: number; to: number }[];
   fwEnabled: boolean; fwDefault: number; fwRules: NativeFwRule[];
 }
 

@@ -22,7 +22,7 @@
  */
 import type { Config, DeepReadonly } from '../config/schema.js';
 import { findingPath, safetyFindings } from './map-safety.js';
-import { parsePrefix4, parsePrefix6 } from './prefix.js';
+import { ipv4ToUint32, parsePrefix4, parsePrefix6 } from './prefix.js';
 import { type ConfigProblem, PolicyError } from '../errors.js';
 import {
   CONTROL_PLANE,
@@ -602,7 +602,19 @@ export function compilePolicy(config: Config, options: CompilePolicyOptions = {}
     }
   }
   const cp = config.translate.control_plane;
-  const controlPlane = (cp.arp ? CONTROL_PLANE.arp : 0) | (cp.dhcp ? CONTROL_PLANE.dhcp : 0) | (cp.nd ? CONTROL_PLANE.nd : 0);
+  const controlPlane = (cp.arp ? CONTROL_PLANE.arp : 0) | (cp.dhcp ? CONTROL_PLANE.dhcp : 0) | (cp.nd ? CONTROL_PLANE.nd : 0) |
+    (cp.bgp ? CONTROL_PLANE.bgp : 0) | (cp.ospf ? CONTROL_PLANE.ospf : 0);
+  const routerIds: { from: number; to: number }[] = [];
+  const ridSeen = new Map<number, number>();
+  config.translate.router_ids.forEach((r, i) => {
+    const from = ipv4ToUint32(r.from);
+    const to = ipv4ToUint32(r.to);
+    if (from === null || to === null) return;
+    const prev = ridSeen.get(from);
+    if (prev !== undefined) found.add(`translate.router_ids[${i}].from`, `router id ${r.from} is already mapped by translate.router_ids[${prev}]`);
+    ridSeen.set(from, i);
+    routerIds.push({ from, to });
+  });
 
   // ---- shadow security rules
   const fwRules: NativeFwRule[] = [];
@@ -667,6 +679,7 @@ export function compilePolicy(config: Config, options: CompilePolicyOptions = {}
     defaultDstMac: new Uint8Array(dstMac),
     unmapped: UNMAPPED_RULE[config.translate.unmapped],
     controlPlane,
+    routerIds,
     fwEnabled: sec.enforce,
     fwDefault: sec.default === 'allow' ? RULE_ACTION.accept : RULE_ACTION.reject,
     fwRules,
@@ -696,7 +709,7 @@ export function compilePolicy(config: Config, options: CompilePolicyOptions = {}
     warnings.push({ path, message: `${f.kind} map accepted by allow: [${f.kind}]: ${f.message.replace(/ \(or allow: \[\w+\] on the map to accept it\)$/, '').replace(/; expected [^;]*$/, '')}` });
     explain.push(`  ${path}: ${f.kind} map accepted (allow: [${f.kind}])`);
   }
-  const cpOn = (['arp', 'dhcp', 'nd'] as const).filter((k) => cp[k]);
+  const cpOn = (['arp', 'dhcp', 'nd', 'bgp', 'ospf'] as const).filter((k) => cp[k]);
   explain.push(`control-plane payload translation: ${cpOn.length ? cpOn.join(', ') : 'off'}`);
   const secLines = sec.rules.map((r, i) => `  security rule ${r.id ?? i + 1}: ${renderSecurityRule(r)}`);
   explain.push(sec.enforce ? `shadow security rules enforced (${sec.rules.length}, default ${sec.default})` : `shadow security rules not enforced (${sec.rules.length} defined)`);

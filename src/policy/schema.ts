@@ -306,11 +306,26 @@ export const TranslateExtras = {
     default: 'drop',
     description: 'A copy with an address outside every map: drop it (counted), mirror it with only covered addresses translated, or count it only (not sent).',
   }),
+  router_ids: expect(
+    Type.Array(
+      Type.Object(
+        {
+          from: expect(Type.String({ pattern: '^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$', description: 'Production router id (BGP identifier, OSPF router id), dotted quad.' }), 'an IPv4 dotted quad'),
+          to: expect(Type.String({ pattern: '^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$', description: 'Shadow router id it becomes.' }), 'an IPv4 dotted quad'),
+        },
+        { additionalProperties: false, description: 'One router-id map.' },
+      ),
+      { default: [], maxItems: 256, description: 'Router ids translated exactly, before the address maps (router ids outside them are translated as addresses when a map covers them, else kept).' },
+    ),
+    'a list of up to 256 {from, to} router-id pairs',
+  ),
   control_plane: Type.Object(
     {
       arp: bool(true, 'Translate ARP sender/target IP and MAC inside the payload.'),
       dhcp: bool(true, 'Translate DHCPv4 ciaddr/yiaddr/siaddr/giaddr, chaddr and address options (router, DNS, server id, requested address...).'),
-      nd: bool(true, 'Translate IPv6 Neighbor Discovery target addresses and link-layer options.'),
+      nd: bool(true, 'Translate IPv6 Neighbor Discovery target addresses, link-layer options and router advertisements\' prefix, route and DNS server options.'),
+      bgp: bool(true, 'Translate BGP (TCP 179) payloads: OPEN identifier, UPDATE NLRI, withdrawn routes, next hops, AGGREGATOR, ORIGINATOR_ID, CLUSTER_LIST, MP_REACH/MP_UNREACH (IPv4/IPv6 unicast); what cannot be translated is not sent.'),
+      ospf: bool(true, 'Translate OSPFv2 and OSPFv3 (IP 89) packets and LSAs (router ids, DR/BDR, link ids, prefixes, forwarding addresses), recomputing every LSA Fletcher checksum; what cannot be translated is not sent.'),
     },
     { additionalProperties: false, default: {}, description: 'Control-plane payload translation (every checksum recomputed).' },
   ),

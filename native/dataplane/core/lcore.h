@@ -88,6 +88,7 @@ struct st_lcore_conf {
 	struct st_marks *const *marks;     /* the NIC MARKs honoured; RCU-protected, may be NULL */
 	st_deadline_fn deadline_step;      /* NULL: no deadline step */
 	struct st_flight_slot *flight;     /* this worker's flight recorder slot, or NULL */
+	struct st_rt_state *rt;            /* routing translators' state (rewrite.h), or NULL */
 	const struct st_quarantine *quarantine; /* NULL or empty: no quarantine */
 	const volatile uint8_t *forward_only;   /* set: no shadow work this round */
 	struct rte_rcu_qsbr *rcu;

@@ -142,6 +142,14 @@ enum st_unmapped_rule {
 #define ST_CP_ARP   (1u << 0)   /* ARP sender/target IP and MAC */
 #define ST_CP_DHCP  (1u << 1)   /* DHCPv4 yiaddr/ciaddr/siaddr/giaddr, chaddr, address options */
 #define ST_CP_ND    (1u << 2)   /* IPv6 ND target address and link-layer options */
+#define ST_CP_BGP   (1u << 3)   /* BGP (TCP 179) OPEN, UPDATE payloads (rewrite_rt.h) */
+#define ST_CP_OSPF  (1u << 4)   /* OSPFv2 and OSPFv3 (IP 89) packets and LSAs */
+#define ST_CP_ALL   (ST_CP_ARP | ST_CP_DHCP | ST_CP_ND | ST_CP_BGP | ST_CP_OSPF)
+
+/* One router-id map entry (BGP identifiers, OSPF router ids). */
+struct st_rid_map {
+	uint32_t from, to;   /* host byte order */
+};
 
 struct st_fw_rule {
 	uint8_t action;           /* enum st_rule_action: ACCEPT = allow, REJECT = deny */
@@ -177,6 +185,8 @@ struct st_policy_conf {
 	uint8_t default_dst_mac[6];
 	uint8_t unmapped;             /* enum st_unmapped_rule */
 	uint32_t control_plane;       /* ST_CP_* bits */
+	uint16_t nb_router_ids;
+	struct st_rid_map router_ids[ST_MAX_RIDS];
 	/* shadow firewall: translated security rules enforced on copies */
 	uint8_t fw_enabled;
 	uint8_t fw_default;           /* enum st_rule_action when no rule matches */

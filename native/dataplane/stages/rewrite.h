@@ -53,7 +53,46 @@ struct st_rewrite_tables {
 	uint8_t fast4;                 /* IPv4 maps, no MAC maps, both shadow MACs set */
 	uint8_t mac_pair[12];          /* dst_mac then src_mac: the frame's first 12 bytes */
 	uint32_t map4_mask[ST_MAX_MAPS];  /* prefix mask of map4[i] */
+	/* ---- routing payloads (rewrite_rt.h) ---- */
+	uint16_t nb_rid;                  /* router-id map, sorted by from */
+	uint32_t rid_from[ST_MAX_RIDS], rid_to[ST_MAX_RIDS];
+	/* bit b set: some map's from-prefix contains addresses whose first
+	 * byte is b (a prefix of 8 bits or more elsewhere meets no map) */
+	uint8_t map4_first[32], map6_first[32];
 };
+
+/* Routing payloads that could not be translated (rewrite_rt.h): which
+ * protocol and why. The copy is then not sent. */
+enum st_rt_kind { ST_RT_KIND_NONE = 0, ST_RT_BGP, ST_RT_OSPF, ST_RT_OSPF3, ST_RT_ND,
+		  ST_RT_KIND__COUNT };
+#define ST_RT_KIND_NAMES { "none", "bgp", "ospf", "ospfv3", "nd" }
+enum st_rt_reason {
+	ST_RT_OK = 0,
+	ST_RT_PREFIX_SHORT,  /* a prefix shorter than the map that covers part of it */
+	ST_RT_SPLIT,         /* a field split by a segment boundary, ambiguous */
+	ST_RT_GAP,           /* a segment missed or out of order: no message boundary */
+	ST_RT_NO_STATE,      /* mid-stream with no per-flow state (new flow, evicted, no table) */
+	ST_RT_MALFORMED,     /* lengths or markers that do not parse */
+	ST_RT_UNSUPPORTED,   /* AFI/SAFI, attribute, LSA type, ADD-PATH, extended message */
+	ST_RT_AUTH,          /* cryptographic authentication: the digest would break */
+	ST_RT_TRUNCATED,     /* the payload is not all in the copy's first segment */
+	ST_RT_FRAGMENT,      /* an IP fragment of a routing packet */
+	ST_RT_REASON__COUNT
+};
+#define ST_RT_REASON_NAMES { "ok", "prefix_short", "split", "gap", "no_state", "malformed", \
+	"unsupported", "auth", "truncated", "fragment" }
+
+/* Per-worker state of the routing translators (BGP flows, scratch): one
+ * writer, no locks. Bounded; a flow evicted for a new one is counted. */
+struct st_rt_state;
+struct st_rt_state *st_rt_state_new(int socket);
+void st_rt_state_free(struct st_rt_state *s);
+void st_rt_state_reset(struct st_rt_state *s);
+uint64_t st_rt_state_evicted(const struct st_rt_state *s);
+/* Count one untranslated payload (s may be NULL: not counted). */
+void st_rt_count(struct st_rt_state *s, unsigned int kind, unsigned int reason);
+/* Add the worker's counts to out[kind * ST_RT_REASON__COUNT + reason]. */
+void st_rt_counts(const struct st_rt_state *s, uint64_t *out);
 
 /* Result of rewriting one frame. */
 struct st_rewrite_result {
@@ -61,6 +100,8 @@ struct st_rewrite_result {
 	uint8_t translated;  /* 1 if at least one address was rewritten */
 	uint32_t anomalies;  /* bit (1u << enum st_anomaly) for each seen */
 	uint8_t unmapped_seen; /* unmapped rule COUNT hit (see st_rewrite_frame_ex) */
+	uint8_t rt_kind;     /* enum st_rt_kind: a routing payload was not translated */
+	uint8_t rt_reason;   /* enum st_rt_reason */
 };
 
 /* Build tables from the plan; name_suffix keeps rte_lpm names unique so an
@@ -104,6 +145,11 @@ struct st_rewrite_tables *st_rewrite_compile_policy(const struct st_policy_conf 
 void st_rewrite_frame_ex(const struct st_rewrite_tables *t, uint8_t *frame,
 			 uint32_t seg_len, uint32_t pkt_len, uint32_t wire_len,
 			 struct st_rewrite_result *res);
+/* The same with a worker's routing state (BGP flows need it; NULL = none:
+ * every BGP payload is then untranslatable). */
+void st_rewrite_frame_rt(const struct st_rewrite_tables *t, struct st_rt_state *rt,
+			 uint8_t *frame, uint32_t seg_len, uint32_t pkt_len,
+			 uint32_t wire_len, struct st_rewrite_result *res);
 
 /* ---- a policy's tables and the rewrite stage (stage.h) ------------------- */
 

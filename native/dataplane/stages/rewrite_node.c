@@ -28,9 +28,9 @@
 #include "compiled_policy.h"
 
 static __rte_always_inline void
-rw_frame(const struct st_rewrite_tables *t, uint8_t *frame, uint32_t seg_len,
-	 uint32_t pkt_len, uint32_t wire_len, struct st_rewrite_result *res,
-	 const int cp)
+rw_frame(const struct st_rewrite_tables *t, struct st_rt_state *rt, uint8_t *frame,
+	 uint32_t seg_len, uint32_t pkt_len, uint32_t wire_len,
+	 struct st_rewrite_result *res, const int cp)
 {
 	struct rw_ctx c;
 	uint32_t off = RTE_ETHER_HDR_LEN;
@@ -40,8 +40,11 @@ rw_frame(const struct st_rewrite_tables *t, uint8_t *frame, uint32_t seg_len,
 	res->translated = 0;
 	res->anomalies = 0;
 	res->unmapped_seen = 0;
+	res->rt_kind = 0;
+	res->rt_reason = 0;
 
 	c.t = t;
+	c.rt = rt;
 	c.f = frame;
 	c.res = res;
 	c.pkt = pkt_len;
@@ -79,11 +82,11 @@ rw_frame(const struct st_rewrite_tables *t, uint8_t *frame, uint32_t seg_len,
 /* Tables with MAC maps or control-plane bits: out of line, so the plain
  * variant below stays compact. */
 static __rte_noinline void
-rw_frame_policy(const struct st_rewrite_tables *t, uint8_t *frame,
+rw_frame_policy(const struct st_rewrite_tables *t, struct st_rt_state *rt, uint8_t *frame,
 		uint32_t seg_len, uint32_t pkt_len, uint32_t wire_len,
 		struct st_rewrite_result *res)
 {
-	rw_frame(t, frame, seg_len, pkt_len, wire_len, res, 1);
+	rw_frame(t, rt, frame, seg_len, pkt_len, wire_len, res, 1);
 }
 
 /* The common case, short: an untagged IPv4 TCP or UDP datagram with a
@@ -122,6 +125,9 @@ rw_fast4(const struct st_rewrite_tables *t, uint8_t *f, uint32_t seg_len,
 		kind = RW_L4_TCP;
 		csum_off = 16;
 		need = 20;
+		/* BGP payloads: the general path (rewrite_rt.h) */
+		if (t->control_plane & ST_CP_BGP && (rw_rd16(l4) == 179 || rw_rd16(l4 + 2) == 179))
+			return 0;
 	} else if (proto == IPPROTO_UDP) {
 		kind = RW_L4_UDP;
 		csum_off = 6;
@@ -165,6 +171,8 @@ rw_fast4(const struct st_rewrite_tables *t, uint8_t *f, uint32_t seg_len,
 	res->anomalies = 0;
 	res->unmapped_seen = 0;
 	res->translated = 0;
+	res->rt_kind = 0;
+	res->rt_reason = 0;
 	d = 0;
 	if (nsrc != src) {
 		const uint32_t b = rte_cpu_to_be_32(nsrc);
@@ -191,24 +199,31 @@ rw_fast4(const struct st_rewrite_tables *t, uint8_t *f, uint32_t seg_len,
 /* Every other shape: out of line, so the short path above needs no stack
  * frame of its own. */
 static __rte_noinline void
-rw_frame_general(const struct st_rewrite_tables *t, uint8_t *frame,
+rw_frame_general(const struct st_rewrite_tables *t, struct st_rt_state *rt, uint8_t *frame,
 		 uint32_t seg_len, uint32_t pkt_len, uint32_t wire_len,
 		 struct st_rewrite_result *res)
 {
 	/* control_plane != 0 implies cp_aware */
 	if (t->cp_aware || t->mac_hash != NULL)
-		rw_frame_policy(t, frame, seg_len, pkt_len, wire_len, res);
+		rw_frame_policy(t, rt, frame, seg_len, pkt_len, wire_len, res);
 	else
-		rw_frame(t, frame, seg_len, pkt_len, wire_len, res, 0);
+		rw_frame(t, NULL, frame, seg_len, pkt_len, wire_len, res, 0);
+}
+
+void st_rewrite_frame_rt(const struct st_rewrite_tables *t, struct st_rt_state *rt,
+			 uint8_t *frame, uint32_t seg_len, uint32_t pkt_len,
+			 uint32_t wire_len, struct st_rewrite_result *res)
+{
+	if (likely(rw_fast4(t, frame, seg_len, pkt_len, wire_len, res)))
+		return;
+	rw_frame_general(t, rt, frame, seg_len, pkt_len, wire_len, res);
 }
 
 void st_rewrite_frame_ex(const struct st_rewrite_tables *t, uint8_t *frame,
 			 uint32_t seg_len, uint32_t pkt_len, uint32_t wire_len,
 			 struct st_rewrite_result *res)
 {
-	if (likely(rw_fast4(t, frame, seg_len, pkt_len, wire_len, res)))
-		return;
-	rw_frame_general(t, frame, seg_len, pkt_len, wire_len, res);
+	st_rewrite_frame_rt(t, NULL, frame, seg_len, pkt_len, wire_len, res);
 }
 
 void st_rewrite_frame(const struct st_rewrite_tables *t, uint8_t *frame,
@@ -264,8 +279,9 @@ drop_copy(struct st_lcore_ctr *c, struct st_session_stats *st, struct rte_mbuf *
  * or seen by the unmapped rule "count"). Anomalies count on a packet's first
  * copy only. */
 static __rte_always_inline int
-shadow_rewrite(struct st_lcore_ctr *c, struct st_session_stats *st, const struct st_policy *pol,
-	       struct rte_mbuf *m, uint32_t wire_len, int first, uint64_t *translated)
+shadow_rewrite(struct st_lcore_ctr *c, struct st_rt_state *rt, struct st_session_stats *st,
+	       const struct st_policy *pol, struct rte_mbuf *m, uint32_t wire_len, int first,
+	       uint64_t *translated)
 {
 	struct st_rewrite_result res;
 
@@ -273,8 +289,12 @@ shadow_rewrite(struct st_lcore_ctr *c, struct st_session_stats *st, const struct
 	res.translated = 0;
 	res.anomalies = 0;
 	res.unmapped_seen = 0;
-	st_rewrite_frame_ex(pol->rw, rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
+	res.rt_kind = 0;
+	res.rt_reason = 0;
+	st_rewrite_frame_rt(pol->rw, rt, rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
 			    rte_pktmbuf_pkt_len(m), wire_len, &res);
+	if (unlikely(res.rt_kind != 0))
+		st_rt_count(rt, res.rt_kind, res.rt_reason);
 	if (unlikely(res.anomalies != 0) && first)
 		count_anomalies(c, res.anomalies);
 	if (unlikely(res.unmapped_seen)) {
@@ -306,7 +326,7 @@ st_rewrite_stage(struct st_lcore *lc, const struct st_policy *pol, struct st_pen
 			rte_prefetch0(rte_pktmbuf_mtod(p[i + ST_PREFETCH_OFFSET].m, void *));
 		st_flight_at(lc->conf.flight, ST_FLIGHT_REWRITE, p[i].m);
 		st_test_crash_check(p[i].m);
-		if (shadow_rewrite(c, &c->sess[pol->sessions[p[i].session].slot], pol, p[i].m,
+		if (shadow_rewrite(c, lc->conf.rt, &c->sess[pol->sessions[p[i].session].slot], pol, p[i].m,
 				   p[i].wire_len, p[i].first, &translated))
 			p[k++] = p[i];
 	}
@@ -334,7 +354,7 @@ st_rewrite_stage_short(struct st_lcore *lc, const struct st_policy *pol, struct 
 			rte_prefetch0(rte_pktmbuf_mtod(cps[i + ST_PREFETCH_OFFSET], void *));
 		st_flight_at(lc->conf.flight, ST_FLIGHT_REWRITE, m);
 		st_test_crash_check(m);
-		if (shadow_rewrite(c, st, pol, m, rte_pktmbuf_pkt_len(m), 1, &translated))
+		if (shadow_rewrite(c, lc->conf.rt, st, pol, m, rte_pktmbuf_pkt_len(m), 1, &translated))
 			cps[k++] = m;
 	}
 	c->translated_packets += translated;
