@@ -15,7 +15,7 @@
  * AFI 1/2 with SAFI 1/2. Anything else that may hold an address is
  * untranslatable (ST_RT_UNSUPPORTED): other AFI/SAFIs, unknown path
  * attributes, NOTIFICATION data (but Cease's), ROUTE-REFRESH ORFs, UPDATEs on
- * a flow whose OPEN offered ADD-PATH, messages over 4096 bytes.
+ * a flow whose OPEN offered to send ADD-PATH, messages over 4096 bytes.
  * KEEPALIVE and the rest of OPEN carry none.
  */
 #ifndef _GNU_SOURCE
@@ -363,9 +363,18 @@ static void bv_open(struct bgp_view *v)
 		}
 		if (vb(v, p) == 2) {
 			for (uint32_t q = p + 2; q + 2 <= pe && q + 2 <= v->end;
-			     q += 2 + vb(v, q + 1))
-				if (vb(v, q) == 69)
-					v->addpath = 1;
+			     q += 2 + vb(v, q + 1)) {
+				uint32_t ce = q + 2 + vb(v, q + 1);
+
+				if (vb(v, q) != 69)
+					continue;
+				/* (AFI, SAFI, send/receive) entries: this side's
+				 * UPDATEs carry path ids only if it offers to send */
+				for (uint32_t e = q + 2; e + 4 <= ce && e + 4 <= pe &&
+				     e + 4 <= v->end; e += 4)
+					if (vb(v, e + 3) & 2)
+						v->addpath = 1;
+			}
 		}
 		p = pe;
 	}

@@ -345,7 +345,7 @@ static int o3_lsa(struct ospf_w *w, uint32_t h, uint32_t len)
 		if ((sz = o3_prefix(w, h + 24, e)) == 0)
 			return -1;
 		i = h + 24 + sz;
-		if (fl & 0x04) {   /* F: forwarding address */
+		if (fl & 0x02) {   /* F: forwarding address (E 0x04, T 0x01) */
 			if (i + 16 > e)
 				return -1;
 			ow_field(w, i, 16, RT_ADDR6, 128);
