@@ -26,6 +26,9 @@ import { parsePrefix4, parsePrefix6 } from './prefix.js';
 import { type ConfigProblem, PolicyError } from '../errors.js';
 import {
   CONTROL_PLANE,
+  LEAK_ACTION,
+  LEAK_KINDS,
+  type LeakKind,
   ENCAP,
   POLICY_LIMITS,
   RULE_ACTION,
@@ -667,6 +670,7 @@ export function compilePolicy(config: Config, options: CompilePolicyOptions = {}
     defaultDstMac: new Uint8Array(dstMac),
     unmapped: UNMAPPED_RULE[config.translate.unmapped],
     controlPlane,
+    leak: Object.fromEntries(LEAK_KINDS.map((k) => [k, LEAK_ACTION[config.translate.leak[k]]])) as Record<LeakKind, number>,
     fwEnabled: sec.enforce,
     fwDefault: sec.default === 'allow' ? RULE_ACTION.accept : RULE_ACTION.reject,
     fwRules,

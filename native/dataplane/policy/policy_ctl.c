@@ -225,6 +225,13 @@ st_policy_check(const struct st_policy_conf *c, struct st_error *err)
 			       "policy.controlPlane")) != 0 ||
 	    (rc = st_field_int(err, c->fw_default, 0, ST_RULE_REJECT, "policy.fwDefault")) != 0)
 		return rc;
+	for (i = 0; i < ST_LEAK__COUNT; i++) {
+		static const char *const names[] = ST_LEAK_KIND_NAMES;
+
+		if ((rc = st_field_int(err, c->leak[i], 0, ST_LEAK_PASS, "policy.leak.%s",
+				       names[i])) != 0)
+			return rc;
+	}
 	if (c->nb_fw_rules > ST_MAX_FW_RULES)
 		return st_field_count_error(err, "policy.fwRules", ST_MAX_FW_RULES, c->nb_fw_rules);
 	for (i = 0; i < c->nb_fw_rules; i++) {

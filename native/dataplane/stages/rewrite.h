@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include "st_dataplane.h"
 #include "policy.h"
+#include "leak.h"
 
 struct rte_lpm;
 struct rte_lpm6;
@@ -49,6 +50,11 @@ struct st_rewrite_tables {
 	struct rte_hash *mac_hash;     /* MAC -> index into mac_to; NULL without MAC maps */
 	uint8_t mac_to[ST_MAX_MAC_MAPS][6];
 	uint8_t dhcp_addr_opts[32];    /* bitmap: DHCP options carrying IPv4 addresses */
+	/* The leak policy (leak.h): enum st_leak_action per kind. payloads is
+	 * set when it is a policy's (payload translators and their leak
+	 * counting run); a plan's tables leave both zero. */
+	uint8_t leak[ST_LEAK__COUNT];
+	uint8_t payloads;
 	/* ---- derived at compile for the short IPv4 path (rw_fast4, rewrite_node.c) ---- */
 	uint8_t fast4;                 /* IPv4 maps, no MAC maps, both shadow MACs set */
 	uint8_t mac_pair[12];          /* dst_mac then src_mac: the frame's first 12 bytes */
@@ -61,6 +67,7 @@ struct st_rewrite_result {
 	uint8_t translated;  /* 1 if at least one address was rewritten */
 	uint32_t anomalies;  /* bit (1u << enum st_anomaly) for each seen */
 	uint8_t unmapped_seen; /* unmapped rule COUNT hit (see st_rewrite_frame_ex) */
+	struct st_leak_event leak; /* a payload not translated (leak.h); kind -1: none */
 };
 
 /* Build tables from the plan; name_suffix keeps rte_lpm names unique so an

@@ -24,6 +24,7 @@
 #include "rewrite_frame.h"
 #include "rewrite_ip.h"
 #include "rewrite_cp.h"
+#include "rewrite_payload.h"
 #include "lcore.h"
 #include "compiled_policy.h"
 
@@ -40,6 +41,7 @@ rw_frame(const struct st_rewrite_tables *t, uint8_t *frame, uint32_t seg_len,
 	res->translated = 0;
 	res->anomalies = 0;
 	res->unmapped_seen = 0;
+	st_leak_clear(&res->leak);
 
 	c.t = t;
 	c.f = frame;
@@ -132,6 +134,9 @@ rw_fast4(const struct st_rewrite_tables *t, uint8_t *f, uint32_t seg_len,
 	} else {
 		return 0;
 	}
+	/* payloads under the leak policy: the general path (rewrite_payload.h) */
+	if (t->payloads && (rw_pl_port(rw_rd16(l4)) || rw_pl_port(rw_rd16(l4 + 2))))
+		return 0;
 	tot = rte_be_to_cpu_16((uint16_t)(w0 >> 16));
 	if (tot < 20 + need || tot > wire - RTE_ETHER_HDR_LEN)
 		return 0;
@@ -165,6 +170,7 @@ rw_fast4(const struct st_rewrite_tables *t, uint8_t *f, uint32_t seg_len,
 	res->anomalies = 0;
 	res->unmapped_seen = 0;
 	res->translated = 0;
+	st_leak_clear(&res->leak);
 	d = 0;
 	if (nsrc != src) {
 		const uint32_t b = rte_cpu_to_be_32(nsrc);
@@ -251,6 +257,7 @@ drop_copy(struct st_lcore_ctr *c, struct st_session_stats *st, struct rte_mbuf *
 		[ST_DROP_MALFORMED] = ST_SDROP_MALFORMED,
 		[ST_DROP_NOMEM] = ST_SDROP_NOMEM,
 		[ST_DROP_TX_FULL] = ST_SDROP_TX_FULL,
+		[ST_DROP_LEAK] = ST_SDROP_LEAK,
 	};
 
 	if (unlikely(reason < 0 || reason >= ST_DROP__COUNT))
@@ -273,10 +280,17 @@ shadow_rewrite(struct st_lcore_ctr *c, struct st_session_stats *st, const struct
 	res.translated = 0;
 	res.anomalies = 0;
 	res.unmapped_seen = 0;
+	st_leak_clear(&res.leak);
 	st_rewrite_frame_ex(pol->rw, rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
 			    rte_pktmbuf_pkt_len(m), wire_len, &res);
 	if (unlikely(res.anomalies != 0) && first)
 		count_anomalies(c, res.anomalies);
+	/* a copy dropped for another reason after its payload was judged is
+	 * not a leak event */
+	if (unlikely(res.leak.kind >= 0) && res.leak.kind < ST_LEAK__COUNT &&
+	    res.leak.reason < ST_LEAK_R__COUNT &&
+	    (res.drop < 0 || res.drop == ST_DROP_LEAK))
+		c->leak[res.leak.kind][res.leak.reason][st_leak_slot(res.leak.action)]++;
 	if (unlikely(res.unmapped_seen)) {
 		/* unmapped rule "count": seen, not sent, not a drop */
 		st->unmapped_seen++;
