@@ -12,7 +12,8 @@
  * 10.0.2.1 -> 192.0.2.2; every control-plane bit.
  *
  * Beyond the sanitizers: the result is in range, a copy not sent is left as
- * it was, and a routing payload refused says which protocol and why.
+ * it was, and a payload not translated is never sent (every leak action is
+ * translate: fail-closed).
  * ST_FUZZ_VERBOSE=1 prints the outcome of each frame (a debugging aid).
  */
 #include "fuzz_common.h"
@@ -21,6 +22,7 @@
 #include <arpa/inet.h>
 
 #include "rewrite.h"
+#include "leak.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -105,13 +107,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&res, 0x5a, sizeof(res));
 		st_rewrite_frame_rt(g_t, g_rt, f, (uint32_t)len, (uint32_t)len, (uint32_t)len, &res);
 		if (g_verbose)
-			fprintf(stderr, "frame %u (%zu bytes): drop %d translated %u anomalies %#x rt %u/%u\n",
-				k, len, res.drop, res.translated, res.anomalies, res.rt_kind, res.rt_reason);
+			fprintf(stderr, "frame %u (%zu bytes): drop %d translated %u anomalies %#x leak %d/%u\n",
+				k, len, res.drop, res.translated, res.anomalies, res.leak.kind, res.leak.reason);
 		ST_FUZZ_ASSERT(res.drop >= -1 && res.drop < ST_DROP__COUNT, "drop %d", res.drop);
-		ST_FUZZ_ASSERT(res.rt_kind < ST_RT_KIND__COUNT && res.rt_reason < ST_RT_REASON__COUNT,
-			       "rt %u/%u", res.rt_kind, res.rt_reason);
-		ST_FUZZ_ASSERT(res.rt_kind == 0 || res.drop >= 0, "rt %u/%u but sent", res.rt_kind,
-			       res.rt_reason);
+		ST_FUZZ_ASSERT(res.leak.kind < ST_LEAK__COUNT && res.leak.reason < ST_LEAK_R__COUNT,
+			       "leak %d/%u", res.leak.kind, res.leak.reason);
+		/* every kind translates: a payload not translated is never sent */
+		ST_FUZZ_ASSERT(res.leak.kind < 0 || res.drop == ST_DROP_LEAK, "leak %d/%u but drop %d",
+			       res.leak.kind, res.leak.reason, res.drop);
 		ST_FUZZ_ASSERT(res.drop == -1 || memcmp(f, data + i, len) == 0,
 			       "copy dropped (reason %d) but changed", res.drop);
 		free(f);

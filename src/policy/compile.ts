@@ -26,6 +26,9 @@ import { ipv4ToUint32, parsePrefix4, parsePrefix6 } from './prefix.js';
 import { type ConfigProblem, PolicyError } from '../errors.js';
 import {
   CONTROL_PLANE,
+  LEAK_ACTION,
+  LEAK_KINDS,
+  type LeakKind,
   ENCAP,
   POLICY_LIMITS,
   RULE_ACTION,
@@ -602,8 +605,7 @@ export function compilePolicy(config: Config, options: CompilePolicyOptions = {}
     }
   }
   const cp = config.translate.control_plane;
-  const controlPlane = (cp.arp ? CONTROL_PLANE.arp : 0) | (cp.dhcp ? CONTROL_PLANE.dhcp : 0) | (cp.nd ? CONTROL_PLANE.nd : 0) |
-    (cp.bgp ? CONTROL_PLANE.bgp : 0) | (cp.ospf ? CONTROL_PLANE.ospf : 0);
+  const controlPlane = (cp.arp ? CONTROL_PLANE.arp : 0) | (cp.dhcp ? CONTROL_PLANE.dhcp : 0) | (cp.nd ? CONTROL_PLANE.nd : 0);
   const routerIds: { from: number; to: number }[] = [];
   const ridSeen = new Map<number, number>();
   config.translate.router_ids.forEach((r, i) => {
@@ -680,6 +682,7 @@ export function compilePolicy(config: Config, options: CompilePolicyOptions = {}
     unmapped: UNMAPPED_RULE[config.translate.unmapped],
     controlPlane,
     routerIds,
+    leak: Object.fromEntries(LEAK_KINDS.map((k) => [k, LEAK_ACTION[config.translate.leak[k]]])) as Record<LeakKind, number>,
     fwEnabled: sec.enforce,
     fwDefault: sec.default === 'allow' ? RULE_ACTION.accept : RULE_ACTION.reject,
     fwRules,
@@ -709,7 +712,7 @@ export function compilePolicy(config: Config, options: CompilePolicyOptions = {}
     warnings.push({ path, message: `${f.kind} map accepted by allow: [${f.kind}]: ${f.message.replace(/ \(or allow: \[\w+\] on the map to accept it\)$/, '').replace(/; expected [^;]*$/, '')}` });
     explain.push(`  ${path}: ${f.kind} map accepted (allow: [${f.kind}])`);
   }
-  const cpOn = (['arp', 'dhcp', 'nd', 'bgp', 'ospf'] as const).filter((k) => cp[k]);
+  const cpOn = (['arp', 'dhcp', 'nd'] as const).filter((k) => cp[k]);
   explain.push(`control-plane payload translation: ${cpOn.length ? cpOn.join(', ') : 'off'}`);
   const secLines = sec.rules.map((r, i) => `  security rule ${r.id ?? i + 1}: ${renderSecurityRule(r)}`);
   explain.push(sec.enforce ? `shadow security rules enforced (${sec.rules.length}, default ${sec.default})` : `shadow security rules not enforced (${sec.rules.length} defined)`);

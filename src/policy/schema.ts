@@ -22,6 +22,7 @@ export const SIGNATURE_BASES = ['l2', 'l3', 'l4', 'payload'] as const;
 export const MATCH_MODES = ['first', 'all'] as const;
 export const POLICY_UNMAPPED_RULES = ['drop', 'mirror', 'count'] as const;
 export const SECURITY_ACTIONS = ['allow', 'deny'] as const;
+export const LEAK_ACTION_NAMES = ['translate', 'drop', 'pass'] as const;
 export const TCP_FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'] as const;
 
 /** Operator ids for rules and targets: short, label-safe (they become metric labels). */
@@ -292,6 +293,14 @@ const macMap = Type.Object(
   { additionalProperties: false, description: 'One MAC map.' },
 );
 
+/** One payload kind's leak action (native/dataplane/stages/leak.h). */
+function leakAction(what: string) {
+  return oneOf(LEAK_ACTION_NAMES, {
+    default: 'translate',
+    description: `${what}: translate (what cannot be translated is not sent, and counted), drop every copy carrying it, or pass it untranslated (counted).`,
+  });
+}
+
 /** The policy-era parts of `translate`; the prefix maps stay in src/config/schema.ts. */
 export const TranslateExtras = {
   hosts: expect(
@@ -324,10 +333,24 @@ export const TranslateExtras = {
       arp: bool(true, 'Translate ARP sender/target IP and MAC inside the payload.'),
       dhcp: bool(true, 'Translate DHCPv4 ciaddr/yiaddr/siaddr/giaddr, chaddr and address options (router, DNS, server id, requested address...).'),
       nd: bool(true, 'Translate IPv6 Neighbor Discovery target addresses, link-layer options and router advertisements\' prefix, route and DNS server options.'),
-      bgp: bool(true, 'Translate BGP (TCP 179) payloads: OPEN identifier, UPDATE NLRI, withdrawn routes, next hops, AGGREGATOR, ORIGINATOR_ID, CLUSTER_LIST, MP_REACH/MP_UNREACH (IPv4/IPv6 unicast); what cannot be translated is not sent.'),
-      ospf: bool(true, 'Translate OSPFv2 and OSPFv3 (IP 89) packets and LSAs (router ids, DR/BDR, link ids, prefixes, forwarding addresses), recomputing every LSA Fletcher checksum; what cannot be translated is not sent.'),
     },
     { additionalProperties: false, default: {}, description: 'Control-plane payload translation (every checksum recomputed).' },
+  ),
+  leak: Type.Object(
+    {
+      arp: leakAction('ARP sender/target addresses'),
+      dhcp: leakAction('DHCPv4 addresses and options'),
+      nd: leakAction('IPv6 Neighbor Discovery targets and options'),
+      dns: leakAction('DNS (port 53, UDP and TCP): A/AAAA records, reverse names, EDNS client subnet, SVCB/HTTPS address hints'),
+      mdns: leakAction('Multicast DNS (UDP 5353), as DNS'),
+      llmnr: leakAction('LLMNR (port 5355), as DNS'),
+      bgp: leakAction('BGP (TCP 179) UPDATE and OPEN payloads'),
+      ospf: leakAction('OSPFv2/v3 payloads'),
+      ra: leakAction('IPv6 router advertisement prefix and route options'),
+      tunnel: leakAction('The inner packet of VXLAN, GENEVE, GRE, IP-in-IP and PIM Register'),
+      icmp_err: leakAction('The packet quoted by an ICMP or ICMPv6 error'),
+    },
+    { additionalProperties: false, default: {}, description: 'The leak policy: what happens to shadow copies whose payload carries addresses (docs/policy.md, "Leak policy"). Fail-closed by default.' },
   ),
 };
 

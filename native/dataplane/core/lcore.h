@@ -113,6 +113,7 @@ struct st_lcore_ctr {
 	uint64_t quarantined;              /* production packets skipped for their quarantined signature */
 	uint64_t dropped[ST_DROP__COUNT];
 	uint64_t anomalies[ST_ANOM__COUNT];
+	uint64_t leak[ST_LEAK__COUNT][ST_LEAK_R__COUNT][2];   /* leak.h */
 	uint64_t rx_invalid[ST_RXBAD__COUNT];
 	struct st_port_ctr ports[ST_MAX_PORTS];
 	/* Not counters but the same single writer: the TSC at which each paced

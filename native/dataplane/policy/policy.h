@@ -142,9 +142,7 @@ enum st_unmapped_rule {
 #define ST_CP_ARP   (1u << 0)   /* ARP sender/target IP and MAC */
 #define ST_CP_DHCP  (1u << 1)   /* DHCPv4 yiaddr/ciaddr/siaddr/giaddr, chaddr, address options */
 #define ST_CP_ND    (1u << 2)   /* IPv6 ND target address and link-layer options */
-#define ST_CP_BGP   (1u << 3)   /* BGP (TCP 179) OPEN, UPDATE payloads (rewrite_rt.h) */
-#define ST_CP_OSPF  (1u << 4)   /* OSPFv2 and OSPFv3 (IP 89) packets and LSAs */
-#define ST_CP_ALL   (ST_CP_ARP | ST_CP_DHCP | ST_CP_ND | ST_CP_BGP | ST_CP_OSPF)
+#define ST_CP_ALL   (ST_CP_ARP | ST_CP_DHCP | ST_CP_ND)
 
 /* One router-id map entry (BGP identifiers, OSPF router ids). */
 struct st_rid_map {
@@ -187,6 +185,7 @@ struct st_policy_conf {
 	uint32_t control_plane;       /* ST_CP_* bits */
 	uint16_t nb_router_ids;
 	struct st_rid_map router_ids[ST_MAX_RIDS];
+	uint8_t leak[ST_LEAK__COUNT]; /* enum st_leak_action per enum st_leak_kind (leak.h) */
 	/* shadow firewall: translated security rules enforced on copies */
 	uint8_t fw_enabled;
 	uint8_t fw_default;           /* enum st_rule_action when no rule matches */
@@ -204,10 +203,11 @@ enum st_session_drop {
 	ST_SDROP_FIREWALL,      /* denied by the translated security rules */
 	ST_SDROP_ENCAP,         /* no headroom / encapsulation failed */
 	ST_SDROP_NOT_IP,        /* the rewrite refused a non-IP frame (like ST_DROP_NOT_IP) */
+	ST_SDROP_LEAK,          /* a payload that could not be translated (like ST_DROP_LEAK) */
 	ST_SDROP__COUNT
 };
 #define ST_SDROP_NAMES { "rate", "nomem", "tx_full", "unmapped", "malformed", "firewall", \
-	"encap", "not_ip" }
+	"encap", "not_ip", "leak" }
 
 struct st_session_stats {
 	uint64_t matched;          /* accepted by a filter rule */

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include "st_dataplane.h"
 #include "policy.h"
+#include "leak.h"
 
 struct rte_lpm;
 struct rte_lpm6;
@@ -49,6 +50,11 @@ struct st_rewrite_tables {
 	struct rte_hash *mac_hash;     /* MAC -> index into mac_to; NULL without MAC maps */
 	uint8_t mac_to[ST_MAX_MAC_MAPS][6];
 	uint8_t dhcp_addr_opts[32];    /* bitmap: DHCP options carrying IPv4 addresses */
+	/* The leak policy (leak.h): enum st_leak_action per kind. payloads is
+	 * set when it is a policy's (payload translators and their leak
+	 * counting run); a plan's tables leave both zero. */
+	uint8_t leak[ST_LEAK__COUNT];
+	uint8_t payloads;
 	/* ---- derived at compile for the short IPv4 path (rw_fast4, rewrite_node.c) ---- */
 	uint8_t fast4;                 /* IPv4 maps, no MAC maps, both shadow MACs set */
 	uint8_t mac_pair[12];          /* dst_mac then src_mac: the frame's first 12 bytes */
@@ -61,27 +67,6 @@ struct st_rewrite_tables {
 	uint8_t map4_first[32], map6_first[32];
 };
 
-/* Routing payloads that could not be translated (rewrite_rt.h): which
- * protocol and why. The copy is then not sent. */
-enum st_rt_kind { ST_RT_KIND_NONE = 0, ST_RT_BGP, ST_RT_OSPF, ST_RT_OSPF3, ST_RT_ND,
-		  ST_RT_KIND__COUNT };
-#define ST_RT_KIND_NAMES { "none", "bgp", "ospf", "ospfv3", "nd" }
-enum st_rt_reason {
-	ST_RT_OK = 0,
-	ST_RT_PREFIX_SHORT,  /* a prefix shorter than the map that covers part of it */
-	ST_RT_SPLIT,         /* a field split by a segment boundary, ambiguous */
-	ST_RT_GAP,           /* a segment missed or out of order: no message boundary */
-	ST_RT_NO_STATE,      /* mid-stream with no per-flow state (new flow, evicted, no table) */
-	ST_RT_MALFORMED,     /* lengths or markers that do not parse */
-	ST_RT_UNSUPPORTED,   /* AFI/SAFI, attribute, LSA type, ADD-PATH, extended message */
-	ST_RT_AUTH,          /* cryptographic authentication: the digest would break */
-	ST_RT_TRUNCATED,     /* the payload is not all in the copy's first segment */
-	ST_RT_FRAGMENT,      /* an IP fragment of a routing packet */
-	ST_RT_REASON__COUNT
-};
-#define ST_RT_REASON_NAMES { "ok", "prefix_short", "split", "gap", "no_state", "malformed", \
-	"unsupported", "auth", "truncated", "fragment" }
-
 /* Per-worker state of the routing translators (BGP flows, scratch): one
  * writer, no locks. Bounded; a flow evicted for a new one is counted. */
 struct st_rt_state;
@@ -89,10 +74,7 @@ struct st_rt_state *st_rt_state_new(int socket);
 void st_rt_state_free(struct st_rt_state *s);
 void st_rt_state_reset(struct st_rt_state *s);
 uint64_t st_rt_state_evicted(const struct st_rt_state *s);
-/* Count one untranslated payload (s may be NULL: not counted). */
-void st_rt_count(struct st_rt_state *s, unsigned int kind, unsigned int reason);
-/* Add the worker's counts to out[kind * ST_RT_REASON__COUNT + reason]. */
-void st_rt_counts(const struct st_rt_state *s, uint64_t *out);
+
 
 /* Result of rewriting one frame. */
 struct st_rewrite_result {
@@ -100,8 +82,7 @@ struct st_rewrite_result {
 	uint8_t translated;  /* 1 if at least one address was rewritten */
 	uint32_t anomalies;  /* bit (1u << enum st_anomaly) for each seen */
 	uint8_t unmapped_seen; /* unmapped rule COUNT hit (see st_rewrite_frame_ex) */
-	uint8_t rt_kind;     /* enum st_rt_kind: a routing payload was not translated */
-	uint8_t rt_reason;   /* enum st_rt_reason */
+	struct st_leak_event leak; /* a payload not translated (leak.h); kind -1: none */
 };
 
 /* Build tables from the plan; name_suffix keeps rte_lpm names unique so an

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * BGP payloads of the rewrite (rewrite_rt.h, section 9), and the per-worker
+ * BGP payloads of the rewrite (rewrite_rt.h, section 10), and the per-worker
  * state they need: BGP rides TCP, so a message and any field in it can span
  * segments. Each direction of a session is a flow; its state is the next
  * sequence number expected and the original bytes of the message in
@@ -55,7 +55,6 @@ struct bgp_flow {
 struct st_rt_state {
 	uint64_t clock;
 	uint64_t evicted;
-	uint64_t untranslated[ST_RT_KIND__COUNT][ST_RT_REASON__COUNT];
 	struct bgp_flow tmp;          /* a stateless walk (retransmission) */
 	uint8_t scratch[BGP_SCRATCH]; /* the translated payload of pass 0 */
 	uint32_t scratch_len;
@@ -83,21 +82,6 @@ uint64_t st_rt_state_evicted(const struct st_rt_state *s)
 	return s == NULL ? 0 : __atomic_load_n(&s->evicted, __ATOMIC_RELAXED);
 }
 
-void st_rt_count(struct st_rt_state *s, unsigned int kind, unsigned int reason)
-{
-	if (s != NULL && kind < ST_RT_KIND__COUNT && reason < ST_RT_REASON__COUNT)
-		s->untranslated[kind][reason]++;
-}
-
-void st_rt_counts(const struct st_rt_state *s, uint64_t *out)
-{
-	if (s == NULL)
-		return;
-	for (unsigned int k = 0; k < ST_RT_KIND__COUNT; k++)
-		for (unsigned int r = 0; r < ST_RT_REASON__COUNT; r++)
-			out[k * ST_RT_REASON__COUNT + r] +=
-				__atomic_load_n(&s->untranslated[k][r], __ATOMIC_RELAXED);
-}
 
 /* ---- one message, seen through the bytes of earlier segments ------------ */
 
@@ -525,14 +509,14 @@ static struct bgp_flow *bgp_flow(struct st_rt_state *s, const struct bgp_key *k,
 	return victim;
 }
 
-static enum rw_cp bgp_untr(const struct rw_ctx *c, uint8_t reason)
+static enum rw_cp bgp_untr(uint8_t *why, uint8_t reason)
 {
-	rw_rt_fail(c->res, ST_RT_BGP, reason);
+	*why = reason;
 	return RW_CP_UNTR;
 }
 
 enum rw_cp st_rw_bgp(const struct rw_ctx *c, uint32_t l3, int v6, uint32_t l4,
-		     uint32_t dend, int commit, uint32_t *delta)
+		     uint32_t dend, int commit, uint32_t *delta, uint8_t *why)
 {
 	struct st_rt_state *s = c->rt;
 	const uint8_t *f = c->f, *tcp = f + l4;
@@ -592,7 +576,7 @@ enum rw_cp st_rw_bgp(const struct rw_ctx *c, uint32_t l3, int v6, uint32_t l4,
 		return RW_CP_OK;
 	}
 	if (s == NULL)
-		return bgp_untr(c, ST_RT_NO_STATE);
+		return bgp_untr(why, ST_RT_NO_STATE);
 	fl = bgp_flow(s, &k, 1);
 	if (flags & RTE_TCP_SYN_FLAG) {   /* data on a SYN (TFO) */
 		fl->synced = 1;
@@ -604,10 +588,10 @@ enum rw_cp st_rw_bgp(const struct rw_ctx *c, uint32_t l3, int v6, uint32_t l4,
 		/* bytes cut by the snaplen or in a later segment: the stream
 		 * cannot be followed past them */
 		fl->synced = 0;
-		return bgp_untr(c, ST_RT_TRUNCATED);
+		return bgp_untr(why, ST_RT_TRUNCATED);
 	}
 	if (n > BGP_SCRATCH)
-		return bgp_untr(c, ST_RT_TRUNCATED);
+		return bgp_untr(why, ST_RT_TRUNCATED);
 	memcpy(s->scratch, f + po, n);
 	if (fl->synced && seq == fl->next_seq) {
 		reason = (uint32_t)bgp_walk(c->t, fl, f + po, n, s->scratch);
@@ -617,7 +601,7 @@ enum rw_cp st_rw_bgp(const struct rw_ctx *c, uint32_t l3, int v6, uint32_t l4,
 		   (int32_t)(seq + n - fl->next_seq) <= 0) {
 		/* old data again: translated on its own when it starts a message */
 		if (!bgp_starts(f + po, n))
-			return bgp_untr(c, ST_RT_GAP);
+			return bgp_untr(why, ST_RT_GAP);
 		s->tmp.synced = 1;
 		s->tmp.have = 0;
 		s->tmp.addpath = fl->addpath;
@@ -636,7 +620,7 @@ enum rw_cp st_rw_bgp(const struct rw_ctx *c, uint32_t l3, int v6, uint32_t l4,
 	if (flags & (RTE_TCP_RST_FLAG | RTE_TCP_FIN_FLAG))
 		fl->used = 0;
 	if (reason != 0)
-		return bgp_untr(c, (uint8_t)reason);
+		return bgp_untr(why, (uint8_t)reason);
 	s->scratch_len = n;
 	return RW_CP_OK;
 }

@@ -9,6 +9,7 @@
 
 #include "rewrite_cp.h"
 #include "rewrite_rt.h"
+#include "rewrite_payload.h"
 
 /* A 4-byte address field at off, if present. Returns rw_field()'s verdict;
  * *cov says what the lookup found (EXEMPT when the field is absent). */
@@ -278,9 +279,24 @@ enum rw_cp st_rw_nd(const struct rw_ctx *c, uint32_t l4, uint32_t dend,
 	uint8_t type = f[l4];
 	uint32_t i = l4 + rw_nd_fixed[type - 133];
 	enum rw_cover cov;
+	int ra_pass = 0;
 
 	if (i > dend)
 		return RW_CP_BAD;
+	if (type == 134 && c->t->payloads) {
+		switch (st_leak_action(c->t->leak, ST_LEAK_RA)) {
+		case ST_LEAK_DROP:
+			st_leak_policy(c->t->leak, &c->res->leak, ST_LEAK_RA);
+			c->res->drop = ST_DROP_LEAK;
+			return RW_CP_UNTR;
+		case ST_LEAK_PASS:
+			st_leak_policy(c->t->leak, &c->res->leak, ST_LEAK_RA);
+			ra_pass = 1;
+			break;
+		default:
+			break;
+		}
+	}
 	if (type >= 135) {
 		if (rw_cp_addr6(c, l4 + 8, commit, delta, &cov) < 0)
 			return RW_CP_CUT;
@@ -302,6 +318,8 @@ enum rw_cp st_rw_nd(const struct rw_ctx *c, uint32_t l4, uint32_t dend,
 			return RW_CP_BAD;
 		if ((f[i] == 1 || f[i] == 2) && len == 8) {
 			pr = rw_cp_mac(c, i + 2, commit, NULL, delta);
+		} else if (ra_pass && (f[i] == 3 || f[i] == 24 || f[i] == 25)) {
+			/* kind ra is "pass": its options go as they are (counted) */
 		} else if (f[i] == 3 || f[i] == 24) {
 			/* prefix information (32 bytes, prefix at 16) and route
 			 * information (RFC 4191: 8, 16 or 24 bytes, prefix at 8) */
@@ -318,8 +336,10 @@ enum rw_cp st_rw_nd(const struct rw_ctx *c, uint32_t l4, uint32_t dend,
 				pr = rw_cp_pfx6(c, at, n, L, commit, delta);
 			}
 			if (pr == -2) {
-				rw_rt_fail(c->res, ST_RT_ND, ST_RT_PREFIX_SHORT);
-				return RW_CP_UNTR;
+				/* the leak policy's kind ra: fail-closed unless pass */
+				if (rw_leak(c, ST_LEAK_RA, ST_LEAK_R_PREFIX_LENGTH))
+					return RW_CP_UNTR;
+				pr = 1;
 			}
 		} else if (f[i] == 25) {
 			/* recursive DNS servers (RFC 8106): 8 + n x 16 bytes */

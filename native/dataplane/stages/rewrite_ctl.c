@@ -499,8 +499,7 @@ struct st_rewrite_tables *st_rewrite_compile_policy(const struct st_policy_conf 
 	}
 	if ((pol->control_plane & ~(uint32_t)ST_CP_ALL) != 0) {
 		rw_err(err, "control_plane", EINVAL, "%s",
-		       "unknown control-plane bits: expected ST_CP_ARP | ST_CP_DHCP | ST_CP_ND | "
-		       "ST_CP_BGP | ST_CP_OSPF");
+		       "unknown control-plane bits: expected ST_CP_ARP | ST_CP_DHCP | ST_CP_ND");
 		return NULL;
 	}
 	if (pol->nb_router_ids > ST_MAX_RIDS) {
@@ -515,6 +514,18 @@ struct st_rewrite_tables *st_rewrite_compile_policy(const struct st_policy_conf 
 	memcpy(t->dst_mac, pol->default_dst_mac, sizeof(t->dst_mac));
 	t->control_plane = pol->control_plane;
 	t->cp_aware = pol->control_plane != 0;
+	for (unsigned int k = 0; k < ST_LEAK__COUNT; k++) {
+		static const char *const names[] = ST_LEAK_KIND_NAMES;
+
+		if (pol->leak[k] > ST_LEAK_PASS) {
+			rw_err(err, "leak", EINVAL,
+			       "leak.%s: expected 0 translate, 1 drop or 2 pass", names[k]);
+			st_rewrite_free(t);
+			return NULL;
+		}
+		t->leak[k] = pol->leak[k];
+	}
+	t->payloads = 1;
 	for (size_t i = 0; i < sizeof(rw_dhcp_addr_opts); i++)
 		t->dhcp_addr_opts[rw_dhcp_addr_opts[i] / 8] |=
 			(uint8_t)(1u << (rw_dhcp_addr_opts[i] % 8));
@@ -592,6 +603,7 @@ rw_key(const struct st_policy_conf *c, uint8_t *buf)
 	key_put(buf, &off, &c->nb_router_ids, sizeof(c->nb_router_ids));
 	for (i = 0; i < c->nb_router_ids && i < ST_MAX_RIDS; i++)
 		key_put(buf, &off, &c->router_ids[i], sizeof(c->router_ids[i]));
+	key_put(buf, &off, c->leak, sizeof(c->leak));
 	return off;
 }
 

@@ -356,15 +356,15 @@ static inline int rw_unmapped(const struct rw_ctx *c, int unmapped)
 
 /* Control-plane payloads (rewrite_cp.h) fail in one of two ways. */
 enum rw_cp { RW_CP_OK, RW_CP_BAD, RW_CP_CUT,
-	     RW_CP_UNTR /* a routing payload that cannot be translated (rewrite_rt.h):
-			 * res->rt_kind/rt_reason say why; never sent untranslated */ };
+	     RW_CP_UNTR /* not translatable: the leak policy (leak.h) dropped the copy */ };
 
 static inline void rw_cp_fail(const struct rw_ctx *c, enum rw_cp r)
 {
 	if (r == RW_CP_BAD)
 		rw_malformed(c->res, ST_ANOM_CP_MALFORMED);
-	else
+	else if (r == RW_CP_CUT)
 		rw_cut(c->res);
+	/* RW_CP_UNTR: the leak policy has set the drop already */
 }
 
 static inline int rw_is_nd(uint8_t type)

@@ -9,7 +9,7 @@
 
 #include "rewrite_ip.h"
 #include "rewrite_cp.h"
-#include "rewrite_rt.h"
+#include "rewrite_payload.h"
 
 /* 1 if the IPv4 options hold a loose or strict source route that is not yet
  * exhausted: the IP destination is then the next hop, not the final one. */
@@ -77,10 +77,11 @@ rw_ipv4(struct rw_ctx *c, uint32_t l3, const int cp)
 	uint32_t hlen, tot, dend, dg, rd, pr, need = 0, csum_off = 0;
 	uint32_t src, dst, nsrc, ndst, d_ip = 0, d_l4 = 0, d_cp = 0;
 	uint16_t frag, foff;
-	int mf, src_route = 0, dhcp = 0, bgp = 0, ospf = 0, fix_l4;
+	int mf, src_route = 0, dhcp = 0, fix_l4;
 	enum rw_cover ms, md;
 	enum rw_l4 kind = RW_L4_NONE;
 	enum rw_cp cpr;
+	struct rw_pl pl;
 
 	if (rw_hdr_fail(c, l3 + sizeof(struct rte_ipv4_hdr), c->wire,
 			ST_ANOM_TRUNC_L3))
@@ -148,32 +149,17 @@ rw_ipv4(struct rw_ctx *c, uint32_t l3, const int cp)
 		if (cpr != RW_CP_OK)
 			{ rw_cp_fail(c, cpr); return; }
 	}
-	/* routing payloads (rewrite_rt.h): a fragment cannot be translated */
-	if (cp && kind == RW_L4_TCP && (t->control_plane & ST_CP_BGP) && rd >= 4 &&
-	    (rw_rd16(l4) == 179 || rw_rd16(l4 + 2) == 179)) {
-		if (mf) {
-			rw_rt_fail(res, ST_RT_BGP, ST_RT_FRAGMENT);
-			rw_cp_fail(c, RW_CP_UNTR);
-			return;
-		}
-		if (rd < 20)    /* TCP header cut by the snaplen: no payload */
-			{ rw_cut(res); return; }
-		bgp = 1;
-		cpr = st_rw_bgp(c, l3, 0, l3 + hlen, dend, 0, NULL);
-		if (cpr != RW_CP_OK)
-			{ rw_cp_fail(c, cpr); return; }
-	}
-	if (cp && ip[9] == 89 && (t->control_plane & ST_CP_OSPF)) {
-		if (mf || foff != 0) {
-			rw_rt_fail(res, ST_RT_OSPF, ST_RT_FRAGMENT);
-			rw_cp_fail(c, RW_CP_UNTR);
-			return;
-		}
-		ospf = 1;
-		cpr = st_rw_ospf2(c, l3 + hlen, dend, 0);
-		if (cpr != RW_CP_OK)
-			{ rw_cp_fail(c, cpr); return; }
-	}
+
+	pl.l3 = l3;
+	pl.l4 = l3 + hlen;
+	pl.dend = dend;
+	pl.proto = ip[9];
+	pl.v6 = 0;
+	pl.frag = (uint8_t)mf;
+	pl.kind = -1;
+	pl.go = 0;
+	if (t->payloads && foff == 0 && !dhcp && st_rw_payload_check(c, &pl))
+		return;
 
 	src = rw_rd32(ip + 12);
 	dst = rw_rd32(ip + 16);
@@ -202,12 +188,11 @@ rw_ipv4(struct rw_ctx *c, uint32_t l3, const int cp)
 		st_rw_dhcp(c, l3 + hlen, dend, 1, &d_cp);
 		rw_cs_acc(&d_l4, d_cp);
 	}
-	if (cp && bgp) {
-		st_rw_bgp(c, l3, 0, l3 + hlen, dend, 1, &d_cp);
+	if (pl.go) {
+		d_cp = 0;
+		st_rw_payload_commit(c, &pl, &d_cp);
 		rw_cs_acc(&d_l4, d_cp);
 	}
-	if (cp && ospf)
-		st_rw_ospf2(c, l3 + hlen, dend, 1);
 	switch (kind) {
 	case RW_L4_TCP:
 	case RW_L4_UDP:

@@ -9,7 +9,7 @@
 
 #include "rewrite_ip.h"
 #include "rewrite_cp.h"
-#include "rewrite_rt.h"
+#include "rewrite_payload.h"
 
 /* The IPv6 header quoted by an ICMPv6 error at in[0..40). */
 static inline uint32_t rw_inner6(const struct st_rewrite_tables *t,
@@ -42,10 +42,10 @@ rw_ipv6(struct rw_ctx *c, uint32_t l3, const int cp)
 	uint32_t d_l4 = 0, d_cp = 0;
 	uint8_t nh;
 	int routed = 0, first_frag = 0, later_frag = 0, nd = 0, unmapped = 0;
-	int bgp = 0, ospf = 0;
 	int fix_l4;
 	enum rw_l4 kind = RW_L4_NONE;
 	enum rw_cp cpr;
+	struct rw_pl pl;
 
 	if (rw_hdr_fail(c, l3 + sizeof(struct rte_ipv6_hdr), c->wire,
 			ST_ANOM_TRUNC_L3))
@@ -141,31 +141,16 @@ rw_ipv6(struct rw_ctx *c, uint32_t l3, const int cp)
 			{ rw_cp_fail(c, cpr); return; }
 	}
 
-	if (cp && (t->control_plane & ST_CP_BGP) && kind == RW_L4_TCP && rd >= 4 &&
-	    (rw_rd16(l4) == 179 || rw_rd16(l4 + 2) == 179)) {
-		if (first_frag) {
-			rw_rt_fail(res, ST_RT_BGP, ST_RT_FRAGMENT);
-			rw_cp_fail(c, RW_CP_UNTR);
-			return;
-		}
-		if (rd < 20)
-			{ rw_cut(res); return; }
-		bgp = 1;
-		cpr = st_rw_bgp(c, l3, 1, off, dend, 0, NULL);
-		if (cpr != RW_CP_OK)
-			{ rw_cp_fail(c, cpr); return; }
-	}
-	if (cp && nh == 89 && (t->control_plane & ST_CP_OSPF)) {
-		if (later_frag || first_frag) {
-			rw_rt_fail(res, ST_RT_OSPF3, ST_RT_FRAGMENT);
-			rw_cp_fail(c, RW_CP_UNTR);
-			return;
-		}
-		ospf = 1;
-		cpr = st_rw_ospf3(c, off, dend, 0, NULL);
-		if (cpr != RW_CP_OK)
-			{ rw_cp_fail(c, cpr); return; }
-	}
+	pl.l3 = l3;
+	pl.l4 = off;
+	pl.dend = dend;
+	pl.proto = nh;
+	pl.v6 = 1;
+	pl.frag = (uint8_t)first_frag;
+	pl.kind = -1;
+	pl.go = 0;
+	if (t->payloads && !later_frag && !nd && st_rw_payload_check(c, &pl))
+		return;
 
 	unmapped |= rw_addr6(t, ip + 8, nsrc, cp) == RW_UNCOVERED;
 	unmapped |= rw_addr6(t, ip + 24, ndst, cp) == RW_UNCOVERED;
@@ -199,11 +184,12 @@ rw_ipv6(struct rw_ctx *c, uint32_t l3, const int cp)
 		memcpy(ip + 24, ndst, 16);
 		res->translated = 1;
 	}
-	if (cp && bgp)
-		st_rw_bgp(c, l3, 1, off, dend, 1, &d_cp);
-	if (cp && ospf)
-		st_rw_ospf3(c, off, dend, 1, &d_cp);
 	rw_cs_acc(&d_l4, d_cp);
+	if (pl.go) {
+		d_cp = 0;
+		st_rw_payload_commit(c, &pl, &d_cp);
+		rw_cs_acc(&d_l4, d_cp);
+	}
 	if (kind == RW_L4_ICMP6 && rd >= 8 + sizeof(struct rte_ipv6_hdr) &&
 	    l4[0] >= 1 && l4[0] <= 4)
 		rw_cs_acc(&d_l4, rw_inner6(t, l4 + 8, &res->translated, cp));

@@ -24,6 +24,7 @@
 #include "rewrite_frame.h"
 #include "rewrite_ip.h"
 #include "rewrite_cp.h"
+#include "rewrite_payload.h"
 #include "lcore.h"
 #include "compiled_policy.h"
 
@@ -40,8 +41,7 @@ rw_frame(const struct st_rewrite_tables *t, struct st_rt_state *rt, uint8_t *fra
 	res->translated = 0;
 	res->anomalies = 0;
 	res->unmapped_seen = 0;
-	res->rt_kind = 0;
-	res->rt_reason = 0;
+	st_leak_clear(&res->leak);
 
 	c.t = t;
 	c.rt = rt;
@@ -125,9 +125,6 @@ rw_fast4(const struct st_rewrite_tables *t, uint8_t *f, uint32_t seg_len,
 		kind = RW_L4_TCP;
 		csum_off = 16;
 		need = 20;
-		/* BGP payloads: the general path (rewrite_rt.h) */
-		if (t->control_plane & ST_CP_BGP && (rw_rd16(l4) == 179 || rw_rd16(l4 + 2) == 179))
-			return 0;
 	} else if (proto == IPPROTO_UDP) {
 		kind = RW_L4_UDP;
 		csum_off = 6;
@@ -138,6 +135,9 @@ rw_fast4(const struct st_rewrite_tables *t, uint8_t *f, uint32_t seg_len,
 	} else {
 		return 0;
 	}
+	/* payloads under the leak policy: the general path (rewrite_payload.h) */
+	if (t->payloads && (rw_pl_port(rw_rd16(l4)) || rw_pl_port(rw_rd16(l4 + 2))))
+		return 0;
 	tot = rte_be_to_cpu_16((uint16_t)(w0 >> 16));
 	if (tot < 20 + need || tot > wire - RTE_ETHER_HDR_LEN)
 		return 0;
@@ -171,8 +171,7 @@ rw_fast4(const struct st_rewrite_tables *t, uint8_t *f, uint32_t seg_len,
 	res->anomalies = 0;
 	res->unmapped_seen = 0;
 	res->translated = 0;
-	res->rt_kind = 0;
-	res->rt_reason = 0;
+	st_leak_clear(&res->leak);
 	d = 0;
 	if (nsrc != src) {
 		const uint32_t b = rte_cpu_to_be_32(nsrc);
@@ -207,7 +206,7 @@ rw_frame_general(const struct st_rewrite_tables *t, struct st_rt_state *rt, uint
 	if (t->cp_aware || t->mac_hash != NULL)
 		rw_frame_policy(t, rt, frame, seg_len, pkt_len, wire_len, res);
 	else
-		rw_frame(t, NULL, frame, seg_len, pkt_len, wire_len, res, 0);
+		rw_frame(t, rt, frame, seg_len, pkt_len, wire_len, res, 0);
 }
 
 void st_rewrite_frame_rt(const struct st_rewrite_tables *t, struct st_rt_state *rt,
@@ -266,6 +265,7 @@ drop_copy(struct st_lcore_ctr *c, struct st_session_stats *st, struct rte_mbuf *
 		[ST_DROP_MALFORMED] = ST_SDROP_MALFORMED,
 		[ST_DROP_NOMEM] = ST_SDROP_NOMEM,
 		[ST_DROP_TX_FULL] = ST_SDROP_TX_FULL,
+		[ST_DROP_LEAK] = ST_SDROP_LEAK,
 	};
 
 	if (unlikely(reason < 0 || reason >= ST_DROP__COUNT))
@@ -289,14 +289,17 @@ shadow_rewrite(struct st_lcore_ctr *c, struct st_rt_state *rt, struct st_session
 	res.translated = 0;
 	res.anomalies = 0;
 	res.unmapped_seen = 0;
-	res.rt_kind = 0;
-	res.rt_reason = 0;
+	st_leak_clear(&res.leak);
 	st_rewrite_frame_rt(pol->rw, rt, rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
 			    rte_pktmbuf_pkt_len(m), wire_len, &res);
-	if (unlikely(res.rt_kind != 0))
-		st_rt_count(rt, res.rt_kind, res.rt_reason);
 	if (unlikely(res.anomalies != 0) && first)
 		count_anomalies(c, res.anomalies);
+	/* a copy dropped for another reason after its payload was judged is
+	 * not a leak event */
+	if (unlikely(res.leak.kind >= 0) && res.leak.kind < ST_LEAK__COUNT &&
+	    res.leak.reason < ST_LEAK_R__COUNT &&
+	    (res.drop < 0 || res.drop == ST_DROP_LEAK))
+		c->leak[res.leak.kind][res.leak.reason][st_leak_slot(res.leak.action)]++;
 	if (unlikely(res.unmapped_seen)) {
 		/* unmapped rule "count": seen, not sent, not a drop */
 		st->unmapped_seen++;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * OSPF payloads of the rewrite (rewrite_rt.h, section 9): OSPFv2 (RFC 2328,
+ * OSPF payloads of the rewrite (rewrite_rt.h, section 10): OSPFv2 (RFC 2328,
  * NSSA RFC 3101) and OSPFv3 (RFC 5340). Stateless: one packet is one
  * datagram, handled in two passes like DHCP (pass 0 checks and decides,
  * pass 1 writes), so a copy that is not sent is never modified.
@@ -31,7 +31,6 @@ struct ospf_w {
 	uint8_t *f;
 	uint32_t base;       /* where the OSPF packet starts (checksum parity) */
 	int commit;
-	uint8_t kind;        /* ST_RT_OSPF or ST_RT_OSPF3 */
 	uint8_t reason;
 	uint32_t delta;
 };
@@ -184,16 +183,17 @@ static int o2_lsa(struct ospf_w *w, uint32_t h, uint32_t len)
 	return 0;
 }
 
-enum rw_cp st_rw_ospf2(const struct rw_ctx *c, uint32_t o, uint32_t dend, int commit)
+enum rw_cp st_rw_ospf2(const struct rw_ctx *c, uint32_t o, uint32_t dend, int commit,
+		       uint8_t *why)
 {
-	struct ospf_w w = { .c = c, .f = c->f, .base = o, .commit = commit, .kind = ST_RT_OSPF };
+	struct ospf_w w = { .c = c, .f = c->f, .base = o, .commit = commit };
 	uint8_t *f = c->f;
 	uint32_t len, e, i;
 
 	if (o + 24 > dend)
 		return RW_CP_BAD;
 	if (o + 24 > c->seg || dend > c->seg) {
-		rw_rt_fail(c->res, ST_RT_OSPF, ST_RT_TRUNCATED);
+		*why = (uint8_t)ST_RT_TRUNCATED;
 		return RW_CP_UNTR;
 	}
 	len = rw_rd16(f + o + 2);
@@ -201,7 +201,7 @@ enum rw_cp st_rw_ospf2(const struct rw_ctx *c, uint32_t o, uint32_t dend, int co
 		return RW_CP_BAD;
 	e = o + len;
 	if (rw_rd16(f + o + 14) == 2) {
-		rw_rt_fail(c->res, ST_RT_OSPF, ST_RT_AUTH);
+		*why = (uint8_t)ST_RT_AUTH;
 		return RW_CP_UNTR;
 	}
 	if (rw_rd16(f + o + 14) > 2)
@@ -273,7 +273,7 @@ enum rw_cp st_rw_ospf2(const struct rw_ctx *c, uint32_t o, uint32_t dend, int co
 		return RW_CP_BAD;
 	}
 	if (w.reason != 0) {
-		rw_rt_fail(c->res, ST_RT_OSPF, w.reason);
+		*why = (uint8_t)w.reason;
 		return RW_CP_UNTR;
 	}
 	/* The checksum covers the packet but the 8-byte authentication field
@@ -394,17 +394,16 @@ static int o3_lsa(struct ospf_w *w, uint32_t h, uint32_t len)
 }
 
 enum rw_cp st_rw_ospf3(const struct rw_ctx *c, uint32_t o, uint32_t dend, int commit,
-		       uint32_t *delta)
+		       uint32_t *delta, uint8_t *why)
 {
-	struct ospf_w w = { .c = c, .f = c->f, .base = c->cs_base, .commit = commit,
-			    .kind = ST_RT_OSPF3 };
+	struct ospf_w w = { .c = c, .f = c->f, .base = c->cs_base, .commit = commit };
 	uint8_t *f = c->f;
 	uint32_t len, e, i;
 
 	if (o + 16 > dend)
 		return RW_CP_BAD;
 	if (dend > c->seg) {
-		rw_rt_fail(c->res, ST_RT_OSPF3, ST_RT_TRUNCATED);
+		*why = (uint8_t)ST_RT_TRUNCATED;
 		return RW_CP_UNTR;
 	}
 	len = rw_rd16(f + o + 2);
@@ -412,7 +411,7 @@ enum rw_cp st_rw_ospf3(const struct rw_ctx *c, uint32_t o, uint32_t dend, int co
 		return RW_CP_BAD;
 	if (o + len < dend) {
 		/* an authentication trailer (RFC 7166) covers the packet */
-		rw_rt_fail(c->res, ST_RT_OSPF3, ST_RT_AUTH);
+		*why = (uint8_t)ST_RT_AUTH;
 		return RW_CP_UNTR;
 	}
 	e = o + len;
@@ -465,7 +464,7 @@ enum rw_cp st_rw_ospf3(const struct rw_ctx *c, uint32_t o, uint32_t dend, int co
 		return RW_CP_BAD;
 	}
 	if (w.reason != 0) {
-		rw_rt_fail(c->res, ST_RT_OSPF3, w.reason);
+		*why = (uint8_t)w.reason;
 		return RW_CP_UNTR;
 	}
 	if (commit)

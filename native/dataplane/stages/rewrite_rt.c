@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Address, prefix and router-id translation shared by the routing payloads
- * (rewrite_rt.h, section 9), and the LSA Fletcher checksum.
+ * (rewrite_rt.h, section 10), and the LSA Fletcher checksum.
  */
 #include <string.h>
 
@@ -135,10 +135,20 @@ int st_rt_xlat(const struct st_rewrite_tables *t, enum rt_field k, const uint8_t
 	memcpy(out, in, n);
 	if (L == 0)
 		return ST_RT_OK;
+	/* bits past the prefix length are not part of it (RFC 4861 4.6.2:
+	 * ignored by receivers): looked up as zero, written back as they were */
+	for (unsigned int i = 0; i < 16; i++)
+		a[i] &= i * 8 + 8 <= L ? 0xff : i * 8 >= L ? 0 : (uint8_t)(0xff00u >> (L - i * 8));
 	if (rt_lookup(t, v6, a, b, &mlen)) {
 		if (mlen > L)
 			return ST_RT_PREFIX_SHORT;
-		memcpy(out, b, n);
+		/* the map's bits, then the input's own (host bits included) */
+		for (unsigned int i = 0; i < n; i++) {
+			uint8_t mask = i * 8 + 8 <= mlen ? 0xff : i * 8 >= mlen ? 0 :
+				       (uint8_t)(0xff00u >> (mlen - i * 8));
+
+			out[i] = (uint8_t)((b[i] & mask) | (in[i] & ~mask));
+		}
 		return ST_RT_OK;
 	}
 	return rt_map_inside(t, v6, a, L) ? ST_RT_PREFIX_SHORT : ST_RT_OK;
@@ -147,39 +157,70 @@ int st_rt_xlat(const struct st_rewrite_tables *t, enum rt_field k, const uint8_t
 int st_rt_partial(const struct st_rewrite_tables *t, enum rt_field k, const uint8_t *in,
 		  unsigned int known, unsigned int n, unsigned int L, uint8_t *out)
 {
-	uint8_t full[16], res[16];
-	int v6 = k == RT_ADDR6 || k == RT_PFX6;
-	unsigned int nmaps = v6 ? t->nb_map6 : t->nb_map4;
+	uint8_t best_to[16];
+	int v6 = k == RT_ADDR6 || k == RT_PFX6, pfx = k == RT_PFX4 || k == RT_PFX6;
+	unsigned int nmaps = v6 ? t->nb_map6 : t->nb_map4, best_len = 0, bits = known * 8;
+	int best = 0;
 
 	if (known == 0)
 		return ST_RT_OK;
-	/* Completions may meet a map longer than what is known: the leading
-	 * bytes would then depend on bytes not seen yet. */
+	(void)n;
+	/* What the bytes known become when no longer map or router id takes
+	 * the address: the longest map within them, else themselves. */
 	for (unsigned int i = 0; i < nmaps; i++) {
 		uint8_t from[16], to[16];
 		unsigned int len;
 
 		rt_map(t, v6, i, from, to, &len);
-		if (len > known * 8 && rt_bits_eq(from, in, known * 8))
+		if (len <= bits && rt_bits_eq(from, in, len) && (!best || len >= best_len)) {
+			best = 1;
+			best_len = len;
+			memcpy(best_to, to, 16);
+		}
+	}
+	memcpy(out, in, known);
+	if (best) {
+		for (unsigned int i = 0; i < known; i++) {
+			unsigned int lo = i * 8;
+			uint8_t mask = lo + 8 <= best_len ? 0xff :
+				       lo >= best_len ? 0 : (uint8_t)(0xff00u >> (best_len - lo));
+
+			out[i] = (uint8_t)((best_to[i] & mask) | (in[i] & ~mask));
+		}
+	}
+	/* Every longer map or router id the completions may meet must give
+	 * the same leading bytes; a prefix may not be shorter than one. */
+	for (unsigned int i = 0; i < nmaps; i++) {
+		uint8_t from[16], to[16];
+		unsigned int len;
+
+		rt_map(t, v6, i, from, to, &len);
+		if (len <= bits || !rt_bits_eq(from, in, bits))
+			continue;
+		if ((pfx && len > L) || memcmp(to, out, known) != 0)
 			return ST_RT_SPLIT;
 	}
 	if (k == RT_RID) {
 		for (unsigned int i = 0; i < t->nb_rid; i++) {
-			uint8_t f[4];
+			uint8_t f[4], to[4];
 
 			put32(f, t->rid_from[i]);
-			if (memcmp(f, in, known) == 0)
+			put32(to, t->rid_to[i]);
+			if (memcmp(f, in, known) == 0 && memcmp(to, out, known) != 0)
 				return ST_RT_SPLIT;
 		}
 	}
-	memset(full, 0, sizeof(full));
-	memcpy(full, in, known);
-	/* the completion with host bits 1 avoids 0.0.0.0's exemption */
-	if (k == RT_ADDR4 || k == RT_RID || k == RT_ADDR6)
-		full[n - 1] = 1;
-	if (st_rt_xlat(t, k, full, n, L, res) != ST_RT_OK)
-		return ST_RT_SPLIT;
-	memcpy(out, res, known);
+	/* 0.0.0.0 and 255.255.255.255 are kept whatever the maps say */
+	if (!v6 && !pfx && t->cp_aware && best) {
+		unsigned int z = 0, o = 0xff;
+
+		for (unsigned int i = 0; i < known; i++) {
+			z |= in[i];
+			o &= in[i];
+		}
+		if ((z == 0 || o == 0xff) && memcmp(out, in, known) != 0)
+			return ST_RT_SPLIT;
+	}
 	return ST_RT_OK;
 }
 

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Routing-protocol payloads of the rewrite (internal to stages/rewrite_*.c):
  * BGP (rewrite_bgp.c), OSPFv2 and OSPFv3 (rewrite_ospf.c), and the address,
- * prefix and router-id translation they share (rewrite_rt.c). Section 9 of
+ * prefix and router-id translation they share (rewrite_rt.c). Section 10 of
  * the rewrite's specification (rewrite_frame.h has the overview; docs/policy.md
  * lists every field per protocol for operators):
  *
- * 9. Routing payloads (policy tables, ST_CP_BGP / ST_CP_OSPF). Translation
+ * 10. Routing payloads (policy tables; leak kinds bgp, ospf, ra). Translation
  *    is length-preserving: only address bytes change, so TCP sequence
  *    numbers, message and LSA lengths stay valid.
  *    - An address field: the address maps (covered: translated, host bits
@@ -22,8 +22,10 @@
  *      boundary): its bytes present are written when every address starting
  *      with them translates to the same leading bytes (no map or router id
  *      longer than the bytes known starts with them), else ST_RT_SPLIT.
- *    What cannot be translated is never sent untranslated: the copy is
- *    dropped (MALFORMED for now) and res->rt_kind / rt_reason say why.
+ *    What cannot be translated goes to the leak policy (leak.h) with its
+ *    reason: fail-closed, the copy is not sent unless the kind is "pass".
+ *    The dispatch is rewrite_payload.c's: kinds bgp (TCP 179), ospf (IP 89);
+ *    the RA options of ND (kind ra) are in rewrite_cp.c.
  */
 #ifndef ST_REWRITE_RT_H
 #define ST_REWRITE_RT_H
@@ -31,6 +33,34 @@
 #include <stdint.h>
 
 #include "rewrite_frame.h"
+#include "leak.h"
+
+/* Why a routing payload is not translated (mapped onto the leak policy's
+ * reasons, leak.h, by st_rt_leak_reason). */
+enum st_rt_reason {
+	ST_RT_OK = 0,
+	ST_RT_PREFIX_SHORT,  /* a prefix shorter than the map that covers part of it */
+	ST_RT_SPLIT,         /* a field split by a segment boundary, ambiguous */
+	ST_RT_GAP,           /* a segment missed or out of order: no message boundary */
+	ST_RT_NO_STATE,      /* mid-stream with no per-flow state (new flow, evicted, no table) */
+	ST_RT_MALFORMED,     /* lengths or markers that do not parse */
+	ST_RT_UNSUPPORTED,   /* AFI/SAFI, attribute, LSA type, ADD-PATH, extended message */
+	ST_RT_AUTH,          /* cryptographic authentication: the digest would break */
+	ST_RT_TRUNCATED,     /* the payload is not all in the copy's first segment */
+};
+
+static inline enum st_leak_reason st_rt_leak_reason(unsigned int r)
+{
+	switch (r) {
+	case ST_RT_PREFIX_SHORT: return ST_LEAK_R_PREFIX_LENGTH;
+	case ST_RT_SPLIT:
+	case ST_RT_GAP:
+	case ST_RT_NO_STATE: return ST_LEAK_R_SEGMENT;
+	case ST_RT_MALFORMED: return ST_LEAK_R_MALFORMED;
+	case ST_RT_TRUNCATED: return ST_LEAK_R_TRUNCATED;
+	default: return ST_LEAK_R_UNSUPPORTED;
+	}
+}
 
 /* Field kinds of the routing payloads. */
 enum rt_field { RT_ADDR4, RT_ADDR6, RT_RID, RT_PFX4, RT_PFX6 };
@@ -55,15 +85,6 @@ static inline int st_rt_masklen(uint32_t m)
 	return (l == 0 ? m == 0 : m == (UINT32_MAX << (32 - l))) ? l : -1;
 }
 
-/* Record why a routing payload cannot be translated (first reason wins). */
-static inline void rw_rt_fail(struct st_rewrite_result *res, uint8_t kind,
-			      uint8_t reason)
-{
-	if (res->rt_reason == 0) {
-		res->rt_kind = kind;
-		res->rt_reason = reason;
-	}
-}
 
 /* ---- BGP (rewrite_bgp.c) ------------------------------------------------ */
 
@@ -72,9 +93,10 @@ static inline void rw_rt_fail(struct st_rewrite_result *res, uint8_t kind,
  * flow's state (advanced whatever happens to the copy), translated into the
  * worker's scratch; RW_CP_UNTR when any of it cannot be translated. Pass 1:
  * the translated payload is written and its checksum delta added to *delta.
- * Without per-worker state (c->rt == NULL) any payload is untranslatable. */
+ * Without per-worker state (c->rt == NULL) any payload is untranslatable.
+ * RW_CP_UNTR: *why is an enum st_rt_reason. */
 enum rw_cp st_rw_bgp(const struct rw_ctx *c, uint32_t l3, int v6, uint32_t l4,
-		     uint32_t dend, int commit, uint32_t *delta);
+		     uint32_t dend, int commit, uint32_t *delta, uint8_t *why);
 
 /* ---- OSPF (rewrite_ospf.c) ---------------------------------------------- */
 
@@ -82,11 +104,11 @@ enum rw_cp st_rw_bgp(const struct rw_ctx *c, uint32_t l3, int v6, uint32_t l4,
  * passes like DHCP. Pass 1 fixes every LSA's Fletcher checksum and the
  * OSPF checksum itself. */
 enum rw_cp st_rw_ospf2(const struct rw_ctx *c, uint32_t o, uint32_t dend,
-		       int commit);
+		       int commit, uint8_t *why);
 /* The OSPFv3 packet at o in an IPv6 datagram; pass 1 adds the change to
  * *delta (the checksum covers the IPv6 pseudo-header: the caller fixes it). */
 enum rw_cp st_rw_ospf3(const struct rw_ctx *c, uint32_t o, uint32_t dend,
-		       int commit, uint32_t *delta);
+		       int commit, uint32_t *delta, uint8_t *why);
 
 /* ISO 8473 / RFC 905 Fletcher checksum of an LSA of len bytes (from its age
  * field): the value for its checksum field (bytes 16-17), and the check. */
