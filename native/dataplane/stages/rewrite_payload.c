@@ -64,10 +64,14 @@ int st_rw_payload_check(const struct rw_ctx *c, struct rw_pl *p)
 	switch (k) {
 	case ST_LEAK_BGP: {
 		uint8_t why = 0;
+		enum rw_cp r;
+
 		/* a TCP header the snaplen cut holds no payload byte */
 		if (p->l4 + 20 > c->seg)
 			return 0;
-		return rw_pl_rt(c, p, st_rw_bgp(c, p->l3, p->v6, p->l4, p->dend, 0, NULL, &why), why);
+		/* (why is read after the call: argument order is unspecified) */
+		r = st_rw_bgp(c, p->l3, p->v6, p->l4, p->dend, 0, NULL, &why);
+		return rw_pl_rt(c, p, r, why);
 	}
 	case ST_LEAK_OSPF: {
 		uint8_t why = 0;
