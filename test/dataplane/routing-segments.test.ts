@@ -25,6 +25,8 @@ import {
   type BgpUpdateOptions,
 } from '../../src/pcap/build-routing.js';
 import { notBuilt, runConfig } from '../helpers/policy-run.js';
+import { productionPrefixes, scanFrames } from '../../src/audit/leak.js';
+import { routingConversations } from '../../src/tools/demo-routing.js';
 import { checkOspf } from '../helpers/routing-check.js';
 import { requireTshark } from '../helpers/tshark.js';
 
@@ -214,5 +216,25 @@ test.serial('malformed and truncated BGP and OSPF: counted, never sent, never a 
   for (const f of shadow) {
     const o = checkOspf(f);
     if (o) t.true(o.checksumOk && o.lsas.every((l) => l.ok), 'mirrored OSPF verifies');
+  }
+});
+
+test.serial('the demo capture\'s BGP and OSPF: tshark reads them as meant, the shadow copies are translated and the leak audit finds nothing in them', async (t) => {
+  if (skip) return t.fail(skip);
+  const frames = routingConversations().flat();
+  const translate = { ipv4: [{ from: '10.0.0.0/16', to: '10.99.0.0/16' }], ipv6: [{ from: 'fd00::/16', to: 'fd99::/16' }], unmapped: 'drop' };
+  const input = tsharkFields(frames, ['bgp.type', 'ospf.msg', '_ws.malformed', 'tcp.checksum.status'], ['-o', 'tcp.check_checksum:TRUE']);
+  t.is(input.filter(([b, o]) => b || o).length, frames.length - 5, 'every BGP segment with data and every OSPF packet decodes');
+  t.false(input.some((r) => (r[2] ?? '') !== '' || r[3] === '0'), 'well formed, TCP checksums good');
+  const run = await runConfig({ frames, policy: { translate, sessions: [{ id: 1 }] } });
+  t.teardown(run.dispose);
+  const shadow = readPcap(run.shadowPaths[0]!).packets.map((p) => p.data);
+  t.is(shadow.length, frames.length, 'every demo routing frame mirrored');
+  t.deepEqual(run.stats.leak ?? {}, {}, 'nothing left untranslated');
+  const findings = scanFrames(shadow, productionPrefixes(translate));
+  t.deepEqual(findings, [], 'the leak audit finds no production address in the demo\'s routing copies');
+  for (const f of shadow) {
+    const o = checkOspf(f);
+    if (o) t.true(o.checksumOk && o.lsas.every((l) => l.ok), 'OSPF and LSA checksums verify');
   }
 });
