@@ -202,6 +202,8 @@ const cases: Case[] = [
   { title: 'unmapped unknown', edit: at('translate.unmapped', 'keep'), path: 'translate.unmapped', message: 'expected one of drop, mirror, count, got "keep"' },
   { title: 'control_plane not boolean', edit: at('translate.control_plane.arp', 'yes'), path: 'translate.control_plane.arp', message: 'expected true or false, got "yes"' },
   { title: 'control_plane unknown key', edit: at('translate.control_plane.bgp', true), path: 'translate.control_plane.bgp', message: /^unknown key `translate\.control_plane\.bgp`; expected one of arp, dhcp, nd$/ },
+  { title: 'router id not a dotted quad', edit: at('translate.router_ids', [{ from: '10.0.0', to: '10.99.0.1' }]), path: 'translate.router_ids[0].from', message: /an IPv4 dotted quad/ },
+  { title: 'router id map entry with an unknown key', edit: at('translate.router_ids', [{ from: '10.0.0.1', to: '10.99.0.1', via: 'x' }]), path: 'translate.router_ids[0].via', message: /unknown key/ },
   { title: 'leak action unknown', edit: at('translate.leak.dns', 'allow'), path: 'translate.leak.dns', message: 'expected one of translate, drop, pass, got "allow"' },
   { title: 'leak unknown protocol', edit: at('translate.leak.smtp', 'drop'), path: 'translate.leak.smtp', message: /^unknown key `translate\.leak\.smtp`; expected one of arp, dhcp, nd, dns, mdns, llmnr, bgp, ospf, ra, tunnel, icmp_err$/ },
   // ---- security
