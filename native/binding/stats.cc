@@ -98,6 +98,7 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
     if (any) leak.Set(leak_kinds[k], byReason);
   }
   o.Set("leak", leak);
+  o.Set("bgpFlowsEvicted", N(env, s->bgp_flows_evicted));
   o.Set("shadowRxPackets", N(env, s->shadow_rx_packets));
   o.Set("nicCopies", N(env, s->nic_copies));
   o.Set("nicDecided", N(env, s->nic_decided));

@@ -131,6 +131,8 @@ export interface NativeStats {
   anomalies: Record<Anomaly, number>;
   /** copies whose payload was not translated (the leak policy); absent from older addons */
   leak?: LeakCounts;
+  /** BGP flow states a worker evicted for new flows (their next segments resynchronise or are refused) */
+  bgpFlowsEvicted?: number;
   /** received mbufs whose metadata disagree with their segment chain (never copied) */
   rxInvalid: Record<RxInvalidReason, number>;
   /** production packets forwarded without shadow work because their signature is quarantined */

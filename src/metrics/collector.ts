@@ -224,6 +224,12 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
       }
     },
   );
+  counter(
+    'shadowtap_bgp_flows_evicted_total',
+    'BGP flow states (per-worker table, 128 flows) evicted to make room for new flows; an evicted flow picks up again at its next segment that starts a message.',
+    [],
+    (c, { stats }) => c.inc(stats?.bgpFlowsEvicted ?? 0),
+  );
   counter('shadowtap_packet_anomalies_total', 'Malformed or unusual production frames, by kind.', ['kind'], (c, { stats }) => {
     for (const k of ANOMALIES) c.inc({ kind: k }, stats?.anomalies[k] ?? 0);
   });

@@ -139,6 +139,8 @@ test.serial('a BGP UPDATE split at every byte position: both segments translated
   }
   t.deepEqual(missing, [...ambiguous].sort((a, b) => a - b), 'only the ambiguous cuts are refused');
   t.deepEqual(run.stats.leak, { bgp: { segment: { drop: ambiguous.size, pass: 0 } } }, 'and counted as leak reason "segment"');
+  // 153 flows through a table of 128 (4-way sets): the oldest, finished ones make room, counted
+  t.true((run.stats.bgpFlowsEvicted ?? 0) >= msg.length - 1 - 128, `flows evicted: ${run.stats.bgpFlowsEvicted}`);
   const ck = tsharkFields(shadow, ['tcp.checksum.status', 'ip.checksum.status'], ['-o', 'tcp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE']);
   t.false(ck.some(([tc, ic]) => tc !== '1' || ic !== '1'), 'every TCP and IPv4 checksum verifies (tshark)');
   t.log(`${msg.length} bytes, ${msg.length - 1} splits, ${whole} sent whole, ${missing.length} first segments refused`);

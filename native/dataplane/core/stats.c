@@ -10,6 +10,7 @@
 #include <rte_ethdev.h>
 
 #include "dp.h"
+#include "rewrite.h"
 
 #define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
@@ -58,6 +59,7 @@ st_dp_stats(struct st_stats *out)
 				out->leak[k][r][0] += LD(c->leak[k][r][0]);
 				out->leak[k][r][1] += LD(c->leak[k][r][1]);
 			}
+		out->bgp_flows_evicted += st_rt_state_evicted(g->lcores[w].conf.rt);
 		for (i = 0; i < g->nb_ports; i++) {
 			const struct st_port_ctr *pc = &c->ports[i];
 			struct st_port_stats *ps = &out->ports[i];
