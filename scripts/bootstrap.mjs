@@ -25,9 +25,9 @@ if (args.includes('--help') || args.includes('-h')) {
   console.log(`usage: node scripts/bootstrap.mjs [--for=start|test|bench] [--force] [--quiet]
 
 Makes this checkout runnable, doing only what is missing or stale:
-  1. Debian packages: libdpdk-dev dpdk-dev pkg-config (+ tshark, and clang
-     with libclang-rt-14-dev for the fuzz targets, and chromium for the
-     dashboard's browser tests, for tests;
+  1. Debian packages: libdpdk-dev dpdk-dev pkg-config (+ tshark, clang
+     with libclang-rt-14-dev for the fuzz targets, chromium for the
+     dashboard's browser tests and frr for the routing tests, for tests;
      + openvswitch-switch-dpdk for benchmarks); installed with apt-get when
      running as root, otherwise the exact command to run is printed.
   2. npm ci, when node_modules is missing or package-lock.json changed.
@@ -40,9 +40,10 @@ Makes this checkout runnable, doing only what is missing or stale:
 
 const PACKAGES = {
   start: ['pkg-config', 'libdpdk-dev', 'dpdk-dev'],
-  // clang + libclang-rt-14-dev (libFuzzer, ASan, UBSan runtimes): native/fuzz
-  // chromium: the dashboard's browser tests (driven by playwright-core, which downloads no browser)
-  test: ['pkg-config', 'libdpdk-dev', 'dpdk-dev', 'tshark', 'clang', 'libclang-rt-14-dev', 'chromium'],
+  // clang + libclang-rt-14-dev (libFuzzer, ASan, UBSan runtimes): native/fuzz;
+  // chromium: the dashboard's browser tests (driven by playwright-core, which downloads no browser);
+  // frr: real BGP/OSPF daemons for test/dataplane/routing-frr.test.ts
+  test: ['pkg-config', 'libdpdk-dev', 'dpdk-dev', 'tshark', 'clang', 'libclang-rt-14-dev', 'chromium', 'frr'],
   bench: ['pkg-config', 'libdpdk-dev', 'dpdk-dev', 'tshark', 'openvswitch-switch-dpdk'],
 };
 const DPDK_SERIES = '22.11';

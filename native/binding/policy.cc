@@ -148,6 +148,28 @@ void CopyPolicy(Napi::Env env, const Napi::Value& value, PolicyBaton* b) {
   c->unmapped = r.Int<uint8_t>(o, "unmapped", "policy.unmapped", 0, ST_UNMAPPED_RULE_COUNT);
   c->control_plane = r.Int<uint32_t>(o, "controlPlane", "policy.controlPlane", 0,
                                      ST_CP_ARP | ST_CP_DHCP | ST_CP_ND);
+  // Optional: a router-id map for BGP identifiers and OSPF router ids.
+  if (o.Has("routerIds")) {
+    Napi::Array rids = r.Arr(o, "routerIds", "policy.routerIds", ST_MAX_RIDS);
+    for (uint32_t i = 0; i < rids.Length(); i++) {
+      const std::string f = Idx("policy.routerIds", i);
+      Napi::Object m = r.Obj(rids.Get(i), f);
+      c->router_ids[i].from = r.Int<uint32_t>(m, "from", f + ".from", 0, UINT32_MAX);
+      c->router_ids[i].to = r.Int<uint32_t>(m, "to", f + ".to", 0, UINT32_MAX);
+    }
+    c->nb_router_ids = static_cast<uint16_t>(rids.Length());
+  }
+  {
+    static const char* const kinds[] = ST_LEAK_KIND_NAMES;
+    static_assert(sizeof(kinds) / sizeof(kinds[0]) == ST_LEAK__COUNT,
+                  "ST_LEAK_KIND_NAMES out of step with enum st_leak_kind");
+    // absent (a hand-built policy): every kind translate, the default
+    Napi::Value lv = o.Get("leak");
+    Napi::Object lo = lv.IsUndefined() ? Napi::Object::New(env) : r.Obj(lv, "policy.leak");
+    for (int k = 0; k < ST_LEAK__COUNT && !lv.IsUndefined(); k++)
+      c->leak[k] = r.Int<uint8_t>(lo, kinds[k], std::string("policy.leak.") + kinds[k], 0,
+                                  ST_LEAK_PASS);
+  }
 
   c->fw_enabled = r.Bool(o, "fwEnabled", "policy.fwEnabled") ? 1 : 0;
   c->fw_default = r.Int<uint8_t>(o, "fwDefault", "policy.fwDefault", 0, ST_RULE_REJECT);

@@ -88,6 +88,29 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   Napi::Object rx_invalid = Napi::Object::New(env);
   for (int k = 0; k < ST_RXBAD__COUNT; k++) rx_invalid.Set(rxbad_names[k], N(env, s->rx_invalid[k]));
   o.Set("rxInvalid", rx_invalid);
+  // leak[kind][reason] = [drop, pass], only kinds and reasons with a count
+  static const char* const leak_kinds[] = ST_LEAK_KIND_NAMES;
+  static const char* const leak_reasons[] = ST_LEAK_REASON_NAMES;
+  static_assert(sizeof(leak_kinds) / sizeof(leak_kinds[0]) == ST_LEAK__COUNT,
+                "ST_LEAK_KIND_NAMES out of step with enum st_leak_kind");
+  static_assert(sizeof(leak_reasons) / sizeof(leak_reasons[0]) == ST_LEAK_R__COUNT,
+                "ST_LEAK_REASON_NAMES out of step with enum st_leak_reason");
+  Napi::Object leak = Napi::Object::New(env);
+  for (int k = 0; k < ST_LEAK__COUNT; k++) {
+    Napi::Object byReason = Napi::Object::New(env);
+    bool any = false;
+    for (int r = 0; r < ST_LEAK_R__COUNT; r++) {
+      if (s->leak[k][r][0] == 0 && s->leak[k][r][1] == 0) continue;
+      Napi::Object a = Napi::Object::New(env);
+      a.Set("drop", N(env, s->leak[k][r][0]));
+      a.Set("pass", N(env, s->leak[k][r][1]));
+      byReason.Set(leak_reasons[r], a);
+      any = true;
+    }
+    if (any) leak.Set(leak_kinds[k], byReason);
+  }
+  o.Set("leak", leak);
+  o.Set("bgpFlowsEvicted", N(env, s->bgp_flows_evicted));
   o.Set("shadowRxPackets", N(env, s->shadow_rx_packets));
   o.Set("nicCopies", N(env, s->nic_copies));
   o.Set("nicDecided", N(env, s->nic_decided));

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "leak.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -20,6 +22,7 @@ extern "C" {
 #define ST_MAX_PORTS       16
 #define ST_MAX_WORKERS     16
 #define ST_MAX_MAPS        256
+#define ST_MAX_RIDS        256   /* router-id map entries (policy.h) */
 #define ST_NAME_LEN        64
 #define ST_DEV_LEN         512
 #define ST_ERR_MSG_LEN     512
@@ -136,10 +139,12 @@ enum st_drop_reason {
 	ST_DROP_NOMEM,          /* shadow mempool exhausted */
 	ST_DROP_TX_FULL,        /* shadow tx queue full (backpressure) */
 	ST_DROP_NIC_COPY,       /* a NIC-made copy no installed MARK vouches for */
+	ST_DROP_LEAK,           /* a payload carrying addresses that could not be translated,
+				 * or whose leak policy is drop (leak.h) */
 	ST_DROP__COUNT
 };
 
-#define ST_DROP_NAMES { "unmapped", "not_ip", "malformed", "nomem", "tx_full", "nic_copy" }
+#define ST_DROP_NAMES { "unmapped", "not_ip", "malformed", "nomem", "tx_full", "nic_copy", "leak" }
 
 /* Kinds of malformed frames, counted separately (a copy is dropped for
  * truncated/invalid ones; fragments and options are mirrored). */
@@ -211,6 +216,9 @@ struct st_stats {
 	uint64_t translated_packets;               /* copies with >=1 address rewritten */
 	uint64_t dropped[ST_DROP__COUNT];
 	uint64_t anomalies[ST_ANOM__COUNT];
+	/* copies whose payload was not translated (leak.h): [kind][reason][0 drop, 1 pass] */
+	uint64_t leak[ST_LEAK__COUNT][ST_LEAK_R__COUNT][2];
+	uint64_t bgp_flows_evicted;                /* BGP flow states evicted for new flows (rewrite_bgp.c) */
 	uint64_t rx_invalid[ST_RXBAD__COUNT];      /* mbufs failing the rx check, by reason */
 	uint64_t shadow_rx_packets;                /* received on shadow ports, dropped */
 	uint64_t nic_copies;                       /* NIC-made copies finished in software */

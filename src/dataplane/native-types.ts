@@ -15,12 +15,26 @@ export const UNMAPPED = { drop: 0, mirror: 1 } as const;
 export const IDLE = { busy: 0, adaptive: 1 } as const;
 
 /** Keep in step with ST_DROP_NAMES / ST_ANOM_NAMES in st_dataplane.h. */
-export const DROP_REASONS = ['unmapped', 'not_ip', 'malformed', 'nomem', 'tx_full', 'nic_copy'] as const;
+export const DROP_REASONS = ['unmapped', 'not_ip', 'malformed', 'nomem', 'tx_full', 'nic_copy', 'leak'] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 export const ANOMALIES = [
   'truncated_l2', 'truncated_l3', 'bad_ihl', 'truncated_l4', 'ipv4_options', 'fragment', 'vlan', 'control_plane',
 ] as const;
 export type Anomaly = (typeof ANOMALIES)[number];
+/**
+ * The leak policy (native/dataplane/stages/leak.h; keep in step with
+ * ST_LEAK_KIND_NAMES, ST_LEAK_ACTION_NAMES and ST_LEAK_REASON_NAMES).
+ */
+export const LEAK_KINDS = ['arp', 'dhcp', 'nd', 'dns', 'mdns', 'llmnr', 'bgp', 'ospf', 'ra', 'tunnel', 'icmp_err'] as const;
+export type LeakKind = (typeof LEAK_KINDS)[number];
+export const LEAK_ACTIONS = ['translate', 'drop', 'pass'] as const;
+export type LeakActionName = (typeof LEAK_ACTIONS)[number];
+export const LEAK_ACTION = { translate: 0, drop: 1, pass: 2 } as const;
+export const LEAK_REASONS = ['policy', 'malformed', 'truncated', 'name_length', 'prefix_length', 'segment', 'nested', 'unsupported'] as const;
+export type LeakReason = (typeof LEAK_REASONS)[number];
+/** Copies not translated, by kind and reason: how many were dropped and how many sent as they were. */
+export type LeakCounts = Partial<Record<LeakKind, Partial<Record<LeakReason, { drop: number; pass: number }>>>>;
+
 /** Keep in step with ST_RXBAD_NAMES in st_dataplane.h: why the rx check refused a driver's mbuf. */
 export const RX_INVALID_REASONS = ['pkt_len', 'nb_segs', 'seg_overrun', 'chain'] as const;
 export type RxInvalidReason = (typeof RX_INVALID_REASONS)[number];
@@ -127,6 +141,10 @@ export interface NativeStats {
   translatedPackets: number;
   dropped: Record<DropReason, number>;
   anomalies: Record<Anomaly, number>;
+  /** copies whose payload was not translated (the leak policy); absent from older addons */
+  leak?: LeakCounts;
+  /** BGP flow states a worker evicted for new flows (their next segments resynchronise or are refused) */
+  bgpFlowsEvicted?: number;
   /** received mbufs whose metadata disagree with their segment chain (never copied) */
   rxInvalid: Record<RxInvalidReason, number>;
   /** production packets forwarded without shadow work because their signature is quarantined */
@@ -250,7 +268,7 @@ export const SAMPLE_MODE = { all: 0, packet: 1, flow: 2 } as const;
 export const ENCAP = { none: 0, vlan: 1, vxlan: 2, geneve: 3 } as const;
 export const UNMAPPED_RULE = { drop: 0, mirror: 1, count: 2 } as const;
 export const CONTROL_PLANE = { arp: 1, dhcp: 2, nd: 4 } as const;
-export const SESSION_DROP_REASONS = ['rate', 'nomem', 'tx_full', 'unmapped', 'malformed', 'firewall', 'encap', 'not_ip'] as const;
+export const SESSION_DROP_REASONS = ['rate', 'nomem', 'tx_full', 'unmapped', 'malformed', 'firewall', 'encap', 'not_ip', 'leak'] as const;
 export type SessionDropReason = (typeof SESSION_DROP_REASONS)[number];
 
 export const POLICY_LIMITS = {
@@ -305,6 +323,10 @@ export interface NativePolicy {
   defaultSrcMac: Uint8Array; defaultDstMac: Uint8Array; // all zero = keep
   unmapped: number; // UNMAPPED_RULE
   controlPlane: number; // CONTROL_PLANE bits
+  /** BGP identifiers and OSPF router ids: exact from -> to (host-order uint32) */
+  routerIds?: { from: number; to: number }[];
+  /** LEAK_ACTION per payload kind; absent (hand-built test policies): translate every kind */
+  leak?: Record<LeakKind, number>;
   fwEnabled: boolean; fwDefault: number; fwRules: NativeFwRule[];
 }
 

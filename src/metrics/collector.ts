@@ -242,6 +242,25 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
   counter('shadowtap_mirror_dropped_total', 'Shadow copies not sent, by reason.', ['reason'], (c, { stats }) => {
     for (const r of DROP_REASONS) c.inc({ reason: r }, stats?.dropped[r] ?? 0);
   });
+  counter(
+    'shadowtap_leak_total',
+    'Shadow copies whose payload carried addresses that were not translated: dropped (fail-closed, or the leak policy says drop) or passed as they were (leak policy pass), by payload protocol and reason.',
+    ['protocol', 'reason', 'action'],
+    (c, { stats }) => {
+      for (const [protocol, byReason] of Object.entries(stats?.leak ?? {})) {
+        for (const [reason, n] of Object.entries(byReason ?? {})) {
+          if (n.drop > 0) c.inc({ protocol, reason, action: 'drop' }, n.drop);
+          if (n.pass > 0) c.inc({ protocol, reason, action: 'pass' }, n.pass);
+        }
+      }
+    },
+  );
+  counter(
+    'shadowtap_bgp_flows_evicted_total',
+    'BGP flow states (per-worker table, 128 flows) evicted to make room for new flows; an evicted flow picks up again at its next segment that starts a message.',
+    [],
+    (c, { stats }) => c.inc(stats?.bgpFlowsEvicted ?? 0),
+  );
   counter('shadowtap_packet_anomalies_total', 'Malformed or unusual production frames, by kind.', ['kind'], (c, { stats }) => {
     for (const k of ANOMALIES) c.inc({ kind: k }, stats?.anomalies[k] ?? 0);
   });

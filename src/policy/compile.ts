@@ -28,10 +28,13 @@
  */
 import type { Config } from '../config/schema.js';
 import { findingPath, safetyFindings } from './map-safety.js';
-import { parsePrefix4, parsePrefix6 } from './prefix.js';
-import { PolicyError } from '../errors.js';
+import { ipv4ToUint32, parsePrefix4, parsePrefix6 } from './prefix.js';
+import { type ConfigProblem, PolicyError } from '../errors.js';
 import {
   CONTROL_PLANE,
+  LEAK_ACTION,
+  LEAK_KINDS,
+  type LeakKind,
   ENCAP,
   POLICY_LIMITS,
   RULE_ACTION,
@@ -452,6 +455,17 @@ export function compilePolicy(config: Config, options: CompilePolicyOptions = {}
   }
   const cp = config.translate.control_plane;
   const controlPlane = (cp.arp ? CONTROL_PLANE.arp : 0) | (cp.dhcp ? CONTROL_PLANE.dhcp : 0) | (cp.nd ? CONTROL_PLANE.nd : 0);
+  const routerIds: { from: number; to: number }[] = [];
+  const ridSeen = new Map<number, number>();
+  config.translate.router_ids.forEach((r, i) => {
+    const from = ipv4ToUint32(r.from);
+    const to = ipv4ToUint32(r.to);
+    if (from === null || to === null) return;
+    const prev = ridSeen.get(from);
+    if (prev !== undefined) found.add(`translate.router_ids[${i}].from`, `router id ${r.from} is already mapped by translate.router_ids[${prev}]`);
+    ridSeen.set(from, i);
+    routerIds.push({ from, to });
+  });
 
   // ---- shadow security rules
   const fwRules: NativeFwRule[] = [];
@@ -516,6 +530,8 @@ export function compilePolicy(config: Config, options: CompilePolicyOptions = {}
     defaultDstMac: new Uint8Array(dstMac),
     unmapped: UNMAPPED_RULE[config.translate.unmapped],
     controlPlane,
+    routerIds,
+    leak: Object.fromEntries(LEAK_KINDS.map((k) => [k, LEAK_ACTION[config.translate.leak[k]]])) as Record<LeakKind, number>,
     fwEnabled: sec.enforce,
     fwDefault: sec.default === 'allow' ? RULE_ACTION.accept : RULE_ACTION.reject,
     fwRules,

@@ -22,6 +22,7 @@ export const SIGNATURE_BASES = ['l2', 'l3', 'l4', 'payload'] as const;
 export const MATCH_MODES = ['first', 'all'] as const;
 export const POLICY_UNMAPPED_RULES = ['drop', 'mirror', 'count'] as const;
 export const SECURITY_ACTIONS = ['allow', 'deny'] as const;
+export const LEAK_ACTION_NAMES = ['translate', 'drop', 'pass'] as const;
 export const TCP_FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'] as const;
 
 /** Operator ids for rules and targets: short, label-safe (they become metric labels). */
@@ -292,6 +293,14 @@ const macMap = Type.Object(
   { additionalProperties: false, description: 'One MAC map.' },
 );
 
+/** One payload kind's leak action (native/dataplane/stages/leak.h). */
+function leakAction(what: string) {
+  return oneOf(LEAK_ACTION_NAMES, {
+    default: 'translate',
+    description: `${what}: translate (what cannot be translated is not sent, and counted), drop every copy carrying it, or pass it untranslated (counted).`,
+  });
+}
+
 /** The policy-era parts of `translate`; the prefix maps stay in src/config/schema.ts. */
 export const TranslateExtras = {
   hosts: expect(
@@ -306,13 +315,42 @@ export const TranslateExtras = {
     default: 'drop',
     description: 'A copy with an address outside every map: drop it (counted), mirror it with only covered addresses translated, or count it only (not sent).',
   }),
+  router_ids: expect(
+    Type.Array(
+      Type.Object(
+        {
+          from: expect(Type.String({ pattern: '^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$', description: 'Production router id (BGP identifier, OSPF router id), dotted quad.' }), 'an IPv4 dotted quad'),
+          to: expect(Type.String({ pattern: '^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$', description: 'Shadow router id it becomes.' }), 'an IPv4 dotted quad'),
+        },
+        { additionalProperties: false, description: 'One router-id map.' },
+      ),
+      { default: [], maxItems: 256, description: 'Router ids translated exactly, before the address maps (router ids outside them are translated as addresses when a map covers them, else kept).' },
+    ),
+    'a list of up to 256 {from, to} router-id pairs',
+  ),
   control_plane: Type.Object(
     {
       arp: bool(true, 'Translate ARP sender/target IP and MAC inside the payload.'),
       dhcp: bool(true, 'Translate DHCPv4 ciaddr/yiaddr/siaddr/giaddr, chaddr and address options (router, DNS, server id, requested address...).'),
-      nd: bool(true, 'Translate IPv6 Neighbor Discovery target addresses and link-layer options.'),
+      nd: bool(true, 'Translate IPv6 Neighbor Discovery target addresses, link-layer options and router advertisements\' prefix, route and DNS server options.'),
     },
     { additionalProperties: false, default: {}, description: 'Control-plane payload translation (every checksum recomputed).' },
+  ),
+  leak: Type.Object(
+    {
+      arp: leakAction('ARP sender/target addresses'),
+      dhcp: leakAction('DHCPv4 addresses and options'),
+      nd: leakAction('IPv6 Neighbor Discovery targets and options'),
+      dns: leakAction('DNS (port 53, UDP and TCP): A/AAAA records, reverse names, EDNS client subnet, SVCB/HTTPS address hints'),
+      mdns: leakAction('Multicast DNS (UDP 5353), as DNS'),
+      llmnr: leakAction('LLMNR (port 5355), as DNS'),
+      bgp: leakAction('BGP (TCP 179) UPDATE and OPEN payloads'),
+      ospf: leakAction('OSPFv2/v3 payloads'),
+      ra: leakAction('IPv6 router advertisement prefix and route options'),
+      tunnel: leakAction('The inner packet of VXLAN, GENEVE, GRE, IP-in-IP and PIM Register'),
+      icmp_err: leakAction('The packet quoted by an ICMP or ICMPv6 error'),
+    },
+    { additionalProperties: false, default: {}, description: 'The leak policy: what happens to shadow copies whose payload carries addresses (docs/policy.md, "Leak policy"). Fail-closed by default.' },
   ),
 };
 

@@ -132,6 +132,9 @@ export const SEED_PARAMS: Readonly<Record<string, ReadonlyArray<Buffer>>> = {
   rewrite: [params(0), params(1), params(2), params(3)],
   // each template with 128 bytes of headroom; one two-segment VXLAN/IPv6
   encap: [params(1, 128), params(2, 128), params(3, 128), params(4, 128), params(5, 128), params(4, 128, 1, 60)],
+  // fuzz_routing: options byte (bit 0: fresh state per frame), then one
+  // frame whose 2-byte length runs past the input (it takes the rest)
+  routing: [Buffer.from([0, 0xff, 0xff]), Buffer.from([1, 0xff, 0xff])],
 };
 
 export function isFuzzTarget(t: string): boolean {

@@ -7,6 +7,7 @@ import test from 'ava';
 import { checkConfig, checkConfigText, checkPolicyUpdate, validateConfig } from '../../src/config/load.js';
 import { APP_NAMES } from '../../src/policy/apps.js';
 import { policyBase, set } from '../helpers/policy-config.js';
+import { LEAK_KINDS } from '../../src/dataplane/native-types.js';
 
 type Obj = Record<string, unknown>;
 
@@ -201,6 +202,10 @@ const cases: Case[] = [
   { title: 'unmapped unknown', edit: at('translate.unmapped', 'keep'), path: 'translate.unmapped', message: 'expected one of drop, mirror, count, got "keep"' },
   { title: 'control_plane not boolean', edit: at('translate.control_plane.arp', 'yes'), path: 'translate.control_plane.arp', message: 'expected true or false, got "yes"' },
   { title: 'control_plane unknown key', edit: at('translate.control_plane.bgp', true), path: 'translate.control_plane.bgp', message: /^unknown key `translate\.control_plane\.bgp`; expected one of arp, dhcp, nd$/ },
+  { title: 'router id not a dotted quad', edit: at('translate.router_ids', [{ from: '10.0.0', to: '10.99.0.1' }]), path: 'translate.router_ids[0].from', message: /an IPv4 dotted quad/ },
+  { title: 'router id map entry with an unknown key', edit: at('translate.router_ids', [{ from: '10.0.0.1', to: '10.99.0.1', via: 'x' }]), path: 'translate.router_ids[0].via', message: /unknown key/ },
+  { title: 'leak action unknown', edit: at('translate.leak.dns', 'allow'), path: 'translate.leak.dns', message: 'expected one of translate, drop, pass, got "allow"' },
+  { title: 'leak unknown protocol', edit: at('translate.leak.smtp', 'drop'), path: 'translate.leak.smtp', message: /^unknown key `translate\.leak\.smtp`; expected one of arp, dhcp, nd, dns, mdns, llmnr, bgp, ospf, ra, tunnel, icmp_err$/ },
   // ---- security
   { title: 'security enforce not boolean', edit: at('security.enforce', 1), path: 'security.enforce', message: 'expected true or false, got 1' },
   { title: 'security default unknown', edit: at('security.default', 'drop'), path: 'security.default', message: 'expected one of allow, deny, got "drop"' },
@@ -241,6 +246,9 @@ test('defaults: match first, no sessions, no targets, security off, control plan
   t.deepEqual(c.translate.hosts, []);
   t.deepEqual(c.translate.macs, []);
   t.is(c.translate.unmapped, 'drop');
+  // fail-closed: every payload kind translated, what cannot be is not sent
+  t.deepEqual(Object.values(c.translate.leak), Array(11).fill('translate'));
+  t.deepEqual(Object.keys(c.translate.leak), [...LEAK_KINDS]);
 });
 
 test('session and filter defaults are filled in', (t) => {

@@ -62,9 +62,15 @@ test.serial('demo capture: production unchanged, shadow = both-mapped IP packets
     t.true(out.tcpChecksumStatus !== undefined || out.udpChecksumStatus !== undefined || out.icmpChecksumStatus !== undefined || out.icmpv6ChecksumStatus !== undefined, `${where}: an L4 checksum was verified`);
   });
 
-  // Byte for byte against the independent reference translation.
+  // Byte for byte against the independent reference translation, which
+  // translates headers only: BGP payloads (and the TCP checksum over them)
+  // are translated too and checked in routing-segments.test.ts.
   const expected = frames.map((f) => referenceShadow(f, tr)).flatMap((e) => (e.action === 'mirror' ? [e.frame] : []));
-  t.deepEqual(compareFrames('shadow', [], expected, run.shadow), []);
+  const bgp = (f: Buffer): boolean => f.readUInt16BE(12) === 0x0800 && f[23] === 6 &&
+    [f.readUInt16BE(14 + (f[14]! & 0xf) * 4), f.readUInt16BE(16 + (f[14]! & 0xf) * 4)].includes(179);
+  const pairs = expected.map((e, i) => [e, run.shadow[i]] as const);
+  t.deepEqual(compareFrames('shadow', [], pairs.filter(([e]) => !bgp(e)).map(([e]) => e), pairs.filter(([e]) => !bgp(e)).map(([, g]) => g!)), []);
+  t.is(run.shadow.length, expected.length);
 
   // Counters.
   const s = run.stats;
@@ -78,7 +84,7 @@ test.serial('demo capture: production unchanged, shadow = both-mapped IP packets
   t.is(s.mirrorPackets, mirrored.length, 'mirrorPackets');
   t.is(s.mirrorBytes, sum(run.shadow), 'mirrorBytes');
   t.is(s.translatedPackets, mirrored.length, 'translatedPackets');
-  t.deepEqual(s.dropped, { unmapped, not_ip: notIp, malformed: 0, nomem: 0, tx_full: 0, nic_copy: 0 }, 'dropped');
+  t.deepEqual(s.dropped, { unmapped, not_ip: notIp, malformed: 0, nomem: 0, tx_full: 0, nic_copy: 0, leak: 0 }, 'dropped');
   t.deepEqual(s.anomalies, zeroAnomalies(), 'anomalies');
   t.is(s.shadowRxPackets, 0);
   t.is(s.workers.reduce((n, w) => n + w.rxPackets, 0), frames.length, 'worker rxPackets');

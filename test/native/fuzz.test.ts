@@ -79,7 +79,7 @@ test('fuzz-seeds adds the frames of a capture, and refuses a capture that is not
   t.regex(bad.stderr, /^fuzz-seeds: .*raw\.pcap: linktype 101: expected 1 \(Ethernet\)/);
   const noTarget = spawnSync(process.execPath, [SEEDS_CLI, join(work, 'cli-d'), 'parser'], { encoding: 'utf8' });
   t.is(noTarget.status, 2);
-  t.regex(noTarget.stderr, /usage: fuzz-seeds <corpus-dir> <classify\|copy_len\|rewrite\|encap>/);
+  t.regex(noTarget.stderr, /usage: fuzz-seeds <corpus-dir> <classify\|copy_len\|rewrite\|encap\|routing>/);
 });
 
 for (const target of FUZZ_TARGETS) {

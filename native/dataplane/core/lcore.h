@@ -89,6 +89,7 @@ struct st_lcore_conf {
 	struct st_marks *const *marks;     /* the NIC MARKs honoured; RCU-protected, may be NULL */
 	st_deadline_fn deadline_step;      /* NULL: no deadline step */
 	struct st_flight_slot *flight;     /* this worker's flight recorder slot, or NULL */
+	struct st_rt_state *rt;            /* routing translators' state (rewrite.h), or NULL */
 	const struct st_quarantine *quarantine; /* NULL or empty: no quarantine */
 	const volatile uint8_t *forward_only;   /* set: no shadow work this round */
 	struct st_fault_table *const *faults;   /* the fault table; RCU-protected, may be NULL */
@@ -116,6 +117,7 @@ struct st_lcore_ctr {
 	uint64_t quarantined;              /* production packets skipped for their quarantined signature */
 	uint64_t dropped[ST_DROP__COUNT];
 	uint64_t anomalies[ST_ANOM__COUNT];
+	uint64_t leak[ST_LEAK__COUNT][ST_LEAK_R__COUNT][2];   /* leak.h */
 	uint64_t rx_invalid[ST_RXBAD__COUNT];
 	struct st_port_ctr ports[ST_MAX_PORTS];
 	/* Not counters but the same single writer: the TSC at which each paced

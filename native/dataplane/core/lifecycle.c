@@ -32,6 +32,7 @@
 #include "field_check.h"
 #include "port.h"
 #include "lcore.h"
+#include "rewrite.h"
 #include "compiled_policy.h"
 
 struct st_dp st_dp_g = { .policy_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -343,8 +344,16 @@ build_lcores(const struct st_plan *plan)
 	for (w = 0; w < plan->nb_workers; w++) {
 		struct st_lcore *lc = &g->lcores[w];
 		struct st_lcore_conf *cf = &lc->conf;
+		/* The routing translators' state (600 KiB) outlives a setup, so
+		 * a stats read never meets a freed one; it starts empty. */
+		struct st_rt_state *rt = lc->conf.rt;
 
 		memset(lc, 0, sizeof(*lc));
+		if (rt == NULL)
+			rt = st_rt_state_new(SOCKET_ID_ANY);
+		else
+			st_rt_state_reset(rt);
+		cf->rt = rt;
 		cf->lcore = plan->worker_lcores[w];
 		cf->worker = w;
 		cf->burst = burst;

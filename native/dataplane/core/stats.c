@@ -11,6 +11,7 @@
 
 #include "dp.h"
 #include "capture.h"
+#include "rewrite.h"
 
 #define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
@@ -54,6 +55,12 @@ st_dp_stats(struct st_stats *out)
 			out->anomalies[k] += LD(c->anomalies[k]);
 		for (k = 0; k < ST_RXBAD__COUNT; k++)
 			out->rx_invalid[k] += LD(c->rx_invalid[k]);
+		for (k = 0; k < ST_LEAK__COUNT; k++)
+			for (unsigned int r = 0; r < ST_LEAK_R__COUNT; r++) {
+				out->leak[k][r][0] += LD(c->leak[k][r][0]);
+				out->leak[k][r][1] += LD(c->leak[k][r][1]);
+			}
+		out->bgp_flows_evicted += st_rt_state_evicted(g->lcores[w].conf.rt);
 		for (i = 0; i < g->nb_ports; i++) {
 			const struct st_port_ctr *pc = &c->ports[i];
 			struct st_port_stats *ps = &out->ports[i];

@@ -142,6 +142,12 @@ enum st_unmapped_rule {
 #define ST_CP_ARP   (1u << 0)   /* ARP sender/target IP and MAC */
 #define ST_CP_DHCP  (1u << 1)   /* DHCPv4 yiaddr/ciaddr/siaddr/giaddr, chaddr, address options */
 #define ST_CP_ND    (1u << 2)   /* IPv6 ND target address and link-layer options */
+#define ST_CP_ALL   (ST_CP_ARP | ST_CP_DHCP | ST_CP_ND)
+
+/* One router-id map entry (BGP identifiers, OSPF router ids). */
+struct st_rid_map {
+	uint32_t from, to;   /* host byte order */
+};
 
 struct st_fw_rule {
 	uint8_t action;           /* enum st_rule_action: ACCEPT = allow, REJECT = deny */
@@ -177,6 +183,9 @@ struct st_policy_conf {
 	uint8_t default_dst_mac[6];
 	uint8_t unmapped;             /* enum st_unmapped_rule */
 	uint32_t control_plane;       /* ST_CP_* bits */
+	uint16_t nb_router_ids;
+	struct st_rid_map router_ids[ST_MAX_RIDS];
+	uint8_t leak[ST_LEAK__COUNT]; /* enum st_leak_action per enum st_leak_kind (leak.h) */
 	/* shadow firewall: translated security rules enforced on copies */
 	uint8_t fw_enabled;
 	uint8_t fw_default;           /* enum st_rule_action when no rule matches */
@@ -194,10 +203,11 @@ enum st_session_drop {
 	ST_SDROP_FIREWALL,      /* denied by the translated security rules */
 	ST_SDROP_ENCAP,         /* no headroom / encapsulation failed */
 	ST_SDROP_NOT_IP,        /* the rewrite refused a non-IP frame (like ST_DROP_NOT_IP) */
+	ST_SDROP_LEAK,          /* a payload that could not be translated (like ST_DROP_LEAK) */
 	ST_SDROP__COUNT
 };
 #define ST_SDROP_NAMES { "rate", "nomem", "tx_full", "unmapped", "malformed", "firewall", \
-	"encap", "not_ip" }
+	"encap", "not_ip", "leak" }
 
 struct st_session_stats {
 	uint64_t matched;          /* accepted by a filter rule */

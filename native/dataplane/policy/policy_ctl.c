@@ -227,10 +227,18 @@ st_policy_check(const struct st_policy_conf *c, struct st_error *err)
 	if (c->nb_mac_maps > ST_MAX_MAC_MAPS)
 		return st_field_count_error(err, "policy.macMaps", ST_MAX_MAC_MAPS, c->nb_mac_maps);
 	if ((rc = st_field_int(err, c->unmapped, 0, ST_UNMAPPED_RULE_COUNT, "policy.unmapped")) != 0 ||
-	    (rc = st_field_int(err, c->control_plane, 0, ST_CP_ARP | ST_CP_DHCP | ST_CP_ND,
-			       "policy.controlPlane")) != 0 ||
+	    (rc = st_field_int(err, c->control_plane, 0, ST_CP_ALL, "policy.controlPlane")) != 0 ||
 	    (rc = st_field_int(err, c->fw_default, 0, ST_RULE_REJECT, "policy.fwDefault")) != 0)
 		return rc;
+	if (c->nb_router_ids > ST_MAX_RIDS)
+		return st_field_count_error(err, "policy.routerIds", ST_MAX_RIDS, c->nb_router_ids);
+	for (i = 0; i < ST_LEAK__COUNT; i++) {
+		static const char *const names[] = ST_LEAK_KIND_NAMES;
+
+		if ((rc = st_field_int(err, c->leak[i], 0, ST_LEAK_PASS, "policy.leak.%s",
+				       names[i])) != 0)
+			return rc;
+	}
 	if (c->nb_fw_rules > ST_MAX_FW_RULES)
 		return st_field_count_error(err, "policy.fwRules", ST_MAX_FW_RULES, c->nb_fw_rules);
 	for (i = 0; i < c->nb_fw_rules; i++) {

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include "st_dataplane.h"
 #include "policy.h"
+#include "leak.h"
 
 struct rte_lpm;
 struct rte_lpm6;
@@ -49,11 +50,31 @@ struct st_rewrite_tables {
 	struct rte_hash *mac_hash;     /* MAC -> index into mac_to; NULL without MAC maps */
 	uint8_t mac_to[ST_MAX_MAC_MAPS][6];
 	uint8_t dhcp_addr_opts[32];    /* bitmap: DHCP options carrying IPv4 addresses */
+	/* The leak policy (leak.h): enum st_leak_action per kind. payloads is
+	 * set when it is a policy's (payload translators and their leak
+	 * counting run); a plan's tables leave both zero. */
+	uint8_t leak[ST_LEAK__COUNT];
+	uint8_t payloads;
 	/* ---- derived at compile for the short IPv4 path (rw_fast4, rewrite_node.c) ---- */
 	uint8_t fast4;                 /* IPv4 maps, no MAC maps, both shadow MACs set */
 	uint8_t mac_pair[12];          /* dst_mac then src_mac: the frame's first 12 bytes */
 	uint32_t map4_mask[ST_MAX_MAPS];  /* prefix mask of map4[i] */
+	/* ---- routing payloads (rewrite_rt.h) ---- */
+	uint16_t nb_rid;                  /* router-id map, sorted by from */
+	uint32_t rid_from[ST_MAX_RIDS], rid_to[ST_MAX_RIDS];
+	/* bit b set: some map's from-prefix contains addresses whose first
+	 * byte is b (a prefix of 8 bits or more elsewhere meets no map) */
+	uint8_t map4_first[32], map6_first[32];
 };
+
+/* Per-worker state of the routing translators (BGP flows, scratch): one
+ * writer, no locks. Bounded; a flow evicted for a new one is counted. */
+struct st_rt_state;
+struct st_rt_state *st_rt_state_new(int socket);
+void st_rt_state_free(struct st_rt_state *s);
+void st_rt_state_reset(struct st_rt_state *s);
+uint64_t st_rt_state_evicted(const struct st_rt_state *s);
+
 
 /* Result of rewriting one frame. */
 struct st_rewrite_result {
@@ -61,6 +82,7 @@ struct st_rewrite_result {
 	uint8_t translated;  /* 1 if at least one address was rewritten */
 	uint32_t anomalies;  /* bit (1u << enum st_anomaly) for each seen */
 	uint8_t unmapped_seen; /* unmapped rule COUNT hit (see st_rewrite_frame_ex) */
+	struct st_leak_event leak; /* a payload not translated (leak.h); kind -1: none */
 };
 
 /* Build tables from the plan; name_suffix keeps rte_lpm names unique so an
@@ -104,6 +126,11 @@ struct st_rewrite_tables *st_rewrite_compile_policy(const struct st_policy_conf 
 void st_rewrite_frame_ex(const struct st_rewrite_tables *t, uint8_t *frame,
 			 uint32_t seg_len, uint32_t pkt_len, uint32_t wire_len,
 			 struct st_rewrite_result *res);
+/* The same with a worker's routing state (BGP flows need it; NULL = none:
+ * every BGP payload is then untranslatable). */
+void st_rewrite_frame_rt(const struct st_rewrite_tables *t, struct st_rt_state *rt,
+			 uint8_t *frame, uint32_t seg_len, uint32_t pkt_len,
+			 uint32_t wire_len, struct st_rewrite_result *res);
 
 /* ---- a policy's tables and the rewrite stage (stage.h) ------------------- */
 

@@ -8,6 +8,8 @@
 #include <rte_ether.h>
 
 #include "rewrite_cp.h"
+#include "rewrite_rt.h"
+#include "rewrite_payload.h"
 
 /* A 4-byte address field at off, if present. Returns rw_field()'s verdict;
  * *cov says what the lookup found (EXEMPT when the field is absent). */
@@ -46,6 +48,27 @@ static inline int rw_cp_addr6(const struct rw_ctx *c, uint32_t off, int commit,
 		rw_cs_acc(delta, rw_cs_parity(rw_cs_addr6(c->f + off, n),
 					      off - c->cs_base));
 		memcpy(c->f + off, n, 16);
+		c->res->translated = 1;
+	}
+	return 1;
+}
+
+/* An IPv6 prefix of L bits in n bytes at off (rewrite_rt.h's prefix rule):
+ * rw_field()'s verdict, or -2 when it is shorter than the map covering
+ * part of it. */
+static inline int rw_cp_pfx6(const struct rw_ctx *c, uint32_t off, unsigned int n,
+			     unsigned int L, int commit, uint32_t *delta)
+{
+	int pr = n == 0 ? 1 : rw_field(c, off, n);
+	uint8_t nw[16];
+
+	if (pr <= 0 || n == 0)
+		return pr;
+	if (st_rt_xlat(c->t, RT_PFX6, c->f + off, n, L, nw) != ST_RT_OK)
+		return -2;
+	if (commit && memcmp(nw, c->f + off, n) != 0) {
+		rw_cs_acc(delta, rw_cs_parity(rw_cs_bytes(c->f + off, nw, n), off - c->cs_base));
+		memcpy(c->f + off, nw, n);
 		c->res->translated = 1;
 	}
 	return 1;
@@ -256,9 +279,24 @@ enum rw_cp st_rw_nd(const struct rw_ctx *c, uint32_t l4, uint32_t dend,
 	uint8_t type = f[l4];
 	uint32_t i = l4 + rw_nd_fixed[type - 133];
 	enum rw_cover cov;
+	int ra_pass = 0;
 
 	if (i > dend)
 		return RW_CP_BAD;
+	if (type == 134 && c->t->payloads) {
+		switch (st_leak_action(c->t->leak, ST_LEAK_RA)) {
+		case ST_LEAK_DROP:
+			st_leak_policy(c->t->leak, &c->res->leak, ST_LEAK_RA);
+			c->res->drop = ST_DROP_LEAK;
+			return RW_CP_UNTR;
+		case ST_LEAK_PASS:
+			st_leak_policy(c->t->leak, &c->res->leak, ST_LEAK_RA);
+			ra_pass = 1;
+			break;
+		default:
+			break;
+		}
+	}
 	if (type >= 135) {
 		if (rw_cp_addr6(c, l4 + 8, commit, delta, &cov) < 0)
 			return RW_CP_CUT;
@@ -278,12 +316,38 @@ enum rw_cp st_rw_nd(const struct rw_ctx *c, uint32_t l4, uint32_t dend,
 		len = (uint32_t)f[i + 1] * 8;
 		if (len == 0 || i + len > dend)
 			return RW_CP_BAD;
-		if ((f[i] == 1 || f[i] == 2) && len == 8)
+		if ((f[i] == 1 || f[i] == 2) && len == 8) {
 			pr = rw_cp_mac(c, i + 2, commit, NULL, delta);
-		else if (f[i] == 3 && len != 32)
-			return RW_CP_BAD;
-		else if (f[i] == 3)
-			pr = rw_cp_addr6(c, i + 16, commit, delta, &cov);
+		} else if (ra_pass && (f[i] == 3 || f[i] == 24 || f[i] == 25)) {
+			/* kind ra is "pass": its options go as they are (counted) */
+		} else if (f[i] == 3 || f[i] == 24) {
+			/* prefix information (32 bytes, prefix at 16) and route
+			 * information (RFC 4191: 8, 16 or 24 bytes, prefix at 8) */
+			unsigned int L, n = f[i] == 3 ? 16 : len - 8;
+			uint32_t at = f[i] == 3 ? i + 16 : i + 8;
+
+			if ((f[i] == 3 && len != 32) || (f[i] == 24 && len > 24))
+				return RW_CP_BAD;
+			pr = rw_field(c, i + 2, 1);
+			if (pr > 0) {
+				L = f[i + 2];
+				if (L > 128 || (f[i] == 24 && (L + 63) / 64 * 8 > n))
+					return RW_CP_BAD;
+				pr = rw_cp_pfx6(c, at, n, L, commit, delta);
+			}
+			if (pr == -2) {
+				/* the leak policy's kind ra: fail-closed unless pass */
+				if (rw_leak(c, ST_LEAK_RA, ST_LEAK_R_PREFIX_LENGTH))
+					return RW_CP_UNTR;
+				pr = 1;
+			}
+		} else if (f[i] == 25) {
+			/* recursive DNS servers (RFC 8106): 8 + n x 16 bytes */
+			if (len < 24 || (len - 8) % 16 != 0)
+				return RW_CP_BAD;
+			for (uint32_t k = i + 8; k < i + len && pr >= 0; k += 16)
+				pr = rw_cp_addr6(c, k, commit, delta, &cov);
+		}
 		if (pr < 0)
 			return RW_CP_CUT;
 		i += len;

@@ -434,6 +434,49 @@ struct st_rewrite_tables *st_rewrite_compile(const struct st_plan *plan,
 	return t;
 }
 
+/* Routing payloads (rewrite_rt.h): the router-id map sorted for a binary
+ * search, and which first bytes the maps' from-prefixes reach. */
+static int rw_compile_rt(struct st_rewrite_tables *t, const struct st_policy_conf *pol,
+			 struct st_error *err)
+{
+	for (uint16_t i = 0; i < pol->nb_router_ids; i++) {
+		uint32_t f = pol->router_ids[i].from, to = pol->router_ids[i].to;
+		uint16_t j = t->nb_rid;
+
+		while (j > 0 && t->rid_from[j - 1] > f)
+			j--;
+		if (j > 0 && t->rid_from[j - 1] == f) {
+			char field[32];
+
+			snprintf(field, sizeof(field), "router_ids[%u].from", i);
+			rw_err(err, field, EINVAL, "%s", "router id mapped twice");
+			return -EINVAL;
+		}
+		memmove(&t->rid_from[j + 1], &t->rid_from[j], (t->nb_rid - j) * sizeof(uint32_t));
+		memmove(&t->rid_to[j + 1], &t->rid_to[j], (t->nb_rid - j) * sizeof(uint32_t));
+		t->rid_from[j] = f;
+		t->rid_to[j] = to;
+		t->nb_rid++;
+	}
+	for (uint16_t i = 0; i < t->nb_map4; i++) {
+		unsigned int first = t->map4[i].from >> 24;
+		unsigned int span = t->map4[i].len >= 8 ? 1u : 1u << (8 - t->map4[i].len);
+
+		for (unsigned int b = first; b < first + span && b < 256; b++)
+			t->map4_first[b / 8] |= (uint8_t)(1u << (b % 8));
+	}
+	for (uint16_t i = 0; i < t->nb_map6; i++) {
+		unsigned int first = t->map6[i].from[0];
+		unsigned int span = t->map6[i].len >= 8 ? 1u : 1u << (8 - t->map6[i].len);
+
+		if (t->map6[i].len < 8)
+			first &= ~(span - 1);
+		for (unsigned int b = first; b < first + span && b < 256; b++)
+			t->map6_first[b / 8] |= (uint8_t)(1u << (b % 8));
+	}
+	return 0;
+}
+
 struct st_rewrite_tables *st_rewrite_compile_policy(const struct st_policy_conf *pol,
 						    const char *name_suffix,
 						    struct st_error *err)
@@ -454,9 +497,13 @@ struct st_rewrite_tables *st_rewrite_compile_policy(const struct st_policy_conf 
 		       "nb_mac_maps > 0 but no MAC map array");
 		return NULL;
 	}
-	if ((pol->control_plane & ~(uint32_t)(ST_CP_ARP | ST_CP_DHCP | ST_CP_ND)) != 0) {
+	if ((pol->control_plane & ~(uint32_t)ST_CP_ALL) != 0) {
 		rw_err(err, "control_plane", EINVAL, "%s",
 		       "unknown control-plane bits: expected ST_CP_ARP | ST_CP_DHCP | ST_CP_ND");
+		return NULL;
+	}
+	if (pol->nb_router_ids > ST_MAX_RIDS) {
+		rw_err(err, "router_ids", EINVAL, "%s", "more router-id maps than ST_MAX_RIDS (256)");
 		return NULL;
 	}
 	t = rw_compile(pol->nb_map4, pol->map4, pol->nb_map6, pol->map6,
@@ -467,10 +514,22 @@ struct st_rewrite_tables *st_rewrite_compile_policy(const struct st_policy_conf 
 	memcpy(t->dst_mac, pol->default_dst_mac, sizeof(t->dst_mac));
 	t->control_plane = pol->control_plane;
 	t->cp_aware = pol->control_plane != 0;
+	for (unsigned int k = 0; k < ST_LEAK__COUNT; k++) {
+		static const char *const names[] = ST_LEAK_KIND_NAMES;
+
+		if (pol->leak[k] > ST_LEAK_PASS) {
+			rw_err(err, "leak", EINVAL,
+			       "leak.%s: expected 0 translate, 1 drop or 2 pass", names[k]);
+			st_rewrite_free(t);
+			return NULL;
+		}
+		t->leak[k] = pol->leak[k];
+	}
+	t->payloads = 1;
 	for (size_t i = 0; i < sizeof(rw_dhcp_addr_opts); i++)
 		t->dhcp_addr_opts[rw_dhcp_addr_opts[i] / 8] |=
 			(uint8_t)(1u << (rw_dhcp_addr_opts[i] % 8));
-	if (rw_compile_mac(t, pol, err) < 0) {
+	if (rw_compile_mac(t, pol, err) < 0 || rw_compile_rt(t, pol, err) < 0) {
 		st_rewrite_free(t);
 		return NULL;
 	}
@@ -541,6 +600,10 @@ rw_key(const struct st_policy_conf *c, uint8_t *buf)
 	key_put(buf, &off, c->default_dst_mac, 6);
 	key_put(buf, &off, &c->unmapped, 1);
 	key_put(buf, &off, &c->control_plane, 4);
+	key_put(buf, &off, &c->nb_router_ids, sizeof(c->nb_router_ids));
+	for (i = 0; i < c->nb_router_ids && i < ST_MAX_RIDS; i++)
+		key_put(buf, &off, &c->router_ids[i], sizeof(c->router_ids[i]));
+	key_put(buf, &off, c->leak, sizeof(c->leak));
 	return off;
 }
 

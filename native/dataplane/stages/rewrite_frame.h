@@ -76,7 +76,8 @@
  *    support); with them, each MAC costs one rte_hash lookup.
  *
  *
- * Not done here (yet): BGP/OSPF payload addresses, DHCP option 82 and 121,
+ * Routing payloads (BGP, OSPFv2, OSPFv3): section 9, in rewrite_rt.h.
+ * Not done here (yet): DHCP option 82 and 121,
  * DHCPv6, UDP-Lite/DCCP/SCTP/Mobility-header checksums.
  */
 #ifndef ST_REWRITE_FRAME_H
@@ -107,6 +108,7 @@ enum rw_l4 { RW_L4_NONE, RW_L4_TCP, RW_L4_UDP, RW_L4_ICMP, RW_L4_ICMP6,
  * control-plane field. */
 struct rw_ctx {
 	const struct st_rewrite_tables *t;
+	struct st_rt_state *rt;        /* the worker's routing state, or NULL */
 	uint8_t *f;
 	uint32_t seg, pkt, wire;
 	uint32_t cs_base;
@@ -353,14 +355,16 @@ static inline int rw_unmapped(const struct rw_ctx *c, int unmapped)
 
 
 /* Control-plane payloads (rewrite_cp.h) fail in one of two ways. */
-enum rw_cp { RW_CP_OK, RW_CP_BAD, RW_CP_CUT };
+enum rw_cp { RW_CP_OK, RW_CP_BAD, RW_CP_CUT,
+	     RW_CP_UNTR /* not translatable: the leak policy (leak.h) dropped the copy */ };
 
 static inline void rw_cp_fail(const struct rw_ctx *c, enum rw_cp r)
 {
 	if (r == RW_CP_BAD)
 		rw_malformed(c->res, ST_ANOM_CP_MALFORMED);
-	else
+	else if (r == RW_CP_CUT)
 		rw_cut(c->res);
+	/* RW_CP_UNTR: the leak policy has set the drop already */
 }
 
 static inline int rw_is_nd(uint8_t type)

@@ -9,6 +9,7 @@
 
 #include "rewrite_ip.h"
 #include "rewrite_cp.h"
+#include "rewrite_payload.h"
 
 /* 1 if the IPv4 options hold a loose or strict source route that is not yet
  * exhausted: the IP destination is then the next hop, not the final one. */
@@ -80,6 +81,7 @@ rw_ipv4(struct rw_ctx *c, uint32_t l3, const int cp)
 	enum rw_cover ms, md;
 	enum rw_l4 kind = RW_L4_NONE;
 	enum rw_cp cpr;
+	struct rw_pl pl;
 
 	if (rw_hdr_fail(c, l3 + sizeof(struct rte_ipv4_hdr), c->wire,
 			ST_ANOM_TRUNC_L3))
@@ -148,6 +150,17 @@ rw_ipv4(struct rw_ctx *c, uint32_t l3, const int cp)
 			{ rw_cp_fail(c, cpr); return; }
 	}
 
+	pl.l3 = l3;
+	pl.l4 = l3 + hlen;
+	pl.dend = dend;
+	pl.proto = ip[9];
+	pl.v6 = 0;
+	pl.frag = (uint8_t)mf;
+	pl.kind = -1;
+	pl.go = 0;
+	if (t->payloads && foff == 0 && !dhcp && st_rw_payload_check(c, &pl))
+		return;
+
 	src = rw_rd32(ip + 12);
 	dst = rw_rd32(ip + 16);
 	ms = rw_addr4(t, src, &nsrc, cp);
@@ -173,6 +186,11 @@ rw_ipv4(struct rw_ctx *c, uint32_t l3, const int cp)
 	}
 	if (cp && dhcp) {
 		st_rw_dhcp(c, l3 + hlen, dend, 1, &d_cp);
+		rw_cs_acc(&d_l4, d_cp);
+	}
+	if (pl.go) {
+		d_cp = 0;
+		st_rw_payload_commit(c, &pl, &d_cp);
 		rw_cs_acc(&d_l4, d_cp);
 	}
 	switch (kind) {

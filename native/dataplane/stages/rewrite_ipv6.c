@@ -9,6 +9,7 @@
 
 #include "rewrite_ip.h"
 #include "rewrite_cp.h"
+#include "rewrite_payload.h"
 
 /* The IPv6 header quoted by an ICMPv6 error at in[0..40). */
 static inline uint32_t rw_inner6(const struct st_rewrite_tables *t,
@@ -44,6 +45,7 @@ rw_ipv6(struct rw_ctx *c, uint32_t l3, const int cp)
 	int fix_l4;
 	enum rw_l4 kind = RW_L4_NONE;
 	enum rw_cp cpr;
+	struct rw_pl pl;
 
 	if (rw_hdr_fail(c, l3 + sizeof(struct rte_ipv6_hdr), c->wire,
 			ST_ANOM_TRUNC_L3))
@@ -139,6 +141,17 @@ rw_ipv6(struct rw_ctx *c, uint32_t l3, const int cp)
 			{ rw_cp_fail(c, cpr); return; }
 	}
 
+	pl.l3 = l3;
+	pl.l4 = off;
+	pl.dend = dend;
+	pl.proto = nh;
+	pl.v6 = 1;
+	pl.frag = (uint8_t)first_frag;
+	pl.kind = -1;
+	pl.go = 0;
+	if (t->payloads && !later_frag && !nd && st_rw_payload_check(c, &pl))
+		return;
+
 	unmapped |= rw_addr6(t, ip + 8, nsrc, cp) == RW_UNCOVERED;
 	unmapped |= rw_addr6(t, ip + 24, ndst, cp) == RW_UNCOVERED;
 	if (rw_unmapped(c, unmapped))
@@ -172,6 +185,11 @@ rw_ipv6(struct rw_ctx *c, uint32_t l3, const int cp)
 		res->translated = 1;
 	}
 	rw_cs_acc(&d_l4, d_cp);
+	if (pl.go) {
+		d_cp = 0;
+		st_rw_payload_commit(c, &pl, &d_cp);
+		rw_cs_acc(&d_l4, d_cp);
+	}
 	if (kind == RW_L4_ICMP6 && rd >= 8 + sizeof(struct rte_ipv6_hdr) &&
 	    l4[0] >= 1 && l4[0] <= 4)
 		rw_cs_acc(&d_l4, rw_inner6(t, l4 + 8, &res->translated, cp));

@@ -24,13 +24,14 @@
 #include "rewrite_frame.h"
 #include "rewrite_ip.h"
 #include "rewrite_cp.h"
+#include "rewrite_payload.h"
 #include "lcore.h"
 #include "compiled_policy.h"
 
 static __rte_always_inline void
-rw_frame(const struct st_rewrite_tables *t, uint8_t *frame, uint32_t seg_len,
-	 uint32_t pkt_len, uint32_t wire_len, struct st_rewrite_result *res,
-	 const int cp)
+rw_frame(const struct st_rewrite_tables *t, struct st_rt_state *rt, uint8_t *frame,
+	 uint32_t seg_len, uint32_t pkt_len, uint32_t wire_len,
+	 struct st_rewrite_result *res, const int cp)
 {
 	struct rw_ctx c;
 	uint32_t off = RTE_ETHER_HDR_LEN;
@@ -40,8 +41,10 @@ rw_frame(const struct st_rewrite_tables *t, uint8_t *frame, uint32_t seg_len,
 	res->translated = 0;
 	res->anomalies = 0;
 	res->unmapped_seen = 0;
+	st_leak_clear(&res->leak);
 
 	c.t = t;
+	c.rt = rt;
 	c.f = frame;
 	c.res = res;
 	c.pkt = pkt_len;
@@ -79,11 +82,11 @@ rw_frame(const struct st_rewrite_tables *t, uint8_t *frame, uint32_t seg_len,
 /* Tables with MAC maps or control-plane bits: out of line, so the plain
  * variant below stays compact. */
 static __rte_noinline void
-rw_frame_policy(const struct st_rewrite_tables *t, uint8_t *frame,
+rw_frame_policy(const struct st_rewrite_tables *t, struct st_rt_state *rt, uint8_t *frame,
 		uint32_t seg_len, uint32_t pkt_len, uint32_t wire_len,
 		struct st_rewrite_result *res)
 {
-	rw_frame(t, frame, seg_len, pkt_len, wire_len, res, 1);
+	rw_frame(t, rt, frame, seg_len, pkt_len, wire_len, res, 1);
 }
 
 /* The common case, short: an untagged IPv4 TCP or UDP datagram with a
@@ -132,6 +135,9 @@ rw_fast4(const struct st_rewrite_tables *t, uint8_t *f, uint32_t seg_len,
 	} else {
 		return 0;
 	}
+	/* payloads under the leak policy: the general path (rewrite_payload.h) */
+	if (t->payloads && (rw_pl_port(rw_rd16(l4)) || rw_pl_port(rw_rd16(l4 + 2))))
+		return 0;
 	tot = rte_be_to_cpu_16((uint16_t)(w0 >> 16));
 	if (tot < 20 + need || tot > wire - RTE_ETHER_HDR_LEN)
 		return 0;
@@ -165,6 +171,7 @@ rw_fast4(const struct st_rewrite_tables *t, uint8_t *f, uint32_t seg_len,
 	res->anomalies = 0;
 	res->unmapped_seen = 0;
 	res->translated = 0;
+	st_leak_clear(&res->leak);
 	d = 0;
 	if (nsrc != src) {
 		const uint32_t b = rte_cpu_to_be_32(nsrc);
@@ -191,24 +198,31 @@ rw_fast4(const struct st_rewrite_tables *t, uint8_t *f, uint32_t seg_len,
 /* Every other shape: out of line, so the short path above needs no stack
  * frame of its own. */
 static __rte_noinline void
-rw_frame_general(const struct st_rewrite_tables *t, uint8_t *frame,
+rw_frame_general(const struct st_rewrite_tables *t, struct st_rt_state *rt, uint8_t *frame,
 		 uint32_t seg_len, uint32_t pkt_len, uint32_t wire_len,
 		 struct st_rewrite_result *res)
 {
 	/* control_plane != 0 implies cp_aware */
 	if (t->cp_aware || t->mac_hash != NULL)
-		rw_frame_policy(t, frame, seg_len, pkt_len, wire_len, res);
+		rw_frame_policy(t, rt, frame, seg_len, pkt_len, wire_len, res);
 	else
-		rw_frame(t, frame, seg_len, pkt_len, wire_len, res, 0);
+		rw_frame(t, rt, frame, seg_len, pkt_len, wire_len, res, 0);
+}
+
+void st_rewrite_frame_rt(const struct st_rewrite_tables *t, struct st_rt_state *rt,
+			 uint8_t *frame, uint32_t seg_len, uint32_t pkt_len,
+			 uint32_t wire_len, struct st_rewrite_result *res)
+{
+	if (likely(rw_fast4(t, frame, seg_len, pkt_len, wire_len, res)))
+		return;
+	rw_frame_general(t, rt, frame, seg_len, pkt_len, wire_len, res);
 }
 
 void st_rewrite_frame_ex(const struct st_rewrite_tables *t, uint8_t *frame,
 			 uint32_t seg_len, uint32_t pkt_len, uint32_t wire_len,
 			 struct st_rewrite_result *res)
 {
-	if (likely(rw_fast4(t, frame, seg_len, pkt_len, wire_len, res)))
-		return;
-	rw_frame_general(t, frame, seg_len, pkt_len, wire_len, res);
+	st_rewrite_frame_rt(t, NULL, frame, seg_len, pkt_len, wire_len, res);
 }
 
 void st_rewrite_frame(const struct st_rewrite_tables *t, uint8_t *frame,
@@ -251,6 +265,7 @@ drop_copy(struct st_lcore_ctr *c, struct st_session_stats *st, struct rte_mbuf *
 		[ST_DROP_MALFORMED] = ST_SDROP_MALFORMED,
 		[ST_DROP_NOMEM] = ST_SDROP_NOMEM,
 		[ST_DROP_TX_FULL] = ST_SDROP_TX_FULL,
+		[ST_DROP_LEAK] = ST_SDROP_LEAK,
 	};
 
 	if (unlikely(reason < 0 || reason >= ST_DROP__COUNT))
@@ -264,8 +279,9 @@ drop_copy(struct st_lcore_ctr *c, struct st_session_stats *st, struct rte_mbuf *
  * or seen by the unmapped rule "count"). Anomalies count on a packet's first
  * copy only. */
 static __rte_always_inline int
-shadow_rewrite(struct st_lcore_ctr *c, struct st_session_stats *st, const struct st_policy *pol,
-	       struct rte_mbuf *m, uint32_t wire_len, int first, uint64_t *translated)
+shadow_rewrite(struct st_lcore_ctr *c, struct st_rt_state *rt, struct st_session_stats *st,
+	       const struct st_policy *pol, struct rte_mbuf *m, uint32_t wire_len, int first,
+	       uint64_t *translated)
 {
 	struct st_rewrite_result res;
 
@@ -273,10 +289,17 @@ shadow_rewrite(struct st_lcore_ctr *c, struct st_session_stats *st, const struct
 	res.translated = 0;
 	res.anomalies = 0;
 	res.unmapped_seen = 0;
-	st_rewrite_frame_ex(pol->rw, rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
+	st_leak_clear(&res.leak);
+	st_rewrite_frame_rt(pol->rw, rt, rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
 			    rte_pktmbuf_pkt_len(m), wire_len, &res);
 	if (unlikely(res.anomalies != 0) && first)
 		count_anomalies(c, res.anomalies);
+	/* a copy dropped for another reason after its payload was judged is
+	 * not a leak event */
+	if (unlikely(res.leak.kind >= 0) && res.leak.kind < ST_LEAK__COUNT &&
+	    res.leak.reason < ST_LEAK_R__COUNT &&
+	    (res.drop < 0 || res.drop == ST_DROP_LEAK))
+		c->leak[res.leak.kind][res.leak.reason][st_leak_slot(res.leak.action)]++;
 	if (unlikely(res.unmapped_seen)) {
 		/* unmapped rule "count": seen, not sent, not a drop */
 		st->unmapped_seen++;
@@ -306,7 +329,7 @@ st_rewrite_stage(struct st_lcore *lc, const struct st_policy *pol, struct st_pen
 			rte_prefetch0(rte_pktmbuf_mtod(p[i + ST_PREFETCH_OFFSET].m, void *));
 		st_flight_at(lc->conf.flight, ST_FLIGHT_REWRITE, p[i].m);
 		st_test_crash_check(p[i].m);
-		if (shadow_rewrite(c, &c->sess[pol->sessions[p[i].session].slot], pol, p[i].m,
+		if (shadow_rewrite(c, lc->conf.rt, &c->sess[pol->sessions[p[i].session].slot], pol, p[i].m,
 				   p[i].wire_len, p[i].first, &translated))
 			p[k++] = p[i];
 	}
@@ -334,7 +357,7 @@ st_rewrite_stage_short(struct st_lcore *lc, const struct st_policy *pol, struct 
 			rte_prefetch0(rte_pktmbuf_mtod(cps[i + ST_PREFETCH_OFFSET], void *));
 		st_flight_at(lc->conf.flight, ST_FLIGHT_REWRITE, m);
 		st_test_crash_check(m);
-		if (shadow_rewrite(c, st, pol, m, rte_pktmbuf_pkt_len(m), 1, &translated))
+		if (shadow_rewrite(c, lc->conf.rt, st, pol, m, rte_pktmbuf_pkt_len(m), 1, &translated))
 			cps[k++] = m;
 	}
 	c->translated_packets += translated;
