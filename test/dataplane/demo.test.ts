@@ -78,7 +78,7 @@ test.serial('demo capture: production unchanged, shadow = both-mapped IP packets
   t.is(s.mirrorPackets, mirrored.length, 'mirrorPackets');
   t.is(s.mirrorBytes, sum(run.shadow), 'mirrorBytes');
   t.is(s.translatedPackets, mirrored.length, 'translatedPackets');
-  t.deepEqual(s.dropped, { unmapped, not_ip: notIp, malformed: 0, nomem: 0, tx_full: 0, nic_copy: 0 }, 'dropped');
+  t.deepEqual(s.dropped, { unmapped, not_ip: notIp, malformed: 0, nomem: 0, tx_full: 0, nic_copy: 0, leak: 0 }, 'dropped');
   t.deepEqual(s.anomalies, zeroAnomalies(), 'anomalies');
   t.is(s.shadowRxPackets, 0);
   t.is(s.workers.reduce((n, w) => n + w.rxPackets, 0), frames.length, 'worker rxPackets');
