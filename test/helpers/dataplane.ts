@@ -237,12 +237,31 @@ export function referenceShadow(frame: Buffer, t: Translation): Expected {
   if (isError && inner + (v6 ? 40 : 20) <= Math.min(ip.end, out.length) && (out[inner] as number) >> 4 === ip.version) {
     const ihl = ((out[inner] as number) & 0x0f) * 4;
     if (v6 || ihl >= 20) {
+      const before = Buffer.from(out.subarray(v6 ? inner + 8 : inner + 12, v6 ? inner + 40 : inner + 20));
       for (const off of v6 ? [inner + 8, inner + 24] : [inner + 12, inner + 16]) {
         const a = out.subarray(off, off + alen);
         const na = lookup(Buffer.from(a), maps, v6);
         if (na && !na.equals(a)) {
           na.copy(out, off);
           translated = true;
+        }
+      }
+      // The quoted transport checksum follows its pseudo-header's addresses (RFC 1624 eqn. 3).
+      const after = out.subarray(v6 ? inner + 8 : inner + 12, v6 ? inner + 40 : inner + 20);
+      const qproto = v6 ? (out[inner + 6] as number) : (out[inner + 9] as number);
+      const qhl = v6 ? 40 : ihl;
+      const later = !v6 && (out.readUInt16BE(inner + 6) & 0x1fff) !== 0;
+      const co = qproto === IPPROTO.tcp ? 16 : qproto === IPPROTO.udp ? 6 : v6 && qproto === IPPROTO.icmpv6 ? 2 : -1;
+      const at = inner + qhl + co;
+      if (co >= 0 && !later && !before.equals(after) && at + 2 <= Math.min(ip.end, out.length)) {
+        const old = out.readUInt16BE(at);
+        if (!(qproto === IPPROTO.udp && old === 0)) {
+          let sum = ~old & 0xffff;
+          for (let i = 0; i < before.length; i += 2) sum += (~before.readUInt16BE(i) & 0xffff) + after.readUInt16BE(i);
+          while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+          let nw = ~sum & 0xffff;
+          if (qproto === IPPROTO.udp && nw === 0) nw = 0xffff;
+          out.writeUInt16BE(nw, at);
         }
       }
       if (!v6) {

@@ -194,7 +194,7 @@ export function dnsRef(f: Buffer, s: number, e: number, tcp: boolean, lookup: Lo
       }
       p += len;
     }
-    if (p !== end) throw new Fail('malformed');
+    for (; p < end; p++) if (f[p] !== 0) throw new Fail('malformed');
   };
   try {
     if (s >= e) return { edits: [] };

@@ -428,9 +428,12 @@ static int dns_msg(const struct rw_ctx *c, uint32_t m, uint32_t end,
 			return r;
 		p += len;
 	}
-	/* records that do not fill the message exactly: the counts lie, and
-	 * what is left could be records nobody translated */
-	return p == end ? -1 : ST_LEAK_R_MALFORMED;
+	/* bytes after the last record: zero padding is harmless; anything
+	 * else means the counts lie, and could be records nobody translated */
+	for (; p < end; p++)
+		if (f[p] != 0)
+			return ST_LEAK_R_MALFORMED;
+	return -1;
 }
 
 int st_rw_dns_check(const struct rw_ctx *c, uint32_t s, uint32_t dend, int tcp,

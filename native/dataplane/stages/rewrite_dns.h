@@ -12,8 +12,8 @@
  *    "truncated" (a snaplen shorter than the message included).
  *    Nothing a message claims is trusted: the header needs 12 bytes; each
  *    of the qd/an/ns/ar counts is walked within the message's length, and
- *    a message whose records do not end exactly at its end (short, or with
- *    bytes left over) is "malformed". Names: labels of 1..63 bytes,
+ *    a message whose records run past its end, or leave bytes after them
+ *    that are not all zero (padding), is "malformed". Names: labels of 1..63 bytes,
  *    compression pointers (RFC 1035 4.1.4) to an earlier offset of the
  *    same message, at most 64 of them and 255 bytes per name, else
  *    "malformed"; label types 0x40 and 0x80: "malformed".
