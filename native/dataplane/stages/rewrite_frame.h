@@ -111,6 +111,10 @@ struct rw_ctx {
 	uint32_t seg, pkt, wire;
 	uint32_t cs_base;
 	struct st_rewrite_result *res;
+	/* A tunnel's inner packet (rewrite_tun.c): inner = 1 leaves the
+	 * Ethernet header at f[0] alone (the outer one); dry = 1 stops each
+	 * layer after its checks, before it writes anything. */
+	uint8_t inner, dry;
 };
 
 /* Where the bytes [.., end) are, for a unit whose length fields say it ends

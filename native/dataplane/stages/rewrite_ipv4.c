@@ -174,7 +174,7 @@ rw_ipv4(struct rw_ctx *c, uint32_t l3, const int cp)
 	dst = rw_rd32(ip + 16);
 	ms = rw_addr4(t, src, &nsrc, cp);
 	md = rw_addr4(t, dst, &ndst, cp);
-	if (rw_unmapped(c, ms == RW_UNCOVERED || md == RW_UNCOVERED))
+	if (rw_unmapped(c, ms == RW_UNCOVERED || md == RW_UNCOVERED) || c->dry)
 		return;
 
 	/* commit: from here on the copy is sent */
@@ -223,7 +223,7 @@ rw_ipv4(struct rw_ctx *c, uint32_t l3, const int cp)
 	default:
 		break;
 	}
-	if (rw_set_macs(c, cp) && cp)
+	if (!c->inner && rw_set_macs(c, cp) && cp)
 		rw_mcast_mac4(c, dst, ndst);
 }
 

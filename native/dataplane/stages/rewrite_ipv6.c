@@ -162,7 +162,7 @@ rw_ipv6(struct rw_ctx *c, uint32_t l3, const int cp)
 
 	unmapped |= rw_addr6(t, ip + 8, nsrc, cp) == RW_UNCOVERED;
 	unmapped |= rw_addr6(t, ip + 24, ndst, cp) == RW_UNCOVERED;
-	if (rw_unmapped(c, unmapped))
+	if (rw_unmapped(c, unmapped) || c->dry)
 		return;
 
 	/* commit */
@@ -203,7 +203,7 @@ rw_ipv6(struct rw_ctx *c, uint32_t l3, const int cp)
 		rw_cs_acc(&d_l4, rw_inner6(t, l4 + 8, rd - 8, dg - 8, &res->translated, cp));
 	if (fix_l4 && rw_cs_fold(d_l4) != 0)
 		rw_l4_fix(kind, l4 + csum_off, d_l4);
-	if (rw_set_macs(c, cp) && cp)
+	if (!c->inner && rw_set_macs(c, cp) && cp)
 		rw_mcast_mac6(c, odst, ndst);
 }
 

@@ -14,12 +14,26 @@ static int rw_pl_kind(const struct rw_ctx *c, const struct rw_pl *p)
 {
 	uint16_t sp, dp;
 
-	if (p->proto != IPPROTO_UDP && p->proto != IPPROTO_TCP)
+	switch (p->proto) {
+	case IPPROTO_GRE:
+	case IPPROTO_IPIP:
+	case IPPROTO_IPV6:
+		return ST_LEAK_TUNNEL;
+	case IPPROTO_PIM:
+		return st_rw_tun_pim_register(c, p) ? ST_LEAK_TUNNEL : -1;
+	case IPPROTO_UDP:
+	case IPPROTO_TCP:
+		break;
+	default:
 		return -1;
+	}
 	if (p->l4 + 4 > c->seg || p->l4 + 4 > p->dend)
 		return -1;
 	sp = rw_rd16(c->f + p->l4);
 	dp = rw_rd16(c->f + p->l4 + 2);
+	/* a tunnel's source port is a flow hash: its destination decides */
+	if (p->proto == IPPROTO_UDP && (dp == 4789 || dp == 6081))
+		return ST_LEAK_TUNNEL;
 	if (sp == 53 || dp == 53)
 		return ST_LEAK_DNS;
 	if (p->proto == IPPROTO_UDP && (sp == 5353 || dp == 5353))
@@ -102,6 +116,16 @@ int st_rw_payload_check(const struct rw_ctx *c, struct rw_pl *p)
 		p->go = ed.n != 0;
 		return 0;
 	}
+	case ST_LEAK_TUNNEL: {
+		int r = st_rw_tun_check(c, p);
+
+		if (r == -2)
+			return 1;
+		if (r >= 0)
+			return rw_leak(c, ST_LEAK_TUNNEL, (enum st_leak_reason)r);
+		p->go = 1;
+		return 0;
+	}
 	default:
 		return 0;
 	}
@@ -123,6 +147,9 @@ void st_rw_payload_commit(const struct rw_ctx *c, struct rw_pl *p,
 			st_rw_dns_commit(c, &ed, delta);
 		break;
 	}
+	case ST_LEAK_TUNNEL:
+		st_rw_tun_commit(c, p, delta);
+		break;
 	default:
 		break;
 	}

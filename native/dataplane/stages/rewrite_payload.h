@@ -50,6 +50,12 @@ static inline int rw_pl_port(uint16_t p)
 	       p == 6081;
 }
 
+/* Tunnels (rewrite_tun.c). check: -1 translatable, -2 the inner packet
+ * dropped the copy itself (c->res says why), else a leak reason. */
+int st_rw_tun_pim_register(const struct rw_ctx *c, const struct rw_pl *p);
+int st_rw_tun_check(const struct rw_ctx *c, const struct rw_pl *p);
+void st_rw_tun_commit(const struct rw_ctx *c, const struct rw_pl *p, uint32_t *delta);
+
 /* 1 when the copy is dropped (c->res says why) and the frame is done. */
 int st_rw_payload_check(const struct rw_ctx *c, struct rw_pl *p);
 void st_rw_payload_commit(const struct rw_ctx *c, struct rw_pl *p,
