@@ -25,6 +25,7 @@ import {
   type Transport,
 } from '../pcap/build.js';
 import { writePcap } from '../pcap/pcap.js';
+import { demoDnsConversations } from './demo-dns.js';
 
 /** Production prefix → shadow prefix, host bits kept. */
 export const DEMO_MAP4: ReadonlyArray<{ from: string; to: string; len: number }> = [
@@ -252,6 +253,7 @@ export function buildDemoFrames(): Buffer[] {
     pingV6(clock, 'fd00:10::12', 'fd00:20::20', 0x0606, 3),
     tcpFlow(clock, { client: 'fd00:10::13', server: 'fd00:20::21', cport: 40011, sport: 443, exchanges: [[517, 2800], [300, 3600]], iss: 99, irs: 100 }),
     neighborDiscovery(),
+    ...demoDnsConversations(),
     // Outside the demo maps: dropped or mirrored untranslated, by the unmapped rule.
     [
       ip(clock, '10.0.1.10', '192.0.2.10', tcp({ sport: 40100, dport: 443, seq: 1, flags: 'S', window: 64240 })),

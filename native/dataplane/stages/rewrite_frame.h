@@ -76,6 +76,8 @@
  *    support); with them, each MAC costs one rte_hash lookup.
  *
  *
+ * 9. Payloads under the leak policy (DNS, tunnels, ...): rewrite_payload.h.
+ *
  * Not done here (yet): BGP/OSPF payload addresses, DHCP option 82 and 121,
  * DHCPv6, UDP-Lite/DCCP/SCTP/Mobility-header checksums.
  */
