@@ -31,6 +31,7 @@ import {
   ipv6,
   neighborAdvertisement,
   neighborSolicitation,
+  parseFrame,
   setByte,
   setIpv4Ihl,
   setIpv4TotalLength,
@@ -42,6 +43,7 @@ import {
 } from '../pcap/build.js';
 import { LINKTYPE_ETHERNET, readPcap } from '../pcap/pcap.js';
 import { buildDemoFrames } from './gen-demo-capture.js';
+import { dnsMessage, dnsTcpFraming, DNS_TYPE, ednsClientSubnet, reverseName } from '../pcap/dns.js';
 
 /** native/fuzz/fuzz_common.h ST_FUZZ_PARAMS */
 export const FUZZ_PARAMS = 8;
@@ -130,6 +132,8 @@ export const SEED_PARAMS: Readonly<Record<string, ReadonlyArray<Buffer>>> = {
   copy_len: [params(64), params(128)],
   // each table set (plan; policy with MAC maps; policy IPv4 only; IPv6 only)
   rewrite: [params(0), params(1), params(2), params(3)],
+  // UDP/IPv4 53, UDP/IPv6 5353, TCP/IPv4 53, TCP/IPv6 5355; the leak policy pass; a cut segment
+  dns: [params(0), params(1), params(2), params(3), params(4), params(0, 9)],
   // each template with 128 bytes of headroom; one two-segment VXLAN/IPv6
   encap: [params(1, 128), params(2, 128), params(3, 128), params(4, 128), params(5, 128), params(4, 128, 1, 60)],
   // fuzz_routing: options byte (bit 0: fresh state per frame), then one
@@ -147,7 +151,8 @@ export function writeCorpus(dir: string, target: string, frames: ReadonlyArray<B
   if (ps === undefined) throw new Error(`target "${target}": expected one of ${Object.keys(SEED_PARAMS).join(', ')}`);
   mkdirSync(dir, { recursive: true });
   const seen = new Set<string>();
-  for (const f of frames) {
+  // the DNS target takes DNS messages (it builds the frame around them)
+  for (const f of target === 'dns' ? dnsSeeds(frames) : frames) {
     for (const p of ps) {
       const input = Buffer.concat([p, f]);
       const name = createHash('sha1').update(input).digest('hex');
@@ -157,6 +162,43 @@ export function writeCorpus(dir: string, target: string, frames: ReadonlyArray<B
     }
   }
   return seen.size;
+}
+
+/** DNS messages: the UDP/TCP payloads of the frames on DNS ports, and messages of every shape the translator handles. */
+export function dnsSeeds(frames: ReadonlyArray<Buffer>): Buffer[] {
+  const out: Buffer[] = [];
+  for (const f of frames) {
+    let ip: ReturnType<typeof parseFrame>['ip'];
+    try {
+      ip = parseFrame(f).ip;
+    } catch {
+      continue; // the curated runts
+    }
+    if (!ip || !ip.hasL4Header || ip.isFragment || (ip.proto !== IPPROTO.udp && ip.proto !== IPPROTO.tcp) || ip.l4 + 8 > f.length) continue;
+    const ports = [f.readUInt16BE(ip.l4), f.readUInt16BE(ip.l4 + 2)];
+    if (!ports.some((p) => p === 53 || p === 5353 || p === 5355)) continue;
+    out.push(f.subarray(ip.proto === IPPROTO.udp ? ip.l4 + 8 : ip.l4 + (f[ip.l4 + 12]! >> 4) * 4, ip.end));
+  }
+  const name = 'api.demo.internal';
+  const full = dnsMessage({
+    id: 1, response: true,
+    questions: [{ name, type: DNS_TYPE.A }],
+    answers: [
+      { name, type: DNS_TYPE.A, data: { address: '10.0.2.21' } },
+      { name, type: DNS_TYPE.AAAA, data: { address: 'fd00:20::21' } },
+      { name, type: DNS_TYPE.HTTPS, data: { https: { priority: 1, target: '.', ipv4hint: ['192.168.1.5'], ipv6hint: ['2001:db8:1::5'] } } },
+    ],
+    authority: [{ name: '1.168.192.in-addr.arpa', type: DNS_TYPE.SOA, data: { soa: { mname: 'ns1.demo.internal', rname: 'hm.demo.internal', serial: 1 } } }],
+    additional: [ednsClientSubnet('10.0.1.0', 24)],
+  });
+  out.push(
+    full,
+    dnsTcpFraming(full, full),
+    dnsMessage({ id: 2, questions: [{ name: reverseName('10.1.7.7'), type: DNS_TYPE.PTR }], answers: [{ name: reverseName('10.1.7.7'), type: DNS_TYPE.PTR, data: { name } }] }),
+    dnsMessage({ id: 3, questions: [{ name: reverseName('fd00:20::21'), type: DNS_TYPE.PTR }] }),
+    dnsMessage({ id: 4, response: true, answers: [{ name: 'p.local', type: DNS_TYPE.A, cls: 0x8001, data: { address: '192.168.1.200' } }] }),
+  );
+  return out;
 }
 
 /** The built-in seeds: demo capture and curated shapes. */

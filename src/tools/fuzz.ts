@@ -19,7 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { seedFrames, writeCorpus } from './fuzz-seeds.js';
 
 /** One per native/fuzz/fuzz_<name>.c */
-export const FUZZ_TARGETS = ['classify', 'copy_len', 'rewrite', 'encap', 'routing'] as const;
+export const FUZZ_TARGETS = ['classify', 'copy_len', 'rewrite', 'encap', 'routing', 'dns'] as const;
 export type FuzzTarget = (typeof FUZZ_TARGETS)[number];
 
 /** The checkout: dist/src/tools/fuzz.js or src/tools/fuzz.ts, three or two levels up. */

@@ -27,6 +27,7 @@ import {
 import { writePcap } from '../pcap/pcap.js';
 import { demoScanFrames } from './demo-detections.js';
 import { routingConversations } from './demo-routing.js';
+import { demoDnsConversations } from './demo-dns.js';
 
 /** Production prefix → shadow prefix, host bits kept. */
 export const DEMO_MAP4: ReadonlyArray<{ from: string; to: string; len: number }> = [
@@ -257,6 +258,7 @@ export function buildDemoFrames(): Buffer[] {
     // A port scan for the detectors (demo-detections.ts).
     demoScanFrames(),
     ...routingConversations(),
+    ...demoDnsConversations(),
     // Outside the demo maps: dropped or mirrored untranslated, by the unmapped rule.
     [
       ip(clock, '10.0.1.10', '192.0.2.10', tcp({ sport: 40100, dport: 443, seq: 1, flags: 'S', window: 64240 })),

@@ -2,9 +2,10 @@
  * The leak audit (src/audit/leak.ts, `shadowtap audit`). Its claims are
  * checked against the frames' own bytes and tshark, not against itself:
  * crafted frames with production addresses at known places, shadow output of
- * the real data plane (clean where the data plane translates, and a DNS
- * answer it does not translate yet, found as a payload finding that tshark
- * decodes as that very A record), and the real CLI's exit codes.
+ * the real data plane (clean where the data plane translates, DNS answers
+ * included; an address in application data, which nothing can translate,
+ * found as a payload finding at the offset tshark shows it), and the real
+ * CLI's exit codes.
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
@@ -58,7 +59,7 @@ test('unaligned payload addresses are found; translated frames with clean payloa
   t.deepEqual(scanFrames([clean], P), []);
 });
 
-test.serial('the real data plane: translated traffic audits clean; a DNS answer it does not translate (issue 17) is a payload finding tshark confirms', async (t) => {
+test.serial('the real data plane: translated traffic audits clean, DNS answers included; an address in application data is a payload finding tshark confirms', async (t) => {
   const tr = translation({ map4: [{ from: '10.0.0.0', to: '10.99.0.0', len: 16 }], map6: [{ from: 'fd00::', to: 'fd99::', len: 16 }] });
   const frames = [
     ether(E, ipv4({ src: '10.0.1.5', dst: '10.0.2.6', payload: tcp({ sport: 40000, dport: 443, payload: CLEAN }) })),
@@ -69,17 +70,20 @@ test.serial('the real data plane: translated traffic audits clean; a DNS answer 
       Buffer.from('0161016200' + '0001' + '0001', 'hex'), // a.b A IN
       Buffer.from('c00c' + '0001' + '0001' + '0000003c' + '0004', 'hex'), ip4('10.0.2.21'), // a.b A IN ttl 60 10.0.2.21
     ]) }) })),
+    // application data that happens to hold a production address: no translator knows it
+    ether(E, ipv4({ src: '10.0.1.5', dst: '10.0.2.6', payload: udp({ sport: 40002, dport: 9999, payload: Buffer.concat([CLEAN, ip4('10.0.2.21')]) }) })),
   ];
   const run = await runDataplane({ frames, ...tr });
   t.teardown(run.dispose);
-  t.is(run.shadow.length, 3);
+  t.is(run.shadow.length, 4);
   const found = scanFrames(run.shadow, P);
   t.deepEqual(found.filter((x) => x.kind === 'field'), [], 'no header address field carries a production address');
   const payload = found.filter((x) => x.kind === 'payload');
-  t.deepEqual(payload.map((x) => [x.frame, x.address]), [[2, '10.0.2.21']]);
-  const rows = await decodeFields(run.shadowPath, ['dns.a', 'ip.src']);
-  t.deepEqual(rows[2]?.['dns.a'], ['10.0.2.21'], 'tshark decodes the finding as the DNS answer');
-  t.deepEqual(rows[2]?.['ip.src'], ['10.99.0.53'], 'while the header was translated');
+  t.deepEqual(payload.map((x) => [x.frame, x.address, x.offset]), [[3, '10.0.2.21', run.shadow[3]!.length - 4]]);
+  const rows = await decodeFields(run.shadowPath, ['dns.a', 'ip.src', 'udp.payload']);
+  t.deepEqual(rows[2]?.['dns.a'], ['10.99.2.21'], 'tshark decodes the DNS answer translated');
+  t.true(rows[3]?.['udp.payload']?.[0]?.endsWith('0a000215'), 'tshark shows the finding at the end of the UDP payload');
+  t.deepEqual(rows[3]?.['ip.src'], ['10.99.1.5'], 'while the header was translated');
 });
 
 test('the CLI: exit 0 when clean, 1 on a leak, 1 with --strict on a payload finding, 2 on bad input; --json lists every finding', (t) => {

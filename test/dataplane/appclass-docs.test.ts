@@ -120,7 +120,8 @@ let nextId = 1;
 
 function portFrame(l4: L4, sport: number, dport: number): { key: string; frame: Buffer } {
   const id = nextId++;
-  const payload = l4 === 'tcp' ? tcp({ sport, dport, flags: 'A' }) : udp({ sport, dport, payload: Buffer.alloc(8) });
+  // 12 zero bytes: also an empty DNS message, which the translator on the DNS ports accepts
+  const payload = l4 === 'tcp' ? tcp({ sport, dport, flags: 'A' }) : udp({ sport, dport, payload: Buffer.alloc(12) });
   return { key: `v4:${id}`, frame: ether(M, ipv4({ src: '10.0.1.1', dst: '10.0.2.2', id, payload })) };
 }
 

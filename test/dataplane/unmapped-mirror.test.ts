@@ -68,6 +68,6 @@ test.serial('unmapped = mirror: one-sided packets are mirrored with only the cov
   t.is(s.mirrorPackets, mirrored.length);
   t.is(s.ports[2]?.txPackets, mirrored.length);
   t.is(s.translatedPackets, translatedCount, 'translatedPackets counts copies with at least one address rewritten');
-  t.deepEqual(s.dropped, { unmapped: 0, not_ip: notIp, malformed: 0, nomem: 0, tx_full: 0, nic_copy: 0 });
+  t.deepEqual(s.dropped, { unmapped: 0, not_ip: notIp, malformed: 0, nomem: 0, tx_full: 0, nic_copy: 0, leak: 0 });
   t.deepEqual(s.anomalies, zeroAnomalies());
 });

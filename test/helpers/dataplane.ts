@@ -9,6 +9,7 @@
 import { IDLE, MODE, ROLE, UNMAPPED, DROP_REASONS, ANOMALIES, type Anomaly, type DropReason, type NativePlan, type NativeStats, type NativePortInfo } from '../../src/dataplane/native-types.js';
 import { ip4, ip4ToString, ip6, ip6ToString, IPPROTO, mac, parseFrame, recomputeChecksums, internetChecksum } from '../../src/pcap/build.js';
 import { readFrames, TestHost } from './host.js';
+import { dnsRef } from './dns-ref.js';
 
 export interface PrefixMap {
   from: string;
@@ -191,9 +192,14 @@ export function referenceShadow(frame: Buffer, t: Translation): Expected {
   const dst = frame.subarray(ip.dstOffset, ip.dstOffset + alen);
   const nsrc = lookup(src, maps, v6);
   const ndst = lookup(dst, maps, v6);
+  // DNS, mDNS and LLMNR payloads (rewrite_dns.h), judged before the unmapped rule as the data
+  // plane does: what cannot be translated is not sent (the leak policy's default).
+  const dns = referenceDns(frame, ip, t);
+  if (dns === 'leak') return { action: 'drop', reason: 'leak' };
   if ((nsrc === null || ndst === null) && t.unmapped === 'drop') return { action: 'drop', reason: 'unmapped' };
   const out = Buffer.from(frame);
-  let translated = false;
+  let translated = dns.length > 0;
+  for (const e of dns) e.bytes.copy(out, e.off);
   if (nsrc && !nsrc.equals(src)) {
     nsrc.copy(out, ip.srcOffset);
     translated = true;
@@ -208,12 +214,31 @@ export function referenceShadow(frame: Buffer, t: Translation): Expected {
   if (isError && inner + (v6 ? 40 : 20) <= Math.min(ip.end, out.length) && (out[inner] as number) >> 4 === ip.version) {
     const ihl = ((out[inner] as number) & 0x0f) * 4;
     if (v6 || ihl >= 20) {
+      const before = Buffer.from(out.subarray(v6 ? inner + 8 : inner + 12, v6 ? inner + 40 : inner + 20));
       for (const off of v6 ? [inner + 8, inner + 24] : [inner + 12, inner + 16]) {
         const a = out.subarray(off, off + alen);
         const na = lookup(Buffer.from(a), maps, v6);
         if (na && !na.equals(a)) {
           na.copy(out, off);
           translated = true;
+        }
+      }
+      // The quoted transport checksum follows its pseudo-header's addresses (RFC 1624 eqn. 3).
+      const after = out.subarray(v6 ? inner + 8 : inner + 12, v6 ? inner + 40 : inner + 20);
+      const qproto = v6 ? (out[inner + 6] as number) : (out[inner + 9] as number);
+      const qhl = v6 ? 40 : ihl;
+      const later = !v6 && (out.readUInt16BE(inner + 6) & 0x1fff) !== 0;
+      const co = qproto === IPPROTO.tcp ? 16 : qproto === IPPROTO.udp ? 6 : v6 && qproto === IPPROTO.icmpv6 ? 2 : -1;
+      const at = inner + qhl + co;
+      if (co >= 0 && !later && !before.equals(after) && at + 2 <= Math.min(ip.end, out.length)) {
+        const old = out.readUInt16BE(at);
+        if (!(qproto === IPPROTO.udp && old === 0)) {
+          let sum = ~old & 0xffff;
+          for (let i = 0; i < before.length; i += 2) sum += (~before.readUInt16BE(i) & 0xffff) + after.readUInt16BE(i);
+          while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+          let nw = ~sum & 0xffff;
+          if (qproto === IPPROTO.udp && nw === 0) nw = 0xffff;
+          out.writeUInt16BE(nw, at);
         }
       }
       if (!v6) {
@@ -229,6 +254,37 @@ export function referenceShadow(frame: Buffer, t: Translation): Expected {
   if (srcMac.some((x) => x !== 0)) srcMac.copy(out, 6);
   recomputeChecksums(out);
   return { action: 'mirror', frame: out, translated };
+}
+
+/** The DNS payload's edits, or 'leak' when it cannot be translated (rewrite_payload.c's rules). */
+function referenceDns(frame: Buffer, ip: NonNullable<ReturnType<typeof parseFrame>['ip']>, t: Translation): Array<{ off: number; bytes: Buffer }> | 'leak' {
+  if (!ip.hasL4Header || ip.isFragment || (ip.proto !== IPPROTO.udp && ip.proto !== IPPROTO.tcp)) return [];
+  if (ip.l4 + 4 > Math.min(frame.length, ip.end)) return [];
+  const sp = frame.readUInt16BE(ip.l4);
+  const dp = frame.readUInt16BE(ip.l4 + 2);
+  const udp = ip.proto === IPPROTO.udp;
+  const is = (p: number): boolean => sp === p || dp === p;
+  if (!is(53) && !(udp && is(5353)) && !is(5355)) return [];
+  let s: number;
+  let e: number;
+  if (udp) {
+    s = ip.l4 + 8;
+    e = ip.l4 + frame.readUInt16BE(ip.l4 + 4);
+  } else {
+    s = ip.l4 + (frame[ip.l4 + 12]! >> 4) * 4;
+    e = ip.end;
+  }
+  const withLen = (maps: ReadonlyArray<PrefixMap>, v6: boolean) =>
+    maps.map((m) => ({ from: v6 ? ip6(m.from) : ip4(m.from), to: v6 ? ip6(m.to) : ip4(m.to), len: m.len }));
+  const lk = (a: Buffer, v6: boolean): { to: Buffer; len: number } | null => {
+    const maps = v6 ? t.map6 : t.map4;
+    const to = lookup(a, maps, v6);
+    if (to === null) return null;
+    const len = Math.max(...withLen(maps, v6).filter((m) => prefixMatch(a, m.from, m.len)).map((m) => m.len));
+    return { to, len };
+  };
+  const r = dnsRef(frame, s, e, !udp, lk);
+  return 'reason' in r ? 'leak' : r.edits;
 }
 
 /** The address a map gives `addr` (text in, text out), or null when no map covers it. */

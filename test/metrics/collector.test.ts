@@ -93,3 +93,16 @@ test('default process metrics carry the shadowtap_ prefix', async (t) => {
   t.regex(text, /^shadowtap_nodejs_heap_size_used_bytes /m);
   t.notRegex(text, /^process_cpu_seconds_total/m);
 });
+
+test('shadowtap_leak_total: one series per protocol, reason and action with a count', async (t) => {
+  const dp = fakeDataplane();
+  dp.statsValue = { ...dp.statsValue!, leak: { dns: { malformed: { drop: 3, pass: 0 }, policy: { drop: 0, pass: 2 } }, tunnel: { nested: { drop: 1, pass: 0 } } } };
+  const registry = createMetricsRegistry({ source: dp, defaultMetrics: false });
+  const s = samples(await registry.metrics());
+  const leak = [...s].filter(([k]) => k.startsWith('shadowtap_leak_total'));
+  t.deepEqual(new Map(leak), new Map([
+    ['shadowtap_leak_total{protocol="dns",reason="malformed",action="drop"}', 3],
+    ['shadowtap_leak_total{protocol="dns",reason="policy",action="pass"}', 2],
+    ['shadowtap_leak_total{protocol="tunnel",reason="nested",action="drop"}', 1],
+  ]));
+});

@@ -54,7 +54,7 @@ test('npm run fuzz refuses bad arguments, naming the argument and what it expect
   for (const [arg, expect] of [
     ['--minutes=soon', /--minutes: expected a positive number, got "soon"/],
     ['--minutes=0', /--minutes: expected a positive number/],
-    ['--targets=rewrite,parser', /--targets: expected a comma-separated list of classify, copy_len, rewrite, encap; got "rewrite,parser"/],
+    ['--targets=rewrite,parser', /--targets: expected a comma-separated list of classify, copy_len, rewrite, encap, dns; got "rewrite,parser"/],
     ['--fast', /unknown argument "--fast"/],
   ] as const) {
     const r = spawnSync(process.execPath, [FUZZ_CLI, arg], { encoding: 'utf8' });

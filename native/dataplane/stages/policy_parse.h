@@ -51,11 +51,25 @@ st_signature_hits(const struct st_pol_sig *sigs, uint16_t n, const struct st_key
 	return hits;
 }
 
+/* DNS, mDNS and LLMNR (either port): the rewrite translates the messages
+ * whole (rewrite_dns.h), so a copy keeps them whole. */
+static inline int
+st_copy_dns_port(const uint8_t *f, uint32_t seg, uint32_t off)
+{
+	uint16_t sp, dp;
+
+	if (off + 4 > seg)
+		return 0;
+	sp = (uint16_t)(f[off] << 8 | f[off + 1]);
+	dp = (uint16_t)(f[off + 2] << 8 | f[off + 3]);
+	return sp == 53 || dp == 53 || sp == 5353 || dp == 5353 || sp == 5355 || dp == 5355;
+}
+
 /* How many bytes a truncated copy keeps: snaplen, but never less than the
  * headers the rewrite translates (L2 with up to two VLAN tags, the IP header
  * and its extension headers, the TCP/UDP/ICMP header, the quoted header of
  * an ICMP error), and control-plane payloads the rewrite translates (DHCP,
- * IPv6 ND) whole: a copy cut inside a header could not be translated and
+ * IPv6 ND, DNS) whole: a copy cut inside a header could not be translated and
  * would be dropped. f is the first segment (seg bytes), len the packet's
  * length; only the first segment is read. */
 static inline uint32_t
@@ -82,7 +96,9 @@ st_copy_len_frame(const uint8_t *f, uint32_t seg, uint32_t snaplen, uint32_t len
 		off += ihl;
 		need = off;
 		nh = ip[9];
-		if (first && nh == IPPROTO_TCP)
+		if (first && (nh == IPPROTO_TCP || nh == IPPROTO_UDP) && st_copy_dns_port(f, seg, off))
+			need = len;
+		else if (first && nh == IPPROTO_TCP)
 			need = off + (off + 13 <= seg ? (uint32_t)(f[off + 12] >> 4) * 4 : 20);
 		else if (first && nh == IPPROTO_UDP)
 			need = off + 4 <= seg && (f[off + 1] == 67 || f[off + 1] == 68) && f[off] == 0 &&
@@ -97,7 +113,9 @@ st_copy_len_frame(const uint8_t *f, uint32_t seg, uint32_t snaplen, uint32_t len
 		off += 40;
 		nh = st_ipv6_walk(f, seg, &off, nh, &later);
 		need = off;   /* a later fragment has no upper-layer header */
-		if (!later && nh == IPPROTO_TCP)
+		if (!later && (nh == IPPROTO_TCP || nh == IPPROTO_UDP) && st_copy_dns_port(f, seg, off))
+			need = len;
+		else if (!later && nh == IPPROTO_TCP)
 			need = off + (off + 13 <= seg ? (uint32_t)(f[off + 12] >> 4) * 4 : 20);
 		else if (!later && nh == IPPROTO_UDP)
 			need = off + 8;

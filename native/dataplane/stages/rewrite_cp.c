@@ -136,10 +136,11 @@ void st_rw_arp(const struct rw_ctx *c, uint32_t a)
 			}
 			unmapped |= cov == RW_UNCOVERED;
 		}
-		if (pass == 0 && rw_unmapped(c, unmapped))
+		if (pass == 0 && (rw_unmapped(c, unmapped) || c->dry))
 			return;
 	}
-	rw_set_macs(c, 1);
+	if (!c->inner)
+		rw_set_macs(c, 1);
 }
 
 /* ---- DHCPv4 (RFC 2131/2132) over UDP 67/68 ------------------------------- */

@@ -24,9 +24,12 @@
  *    has the right version, its source and destination are translated with
  *    the same maps (covered ones only; an unmapped inner address never drops
  *    the copy), an inner IPv4 header checksum is fixed, and the outer ICMP
- *    checksum is adjusted for every changed byte. The quoted L4 header (ports,
- *    its checksum) is left as it was: it is usually cut short, so its
- *    checksum could not be verified by anyone anyway.
+ *    checksum is adjusted for every changed byte. The quoted transport
+ *    checksum (TCP, UDP; ICMPv6 too, behind a quoted IPv6 header without
+ *    extension headers; not for a quoted later fragment), when the quote
+ *    holds it, is adjusted for the quoted addresses' pseudo-header change,
+ *    as the invoking packet's own would have been (Linux's NAT does the
+ *    same; a UDP 0 stays 0), and the outer checksum follows. Ports stay.
  *
  */
 #ifndef ST_REWRITE_CSUM_H
@@ -121,6 +124,36 @@ rw_cs_apply(uint8_t *field, uint32_t delta)
 
 	rw_wr16(field, hc);
 	return hc;
+}
+
+/* The transport checksum quoted at q[co] (avail bytes of q readable, inwire
+ * bytes of the quote in the packet) after the quoted IP addresses changed
+ * by dh (their RFC 1624 terms): adjusted the way the invoking packet's own
+ * checksum would have been, so it is right for the translated packet
+ * (Linux's NAT does the same). A UDP checksum of 0 (none) stays. Returns
+ * the delta of the outer checksum. A field in the packet but not in the
+ * copy (a snaplen) changes by exactly -dh whatever it holds, so the outer
+ * checksum stays the whole translated packet's (a quoted UDP checksum of 0
+ * there is taken for a checksum: it cannot be seen). */
+static inline uint32_t rw_cs_quoted(uint8_t *q, uint32_t co, uint32_t avail,
+				    uint32_t inwire, int udp, uint32_t dh)
+{
+	uint16_t old, hc;
+
+	if (rw_cs_fold(dh) == 0 || co + 2 > inwire)
+		return 0;
+	if (co + 2 > avail)
+		return (uint16_t)~rw_cs_fold(dh);
+	old = (uint16_t)(q[co] << 8 | q[co + 1]);
+	if (udp && old == 0)
+		return 0;
+	hc = rw_cs_apply(q + co, dh);
+	if (udp && hc == 0) {
+		q[co] = 0xff;
+		q[co + 1] = 0xff;
+		hc = 0xffff;
+	}
+	return rw_cs_word(old, hc);
 }
 
 /* Add d to a running delta, folded: a DHCP message may change hundreds of

@@ -76,7 +76,9 @@
  *    support); with them, each MAC costs one rte_hash lookup.
  *
  *
- * Routing payloads (BGP, OSPFv2, OSPFv3): section 9, in rewrite_rt.h.
+ * 9. Payloads under the leak policy (DNS, tunnels, BGP, OSPF, ...):
+ *    rewrite_payload.h; the routing translators in rewrite_rt.h.
+ *
  * Not done here (yet): DHCP option 82 and 121,
  * DHCPv6, UDP-Lite/DCCP/SCTP/Mobility-header checksums.
  */
@@ -113,6 +115,10 @@ struct rw_ctx {
 	uint32_t seg, pkt, wire;
 	uint32_t cs_base;
 	struct st_rewrite_result *res;
+	/* A tunnel's inner packet (rewrite_tun.c): inner = 1 leaves the
+	 * Ethernet header at f[0] alone (the outer one); dry = 1 stops each
+	 * layer after its checks, before it writes anything. */
+	uint8_t inner, dry;
 };
 
 /* Where the bytes [.., end) are, for a unit whose length fields say it ends

@@ -26,9 +26,11 @@
  *    offset*4 within total_length, UDP 8 bytes with a UDP length from 8 to
  *    the datagram's length (IPv4 and IPv6), ICMP 8 bytes, within
  *    total_length; else MALFORMED + TRUNC_L4 (also when those bytes are in
- *    the copy but not in the first segment). Other protocols (GRE, ESP,
+ *    the copy but not in the first segment). Other protocols (ESP,
  *    SCTP, OSPFv2 (proto 89: its checksum does not cover the IP header),
  *    ...) have no checksum over IP addresses: only the IP header changes.
+ *    Tunnels (GRE, IP-in-IP, PIM Register; VXLAN and GENEVE over UDP) and
+ *    DNS: section 9 (rewrite_payload.h), with tables from a policy.
  *    BGP (TCP 179) is plain TCP: its headers are translated, its payload
  *    (next hops, NLRI) is not.
  *

@@ -42,9 +42,10 @@ static inline int rw_ipv4_src_route(const uint8_t *ip, uint32_t hlen)
 /* The IPv4 header quoted by an ICMP error at in[0..20): translate covered
  * addresses, fix its checksum; return the delta for the outer checksum. */
 static inline uint32_t rw_inner4(const struct st_rewrite_tables *t,
-				 uint8_t *in, uint8_t *translated, const int cp)
+				 uint8_t *in, uint32_t avail, uint32_t inwire,
+				 uint8_t *translated, const int cp)
 {
-	uint32_t src, dst, nsrc, ndst, dh = 0;
+	uint32_t src, dst, nsrc, ndst, dh = 0, hl, dq = 0;
 	uint16_t old_cs;
 
 	if ((in[0] >> 4) != 4 || (in[0] & 0xf) < 5)
@@ -64,8 +65,17 @@ static inline uint32_t rw_inner4(const struct st_rewrite_tables *t,
 	if (dh == 0)
 		return 0;
 	*translated = 1;
+	/* the quoted TCP/UDP checksum, when the quote holds it (not a later
+	 * fragment): it covers the addresses through the pseudo-header */
+	hl = (uint32_t)(in[0] & 0xf) * 4;
+	if ((rw_rd16(in + 6) & RTE_IPV4_HDR_OFFSET_MASK) == 0 && hl <= avail) {
+		if (in[9] == IPPROTO_TCP)
+			dq = rw_cs_quoted(in, hl + 16, avail, inwire, 0, dh);
+		else if (in[9] == IPPROTO_UDP)
+			dq = rw_cs_quoted(in, hl + 6, avail, inwire, 1, dh);
+	}
 	old_cs = rw_rd16(in + 10);
-	return dh + rw_cs_word(old_cs, rw_cs_apply(in + 10, dh));
+	return dh + dq + rw_cs_word(old_cs, rw_cs_apply(in + 10, dh));
 }
 
 static __rte_always_inline void
@@ -165,7 +175,7 @@ rw_ipv4(struct rw_ctx *c, uint32_t l3, const int cp)
 	dst = rw_rd32(ip + 16);
 	ms = rw_addr4(t, src, &nsrc, cp);
 	md = rw_addr4(t, dst, &ndst, cp);
-	if (rw_unmapped(c, ms == RW_UNCOVERED || md == RW_UNCOVERED))
+	if (rw_unmapped(c, ms == RW_UNCOVERED || md == RW_UNCOVERED) || c->dry)
 		return;
 
 	/* commit: from here on the copy is sent */
@@ -206,7 +216,7 @@ rw_ipv4(struct rw_ctx *c, uint32_t l3, const int cp)
 		if ((type == 3 || type == 4 || type == 5 || type == 11 ||
 		     type == 12) &&
 		    rd >= 8 + sizeof(struct rte_ipv4_hdr))
-			d = rw_inner4(t, l4 + 8, &res->translated, cp);
+			d = rw_inner4(t, l4 + 8, rd - 8, dg - 8, &res->translated, cp);
 		if (d != 0)
 			rw_cs_apply(l4 + csum_off, d);
 		break;
@@ -214,7 +224,7 @@ rw_ipv4(struct rw_ctx *c, uint32_t l3, const int cp)
 	default:
 		break;
 	}
-	if (rw_set_macs(c, cp) && cp)
+	if (!c->inner && rw_set_macs(c, cp) && cp)
 		rw_mcast_mac4(c, dst, ndst);
 }
 

@@ -13,10 +13,11 @@
 
 /* The IPv6 header quoted by an ICMPv6 error at in[0..40). */
 static inline uint32_t rw_inner6(const struct st_rewrite_tables *t,
-				 uint8_t *in, uint8_t *translated, const int cp)
+				 uint8_t *in, uint32_t avail, uint32_t inwire,
+				 uint8_t *translated, const int cp)
 {
 	uint8_t na[16];
-	uint32_t d = 0;
+	uint32_t d = 0, dq = 0;
 
 	if ((in[0] >> 4) != 6)
 		return 0;
@@ -28,7 +29,15 @@ static inline uint32_t rw_inner6(const struct st_rewrite_tables *t,
 			*translated = 1;
 		}
 	}
-	return d;
+	/* the quoted upper-layer checksum right after the quoted header
+	 * (extension headers are not walked): TCP, UDP, ICMPv6 */
+	if (in[6] == IPPROTO_TCP)
+		dq = rw_cs_quoted(in, 40 + 16, avail, inwire, 0, d);
+	else if (in[6] == IPPROTO_UDP)
+		dq = rw_cs_quoted(in, 40 + 6, avail, inwire, 1, d);
+	else if (in[6] == IPPROTO_ICMPV6)
+		dq = rw_cs_quoted(in, 40 + 2, avail, inwire, 0, d);
+	return d + dq;
 }
 
 static __rte_always_inline void
@@ -154,7 +163,7 @@ rw_ipv6(struct rw_ctx *c, uint32_t l3, const int cp)
 
 	unmapped |= rw_addr6(t, ip + 8, nsrc, cp) == RW_UNCOVERED;
 	unmapped |= rw_addr6(t, ip + 24, ndst, cp) == RW_UNCOVERED;
-	if (rw_unmapped(c, unmapped))
+	if (rw_unmapped(c, unmapped) || c->dry)
 		return;
 
 	/* commit */
@@ -192,10 +201,10 @@ rw_ipv6(struct rw_ctx *c, uint32_t l3, const int cp)
 	}
 	if (kind == RW_L4_ICMP6 && rd >= 8 + sizeof(struct rte_ipv6_hdr) &&
 	    l4[0] >= 1 && l4[0] <= 4)
-		rw_cs_acc(&d_l4, rw_inner6(t, l4 + 8, &res->translated, cp));
+		rw_cs_acc(&d_l4, rw_inner6(t, l4 + 8, rd - 8, dg - 8, &res->translated, cp));
 	if (fix_l4 && rw_cs_fold(d_l4) != 0)
 		rw_l4_fix(kind, l4 + csum_off, d_l4);
-	if (rw_set_macs(c, cp) && cp)
+	if (!c->inner && rw_set_macs(c, cp) && cp)
 		rw_mcast_mac6(c, odst, ndst);
 }
 

@@ -51,6 +51,8 @@ rw_frame(const struct st_rewrite_tables *t, struct st_rt_state *rt, uint8_t *fra
 	c.seg = seg_len < pkt_len ? seg_len : pkt_len;
 	c.wire = wire_len > pkt_len ? wire_len : pkt_len;
 	c.cs_base = 0;
+	c.inner = 0;
+	c.dry = 0;
 
 	if (rw_hdr_fail(&c, RTE_ETHER_HDR_LEN, c.wire, ST_ANOM_TRUNC_L2))
 		return;

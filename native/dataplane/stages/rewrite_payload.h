@@ -20,6 +20,21 @@
  *    A fragment of such a payload cannot be translated whole: the first
  *    fragment is untranslatable ("unsupported"); later fragments carry no
  *    ports and are not recognised (headers only).
+ * 9.1 DNS, mDNS, LLMNR: rewrite_dns.h.
+ * 9.2 Tunnels (rewrite_tun.c): VXLAN (UDP destination port 4789: the I
+ *    flag, then Ethernet), GENEVE (6081: version 0; Ethernet, IPv4 or
+ *    IPv6), GRE version 0 without routing (IPv4, IPv6 or Ethernet; C, K, S
+ *    fields), IP-in-IP (4), IPv6 in IP (41), PIM v2 Register (103, type
+ *    1). The inner packet goes through the same IP layer as an outer one
+ *    (rw_ctx.inner: the outer Ethernet header stays; rw_ctx.dry: checks
+ *    only), with its lengths checked against the tunnel's payload: first
+ *    dry (nothing written; an inner address outside the maps drops the copy
+ *    by the unmapped rule, a payload inside it is judged as its own kind),
+ *    then for real. Inner Ethernet MACs like outer ones. The bytes it
+ *    changed are summed before and after (O(inner length), tunnels only)
+ *    for the outer transport checksum and the GRE checksum. The whole
+ *    tunnel payload must be in the first segment ("truncated"). A tunnel in
+ *    a tunnel: "nested"; other versions and payload types: "unsupported".
  */
 #ifndef ST_REWRITE_PAYLOAD_H
 #define ST_REWRITE_PAYLOAD_H
@@ -50,6 +65,12 @@ static inline int rw_pl_port(uint16_t p)
 	return p == 53 || p == 5353 || p == 5355 || p == 179 || p == 4789 ||
 	       p == 6081;
 }
+
+/* Tunnels (rewrite_tun.c). check: -1 translatable, -2 the inner packet
+ * dropped the copy itself (c->res says why), else a leak reason. */
+int st_rw_tun_pim_register(const struct rw_ctx *c, const struct rw_pl *p);
+int st_rw_tun_check(const struct rw_ctx *c, const struct rw_pl *p);
+void st_rw_tun_commit(const struct rw_ctx *c, const struct rw_pl *p, uint32_t *delta);
 
 /* 1 when the copy is dropped (c->res says why) and the frame is done. */
 int st_rw_payload_check(const struct rw_ctx *c, struct rw_pl *p);

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * DNS, mDNS and LLMNR messages of shadow copies (rewrite_dns.h has what is
+ * translated and what is counted instead).
+ */
+#include <string.h>
+
+#include <rte_lpm.h>
+#include <rte_lpm6.h>
+
+#include "rewrite_dns.h"
+#include "leak.h"
+
+#define DNS_HDR 12u
+#define DNS_MAX_PTRS 64
+#define DNS_MAX_NAME 255u
+#define DNS_MAX_LABELS 128
+
+/* One message being walked: [m, end) inside the first segment. */
+struct dns_msg {
+	const struct rw_ctx *c;
+	const uint8_t *f;
+	uint32_t m, end;
+	struct rw_dns_edits *ed;
+};
+
+/* Queue len bytes at off; the same bytes edited twice must agree. */
+static int dns_edit(struct dns_msg *d, uint32_t off, const uint8_t *b, uint8_t len)
+{
+	struct rw_dns_edits *ed = d->ed;
+
+	if (memcmp(d->f + off, b, len) == 0)
+		return -1;
+	for (uint32_t i = 0; i < ed->n; i++) {
+		const struct rw_dns_edit *e = &ed->e[i];
+
+		if (off < e->off + e->len && e->off < off + len) {
+			if (e->off == off && e->len == len && memcmp(e->b, b, len) == 0)
+				return -1;
+			return ST_LEAK_R_UNSUPPORTED;
+		}
+	}
+	if (ed->n >= ST_DNS_MAX_EDITS)
+		return ST_LEAK_R_UNSUPPORTED;
+	ed->e[ed->n].off = off;
+	ed->e[ed->n].len = len;
+	memcpy(ed->e[ed->n].b, b, len);
+	ed->n++;
+	return -1;
+}
+
+static int dns_addr4(struct dns_msg *d, uint32_t off)
+{
+	uint32_t a = rw_rd32(d->f + off), n;
+	uint8_t b[4];
+
+	if (rw_addr4(d->c->t, a, &n, 1) != RW_COVERED || n == a)
+		return -1;
+	rw_wr32(b, n);
+	return dns_edit(d, off, b, 4);
+}
+
+static int dns_addr6(struct dns_msg *d, uint32_t off)
+{
+	uint8_t n[16];
+
+	if (rw_addr6(d->c->t, d->f + off, n, 1) != RW_COVERED)
+		return -1;
+	return dns_edit(d, off, n, 16);
+}
+
+/* The prefix of bits bits in a[] (family 4 when v4) through the maps: 1 and
+ * out[] set when a map covers it with a length <= bits, 0 when none covers
+ * it, -1 when only a longer map does. */
+static int dns_prefix(const struct st_rewrite_tables *t, int v4, const uint8_t *a,
+		      unsigned int bits, uint8_t *out)
+{
+	uint32_t nh;
+
+	if (v4) {
+		uint32_t x = rw_rd32(a), n = x;
+
+		if (t->lpm4 == NULL || rte_lpm_lookup(t->lpm4, x, &nh) != 0 ||
+		    nh >= t->nb_map4)
+			return 0;
+		if (t->map4[nh].len > bits)
+			return -1;
+		rw_xlat4(t, &n);
+		rw_wr32(out, n);
+		return 1;
+	}
+	if (t->lpm6 == NULL || rte_lpm6_lookup(t->lpm6, a, &nh) != 0 || nh >= t->nb_map6)
+		return 0;
+	if (t->map6[nh].len > bits)
+		return -1;
+	rw_xlat6(t, a, out);
+	return 1;
+}
+
+static inline int dns_lower(uint8_t ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
+}
+
+static int dns_label_is(const uint8_t *p, uint8_t len, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (len != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (dns_lower(p[i]) != (uint8_t)s[i])
+			return 0;
+	return 1;
+}
+
+/* A decimal label 0..255 without leading zeros: its value, else -1. */
+static int dns_dec(const uint8_t *p, uint8_t len)
+{
+	int v = 0;
+
+	if (len == 0 || len > 3 || (len > 1 && p[0] == '0'))
+		return -1;
+	for (uint8_t i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v <= 255 ? v : -1;
+}
+
+static int dns_hex(uint8_t ch)
+{
+	ch = (uint8_t)dns_lower(ch);
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+/* The labels of a name after every pointer is followed: offsets (absolute)
+ * and lengths, for the reverse-name check. */
+struct dns_name {
+	uint32_t nb;
+	uint32_t off[DNS_MAX_LABELS];
+	uint8_t len[DNS_MAX_LABELS];
+};
+
+/* Walk the name at *p: *p is set past it (past its first pointer); nm gets
+ * its labels when not NULL. -1 when well formed, else a reason. */
+static int dns_walk(const struct dns_msg *d, uint32_t *p, struct dns_name *nm)
+{
+	const uint8_t *f = d->f;
+	uint32_t i = *p, total = 1, after = 0;
+	int ptrs = 0;
+
+	if (nm != NULL)
+		nm->nb = 0;
+	for (;;) {
+		uint8_t l;
+
+		if (i >= d->end)
+			return ST_LEAK_R_MALFORMED;
+		l = f[i];
+		if ((l & 0xc0) == 0xc0) {
+			uint32_t to;
+
+			if (i + 2 > d->end || ++ptrs > DNS_MAX_PTRS)
+				return ST_LEAK_R_MALFORMED;
+			to = d->m + ((uint32_t)(l & 0x3f) << 8 | f[i + 1]);
+			/* only backwards: a pointer names an earlier occurrence */
+			if (to >= i)
+				return ST_LEAK_R_MALFORMED;
+			if (after == 0)
+				after = i + 2;
+			i = to;
+			continue;
+		}
+		if ((l & 0xc0) != 0)
+			return ST_LEAK_R_MALFORMED;   /* 0x40/0x80 label types */
+		if (l == 0) {
+			*p = after != 0 ? after : i + 1;
+			return -1;
+		}
+		total += 1u + l;
+		if (total > DNS_MAX_NAME || i + 1 + l > d->end)
+			return ST_LEAK_R_MALFORMED;
+		if (nm != NULL && nm->nb < DNS_MAX_LABELS) {
+			nm->off[nm->nb] = i + 1;
+			nm->len[nm->nb] = l;
+			nm->nb++;
+		}
+		i += 1u + l;
+	}
+}
+
+/* A reverse name (in-addr.arpa / ip6.arpa): translate its address labels. */
+static int dns_reverse(struct dns_msg *d, const struct dns_name *nm)
+{
+	const uint8_t *f = d->f;
+	uint32_t n = nm->nb, k = 0;
+	uint8_t a[16] = { 0 }, out[16];
+	int v4, r;
+
+	if (n < 3 || !dns_label_is(f + nm->off[n - 1], nm->len[n - 1], "arpa"))
+		return -1;
+	if (dns_label_is(f + nm->off[n - 2], nm->len[n - 2], "in-addr"))
+		v4 = 1;
+	else if (dns_label_is(f + nm->off[n - 2], nm->len[n - 2], "ip6"))
+		v4 = 0;
+	else
+		return -1;
+	/* the run of address labels just before the suffix, most significant
+	 * last: label n-3 is the first octet / nibble */
+	while (k < (v4 ? 4u : 32u) && k + 2 < n) {
+		uint32_t li = n - 3 - k;
+
+		if (v4 ? dns_dec(f + nm->off[li], nm->len[li]) < 0
+		       : (nm->len[li] != 1 || dns_hex(f[nm->off[li]]) < 0))
+			break;
+		k++;
+	}
+	if (k == 0)
+		return -1;
+	for (uint32_t j = 0; j < k; j++) {
+		uint32_t li = n - 3 - j;
+
+		if (v4)
+			a[j] = (uint8_t)dns_dec(f + nm->off[li], nm->len[li]);
+		else
+			a[j / 2] |= (uint8_t)(dns_hex(f[nm->off[li]]) << ((j & 1) ? 0 : 4));
+	}
+	r = dns_prefix(d->c->t, v4, a, v4 ? 8 * k : 4 * k, out);
+	if (r == 0)
+		return -1;
+	if (r < 0)
+		return ST_LEAK_R_PREFIX_LENGTH;
+	for (uint32_t j = 0; j < k; j++) {
+		uint32_t li = n - 3 - j;
+		uint8_t txt[3];
+		uint8_t len;
+		int e;
+
+		if (v4) {
+			uint8_t v = out[j];
+
+			len = v >= 100 ? 3 : v >= 10 ? 2 : 1;
+			if (len != nm->len[li])
+				return ST_LEAK_R_NAME_LENGTH;
+			for (int q = len - 1; q >= 0; q--, v /= 10)
+				txt[q] = (uint8_t)('0' + v % 10);
+		} else {
+			uint8_t nib = (j & 1) ? (out[j / 2] & 0xf) : (out[j / 2] >> 4);
+
+			len = 1;
+			txt[0] = (uint8_t)(nib < 10 ? '0' + nib : 'a' + nib - 10);
+			if (dns_hex(f[nm->off[li]]) == nib)
+				continue;   /* same nibble: keep its case */
+		}
+		if ((e = dns_edit(d, nm->off[li], txt, len)) >= 0)
+			return e;
+	}
+	return -1;
+}
+
+/* A name at *p that may be a reverse name (question, owner). */
+static int dns_owner(struct dns_msg *d, uint32_t *p)
+{
+	struct dns_name nm;
+	int r = dns_walk(d, p, &nm);
+
+	if (r >= 0)
+		return r;
+	return dns_reverse(d, &nm);
+}
+
+/* EDNS options of an OPT record's rdata [s, e): client subnet (8). */
+static int dns_opt(struct dns_msg *d, uint32_t s, uint32_t e)
+{
+	const uint8_t *f = d->f;
+
+	while (s < e) {
+		uint16_t code, len;
+
+		if (s + 4 > e)
+			return ST_LEAK_R_MALFORMED;
+		code = rw_rd16(f + s);
+		len = rw_rd16(f + s + 2);
+		if (s + 4 + len > e)
+			return ST_LEAK_R_MALFORMED;
+		if (code == 8) {
+			uint16_t fam;
+			uint8_t src, nb, a[16] = { 0 }, out[16];
+			int r, v4;
+
+			if (len < 4)
+				return ST_LEAK_R_MALFORMED;
+			fam = rw_rd16(f + s + 4);
+			src = f[s + 6];
+			if (fam != 1 && fam != 2)
+				return ST_LEAK_R_UNSUPPORTED;
+			v4 = fam == 1;
+			nb = (uint8_t)((src + 7) / 8);
+			if (src > (v4 ? 32 : 128) || len != 4u + nb)
+				return ST_LEAK_R_MALFORMED;
+			memcpy(a, f + s + 8, nb);
+			if (nb > 0) {
+				r = dns_prefix(d->c->t, v4, a, src, out);
+				if (r < 0)
+					return ST_LEAK_R_PREFIX_LENGTH;
+				if (r > 0 && (r = dns_edit(d, s + 8, out, nb)) >= 0)
+					return r;
+			}
+		}
+		s += 4u + len;
+	}
+	return -1;
+}
+
+/* SVCB/HTTPS rdata [s, e): ipv4hint (4) and ipv6hint (6). */
+static int dns_svcb(struct dns_msg *d, uint32_t s, uint32_t e)
+{
+	const uint8_t *f = d->f;
+	struct dns_msg sub = *d;
+	int r;
+
+	if (s + 2 > e)
+		return ST_LEAK_R_MALFORMED;
+	s += 2;
+	sub.end = e;   /* the target name is uncompressed, inside the rdata */
+	if ((r = dns_walk(&sub, &s, NULL)) >= 0)
+		return r;
+	while (s < e) {
+		uint16_t key, len, w;
+
+		if (s + 4 > e)
+			return ST_LEAK_R_MALFORMED;
+		key = rw_rd16(f + s);
+		len = rw_rd16(f + s + 2);
+		if (s + 4 + len > e)
+			return ST_LEAK_R_MALFORMED;
+		w = key == 4 ? 4 : key == 6 ? 16 : 0;
+		if (w != 0 && (len == 0 || len % w != 0))
+			return ST_LEAK_R_MALFORMED;
+		for (uint32_t i = 0; w != 0 && i < len; i += w)
+			if ((r = w == 4 ? dns_addr4(d, s + 4 + i)
+					: dns_addr6(d, s + 4 + i)) >= 0)
+				return r;
+		s += 4u + len;
+	}
+	return -1;
+}
+
+/* One resource record's rdata [s, s + len) of type and class. */
+static int dns_rdata(struct dns_msg *d, uint16_t type, uint16_t cls, uint32_t s,
+		     uint16_t len)
+{
+	const int in = (cls & 0x7fff) == 1;  /* mDNS: top bit = cache flush */
+
+	switch (type) {
+	case 1:   /* A */
+		if (!in)
+			return -1;
+		if (len != 4)
+			return ST_LEAK_R_MALFORMED;
+		return dns_addr4(d, s);
+	case 28:  /* AAAA */
+		if (!in)
+			return -1;
+		if (len != 16)
+			return ST_LEAK_R_MALFORMED;
+		return dns_addr6(d, s);
+	case 11:  /* WKS: address, protocol, bitmap */
+		if (!in)
+			return -1;
+		if (len < 5)
+			return ST_LEAK_R_MALFORMED;
+		return dns_addr4(d, s);
+	case 41:  /* OPT */
+		return dns_opt(d, s, s + len);
+	case 64:  /* SVCB */
+	case 65:  /* HTTPS */
+		return dns_svcb(d, s, s + len);
+	case 38:  /* A6 */
+	case 42:  /* APL */
+		return ST_LEAK_R_UNSUPPORTED;
+	default:
+		return -1;
+	}
+}
+
+/* One message [m, end), all of it in the first segment. */
+static int dns_msg(const struct rw_ctx *c, uint32_t m, uint32_t end,
+		   struct rw_dns_edits *ed)
+{
+	struct dns_msg d = { c, c->f, m, end, ed };
+	const uint8_t *f = c->f;
+	uint32_t p = m + DNS_HDR, qd, rr;
+	int r;
+
+	if (end - m < DNS_HDR)
+		return ST_LEAK_R_MALFORMED;
+	qd = rw_rd16(f + m + 4);
+	rr = (uint32_t)rw_rd16(f + m + 6) + rw_rd16(f + m + 8) + rw_rd16(f + m + 10);
+	/* every question takes >= 5 bytes and every record >= 11: a count
+	 * the message cannot hold fails inside the loop, at its end */
+	for (uint32_t i = 0; i < qd; i++) {
+		if ((r = dns_owner(&d, &p)) >= 0)
+			return r;
+		if (p + 4 > end)
+			return ST_LEAK_R_MALFORMED;
+		p += 4;
+	}
+	for (uint32_t i = 0; i < rr; i++) {
+		uint16_t type, cls, len;
+
+		if ((r = dns_owner(&d, &p)) >= 0)
+			return r;
+		if (p + 10 > end)
+			return ST_LEAK_R_MALFORMED;
+		type = rw_rd16(f + p);
+		cls = rw_rd16(f + p + 2);
+		len = rw_rd16(f + p + 8);
+		p += 10;
+		if (p + len > end)
+			return ST_LEAK_R_MALFORMED;
+		if ((r = dns_rdata(&d, type, cls, p, len)) >= 0)
+			return r;
+		p += len;
+	}
+	/* bytes after the last record: zero padding is harmless; anything
+	 * else means the counts lie, and could be records nobody translated */
+	for (; p < end; p++)
+		if (f[p] != 0)
+			return ST_LEAK_R_MALFORMED;
+	return -1;
+}
+
+int st_rw_dns_check(const struct rw_ctx *c, uint32_t s, uint32_t dend, int tcp,
+		    struct rw_dns_edits *ed)
+{
+	ed->n = 0;
+	if (s >= dend)
+		return -1;          /* no payload (a TCP ACK) */
+	if (dend > c->seg)
+		return ST_LEAK_R_TRUNCATED;
+	if (!tcp)
+		return dns_msg(c, s, dend, ed);
+	while (s < dend) {
+		uint32_t len;
+		int r;
+
+		if (s + 2 > dend)
+			return ST_LEAK_R_SEGMENT;
+		len = rw_rd16(c->f + s);
+		if (s + 2 + len > dend)
+			return ST_LEAK_R_SEGMENT;
+		if ((r = dns_msg(c, s + 2, s + 2 + len, ed)) >= 0)
+			return r;
+		s += 2 + len;
+	}
+	return -1;
+}
+
+void st_rw_dns_commit(const struct rw_ctx *c, const struct rw_dns_edits *ed,
+		      uint32_t *delta)
+{
+	for (uint32_t i = 0; i < ed->n; i++) {
+		const struct rw_dns_edit *e = &ed->e[i];
+		uint8_t *p = c->f + e->off;
+		uint32_t d = 0;
+
+		/* byte by byte: a field may start at an odd offset of the
+		 * checksummed data, or have an odd length (a label) */
+		for (uint8_t j = 0; j < e->len; j++) {
+			const int hi = ((e->off + j - c->cs_base) & 1) == 0;
+
+			d += hi ? rw_cs_word((uint16_t)(p[j] << 8), (uint16_t)(e->b[j] << 8))
+				: rw_cs_word(p[j], e->b[j]);
+			p[j] = e->b[j];
+		}
+		rw_cs_acc(delta, d);
+		c->res->translated = 1;
+	}
+}
