@@ -1924,12 +1924,18 @@ static struct st_rewrite_tables *compile_policy(const char *suffix)
 	struct st_rewrite_tables *t;
 
 	memset(&err, 0, sizeof(err));
-	/* The reference here translates headers only for BGP and OSPF (random
-	 * payloads on TCP 179 and IP 89): their payloads pass as they are.
-	 * Their translation has tests of its own (fuzz_routing, the routing
-	 * tests under test/dataplane). */
+	/* The reference here translates headers only: random frames that
+	 * land on a payload translator's port or protocol (BGP on TCP 179,
+	 * OSPF on IP 89, DNS/mDNS/LLMNR on 53/5353/5355, VXLAN/GENEVE, GRE,
+	 * IP-in-IP, PIM) carry payloads that pass as they are. Their
+	 * translation has tests of its own (fuzz_routing, fuzz_dns, the
+	 * routing, dns and tunnels tests under test/dataplane). */
 	g_policy.leak[ST_LEAK_BGP] = ST_LEAK_PASS;
 	g_policy.leak[ST_LEAK_OSPF] = ST_LEAK_PASS;
+	g_policy.leak[ST_LEAK_DNS] = ST_LEAK_PASS;
+	g_policy.leak[ST_LEAK_MDNS] = ST_LEAK_PASS;
+	g_policy.leak[ST_LEAK_LLMNR] = ST_LEAK_PASS;
+	g_policy.leak[ST_LEAK_TUNNEL] = ST_LEAK_PASS;
 	t = st_rewrite_compile_policy(&g_policy, suffix, &err);
 	CHECK(t != NULL, "compile policy %s: %s %s %s", suffix, err.code, err.field,
 	      err.message);

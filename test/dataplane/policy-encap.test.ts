@@ -15,7 +15,9 @@ const M = PROD_MAC;
 
 const FRAMES = [
   ether(M, ipv4({ src: '10.0.1.5', dst: '10.0.2.7', id: 1, payload: tcp({ sport: 40000, dport: 443, flags: 'PA', payload: Buffer.from('hello over a tunnel') }) })),
-  ether(M, ipv4({ src: '10.0.1.6', dst: '10.0.2.8', id: 2, payload: udp({ sport: 5353, dport: 53, payload: Buffer.alloc(30, 7) }) })),
+  // (UDP on ports no payload translator owns: 30 bytes of 7s on port 53 would be a malformed DNS
+  // message, which the leak policy does not send)
+  ether(M, ipv4({ src: '10.0.1.6', dst: '10.0.2.8', id: 2, payload: udp({ sport: 40053, dport: 5000, payload: Buffer.alloc(30, 7) }) })),
   ether(M, ipv6({ src: 'fd00:1::5', dst: 'fd00:2::7', payload: icmpv6Echo({ id: 3, seq: 4, payload: Buffer.alloc(16, 1) }) })),
   ether(M, ipv6({ src: 'fd00:1::6', dst: 'fd00:2::8', payload: tcp({ sport: 50000, dport: 22, flags: 'S' }) })),
 ];

@@ -54,7 +54,7 @@ test('npm run fuzz refuses bad arguments, naming the argument and what it expect
   for (const [arg, expect] of [
     ['--minutes=soon', /--minutes: expected a positive number, got "soon"/],
     ['--minutes=0', /--minutes: expected a positive number/],
-    ['--targets=rewrite,parser', /--targets: expected a comma-separated list of classify, copy_len, rewrite, encap, dns; got "rewrite,parser"/],
+    ['--targets=rewrite,parser', /--targets: expected a comma-separated list of classify, copy_len, rewrite, encap, routing, dns; got "rewrite,parser"/],
     ['--fast', /unknown argument "--fast"/],
   ] as const) {
     const r = spawnSync(process.execPath, [FUZZ_CLI, arg], { encoding: 'utf8' });
@@ -79,7 +79,7 @@ test('fuzz-seeds adds the frames of a capture, and refuses a capture that is not
   t.regex(bad.stderr, /^fuzz-seeds: .*raw\.pcap: linktype 101: expected 1 \(Ethernet\)/);
   const noTarget = spawnSync(process.execPath, [SEEDS_CLI, join(work, 'cli-d'), 'parser'], { encoding: 'utf8' });
   t.is(noTarget.status, 2);
-  t.regex(noTarget.stderr, /usage: fuzz-seeds <corpus-dir> <classify\|copy_len\|rewrite\|encap\|routing>/);
+  t.regex(noTarget.stderr, /usage: fuzz-seeds <corpus-dir> <classify\|copy_len\|rewrite\|dns\|encap\|routing>/);
 });
 
 for (const target of FUZZ_TARGETS) {

@@ -39,10 +39,12 @@ function frames(): Buffer[] {
   const e = (src: string, dst: string) => ({ src, dst });
   for (let i = 0; i < 120; i++) {
     const pad = Buffer.alloc(i % 40, i & 0xff);
-    out.push(ether(e('02:00:00:00:00:0a', '02:00:00:00:00:0b'), ipv4({ src: A, dst: B, ttl: 64, id: i, payload: udp({ sport: 10000 + (i % 7), dport: 53, payload: pad }) })));
+    // (UDP to a port no payload translator owns: these pads are no DNS messages, and a malformed
+    // DNS message is not sent by the software path's leak policy, while the NIC copies it)
+    out.push(ether(e('02:00:00:00:00:0a', '02:00:00:00:00:0b'), ipv4({ src: A, dst: B, ttl: 64, id: i, payload: udp({ sport: 10000 + (i % 7), dport: 5300, payload: pad }) })));
     out.push(ether(e('02:00:00:00:00:0b', '02:00:00:00:00:0a'), ipv4({ src: B, dst: A, ttl: 63, id: 1000 + i, payload: tcp({ sport: 443, dport: 20000 + (i % 5), seq: i * 100, flags: 'PA', payload: pad }) })));
     // not mirrored: other hosts, the other protocol of each pair, ARP
-    out.push(ether(e('02:00:00:00:00:0c', '02:00:00:00:00:0a'), ipv4({ src: C, dst: A, id: 2000 + i, payload: udp({ sport: 5353, dport: 5353 }) })));
+    out.push(ether(e('02:00:00:00:00:0c', '02:00:00:00:00:0a'), ipv4({ src: C, dst: A, id: 2000 + i, payload: udp({ sport: 5300, dport: 5301 }) })));
     out.push(ether(e('02:00:00:00:00:0a', '02:00:00:00:00:0b'), ipv4({ src: A, dst: B, id: 3000 + i, payload: tcp({ sport: 30000, dport: 22, flags: 'A' }) })));
     if (i % 10 === 0) out.push(ether({ src: '02:00:00:00:00:0a', dst: 'ff:ff:ff:ff:ff:ff', type: ETHERTYPE.arp }, arp({ op: 'request', senderMac: '02:00:00:00:00:0a', senderIp: A, targetIp: B })));
   }
