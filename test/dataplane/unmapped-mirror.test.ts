@@ -40,7 +40,14 @@ test.serial('unmapped = mirror: one-sided packets are mirrored with only the cov
   const notIp = expected.filter((e) => e.action === 'drop' && e.reason === 'not_ip').length;
   t.is(expected.filter((e) => e.action === 'drop' && e.reason !== 'not_ip').length, 0);
   const inputs = frames.filter((_, i) => expected[i]?.action === 'mirror');
-  t.deepEqual(compareFrames('shadow', inputs, mirrored, run.shadow), []);
+  // Byte for byte against the reference, which translates headers only: BGP and OSPF payloads (and
+  // the checksums over them) are translated too, and checked in routing-frr/routing-segments.test.ts.
+  const routing = (f: Buffer): boolean => f.readUInt16BE(12) === 0x0800 && (f[23] === 89 ||
+    (f[23] === 6 && [f.readUInt16BE(14 + (f[14]! & 0xf) * 4), f.readUInt16BE(16 + (f[14]! & 0xf) * 4)].includes(179)));
+  t.is(run.shadow.length, mirrored.length, 'one copy per mirrored frame');
+  const keep = inputs.map((f) => !routing(f));
+  t.true(keep.some((k) => !k), 'the demo frames include BGP or OSPF');
+  t.deepEqual(compareFrames('shadow', inputs.filter((_, i) => keep[i]), mirrored.filter((_, i) => keep[i]), run.shadow.filter((_, i) => keep[i])), []);
 
   // Independently: tshark on the shadow output.
   const rows = await decodePcapFile(run.shadowPath);

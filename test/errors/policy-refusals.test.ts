@@ -74,27 +74,27 @@ test('an encapsulation the data plane refuses: ST_ERR_ENCAP naming the target fi
 
 test('a classifier larger than EAL memory: ST_ERR_NOMEM naming the session and memory_mb; the running policy stays', async (t) => {
   if (skip) return t.fail(skip);
-  const h = new HostUnderTest('acl-nomem', { memoryMb: 160 });
+  const h = new HostUnderTest('acl-nomem', { memoryMb: 168 });
   t.teardown(() => h.kill());
   await h.hello();
   await h.start(h.plan(), gen(1));
   const before = await h.flowing();
-  // 4096 rules with arbitrary /16 sources and port ranges (seeded): about
-  // 50 MiB of classifier; -m 160 has about 20 MiB left after the two map
-  // tables (64 MiB each) and the pools, enough for generation 1's one rule.
+  // 8192 rules with arbitrary /16 sources and port ranges (seeded): far more
+  // classifier than -m 168 leaves after the two map tables (64 MiB each), the
+  // pools and the per-worker state, which is enough for generation 1's one rule.
   let seed = 0x5eed;
   const rnd = (n: number): number => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     return seed % n;
   };
-  const rules = Array.from({ length: 4096 }, (_, i) => {
+  const rules = Array.from({ length: 8192 }, (_, i) => {
     const [a, b, c, d] = [rnd(65536), rnd(65536), rnd(65536), rnd(65536)];
     return rule(0, i, { proto: 6, src: `${1 + rnd(223)}.${rnd(256)}.0.0/16`, sport: [Math.min(a, b), Math.max(a, b)], dport: [Math.min(c, d), Math.max(c, d)] });
   });
   const err = await h.refused({ type: 'policy', id: h.channel.id(), policy: gen(2, { rules }) }, 'policyInstalled', 300_000);
   t.is(err.code, 'ST_ERR_NOMEM', err.message);
   t.is(err.field, 'policy.sessions[0]');
-  t.regex(err.message, /not enough memory to build the classifier for 4096 rules/);
+  t.regex(err.message, /not enough memory to build the classifier for 8192 rules/);
   t.regex(err.message, /dataplane\.eal\.memory_mb/);
   t.is(await runningGeneration(h), 1);
   await h.flowing(before);
