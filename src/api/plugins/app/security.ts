@@ -50,8 +50,6 @@ declare module 'fastify' {
     public?: boolean;
     /** 'required': a write without If-Match is refused with 428; 'resource': the route's resource has its own versions and compares If-Match itself */
     ifMatch?: 'required' | 'optional' | 'resource';
-    /** 'own': the resource has versions of its own (faults, experiments): If-Match is the route's to compare, not the policy's */
-    etag?: 'policy' | 'own';
   }
   interface FastifyRequest {
     /** the token's name; "local" without authentication; "" before the check */
@@ -201,7 +199,7 @@ async function securityPlugin(fastify: FastifyInstance, opts: SecurityOptions): 
   fastify.addHook('preHandler', async (request) => {
     if (!isWrite(request)) return;
     request.generationBefore = generation();
-    if (request.routeOptions.config?.etag === 'own' || request.routeOptions.config?.ifMatch === 'resource') return;
+    if (request.routeOptions.config?.ifMatch === 'resource') return;
     // The service compares again, atomically with the change; this answers early for every write.
     const expected = expectedGenerations(request, request.routeOptions.config?.ifMatch === 'required');
     const current = request.generationBefore;

@@ -10,7 +10,7 @@ import { DeletedResponse, ExperimentBody, ExperimentListResponse, ExperimentView
 import { boolQuery, faultWriteErrors, noIfMatch, passThrough, tagged, timelineQuery, versions } from '../faults/index.js';
 
 const readErrors = { 400: ErrorResponse, 404: ErrorResponse, 500: ErrorResponse, 503: ErrorResponse };
-const own = { etag: 'own' as const };
+const own = { ifMatch: 'resource' as const };
 
 export default async function experimentRoutes(fastify: FastifyInstance): Promise<void> {
   const svc = () => {

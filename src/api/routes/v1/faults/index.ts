@@ -17,7 +17,7 @@ import { DeletedResponse, DryRunQuery, DryRunResponse, FaultBody, FaultListRespo
 export const passThrough = () => (data: unknown) => ({ value: data });
 export const faultWriteErrors = { 400: ProblemErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 412: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse, 503: ErrorResponse, 504: ErrorResponse };
 const readErrors = { 400: ErrorResponse, 404: ErrorResponse, 500: ErrorResponse, 503: ErrorResponse };
-const own = { etag: 'own' as const };
+const own = { ifMatch: 'resource' as const };
 
 /** Query values as given (routes here check their own input, naming the field). */
 export function boolQuery(q: unknown, name: string): boolean {
@@ -98,7 +98,7 @@ export default async function faultRoutes(fastify: FastifyInstance): Promise<voi
 
   fastify.post(
     '/v1/faults/dry-run',
-    { schema: { summary: 'What a fault not yet defined would match, measured on live traffic', querystring: DryRunQuery, body: FaultBody, response: { 200: DryRunResponse, ...faultWriteErrors } }, validatorCompiler: passThrough, config: { access: 'read' as const, etag: 'own' as const } },
+    { schema: { summary: 'What a fault not yet defined would match, measured on live traffic', querystring: DryRunQuery, body: FaultBody, response: { 200: DryRunResponse, ...faultWriteErrors } }, validatorCompiler: passThrough, config: { access: 'read' as const, ifMatch: 'resource' as const } },
     async (request) => svc().dryRun({ body: request.body }, windowQuery(request.query)),
   );
 
@@ -150,7 +150,7 @@ export default async function faultRoutes(fastify: FastifyInstance): Promise<voi
 
   fastify.post(
     '/v1/faults/:id/dry-run',
-    { schema: { summary: 'What the fault would match, measured on live traffic before it is armed', params: IdParams, querystring: DryRunQuery, response: { 200: DryRunResponse, ...faultWriteErrors } }, config: { access: 'read' as const, etag: 'own' as const } },
+    { schema: { summary: 'What the fault would match, measured on live traffic before it is armed', params: IdParams, querystring: DryRunQuery, response: { 200: DryRunResponse, ...faultWriteErrors } }, config: { access: 'read' as const, ifMatch: 'resource' as const } },
     async (request) => svc().dryRun({ id: id(request) }, windowQuery(request.query)),
   );
 
