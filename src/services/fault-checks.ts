@@ -8,6 +8,20 @@ import { FaultError, stError, type ConfigProblem } from '../errors.js';
 import { checkFaults, type CheckedFault, type FaultContext } from '../faults/check.js';
 import type { Fault } from '../faults/schema.js';
 
+/** A fault's or experiment's version as an ETag. */
+export const faultEtag = (version: number): string => `"v${version}"`;
+
+/** 404 naming what exists. */
+export const notFound = (what: string, id: string, known: string[]) =>
+  stError('ST_ERR_NOT_FOUND', `no ${what} "${id}"; ${known.length ? `expected one of ${known.slice(0, 20).join(', ')}` : `there are none`}`, { field: 'id' });
+
+/** 412 unless `v` is one of the versions If-Match names. */
+export function checkVersion(v: number, expect: readonly number[] | undefined, what: string): void {
+  if (expect !== undefined && !expect.includes(v)) {
+    throw stError('ST_ERR_PRECONDITION_FAILED', `${what} is at version ${v} (ETag ${faultEtag(v)}), not ${expect.join(' or ')}: it changed since it was read; read it again and redo the change`, { field: 'If-Match' });
+  }
+}
+
 export function checkFaultBody(others: Fault[], doc: unknown, ctx: FaultContext): { checked: CheckedFault; flags: ConfigProblem[]; doc: Fault } {
   const check = checkFaults([...others, doc], ctx);
   const k = others.length;
