@@ -104,6 +104,7 @@ static void base_meta(struct st_imp_meta *m, uint32_t seq)
 	m->port = 0;
 	m->dir = ST_IMP_DIR_RX;
 	m->tag = seq;
+	m->held_tag = seq;
 }
 
 /* ---- the event-driven run ---------------------------------------------------- */

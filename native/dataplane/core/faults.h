@@ -87,6 +87,12 @@ uint32_t st_fault_key_stage(struct st_lcore *lc, const struct st_policy *pol,
 			    struct st_pending *p, uint32_t n);
 uint32_t st_impair_stage(struct st_lcore *lc, const struct st_policy *pol,
 			 struct st_pending *p, uint32_t n);
+/* Their short forms (stage.h): the copies of a simple policy's one session,
+ * in a vector of one burst; only for tables that do not duplicate. */
+uint16_t st_fault_key_stage_short(struct st_lcore *lc, const struct st_policy *pol,
+				  struct rte_mbuf **m, uint16_t n);
+uint16_t st_impair_stage_short(struct st_lcore *lc, const struct st_policy *pol,
+			       struct rte_mbuf **m, uint16_t n);
 /* The deadline step with a fault armed or copies held: releases what is
  * due, returns when it is next needed. */
 uint64_t st_impair_deadline(struct st_lcore *lc, uint64_t now);

@@ -22,8 +22,19 @@
 #include "marks.h"
 #include "compiled_policy.h"
 #include "measure.h"
+#include "faults.h"
 
 /* The measure stage (measure.h) over what a port role received. */
+/* The short path (compiled_policy.h, "simple") serves this round: the policy
+ * is simple and either no fault is armed, or the fault stages' short forms
+ * can take the table (it never makes more copies than it is given). */
+static inline int
+st_simple_ok(const struct st_lcore *lc, const struct st_policy *pol)
+{
+	return pol->simple && (lc->work.faults == NULL ||
+			       (pol->simple_f && !st_fault_table_grows(lc->work.faults)));
+}
+
 static inline void
 measure_rx(struct st_lcore *lc, const struct st_rxq *q, uint8_t side,
 	   struct rte_mbuf **pkts, uint16_t n)
@@ -96,8 +107,7 @@ st_rx_production(ST_RX_ARGS)
 	lc->work.src_bits = q->src_bits;
 	if (likely(marked == 0)) {
 		if (pol != NULL && (pol->sources & q->src_bits) != 0) {
-			/* With a fault armed, the general path (faults.h). */
-			if (pol->simple && lc->work.faults == NULL)
+			if (st_simple_ok(lc, pol))
 				nc = st_simple_copy(lc, pol, pkts, n, cps, 0);
 			else
 				st_policy_copy(lc, q, pol, pkts, n, NULL);
@@ -152,7 +162,7 @@ st_rx_tap(ST_RX_ARGS)
 	c->ports[q->port_idx].rx_bytes += frame_bytes(pkts, 0, n);
 	lc->work.src_bits = q->src_bits;
 	if (pol != NULL && (pol->sources & q->src_bits) != 0) {
-		if (pol->simple && lc->work.faults == NULL)
+		if (st_simple_ok(lc, pol))
 			nc = st_simple_copy(lc, pol, pkts, n, cps, 1);
 		else
 			st_policy_copy(lc, q, pol, pkts, n, NULL);

@@ -95,6 +95,10 @@ struct st_policy {
 	 * signatures, and only shadow stages that have a short form (stage.h).
 	 * Same output and counters as the general path. */
 	uint8_t simple;
+	/* simple, and the fault stages' short forms can serve it too: the short
+	 * path also in rounds with a fault armed whose table does not duplicate
+	 * (st_fault_table_grows) */
+	uint8_t simple_f;
 	uint8_t any_encap;         /* some target encapsulates */
 	uint8_t nb_stages;
 	/* The shadow path, in order, without the stages this policy has no

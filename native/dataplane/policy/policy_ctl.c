@@ -48,11 +48,11 @@ static const struct {
 	st_stage_fn run;
 	st_stage_short_fn run_short;
 } st_shadow_stages[] = {
-	{ ST_STAGE_FAULT_KEY, 1, NULL, st_fault_key_stage, NULL },
+	{ ST_STAGE_FAULT_KEY, 1, NULL, st_fault_key_stage, st_fault_key_stage_short },
 	{ ST_STAGE_REWRITE, 0, NULL, st_rewrite_stage, st_rewrite_stage_short },
 	{ ST_STAGE_FIREWALL, 0, st_firewall_needed, st_firewall_stage, NULL },
 	{ ST_STAGE_ENCAP, 0, st_encap_needed, st_encap_stage, NULL },
-	{ ST_STAGE_IMPAIR, 1, NULL, st_impair_stage, NULL },
+	{ ST_STAGE_IMPAIR, 1, NULL, st_impair_stage, st_impair_stage_short },
 	{ ST_STAGE_MEASURE, 0, st_measure_needed, st_measure_stage, st_measure_stage_short },
 	{ ST_STAGE_TX, 0, NULL, st_tx_stage, st_tx_stage_short },
 };
@@ -308,7 +308,7 @@ st_policy_compile(const struct st_policy_conf *c, const struct st_policy *curren
 	struct st_policy *pol;
 	int32_t *first_rule = NULL;
 	uint32_t i, nb_buckets = 0, scratch_n;
-	uint8_t any_acl = 0, any_flow = 0, short_stages = 1;
+	uint8_t any_acl = 0, any_flow = 0, short_stages = 1, short_stages_f = 1;
 
 	if (st_policy_check(c, err) != 0 || check_invariants(c, err) != 0)
 		return NULL;
@@ -446,6 +446,7 @@ st_policy_compile(const struct st_policy_conf *c, const struct st_policy *curren
 		st->id = st_shadow_stages[i].id;
 		st->run = st_shadow_stages[i].run;
 		st->run_short = st_shadow_stages[i].run_short;
+		short_stages_f &= st->run_short != NULL;
 		if (st_shadow_stages[i].fault)
 			continue;
 		pol->stages[pol->nb_stages++] = *st;
@@ -459,6 +460,7 @@ st_policy_compile(const struct st_policy_conf *c, const struct st_policy *curren
 			pol->rules[s0->fixed_rule].action == ST_RULE_ACCEPT &&
 			s0->sample_mode == ST_SAMPLE_ALL && s0->bucket < 0 && s0->snaplen == 0 &&
 			!pol->need_key && short_stages;
+		pol->simple_f = pol->simple && short_stages_f;
 	}
 	return pol;
 

@@ -194,8 +194,12 @@ void
 st_simple_shadow(struct st_lcore *lc, const struct st_policy *pol, struct rte_mbuf **cps,
 		 uint16_t n)
 {
+	/* With a fault armed this round, the list with the fault stages (the
+	 * caller took the short path only if they can serve it: st_simple_ok). */
+	const struct st_stage *st = lc->work.faults == NULL ? pol->stages : pol->stages_f;
+	const uint8_t ns = lc->work.faults == NULL ? pol->nb_stages : pol->nb_stages_f;
 	uint8_t s;
 
-	for (s = 0; s < pol->nb_stages && n != 0; s++)
-		n = pol->stages[s].run_short(lc, pol, cps, n);
+	for (s = 0; s < ns && n != 0; s++)
+		n = st[s].run_short(lc, pol, cps, n);
 }

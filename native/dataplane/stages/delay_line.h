@@ -23,6 +23,7 @@
 
 #define ST_DL_NIL UINT32_MAX
 #define ST_DL_FIFOS 64            /* = ST_IMP_MAX_FAULTS */
+#define ST_DL_BURST 32            /* = the tx burst: what one release pops */
 
 struct st_dl_node {
 	struct rte_mbuf *m;
@@ -70,6 +71,12 @@ int st_dl_push_wheel(struct st_delay_line *dl, uint16_t slot, uint32_t limit,
 /* Pop the next node due at `now` (due <= now) in (due, seq) order into *out;
  * 0 when none is due. */
 int st_dl_pop_due(struct st_delay_line *dl, uint64_t now, struct st_dl_node *out);
+
+/* Pop up to max (<= ST_DL_BURST) nodes due at `now`, in the same order as
+ * repeated st_dl_pop_due; their mbufs are prefetched as they are popped, and
+ * those of the next nodes of a single FIFO too, for the next release. */
+uint16_t st_dl_pop_burst(struct st_delay_line *dl, uint64_t now, struct st_dl_node *out,
+			 uint16_t max);
 
 uint64_t st_dl_next_due(const struct st_delay_line *dl);
 

@@ -194,6 +194,11 @@ struct st_imp_meta {
 	uint16_t port;            /* shadow port (plan index) the copy goes to */
 	uint8_t dir;              /* ST_IMP_DIR_RX or ST_IMP_DIR_TX */
 	uint32_t tag;             /* opaque to the stage, returned with the packet */
+	/* opaque too, kept in the delay line's entry and returned instead of
+	 * `tag` when a held packet is released: what the release needs to send
+	 * it (the impair stage: its ports and session), so that neither the
+	 * hold nor the release writes or reads the mbuf for it */
+	uint32_t held_tag;
 };
 
 struct st_fault_table;
@@ -206,6 +211,9 @@ struct st_impair_worker;
 struct st_fault_table *st_fault_table_build(const struct st_fault_table_conf *conf,
 					    struct st_error *err);
 void st_fault_table_free(struct st_fault_table *t);
+/* Whether the table may give more copies than it is given (a fault
+ * duplicates): the short path, whose vectors hold one burst, cannot take it. */
+int st_fault_table_grows(const struct st_fault_table *t);
 
 /* Publish `next` in *cur and free the table it replaces once no reader can
  * hold it (rte_rcu_qsbr_synchronize on qs; qs may be NULL when no worker
@@ -257,7 +265,9 @@ uint16_t st_impair_process(struct st_impair_worker *w, const struct st_fault_tab
 			   uint64_t now, struct rte_mbuf **out, uint32_t *tags, uint16_t max_out);
 
 /* The deadline step: packets due at `now`, in due order (ties in arrival
- * order), at most max. */
+ * order), at most max; tags[] are the packets' `held_tag`s. The mbufs are
+ * prefetched (held for milliseconds, they come back cold), so the caller's
+ * tx finds them in cache; the release reads only the line's entries. */
 uint16_t st_impair_release(struct st_impair_worker *w, uint64_t now,
 			   struct rte_mbuf **out, uint32_t *tags, uint16_t max);
 

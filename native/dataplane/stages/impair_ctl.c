@@ -570,10 +570,17 @@ struct st_fault_table *st_fault_table_build(const struct st_fault_table_conf *co
 		}
 	}
 	t->nb = conf->nb_faults;
+	for (unsigned int i = 0; i < t->nb; i++)
+		t->grows |= t->f[i].duplicate > 0;
 	return t;
 out:
 	st_fault_table_free(t);
 	return NULL;
+}
+
+int st_fault_table_grows(const struct st_fault_table *t)
+{
+	return t != NULL && t->grows;
 }
 
 void st_fault_table_free(struct st_fault_table *t)

@@ -111,6 +111,7 @@ struct st_fault_table {
 	uint64_t seed;
 	uint32_t generation;
 	uint16_t nb;
+	uint8_t grows;            /* a fault duplicates: more copies out than in */
 	uint64_t hz;
 	struct st_imp_fault f[];
 };

@@ -548,9 +548,9 @@ uint16_t st_impair_process(struct st_impair_worker *w, const struct st_fault_tab
 		{
 			uint64_t due = due_time(f, s, st, i, now, m->pkt_len);
 
-			hold(w, f, st, m, due, now, tag);
+			hold(w, f, st, m, due, now, meta[k].held_tag);
 			if (dup != NULL)
-				hold(w, f, st, dup, due, now, tag);
+				hold(w, f, st, dup, due, now, meta[k].held_tag);
 		}
 	}
 	return no;
@@ -559,23 +559,27 @@ uint16_t st_impair_process(struct st_impair_worker *w, const struct st_fault_tab
 uint16_t st_impair_release(struct st_impair_worker *w, uint64_t now,
 			   struct rte_mbuf **out, uint32_t *tags, uint16_t max)
 {
-	struct st_dl_node nd;
+	struct st_dl_node nd[ST_DL_BURST];
 	uint16_t no = 0;
 
-	while (no < max && st_dl_pop_due(w->dl, now, &nd)) {
-		struct st_fault_stats *st = &w->stats[nd.slot];
+	while (no < max) {
+		const uint16_t want = max - no < ST_DL_BURST ? max - no : ST_DL_BURST;
+		const uint16_t k = st_dl_pop_burst(w->dl, now, nd, want);
 
-		out[no] = nd.m;
-		tags[no] = nd.tag;
-		no++;
-		st->released++;
-		{
-			const uint64_t ns = now > nd.due ?
-				(uint64_t)((double)(now - nd.due) * w->ns_per_cycle) : 0;
+		for (uint16_t j = 0; j < k; j++) {
+			struct st_fault_stats *st = &w->stats[nd[j].slot];
+			const uint64_t ns = now > nd[j].due ?
+				(uint64_t)((double)(now - nd[j].due) * w->ns_per_cycle) : 0;
 
+			out[no] = nd[j].m;
+			tags[no] = nd[j].tag;
+			no++;
+			st->released++;
 			st->release_err_hist[st_imp_bucket(ns)]++;
 			st->release_err_sum_ns += ns;
 		}
+		if (k < want)
+			break;
 	}
 	return no;
 }

@@ -31,8 +31,10 @@
  * step (lcore.h). A compile lists the policy's stages twice: without them
  * (struct st_policy.stages) and with them (stages_f). The worker takes
  * the second list only in rounds where the fault table it loaded has a
- * fault, so with no fault armed neither stage is in the loop. They have
- * no short form: with a fault armed every burst takes the general path.
+ * fault, so with no fault armed neither stage is in the loop. Their short
+ * forms serve a simple policy while the armed table never duplicates (the
+ * short path's vectors hold one burst: st_fault_table_grows); with a
+ * duplicating fault armed every burst takes the general path.
  * Measurement is mostly an rx-step stage (production rx as mirrored,
  * before any fault; shadow rx), plus measure between impair and tx in this
  * list while measurement is installed: the copies as they leave, after the
