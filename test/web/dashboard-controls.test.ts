@@ -9,7 +9,8 @@
  *   the start arms it: it is in the page's timeline and in
  *   GET /v1/faults/:id/timeline, shaded on the charts, and the other fault is
  *   untouched; stop disarms it (the API says so);
- * - an experiment starts and stops from the page;
+ * - an experiment starts and stops from the page; one whose stop condition
+ *   holds at once is aborted, and the abort shows in the timeline and its row;
  * - a read token gets the controls disabled, and a forced click shows the
  *   API's 403 and changes nothing.
  * Screenshots are kept in test-artifacts/.
@@ -22,6 +23,8 @@ const skip = skipReason();
 const LOSS = { id: 'dash-loss', description: 'half the copies lost', match: {}, netem: 'loss 50%' };
 const OTHER = { id: 'dash-other', match: { protocol: 'udp' }, netem: 'delay 1ms' };
 const EXPERIMENT = { id: 'dash-exp', faults: [{ id: 'dash-exp-drop', match: { protocol: 'icmp' }, kind: 'blackhole' }], steps: [{ name: 'drop icmp', faults: ['dash-exp-drop'] }] };
+// Aborts at once: copies are made at about 2,000/s, far above 10.
+const ABORTING = { id: 'dash-abort', faults: [{ id: 'dash-abort-drop', match: { protocol: 'icmp' }, kind: 'blackhole' }], steps: [{ faults: ['dash-abort-drop'] }], stop: [{ metric: 'mirror_pps', above: 10 }] };
 const WAIT = { timeout: 60_000 };
 
 let d: Dashboard | null = null;
@@ -29,7 +32,7 @@ let d: Dashboard | null = null;
 test.before(async () => {
   if (skip) return;
   d = await startDashboard('dashctl');
-  for (const [path, body] of [['/v1/faults', LOSS], ['/v1/faults', OTHER], ['/v1/experiments', EXPERIMENT]] as const) {
+  for (const [path, body] of [['/v1/faults', LOSS], ['/v1/faults', OTHER], ['/v1/experiments', EXPERIMENT], ['/v1/experiments', ABORTING]] as const) {
     const r = await d.call('POST', path, body);
     if (r.status !== 201) throw new Error(`POST ${path}: ${r.status} ${JSON.stringify(r.body)}`);
   }
@@ -125,6 +128,12 @@ function unexpected(t: { true(v: boolean, m?: string): void }, problems: string[
   const exp = (await d!.call('GET', '/v1/experiments/dash-exp')).body as { state: string; faults: { armed: boolean }[] };
   t.is(exp.state, 'stopped');
   t.false(exp.faults[0]!.armed);
+  // One whose stop condition holds at once: the abort is on the page's timeline, live, and in its row.
+  await page.click(button('experiment', 'dash-abort', 'start'));
+  await page.waitForSelector('#timeline li[data-type="abort"][data-experiment="dash-abort"]', WAIT);
+  await page.waitForFunction(() => /dash-abort\s+aborted/.test((globalThis as unknown as InPage).document.getElementById('experiments')!.innerText), null, WAIT);
+  t.is(((await d!.call('GET', '/v1/experiments/dash-abort')).body as { state: string }).state, 'aborted');
+  t.regex(await page.locator(row('experiment', 'dash-abort')).innerText(), /aborted: .*mirror_pps/);
   await d!.screenshot(page, 'dashboard-controls.png');
 
   t.deepEqual(unexpected(t, problems, [{ status: 412, path: '/v1/faults/dash-loss/start' }]), []);

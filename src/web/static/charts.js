@@ -46,9 +46,12 @@ function shade(u) {
     const x1 = Math.max(x0 + 2, u.valToPos(to, 'x', true));
     ctx.fillStyle = 'rgba(192, 57, 43, 0.16)';
     ctx.fillRect(x0, bbox.top, x1 - x0, bbox.height);
-    ctx.fillStyle = 'rgba(192, 57, 43, 0.9)';
     ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
-    ctx.fillText(w.fault, x0 + 3, bbox.top + 12 * devicePixelRatio);
+    // Named only where the name fits: short windows side by side would print over each other.
+    if (ctx.measureText(w.fault).width + 6 <= x1 - x0) {
+      ctx.fillStyle = 'rgba(192, 57, 43, 0.9)';
+      ctx.fillText(w.fault, x0 + 3, bbox.top + 12 * devicePixelRatio);
+    }
   }
   ctx.restore();
   u.root.parentElement.dataset.faultWindows = String(shown);
