@@ -54,7 +54,7 @@ export default async function dashboardRoutes(fastify: FastifyInstance): Promise
     '/dashboard/*',
     {
       schema: {
-        summary: 'The dashboard page and its static files (no token needed: they hold no data; the page calls the API with the operator\'s token)',
+        summary: 'The dashboard page and its static files (no token needed: they hold no data; the page calls the API with the operator\'s token), and session.json: the name and role of the token sent',
         produces: ['text/html'],
         response: { 200: Type.String({ description: 'HTML, script or stylesheet.' }), 404: ErrorResponse },
       },
