@@ -337,9 +337,11 @@ examples:
 
 Prints the dashboard's address (GET /dashboard/ on the admin API, checked
 to answer): live charts of production and shadow rates from the
-supervisor's series, ports and profiles, the placement plan, sessions,
-alerts and events. Open it in a browser; with API tokens configured it asks
-for one once (kept for the tab only), or take it in the address as
+supervisor's series with fault windows shaded, faults and experiments with
+start, stop and dry-run controls (start and stop need an admin token), the
+fault timeline, ports and profiles, the placement plan, sessions, alerts,
+detections and events. Open it in a browser; with API tokens configured it
+asks for one once (kept for the tab only), or take it in the address as
 #token=TOKEN (the part after # never reaches the server). docs/dashboard.md.
 
 ${CONNECT}
