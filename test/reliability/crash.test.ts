@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { ether, ipv4, udp } from '../../src/pcap/build.js';
 import { readPcap, writePcap } from '../../src/pcap/pcap.js';
 import type { CrashReport } from '../../src/services/reliability.js';
-import { makeSupervisor, missingBuild, scratch, until, vdevConfig } from '../helpers/supervised.js';
+import { EVENT_WAIT_MS, makeSupervisor, missingBuild, scratch, START_WAIT_MS, until, vdevConfig } from '../helpers/supervised.js';
 import { decodeFields } from '../helpers/policy-run.js';
 
 const skip = missingBuild();
@@ -126,9 +126,10 @@ test.serial('a crash loop (no quarantine): forward-only, no shadow work and no m
 
 test.serial('a prepared standby takes over: the outage is the hot-plug and start of the ports, not a new process', async (t) => {
   if (skip) return t.fail(skip);
+  t.timeout(EVENT_WAIT_MS + 60_000);
   const s = scratch('standby');
   const cap = capture(s.dir);
-  const sup = makeSupervisor(`st-standby-${process.pid}`, config(cap, { quarantine_s: 600 }), { env, runDir: s.dir, standby: true });
+  const sup = makeSupervisor(`st-standby-${process.pid}`, config(cap, { quarantine_s: 600 }), { env, runDir: s.dir, standby: true, startTimeoutMs: START_WAIT_MS });
   const crashes: CrashReport[] = [];
   const ready: Array<{ standby: boolean }> = [];
   let prepared = 0;
@@ -142,14 +143,14 @@ test.serial('a prepared standby takes over: the outage is the hot-plug and start
   // Traffic starts at once, so the first crash may come before the standby
   // is ready: the test waits for the standby, then for a crash it served.
   await sup.start();
-  await until('a crash the standby took over', () => ready.some((r) => r.standby) && crashes.some((c) => c.outageMs !== null), 60_000);
+  await until('a crash the standby took over', () => ready.some((r) => r.standby) && crashes.some((c) => c.outageMs !== null), EVENT_WAIT_MS);
   const served = ready.findIndex((r) => r.standby);
   t.true(served > 0, 'a restart came from the standby');
   t.true(prepared >= 1);
   const c = crashes[crashes.length - 1]!;
   t.log(`outage with a standby: ${c.outageMs} ms (crash to the standby's workers running)`);
   t.true(c.outageMs! >= 0);
-  await until('running', () => sup.state === 'running', 30_000);
+  await until('running', () => sup.state === 'running', EVENT_WAIT_MS);
   const a = sup.stats();
-  await until('forwarding through the standby', () => sup.stats().ports[1]!.txPackets > a.ports[1]!.txPackets + 100, 30_000);
+  await until('forwarding through the standby', () => sup.stats().ports[1]!.txPackets > a.ports[1]!.txPackets + 100, EVENT_WAIT_MS);
 });
