@@ -33,7 +33,7 @@ uint64_t g_rng = 0x5eed5eed12345678ull;
 
 static void test_zero_and_one(void)
 {
-	struct st_plan p;
+	struct st_start_plan p;
 	struct st_error err;
 	struct st_rewrite_tables *t;
 	struct desc d;
@@ -113,7 +113,7 @@ static void test_zero_and_one(void)
 
 static void test_compile_errors(void)
 {
-	static struct st_plan p;
+	static struct st_start_plan p;
 	struct st_error err;
 	struct st_rewrite_tables *t, *t2;
 
@@ -192,7 +192,7 @@ int main(int argc, char **argv)
 	char *eal_argv[] = { argv[0], "--no-huge", "-m", "256", "--no-pci",
 			     "--file-prefix", prefix, "--log-level=error", NULL };
 	int eal_argc = (int)(sizeof(eal_argv) / sizeof(eal_argv[0])) - 1;
-	struct st_plan plan;
+	struct st_start_plan sp;
 	struct st_error err;
 	struct st_rewrite_tables *t;
 	int iterations = 3000;
@@ -212,28 +212,28 @@ int main(int argc, char **argv)
 	test_compile_errors();
 	test_zero_and_one();
 
-	main_plan(&plan);
+	main_start_plan(&sp);
 	memset(&err, 0, sizeof(err));
-	t = st_rewrite_compile(&plan, "main", &err);
+	t = st_rewrite_compile(&sp, "main", &err);
 	CHECK(t != NULL, "compile main plan: %s %s %s", err.code, err.field,
 	      err.message);
 	if (t != NULL) {
-		CHECK(t->nb_map4 == plan.nb_map4 && t->nb_map6 == plan.nb_map6 &&
-		      memcmp(t->src_mac, plan.shadow_src_mac, 6) == 0 &&
-		      memcmp(t->dst_mac, plan.shadow_dst_mac, 6) == 0,
+		CHECK(t->nb_map4 == sp.nb_map4 && t->nb_map6 == sp.nb_map6 &&
+		      memcmp(t->src_mac, sp.shadow_src_mac, 6) == 0 &&
+		      memcmp(t->dst_mac, sp.shadow_dst_mac, 6) == 0,
 		      "tables copy maps and MACs");
 		test_literals(t);
-		test_valid(t, &plan);
+		test_valid(t, &sp);
 		test_malformed(t);
-		test_unmapped(t, &plan);
-		test_udp_ffff(t, &plan);
-		test_random_valid(t, &plan, iterations);
-		test_random_garbage(t, &plan, iterations * 2);
+		test_unmapped(t, &sp);
+		test_udp_ffff(t, &sp);
+		test_random_valid(t, &sp, iterations);
+		test_random_garbage(t, &sp, iterations * 2);
 		st_rewrite_free(t);
 	}
 
 	/* policy-era: at most one table set alive at a time (-m 256) */
-	policy_plan(&g_pplan);
+	policy_start_plan(&g_policy_start_plan);
 	test_policy_compile();
 	test_policy_ip(iterations);
 	test_truncated(iterations / 2);

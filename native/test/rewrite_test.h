@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * What the parts of the header-rewrite test (st_rewrite_test) share: the
  * frame descriptions (IP and control-plane), the reference side and the
- * builders, the checks, the plans, and the test entry points main() calls.
+ * builders, the checks, the start plans, and the test entry points main() calls.
  *
  * One program, one tally: every part includes this header, which asks
  * st_check.h for a pass/fail count and random stream shared by all of
@@ -11,7 +11,7 @@
  * The parts, by area:
  *   rewrite_test.c           main (EAL), table compile errors, empty tables
  *   rewrite_test_frame.c     full checksums, the reference translator, the IP builder
- *   rewrite_test_check.c     running the code under test, check_desc, plans
+ *   rewrite_test_check.c     running the code under test, check_desc, start plans
  *   rewrite_test_ip.c        literal, valid, malformed, UDP 0xFFFF and unmapped IP frames
  *   rewrite_test_policy.c    policy-era tables, and truncated copies
  *   rewrite_test_cp_frame.c  control-plane (ARP, DHCPv4, ND) descriptions, builder, check
@@ -151,7 +151,7 @@ struct cplo {
 
 /* The translation applied while building the expected frame. */
 struct xl {
-	const struct st_plan *p;
+	const struct st_start_plan *p;
 	uint32_t lim;             /* only fields wholly below lim */
 	int payload;              /* translate the CP payload */
 	int straddle, unmapped, changed;
@@ -164,7 +164,7 @@ struct xl {
 extern const struct st_policy_conf *g_pol;
 extern int g_ex;
 /* rewrite_test_policy.c: the policy-era tables' description */
-extern struct st_plan g_pplan;               /* reference maps of g_policy */
+extern struct st_start_plan g_policy_start_plan;               /* reference maps of g_policy */
 extern struct st_policy_conf g_policy;
 extern struct st_mac_map g_macs[8];
 
@@ -178,57 +178,57 @@ void put32(uint8_t *p, uint32_t v);
 uint16_t get16(const uint8_t *p);
 uint32_t get32(const uint8_t *p);
 uint32_t mask4(unsigned int len);
-int ref4(const struct st_plan *p, uint32_t a, uint32_t *out);
+int ref4(const struct st_start_plan *p, uint32_t a, uint32_t *out);
 int bit6(const uint8_t *a, unsigned int i);
-int ref6(const struct st_plan *p, const uint8_t *a, uint8_t *out);
+int ref6(const struct st_start_plan *p, const uint8_t *a, uint8_t *out);
 int cp_aware(void);
-int refx4(const struct st_plan *p, uint32_t a, uint32_t *out);
-int refx6(const struct st_plan *p, const uint8_t *a, uint8_t *out);
+int refx4(const struct st_start_plan *p, uint32_t a, uint32_t *out);
+int refx6(const struct st_start_plan *p, const uint8_t *a, uint8_t *out);
 int mac_zero(const uint8_t *m);
 const uint8_t *ref_mac(const uint8_t *mac, const uint8_t *def);
 int l4_csum_off(const struct desc *d);
 int icmp_is_error(const struct desc *d);
 uint32_t build(const struct desc *d, uint8_t *f, struct layout *lo);
 
-/* ---- rewrite_test_check.c: running and checking, plans -------------------- */
+/* ---- rewrite_test_check.c: running and checking, start plans -------------------- */
 
 void run(const struct st_rewrite_tables *t, const uint8_t *in, uint32_t seg, uint32_t pkt,
 	 uint8_t *out, struct st_rewrite_result *res);
 uint32_t expected_anoms(const struct desc *d);
 void dump_diff(const uint8_t *a, const uint8_t *b, uint32_t n);
 int check_desc(const char *name, const struct st_rewrite_tables *t,
-	       const struct st_plan *p, const struct desc *d);
+	       const struct st_start_plan *p, const struct desc *d);
 void check_refused(const char *name, const struct st_rewrite_tables *t, const uint8_t *in,
 		   uint32_t seg, uint32_t pkt, int drop, uint32_t anoms);
 void ip6(uint8_t *out, const char *s);
 uint32_t ip4(const char *s);
-void add4(struct st_plan *p, const char *from, const char *to, uint8_t len);
-void add6(struct st_plan *p, const char *from, const char *to, uint8_t len);
-void main_plan(struct st_plan *p);
-uint32_t addr_in4(const struct st_plan *p, int i);
-void addr_in6(const struct st_plan *p, int i, uint8_t *out);
+void add4(struct st_start_plan *p, const char *from, const char *to, uint8_t len);
+void add6(struct st_start_plan *p, const char *from, const char *to, uint8_t len);
+void main_start_plan(struct st_start_plan *p);
+uint32_t addr_in4(const struct st_start_plan *p, int i);
+void addr_in6(const struct st_start_plan *p, int i, uint8_t *out);
 void base_desc(struct desc *d, int v6, uint8_t proto);
 
 /* ---- rewrite_test_ip.c ---------------------------------------------------- */
 
 void test_literals(const struct st_rewrite_tables *t);
-void test_valid(const struct st_rewrite_tables *t, const struct st_plan *p);
+void test_valid(const struct st_rewrite_tables *t, const struct st_start_plan *p);
 void test_malformed(const struct st_rewrite_tables *t);
-void test_udp_ffff(const struct st_rewrite_tables *t, const struct st_plan *p);
-void test_unmapped(struct st_rewrite_tables *t, const struct st_plan *p);
+void test_udp_ffff(const struct st_rewrite_tables *t, const struct st_start_plan *p);
+void test_unmapped(struct st_rewrite_tables *t, const struct st_start_plan *p);
 
 /* ---- rewrite_test_random.c ------------------------------------------------ */
 
-void random_desc(struct desc *d, const struct st_plan *p, int mostly_mapped);
-void test_random_valid(struct st_rewrite_tables *t, const struct st_plan *p, int count);
-void test_random_garbage(struct st_rewrite_tables *t, const struct st_plan *p, int count);
+void random_desc(struct desc *d, const struct st_start_plan *p, int mostly_mapped);
+void test_random_valid(struct st_rewrite_tables *t, const struct st_start_plan *p, int count);
+void test_random_garbage(struct st_rewrite_tables *t, const struct st_start_plan *p, int count);
 void test_cp_random(struct st_rewrite_tables *t, int iterations);
 void test_cp_garbage(struct st_rewrite_tables *t, int count);
 
 /* ---- rewrite_test_policy.c: policy-era tables, truncated copies ----------- */
 
 void mac(uint8_t *out, const char *s);
-void policy_plan(struct st_plan *p);
+void policy_start_plan(struct st_start_plan *p);
 void make_policy(uint32_t cp, int with_macs, uint8_t unmapped);
 struct st_rewrite_tables *compile_policy(const char *suffix);
 void test_policy_compile(void);

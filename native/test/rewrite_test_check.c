@@ -61,11 +61,11 @@ void dump_diff(const uint8_t *a, const uint8_t *b, uint32_t n)
 	}
 }
 
-/* Build d, rewrite it with t (built from plan p), and compare with the
+/* Build d, rewrite it with t (built from start plan p), and compare with the
  * frame built from the translated description. Returns 0 if all matched. */
 
 int check_desc(const char *name, const struct st_rewrite_tables *t,
-	       const struct st_plan *p, const struct desc *d)
+	       const struct st_start_plan *p, const struct desc *d)
 {
 	static uint8_t in[MAXF], out[MAXF], want[MAXF];
 	struct st_rewrite_result res;
@@ -183,7 +183,7 @@ void check_refused(const char *name, const struct st_rewrite_tables *t,
 	      name);
 }
 
-/* ---- plans --------------------------------------------------------------- */
+/* ---- start plans --------------------------------------------------------------- */
 
 void ip6(uint8_t *out, const char *s)
 {
@@ -200,7 +200,7 @@ uint32_t ip4(const char *s)
 	return ntohl(a.s_addr);
 }
 
-void add4(struct st_plan *p, const char *from, const char *to,
+void add4(struct st_start_plan *p, const char *from, const char *to,
 	  uint8_t len)
 {
 	unsigned int a, b, c, d2, e, f, g, h;
@@ -214,7 +214,7 @@ void add4(struct st_plan *p, const char *from, const char *to,
 	p->nb_map4++;
 }
 
-void add6(struct st_plan *p, const char *from, const char *to,
+void add6(struct st_start_plan *p, const char *from, const char *to,
 	  uint8_t len)
 {
 	ip6(p->map6[p->nb_map6].from, from);
@@ -223,7 +223,7 @@ void add6(struct st_plan *p, const char *from, const char *to,
 	p->nb_map6++;
 }
 
-void main_plan(struct st_plan *p)
+void main_start_plan(struct st_start_plan *p)
 {
 	static const uint8_t smac[6] = { 0x02, 0x53, 0x48, 0x44, 0x57, 0x01 };
 	static const uint8_t dmac[6] = { 0x02, 0x53, 0x48, 0x44, 0x57, 0x02 };
@@ -246,8 +246,8 @@ void main_plan(struct st_plan *p)
 	add6(p, "2001:db8:1:2:8000::", "fd77:7777:7777:7777:7777:ffff::", 77);
 }
 
-/* a random address inside map i of the plan, or anywhere when i < 0 */
-uint32_t addr_in4(const struct st_plan *p, int i)
+/* a random address inside map i of the start plan, or anywhere when i < 0 */
+uint32_t addr_in4(const struct st_start_plan *p, int i)
 {
 	uint32_t r = rnd();
 
@@ -257,7 +257,7 @@ uint32_t addr_in4(const struct st_plan *p, int i)
 	       (r & ~mask4(p->map4[i].len));
 }
 
-void addr_in6(const struct st_plan *p, int i, uint8_t *out)
+void addr_in6(const struct st_start_plan *p, int i, uint8_t *out)
 {
 	for (int k = 0; k < 16; k++)
 		out[k] = (uint8_t)rnd();

@@ -498,7 +498,7 @@ int check_cp(const char *name, const struct st_rewrite_tables *t,
 	if (n == 0 || n > full)
 		n = full;
 	memset(&x, 0, sizeof(x));
-	x.p = &g_pplan;
+	x.p = &g_policy_start_plan;
 	x.lim = n;
 	x.payload = (t->control_plane & cp_bit(d->kind)) != 0;
 	build_cp(d, want, &x, &lw);

@@ -74,7 +74,7 @@ uint32_t mask4(unsigned int len)
 	return (uint32_t)((0xffffffffull << (32 - len)) & 0xffffffffull);
 }
 
-int ref4(const struct st_plan *p, uint32_t a, uint32_t *out)
+int ref4(const struct st_start_plan *p, uint32_t a, uint32_t *out)
 {
 	int best = -1;
 
@@ -98,7 +98,7 @@ int bit6(const uint8_t *a, unsigned int i)
 	return (a[i / 8] >> (7 - i % 8)) & 1;
 }
 
-int ref6(const struct st_plan *p, const uint8_t *a, uint8_t *out)
+int ref6(const struct st_start_plan *p, const uint8_t *a, uint8_t *out)
 {
 	int best = -1;
 
@@ -129,7 +129,7 @@ int ref6(const struct st_plan *p, const uint8_t *a, uint8_t *out)
  * With g_pol set, check_desc() expects what tables compiled from that policy
  * do: MAC maps and default MACs, and with control-plane bits the addresses
  * that name no host exempted (see rewrite_node.c, 4 and 6). The prefix maps
- * of the reference plan must equal the policy's. With g_ex set, run() calls
+ * of the reference start plan must equal the policy's. With g_ex set, run() calls
  * st_rewrite_frame_ex() (wire == pkt) instead of st_rewrite_frame(). */
 
 const struct st_policy_conf *g_pol;
@@ -141,7 +141,7 @@ int cp_aware(void)
 }
 
 /* 0 uncovered, 1 covered, 2 exempt (kept, never unmapped) */
-int refx4(const struct st_plan *p, uint32_t a, uint32_t *out)
+int refx4(const struct st_start_plan *p, uint32_t a, uint32_t *out)
 {
 	*out = a;
 	if (cp_aware() && (a == 0 || a == 0xffffffffu))
@@ -151,7 +151,7 @@ int refx4(const struct st_plan *p, uint32_t a, uint32_t *out)
 	return cp_aware() && (a >> 28) == 0xe ? 2 : 0;
 }
 
-int refx6(const struct st_plan *p, const uint8_t *a, uint8_t *out)
+int refx6(const struct st_start_plan *p, const uint8_t *a, uint8_t *out)
 {
 	static const uint8_t zero[16];
 

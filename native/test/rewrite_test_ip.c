@@ -69,7 +69,7 @@ void test_literals(const struct st_rewrite_tables *t)
 	}
 }
 
-void test_valid(const struct st_rewrite_tables *t, const struct st_plan *p)
+void test_valid(const struct st_rewrite_tables *t, const struct st_start_plan *p)
 {
 	struct desc d;
 
@@ -554,7 +554,7 @@ void test_malformed(const struct st_rewrite_tables *t)
 /* UDP checksums that land on 0 (sent as 0xFFFF) on either side of the
  * rewrite are rare in random traffic: search seeds until they occur. */
 void test_udp_ffff(const struct st_rewrite_tables *t,
-		   const struct st_plan *p)
+		   const struct st_start_plan *p)
 {
 	static uint8_t f[MAXF];
 	struct layout lo;
@@ -597,7 +597,7 @@ void test_udp_ffff(const struct st_rewrite_tables *t,
 	}
 }
 
-void test_unmapped(struct st_rewrite_tables *t, const struct st_plan *p)
+void test_unmapped(struct st_rewrite_tables *t, const struct st_start_plan *p)
 {
 	struct desc d;
 

@@ -15,7 +15,7 @@
  * linear scan of the maps and of the MAC maps) and every checksum computed
  * in full, as for IP frames above. */
 
-struct st_plan g_pplan;               /* reference maps of g_policy */
+struct st_start_plan g_policy_start_plan;               /* reference maps of g_policy */
 struct st_policy_conf g_policy;
 struct st_mac_map g_macs[8];
 
@@ -30,16 +30,16 @@ void mac(uint8_t *out, const char *s)
 		out[i] = (uint8_t)b[i];
 }
 
-void policy_plan(struct st_plan *p)
+void policy_start_plan(struct st_start_plan *p)
 {
-	main_plan(p);
+	main_start_plan(p);
 	add4(p, "192.168.1.200", "10.200.0.1", 32);    /* host override in a /24 */
 	add4(p, "239.1.0.0", "239.9.0.0", 16);         /* a covered multicast range */
 	add6(p, "2001:db8:1:2::77", "fd99::1:2345:6789", 128); /* host override in a /64 */
 	add6(p, "ff0e::1:0", "ff0e::9:0", 112);        /* covered IPv6 groups */
 }
 
-/* g_policy from g_pplan; cp bits, MAC maps on or off. */
+/* g_policy from g_policy_start_plan; cp bits, MAC maps on or off. */
 void make_policy(uint32_t cp, int with_macs, uint8_t unmapped)
 {
 	static const char *const m[][2] = {
@@ -52,12 +52,12 @@ void make_policy(uint32_t cp, int with_macs, uint8_t unmapped)
 	};
 
 	memset(&g_policy, 0, sizeof(g_policy));
-	g_policy.nb_map4 = g_pplan.nb_map4;
-	memcpy(g_policy.map4, g_pplan.map4, sizeof(g_pplan.map4));
-	g_policy.nb_map6 = g_pplan.nb_map6;
-	memcpy(g_policy.map6, g_pplan.map6, sizeof(g_pplan.map6));
-	memcpy(g_policy.default_src_mac, g_pplan.shadow_src_mac, 6);
-	memcpy(g_policy.default_dst_mac, g_pplan.shadow_dst_mac, 6);
+	g_policy.nb_map4 = g_policy_start_plan.nb_map4;
+	memcpy(g_policy.map4, g_policy_start_plan.map4, sizeof(g_policy_start_plan.map4));
+	g_policy.nb_map6 = g_policy_start_plan.nb_map6;
+	memcpy(g_policy.map6, g_policy_start_plan.map6, sizeof(g_policy_start_plan.map6));
+	memcpy(g_policy.default_src_mac, g_policy_start_plan.shadow_src_mac, 6);
+	memcpy(g_policy.default_dst_mac, g_policy_start_plan.shadow_dst_mac, 6);
 	g_policy.unmapped = unmapped;
 	g_policy.control_plane = cp;
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
@@ -180,7 +180,7 @@ void test_policy_compile(void)
 		for (int k = 0; k < ST_MAX_MAC_MAPS; k += 97) {
 			memcpy(d.smac, mm[k].from, 6);
 			memcpy(d.dmac, mm[(k + 1) % ST_MAX_MAC_MAPS].from, 6);
-			check_desc("1024 MAC maps", t, &g_pplan, &d);
+			check_desc("1024 MAC maps", t, &g_policy_start_plan, &d);
 		}
 		g_pol = NULL;
 		st_rewrite_free(t);
@@ -252,7 +252,7 @@ void test_policy_ip(int iterations)
 
 	g_pol = &g_policy;
 	for (int conf = 0; conf < 3; conf++) {
-		/* 0: the plan's behaviour; 1: MAC maps; 2: MAC maps + cp */
+		/* 0: the start plan's behaviour; 1: MAC maps; 2: MAC maps + cp */
 		make_policy(conf == 2 ? 7 : 0, conf >= 1, ST_UNMAPPED_RULE_DROP);
 		t = compile_policy(conf == 0 ? "pip0" : conf == 1 ? "pip1" : "pip2");
 		if (t == NULL)
@@ -262,14 +262,14 @@ void test_policy_ip(int iterations)
 
 			g_ex = ex;
 			for (int i = 0; i < iterations / 2 && bad < 10; i++) {
-				random_desc(&d, &g_pplan, 1);
+				random_desc(&d, &g_policy_start_plan, 1);
 				if (conf >= 1)
 					policy_spice(&d);
 				not_cp(&d);
 				t->unmapped = rules[rndn(3)];
 				snprintf(name, sizeof(name), "policy conf %d ex %d #%d", conf,
 					 ex, i);
-				bad += check_desc(name, t, &g_pplan, &d);
+				bad += check_desc(name, t, &g_policy_start_plan, &d);
 			}
 		}
 		g_ex = 0;
@@ -390,7 +390,7 @@ void quoted_cs_keep(const struct desc *d, struct desc *e)
 
 /* Expected translated description and outcome of d (see check_desc);
  * inner: whether the quoted header is translated. Returns 1 if sent. */
-static int expect_desc(const struct st_rewrite_tables *t, const struct st_plan *p,
+static int expect_desc(const struct st_rewrite_tables *t, const struct st_start_plan *p,
 		       const struct desc *d, int inner, struct desc *e,
 		       int *changed)
 {
@@ -473,7 +473,7 @@ void run_ex(const struct st_rewrite_tables *t, const uint8_t *in,
  * the copy without an anomaly; otherwise the copy is the first n bytes of
  * the whole translated frame, checksums included. */
 static int check_trunc_desc(const char *name, const struct st_rewrite_tables *t,
-			    const struct st_plan *p, const struct desc *d,
+			    const struct st_start_plan *p, const struct desc *d,
 			    uint32_t n)
 {
 	static uint8_t in[MAXF], out[MAXF], want[MAXF];
@@ -546,7 +546,7 @@ void test_truncated(int iterations)
 	for (int i = 0; i < iterations && bad < 10; i++) {
 		uint32_t full, cuts[8];
 
-		random_desc(&d, &g_pplan, 1);
+		random_desc(&d, &g_policy_start_plan, 1);
 		if (rndn(2))
 			policy_spice(&d);
 		not_cp(&d);
@@ -562,19 +562,19 @@ void test_truncated(int iterations)
 		cuts[7] = rndn(14);
 		for (int k = 0; k < 8; k++) {
 			snprintf(name, sizeof(name), "truncated #%d", i);
-			bad += check_trunc_desc(name, t, &g_pplan, &d, cuts[k]);
+			bad += check_trunc_desc(name, t, &g_policy_start_plan, &d, cuts[k]);
 		}
 	}
 	/* the literal case: TCP cut after 40 bytes keeps a right checksum */
 	base_desc(&d, 0, 6);
 	d.paylen = 1400;
 	t->unmapped = ST_UNMAPPED_RULE_DROP;
-	check_trunc_desc("tcp 1400 bytes cut to 64", t, &g_pplan, &d, 64);
-	check_trunc_desc("tcp cut just after its checksum", t, &g_pplan, &d, 14 + 20 + 18);
-	check_trunc_desc("tcp cut inside its checksum", t, &g_pplan, &d, 14 + 20 + 17);
+	check_trunc_desc("tcp 1400 bytes cut to 64", t, &g_policy_start_plan, &d, 64);
+	check_trunc_desc("tcp cut just after its checksum", t, &g_policy_start_plan, &d, 14 + 20 + 18);
+	check_trunc_desc("tcp cut inside its checksum", t, &g_policy_start_plan, &d, 14 + 20 + 17);
 	base_desc(&d, 1, 17);
 	d.paylen = 1000;
-	check_trunc_desc("ipv6 udp cut to 128", t, &g_pplan, &d, 128);
+	check_trunc_desc("ipv6 udp cut to 128", t, &g_policy_start_plan, &d, 128);
 	/* length fields are checked against wire_len, not the copy */
 	{
 		static uint8_t out[MAXF];

@@ -7,8 +7,8 @@
 #include "rewrite_test.h"
 
 /* A random valid frame description; mostly_mapped picks addresses inside
- * the plan's maps 9 times out of 10, else anywhere. */
-void random_desc(struct desc *d, const struct st_plan *p, int mostly_mapped)
+ * the start plan's maps 9 times out of 10, else anywhere. */
+void random_desc(struct desc *d, const struct st_start_plan *p, int mostly_mapped)
 {
 	static const uint16_t tpids[3] = { 0x8100, 0x88a8, 0x9100 };
 	static const uint8_t v4p[] = { 6, 17, 1, 1, 2, 50, 132 };  /* GRE is a tunnel: rewrite_tun.c, tested in tunnels.test.ts */
@@ -143,7 +143,7 @@ void random_desc(struct desc *d, const struct st_plan *p, int mostly_mapped)
 }
 
 void test_random_valid(struct st_rewrite_tables *t,
-		       const struct st_plan *p, int count)
+		       const struct st_start_plan *p, int count)
 {
 	struct desc d;
 	char name[64];
@@ -162,7 +162,7 @@ void test_random_valid(struct st_rewrite_tables *t,
 }
 
 void test_random_garbage(struct st_rewrite_tables *t,
-			 const struct st_plan *p, int count)
+			 const struct st_start_plan *p, int count)
 {
 	static uint8_t f[MAXF], out[MAXF];
 	struct st_rewrite_result res;
@@ -225,7 +225,7 @@ static uint32_t cp_addr4(void)
 
 	if (rndn(5) == 0)
 		return ip4(sp[rndn(5)]);
-	return addr_in4(&g_pplan, rndn(8) ? (int)rndn(g_pplan.nb_map4) : -1);
+	return addr_in4(&g_policy_start_plan, rndn(8) ? (int)rndn(g_policy_start_plan.nb_map4) : -1);
 }
 
 static void cp_addr6(uint8_t *a)
@@ -236,7 +236,7 @@ static void cp_addr6(uint8_t *a)
 	if (rndn(5) == 0)
 		ip6(a, sp[rndn(5)]);
 	else
-		addr_in6(&g_pplan, rndn(8) ? (int)rndn(g_pplan.nb_map6) : -1, a);
+		addr_in6(&g_policy_start_plan, rndn(8) ? (int)rndn(g_policy_start_plan.nb_map6) : -1, a);
 }
 
 static void cp_mac(uint8_t *m)
