@@ -2,7 +2,7 @@
  * shadowtap's data plane under test: the real data-plane host process
  * (dist/src/dataplane/host.js, as the supervisor forks it), driven over its
  * IPC protocol (src/dataplane/protocol.ts) with a plan compiled from a
- * validated config by the real compiler (src/dataplane/compile.ts).
+ * validated config by the real compiler (src/dataplane/start-plan.ts).
  *
  * Ports: 0 prod-in (net_pcap infinite_rx), 1 prod-out (net_null sink, inline
  * only), last shadow0 (net_null sink). Workers are busy-polling, pinned on
@@ -11,9 +11,9 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { compilePlan } from '../src/dataplane/compile.js';
+import { compileStartPlan } from '../src/dataplane/start-plan.js';
 import type { Config } from '../src/config/schema.js';
-import type { NativePlan, NativePolicy, NativePolicyStats, NativeStats } from '../src/dataplane/native-types.js';
+import type { NativeStartPlan, NativePolicy, NativePolicyStats, NativeStats } from '../src/dataplane/native-types.js';
 import type { FromHost, ToHost } from '../src/dataplane/protocol.js';
 import { validateConfig } from '../src/config/load.js';
 import { tryLoadNative } from '../src/native/loader.js';
@@ -50,7 +50,7 @@ type PolicySpec = Pick<PolicyOptions, 'rules' | 'samplePct' | 'snaplen' | 'encap
 
 export interface BuiltPlan {
   ealArgs: string[];
-  plan: NativePlan;
+  plan: NativeStartPlan;
   config: Config;
   prodIn: number;
   prodOut: number | null;
@@ -163,17 +163,17 @@ export function buildPlan(env: BenchEnv, s: Scenario, filePrefix: string): Built
     },
     { source: `bench scenario ${s.id}` },
   );
-  const { ealArgs, plan } = compilePlan(config, { filePrefix, nproc: env.nproc, programName: 'shadowtap-bench' });
+  const { ealArgs, native: startPlan } = compileStartPlan(config, { filePrefix, nproc: env.nproc, programName: 'shadowtap-bench' });
   let shadow: number | null = ports.length - 1;
   if (!s.shadow) {
     // Forward only: no shadow port at all, so the workers make no copies.
     const vdev = ealArgs.indexOf('net_null1,no-rx=1');
     if (vdev > 0) ealArgs.splice(vdev - 1, 2);
-    plan.ports = plan.ports.slice(0, shadow);
-    plan.shadowPorts = [];
+    startPlan.ports = startPlan.ports.slice(0, shadow);
+    startPlan.shadowPorts = [];
     shadow = null;
   }
-  return { ealArgs, plan, config, prodIn: 0, prodOut: s.mode === 'inline' ? 1 : null, shadow, faults: s.faults === true };
+  return { ealArgs, plan: startPlan, config, prodIn: 0, prodOut: s.mode === 'inline' ? 1 : null, shadow, faults: s.faults === true };
 }
 
 /** Whether the addon in this checkout has the policy engine. */
@@ -256,9 +256,9 @@ export class HostProcess {
     });
   }
 
-  async start(ealArgs: string[], plan: NativePlan, policy?: NativePolicy, faults?: NativeFaultTable): Promise<void> {
+  async start(ealArgs: string[], startPlan: NativeStartPlan, policy?: NativePolicy, faults?: NativeFaultTable): Promise<void> {
     await this.hello;
-    const m = await this.request({ type: 'start', ealArgs, plan, ...(policy ? { policy } : {}), ...(faults ? { faults } : {}) }, 120_000);
+    const m = await this.request({ type: 'start', ealArgs, plan: startPlan, ...(policy ? { policy } : {}), ...(faults ? { faults } : {}) }, 120_000);
     if (m.type !== 'started') throw new Error(`expected "started", got "${m.type}"`);
   }
 

@@ -7,7 +7,7 @@
  * place, the closest thing to shadowtap's tap mode).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { lcoresArg } from '../src/dataplane/compile.js';
+import { lcoresArg } from '../src/dataplane/start-plan.js';
 import { removeEalLeftovers } from '../src/supervisor/runtime-dir.js';
 import type { CaptureName } from './captures.js';
 import type { BenchEnv, Contender, Counters, RunningContender } from './types.js';

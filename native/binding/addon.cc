@@ -3,7 +3,7 @@
 //
 // This file registers the exports, exactly NativeBinding
 // (src/dataplane/native-types.ts); each area has its file (sharp's way):
-//   lifecycle.cc  version, ealInit, start (the plan), stop, ealCleanup
+//   lifecycle.cc  version, ealInit, start (the start plan), stop, ealCleanup
 //   ports.cc      portList
 //   policy.cc     policyInstall, marksInstall
 //   stats.cc      stats, policyStats

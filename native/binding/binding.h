@@ -6,7 +6,7 @@
 // The readers check JS types only: a number where a number is expected, an
 // integer the C field can hold, a string, a byte array that fits its
 // buffer, an array no longer than the C struct's. Ranges are the C side's
-// (st_plan_check, st_policy_check, st_dp_marks_install). Both word a field
+// (st_start_plan_check, st_policy_check, st_dp_marks_install). Both word a field
 // check through native/dataplane/core/field_check.h, so each message exists
 // once: a number the C field cannot hold (1.5, or 300 for a byte) is worded
 // with the range the C side checks (`expect_min` .. `expect_max` below only
@@ -50,7 +50,7 @@ Napi::Error FromSt(Napi::Env env, const st_error& err);
 [[noreturn]] void ThrowSt(Napi::Env env, const st_error& err);
 // ST_ERR_PLAN_INVALID "<field>: <msg>" for what only the binding sees (a JS
 // type, a length that does not fit).
-[[noreturn]] void ThrowPlan(Napi::Env env, const std::string& field, const std::string& msg);
+[[noreturn]] void ThrowInvalid(Napi::Env env, const std::string& field, const std::string& msg);
 [[noreturn]] void ThrowBusy(Napi::Env env, const std::string& msg);
 // A promise rejected with e (start, policyInstall: promise-shaped).
 Napi::Value Rejected(Napi::Env env, const Napi::Error& e);
@@ -116,14 +116,14 @@ class Reader {
   Napi::Env env_;
 };
 
-// The plan and the policy carry prefix maps in the same shape; `scope` is
-// the field prefix of error messages ("" for the plan, "policy." for a policy).
+// The start plan and the policy carry prefix maps in the same shape; `scope` is
+// the field prefix of error messages ("" for the start plan, "policy." for a policy).
 void CopyMaps(Reader& r, const Napi::Object& o, const std::string& scope, st_map4* map4,
               uint16_t* nb_map4, st_map6* map6, uint16_t* nb_map6);
 
 // ---- entry points, by area ------------------------------------------------------
 
-// lifecycle.cc: EAL, start (the plan), stop
+// lifecycle.cc: EAL, start (the start plan), stop
 Napi::Value Version(const Napi::CallbackInfo& info);
 Napi::Value EalInit(const Napi::CallbackInfo& info);
 Napi::Value Start(const Napi::CallbackInfo& info);

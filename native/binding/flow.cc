@@ -65,15 +65,15 @@ class FlowReader {
 
   std::string TypeOf(const Napi::Object& o, const std::string& field) {
     Napi::Value t = o.Get("type");
-    if (!t.IsString()) ThrowPlan(env_, field + ".type", "expected a string, got " + Describe(t));
+    if (!t.IsString()) ThrowInvalid(env_, field + ".type", "expected a string, got " + Describe(t));
     return t.As<Napi::String>().Utf8Value();
   }
 
   void Ip(const Napi::Value& v, const std::string& field, bool v6, uint8_t* out) {
-    if (!v.IsString()) ThrowPlan(env_, field, std::string("expected ") + (v6 ? "an IPv6" : "a dotted IPv4") + " address, got " + Describe(v));
+    if (!v.IsString()) ThrowInvalid(env_, field, std::string("expected ") + (v6 ? "an IPv6" : "a dotted IPv4") + " address, got " + Describe(v));
     std::string s = v.As<Napi::String>().Utf8Value();
     if (inet_pton(v6 ? AF_INET6 : AF_INET, s.c_str(), out) != 1)
-      ThrowPlan(env_, field, "\"" + s + "\"; expected " + (v6 ? "an IPv6" : "a dotted IPv4") + " address");
+      ThrowInvalid(env_, field, "\"" + s + "\"; expected " + (v6 ? "an IPv6" : "a dotted IPv4") + " address");
   }
 
   void Mac(const Napi::Value& v, const std::string& field, uint8_t* out) {
@@ -81,7 +81,7 @@ class FlowReader {
     char tail;
     std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
     if (!v.IsString() || std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
-      ThrowPlan(env_, field, "expected a MAC address aa:bb:cc:dd:ee:ff, got " + (v.IsString() ? "\"" + s + "\"" : Describe(v)));
+      ThrowInvalid(env_, field, "expected a MAC address aa:bb:cc:dd:ee:ff, got " + (v.IsString() ? "\"" + s + "\"" : Describe(v)));
     for (int i = 0; i < 6; i++) out[i] = static_cast<uint8_t>(b[i]);
   }
 
@@ -109,7 +109,7 @@ class FlowReader {
     else if (key == "protocol" && type == ST_FI_GENEVE) f->geneve_proto = static_cast<uint16_t>(num(0xffff));
     else if (key == "id" && (type == ST_FI_MARK || type == ST_FI_PORT_ID)) f->id = static_cast<uint32_t>(num(4294967295.0));
     else if (key == "ethdev_port_id" && type == ST_FI_REPRESENTED_PORT) f->id = static_cast<uint32_t>(num(0xffff));
-    else ThrowPlan(env_, field, "unknown field of this item");
+    else ThrowInvalid(env_, field, "unknown field of this item");
   }
 
   // The full mask of one field.
@@ -142,7 +142,7 @@ class FlowReader {
     Napi::Object o = r_.Obj(v, field);
     std::string t = TypeOf(o, field);
     int type = ItemType(t);
-    if (type < 0) ThrowPlan(env_, field + ".type", "\"" + t + "\"; expected one of eth, vlan, ipv4, ipv6, udp, tcp, icmp, icmp6, vxlan, geneve, mark, port_id, represented_port");
+    if (type < 0) ThrowInvalid(env_, field + ".type", "\"" + t + "\"; expected one of eth, vlan, ipv4, ipv6, udp, tcp, icmp, icmp6, vxlan, geneve, mark, port_id, represented_port");
     out->type = static_cast<uint8_t>(type);
     Napi::Value sv = o.Get("spec");
     if (sv.IsUndefined() || sv.IsNull()) return;
@@ -170,7 +170,7 @@ class FlowReader {
     Napi::Object o = r_.Obj(v, field);
     std::string t = TypeOf(o, field);
     int type = ActionType(t);
-    if (type < 0) ThrowPlan(env_, field + ".type", "\"" + t + "\"; expected an rte_flow action of src/offload/flow.ts");
+    if (type < 0) ThrowInvalid(env_, field + ".type", "\"" + t + "\"; expected an rte_flow action of src/offload/flow.ts");
     out->type = static_cast<uint8_t>(type);
     switch (type) {
       case ST_FA_MARK: out->value = static_cast<uint32_t>(r_.IntIn(o, "id", field + ".id", 0, 4294967295.0)); break;
@@ -197,11 +197,11 @@ class FlowReader {
         break;
       }
       case ST_FA_SAMPLE: {
-        if (nested) ThrowPlan(env_, field + ".type", "a SAMPLE inside a SAMPLE; expected plain actions on the copy");
+        if (nested) ThrowInvalid(env_, field + ".type", "a SAMPLE inside a SAMPLE; expected plain actions on the copy");
         out->ratio = static_cast<uint32_t>(r_.IntIn(o, "ratio", field + ".ratio", 1, 4294967295.0));
         Napi::Array sa = r_.Arr(o, "actions", field + ".actions", ST_FLOW_MAX_SUB);
         if (*nsub + sa.Length() + 1 > ST_FLOW_MAX_SUB)
-          ThrowPlan(env_, field + ".actions", "expected at most " + std::to_string(ST_FLOW_MAX_SUB - 1) + " copy actions per rule");
+          ThrowInvalid(env_, field + ".actions", "expected at most " + std::to_string(ST_FLOW_MAX_SUB - 1) + " copy actions per rule");
         out->sub_first = static_cast<uint8_t>(*nsub);
         out->sub_count = static_cast<uint8_t>(sa.Length());
         for (uint32_t i = 0; i < sa.Length(); i++)
@@ -212,7 +212,7 @@ class FlowReader {
       case ST_FA_VXLAN_ENCAP: {
         Napi::Array d = r_.Arr(o, "definition", field + ".definition", ST_FLOW_MAX_ITEMS - 1);
         if (*nencap + d.Length() + 1 > ST_FLOW_MAX_ITEMS)
-          ThrowPlan(env_, field + ".definition", "expected at most " + std::to_string(ST_FLOW_MAX_ITEMS - 1) + " encapsulation items per rule");
+          ThrowInvalid(env_, field + ".definition", "expected at most " + std::to_string(ST_FLOW_MAX_ITEMS - 1) + " encapsulation items per rule");
         out->sub_first = static_cast<uint8_t>(*nencap);
         out->sub_count = static_cast<uint8_t>(d.Length());
         for (uint32_t i = 0; i < d.Length(); i++)
@@ -317,7 +317,7 @@ void CheckFlowState(Napi::Env env) {
 
 std::vector<uint32_t> ReadIds(Napi::Env env, const Napi::Value& v) {
   Reader r(env);
-  if (!v.IsArray()) ThrowPlan(env, "ids", "expected an array of rule ids, got " + Describe(v));
+  if (!v.IsArray()) ThrowInvalid(env, "ids", "expected an array of rule ids, got " + Describe(v));
   Napi::Array a = v.As<Napi::Array>();
   std::vector<uint32_t> ids(a.Length());
   for (uint32_t i = 0; i < a.Length(); i++) ids[i] = static_cast<uint32_t>(r.IntIn(a.Get(i), "ids[" + std::to_string(i) + "]", 1, 4294967295.0));
@@ -344,7 +344,7 @@ Napi::Value FlowProbe(const Napi::CallbackInfo& info) {
   return QueueFlow(env, FlowOp::kValidate, [&](FlowWorker& w) {
     Reader r(env);
     double port = r.IntIn(info[0], "port", 0, 65535);
-    if (!info[1].IsArray()) ThrowPlan(env, "defs", "expected an array of probe definitions, got " + Describe(info[1]));
+    if (!info[1].IsArray()) ThrowInvalid(env, "defs", "expected an array of probe definitions, got " + Describe(info[1]));
     Napi::Array defs = info[1].As<Napi::Array>();
     FlowReader fr(env);
     for (uint32_t i = 0; i < defs.Length(); i++) {
@@ -364,7 +364,7 @@ Napi::Value FlowProbe(const Napi::CallbackInfo& info) {
 Napi::Value FlowCreate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return QueueFlow(env, FlowOp::kCreate, [&](FlowWorker& w) {
-    if (!info[0].IsArray()) ThrowPlan(env, "rules", "expected an array of FlowRule, got " + Describe(info[0]));
+    if (!info[0].IsArray()) ThrowInvalid(env, "rules", "expected an array of FlowRule, got " + Describe(info[0]));
     Napi::Array rules = info[0].As<Napi::Array>();
     FlowReader fr(env);
     for (uint32_t i = 0; i < rules.Length(); i++) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// EAL and the data plane's lifecycle: version, ealInit, start (the plan,
+// EAL and the data plane's lifecycle: version, ealInit, start (the start plan,
 // set up on a libuv thread, launched on the main thread), stop, ealCleanup.
 #include <cstring>
 #include <memory>
@@ -11,29 +11,29 @@
 namespace st {
 namespace {
 
-// The one plan-copying function: types here, ranges in st_plan_check.
-void CopyPlan(Napi::Env env, const Napi::Value& value, st_plan* plan) {
+// The one plan-copying function: types here, ranges in st_start_plan_check.
+void CopyStartPlan(Napi::Env env, const Napi::Value& value, st_start_plan* sp) {
   Reader r(env);
-  std::memset(plan, 0, sizeof(*plan));
+  std::memset(sp, 0, sizeof(*sp));
   Napi::Object o = r.Obj(value, "plan");
 
-  plan->mode = r.Int<uint8_t>(o, "mode", "mode", 0, ST_MODE_TAP);
-  plan->unmapped = r.Int<uint8_t>(o, "unmapped", "unmapped", 0, ST_UNMAPPED_MIRROR);
-  plan->idle = r.Int<uint8_t>(o, "idle", "idle", 0, ST_IDLE_ADAPTIVE);
-  plan->burst = r.Int<uint16_t>(o, "burst", "burst", 0, 64);
+  sp->mode = r.Int<uint8_t>(o, "mode", "mode", 0, ST_MODE_TAP);
+  sp->unmapped = r.Int<uint8_t>(o, "unmapped", "unmapped", 0, ST_UNMAPPED_MIRROR);
+  sp->idle = r.Int<uint8_t>(o, "idle", "idle", 0, ST_IDLE_ADAPTIVE);
+  sp->burst = r.Int<uint16_t>(o, "burst", "burst", 0, 64);
 
   Napi::Array lcores = r.Arr(o, "workerLcores", "workerLcores", ST_MAX_WORKERS);
-  plan->nb_workers = static_cast<uint16_t>(lcores.Length());
+  sp->nb_workers = static_cast<uint16_t>(lcores.Length());
   for (uint32_t i = 0; i < lcores.Length(); i++)
-    plan->worker_lcores[i] = r.Int<uint16_t>(lcores.Get(i), Idx("workerLcores", i), 0, 65535);
+    sp->worker_lcores[i] = r.Int<uint16_t>(lcores.Get(i), Idx("workerLcores", i), 0, 65535);
 
   Napi::Array ports = r.Arr(o, "ports", "ports", ST_MAX_PORTS);
-  plan->nb_ports = static_cast<uint16_t>(ports.Length());
+  sp->nb_ports = static_cast<uint16_t>(ports.Length());
   const int64_t last_port = static_cast<int64_t>(ports.Length()) - 1;
   for (uint32_t i = 0; i < ports.Length(); i++) {
     const std::string f = Idx("ports", i);
     Napi::Object p = r.Obj(ports.Get(i), f);
-    st_port_conf* pc = &plan->ports[i];
+    st_port_conf* pc = &sp->ports[i];
     r.Str(p, "name", f + ".name", pc->name, sizeof pc->name);
     r.Str(p, "device", f + ".device", pc->device, sizeof pc->device);
     pc->role = r.Int<uint8_t>(p, "role", f + ".role", 0, ST_ROLE_SHADOW);
@@ -46,42 +46,42 @@ void CopyPlan(Napi::Env env, const Napi::Value& value, st_plan* plan) {
   }
 
   Napi::Array shadow = r.Arr(o, "shadowPorts", "shadowPorts", ST_MAX_PORTS);
-  plan->nb_shadow_ports = static_cast<uint16_t>(shadow.Length());
+  sp->nb_shadow_ports = static_cast<uint16_t>(shadow.Length());
   for (uint32_t i = 0; i < shadow.Length(); i++)
-    plan->shadow_ports[i] = r.Int<int16_t>(shadow.Get(i), Idx("shadowPorts", i), 0, last_port);
+    sp->shadow_ports[i] = r.Int<int16_t>(shadow.Get(i), Idx("shadowPorts", i), 0, last_port);
 
-  r.Bytes(o.Get("shadowSrcMac"), "shadowSrcMac", plan->shadow_src_mac, 6);
-  r.Bytes(o.Get("shadowDstMac"), "shadowDstMac", plan->shadow_dst_mac, 6);
+  r.Bytes(o.Get("shadowSrcMac"), "shadowSrcMac", sp->shadow_src_mac, 6);
+  r.Bytes(o.Get("shadowDstMac"), "shadowDstMac", sp->shadow_dst_mac, 6);
 
-  CopyMaps(r, o, "", plan->map4, &plan->nb_map4, plan->map6, &plan->nb_map6);
+  CopyMaps(r, o, "", sp->map4, &sp->nb_map4, sp->map6, &sp->nb_map6);
 
-  plan->prod_pool_mbufs = r.Int<uint32_t>(o, "prodPoolMbufs", "prodPoolMbufs", 0, UINT32_MAX);
-  plan->shadow_pool_mbufs =
+  sp->prod_pool_mbufs = r.Int<uint32_t>(o, "prodPoolMbufs", "prodPoolMbufs", 0, UINT32_MAX);
+  sp->shadow_pool_mbufs =
       r.Int<uint32_t>(o, "shadowPoolMbufs", "shadowPoolMbufs", 0, UINT32_MAX);
 
   // Reliability (docs/reliability.md): each optional.
   auto given = [&o](const char* key) { return o.Has(key) && !o.Get(key).IsUndefined(); };
-  if (given("flightPath")) r.Str(o, "flightPath", "flightPath", plan->flight_path, ST_PATH_LEN);
+  if (given("flightPath")) r.Str(o, "flightPath", "flightPath", sp->flight_path, ST_PATH_LEN);
   if (given("quarantine")) {
     Napi::Array a = r.Arr(o, "quarantine", "quarantine", ST_QUARANTINE_MAX);
     for (uint32_t i = 0; i < a.Length(); i++) {
       const std::string f = "quarantine[" + std::to_string(i) + "]";
       Napi::Object q = r.Obj(a.Get(i), f);
-      plan->quarantine[i].len = r.Int<uint32_t>(q, "len", f + ".len", 0, UINT32_MAX);
-      plan->quarantine[i].crc = r.Int<uint32_t>(q, "crc", f + ".crc", 0, UINT32_MAX);
-      plan->quarantine[i].ttl_ms = r.Int<uint64_t>(q, "ttlMs", f + ".ttlMs", 0, 86400000);
+      sp->quarantine[i].len = r.Int<uint32_t>(q, "len", f + ".len", 0, UINT32_MAX);
+      sp->quarantine[i].crc = r.Int<uint32_t>(q, "crc", f + ".crc", 0, UINT32_MAX);
+      sp->quarantine[i].ttl_ms = r.Int<uint64_t>(q, "ttlMs", f + ".ttlMs", 0, 86400000);
     }
-    plan->nb_quarantine = static_cast<uint16_t>(a.Length());
+    sp->nb_quarantine = static_cast<uint16_t>(a.Length());
   }
-  if (given("forwardOnly")) plan->forward_only = r.Bool(o, "forwardOnly", "forwardOnly") ? 1 : 0;
+  if (given("forwardOnly")) sp->forward_only = r.Bool(o, "forwardOnly", "forwardOnly") ? 1 : 0;
 }
 
 class StartWorker : public Napi::AsyncWorker {
  public:
-  StartWorker(Napi::Env env, std::unique_ptr<st_plan> plan)
+  StartWorker(Napi::Env env, std::unique_ptr<st_start_plan> sp)
       : Napi::AsyncWorker(env, "shadowtap:start"),
         deferred_(Napi::Promise::Deferred::New(env)),
-        plan_(std::move(plan)) {
+        plan_(std::move(sp)) {
     std::memset(&err_, 0, sizeof err_);
   }
 
@@ -113,7 +113,7 @@ class StartWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
-  std::unique_ptr<st_plan> plan_;
+  std::unique_ptr<st_start_plan> plan_;
   st_error err_;
 };
 
@@ -164,17 +164,17 @@ Napi::Value EalInit(const Napi::CallbackInfo& info) {
 
 Napi::Value Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto plan = std::make_unique<st_plan>();
+  auto sp = std::make_unique<st_start_plan>();
   // Plan and state errors reject (start is promise-shaped) rather than throw.
   try {
     if (g_starting) ThrowBusy(env, "a start is already in progress");
-    CopyPlan(env, info.Length() ? info[0] : env.Undefined(), plan.get());
+    CopyStartPlan(env, info.Length() ? info[0] : env.Undefined(), sp.get());
     st_error err{};
-    if (st_plan_check(plan.get(), &err) != 0) ThrowSt(env, err);
+    if (st_start_plan_check(sp.get(), &err) != 0) ThrowSt(env, err);
   } catch (const Napi::Error& e) {
     return Rejected(env, e);
   }
-  auto* worker = new StartWorker(env, std::move(plan));
+  auto* worker = new StartWorker(env, std::move(sp));
   Napi::Promise p = worker->Promise();
   g_starting = true;
   worker->Queue();
@@ -206,15 +206,15 @@ Napi::Value EalCleanup(const Napi::CallbackInfo& info) {
 }
 
 
-// A standby: EAL is up with no device; make the plan's pools ahead.
+// A standby: EAL is up with no device; make the start plan's pools ahead.
 Napi::Value Prepare(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto plan = std::make_unique<st_plan>();
-  std::memset(plan.get(), 0, sizeof(st_plan));
-  CopyPlan(env, info[0], plan.get());
+  auto sp = std::make_unique<st_start_plan>();
+  std::memset(sp.get(), 0, sizeof(st_start_plan));
+  CopyStartPlan(env, info[0], sp.get());
   st_error err{};
   // Synchronous: the standby has nothing else to do meanwhile.
-  if (st_dp_prepare(plan.get(), &err) != 0) throw FromSt(env, err);
+  if (st_dp_prepare(sp.get(), &err) != 0) throw FromSt(env, err);
   auto d = Napi::Promise::Deferred::New(env);
   d.Resolve(env.Undefined());
   return d.Promise();

@@ -83,7 +83,7 @@ void CopyPolicy(Napi::Env env, const Napi::Value& value, PolicyBaton* b) {
     size_t vl = r.VarBytes(g.Get("value"), f + ".value", sc->value, 1, ST_SIG_MAX_LEN);
     size_t ml = r.VarBytes(g.Get("mask"), f + ".mask", sc->mask, 1, ST_SIG_MAX_LEN);
     if (ml != vl)
-      ThrowPlan(env, f + ".mask", "expected as many bytes as value (" + std::to_string(vl) +
+      ThrowInvalid(env, f + ".mask", "expected as many bytes as value (" + std::to_string(vl) +
                                       "), got " + std::to_string(ml));
     sc->len = static_cast<uint8_t>(vl);
   }
@@ -259,7 +259,7 @@ Napi::Value MarksInstall(const Napi::CallbackInfo& info) {
   Reader r(env);
   if (g_starting) ThrowBusy(env, "marksInstall: a start is in progress; retry once it has settled");
   Napi::Value v = info.Length() ? info[0] : env.Undefined();
-  if (!v.IsArray()) ThrowPlan(env, "marks", "expected an array, got " + Describe(v));
+  if (!v.IsArray()) ThrowInvalid(env, "marks", "expected an array, got " + Describe(v));
   Napi::Array a = v.As<Napi::Array>();
   if (a.Length() > ST_MAX_MARKS) {
     st_error err{};

@@ -31,7 +31,7 @@ void ThrowSt(Napi::Env env, const st_error& err) { throw FromSt(env, err); }
 
 // As st_field_error words it, without its length limit: a message may quote
 // a string the caller gave.
-void ThrowPlan(Napi::Env env, const std::string& field, const std::string& msg) {
+void ThrowInvalid(Napi::Env env, const std::string& field, const std::string& msg) {
   throw MakeError(env, "ST_ERR_PLAN_INVALID", field, field + ": " + msg, 22 /* EINVAL */);
 }
 
@@ -73,14 +73,14 @@ Napi::Number N(Napi::Env env, uint64_t v) {
 
 Napi::Object Reader::Obj(const Napi::Value& v, const std::string& field) {
   if (!v.IsObject() || v.IsArray())
-    ThrowPlan(env_, field, "expected an object, got " + Describe(v));
+    ThrowInvalid(env_, field, "expected an object, got " + Describe(v));
   return v.As<Napi::Object>();
 }
 
 Napi::Array Reader::Arr(const Napi::Object& o, const char* key, const std::string& field,
                         uint32_t max) {
   Napi::Value v = o.Get(key);
-  if (!v.IsArray()) ThrowPlan(env_, field, "expected an array, got " + Describe(v));
+  if (!v.IsArray()) ThrowInvalid(env_, field, "expected an array, got " + Describe(v));
   Napi::Array a = v.As<Napi::Array>();
   if (a.Length() > max) {
     st_error err{};
@@ -92,7 +92,7 @@ Napi::Array Reader::Arr(const Napi::Object& o, const char* key, const std::strin
 
 void Reader::IntError(const Napi::Value& v, const std::string& field, int64_t min,
                       int64_t max) {
-  if (!v.IsNumber()) ThrowPlan(env_, field, "expected an integer, got " + Describe(v));
+  if (!v.IsNumber()) ThrowInvalid(env_, field, "expected an integer, got " + Describe(v));
   char got[48];
   std::snprintf(got, sizeof got, "%.17g", v.As<Napi::Number>().DoubleValue());
   st_error err{};
@@ -110,28 +110,28 @@ double Reader::IntIn(const Napi::Value& v, const std::string& field, double min,
 
 bool Reader::Bool(const Napi::Object& o, const char* key, const std::string& field) {
   Napi::Value v = o.Get(key);
-  if (!v.IsBoolean()) ThrowPlan(env_, field, "expected a boolean, got " + Describe(v));
+  if (!v.IsBoolean()) ThrowInvalid(env_, field, "expected a boolean, got " + Describe(v));
   return v.As<Napi::Boolean>().Value();
 }
 
 void Reader::Str(const Napi::Object& o, const char* key, const std::string& field, char* out,
                  size_t size) {
   Napi::Value v = o.Get(key);
-  if (!v.IsString()) ThrowPlan(env_, field, "expected a string, got " + Describe(v));
+  if (!v.IsString()) ThrowInvalid(env_, field, "expected a string, got " + Describe(v));
   std::string s = v.As<Napi::String>().Utf8Value();
   if (s.size() >= size)
-    ThrowPlan(env_, field, "longer than " + std::to_string(size - 1) + " bytes");
-  if (s.find('\0') != std::string::npos) ThrowPlan(env_, field, "contains a NUL character");
+    ThrowInvalid(env_, field, "longer than " + std::to_string(size - 1) + " bytes");
+  if (s.find('\0') != std::string::npos) ThrowInvalid(env_, field, "contains a NUL character");
   std::memcpy(out, s.c_str(), s.size() + 1);
 }
 
 void Reader::Bytes(const Napi::Value& v, const std::string& field, uint8_t* out, size_t len) {
   if (!v.IsTypedArray())
-    ThrowPlan(env_, field, "expected a Uint8Array/Buffer of " + std::to_string(len) +
+    ThrowInvalid(env_, field, "expected a Uint8Array/Buffer of " + std::to_string(len) +
                                " bytes, got " + Describe(v));
   Napi::TypedArray ta = v.As<Napi::TypedArray>();
   if (ta.ByteLength() != len)
-    ThrowPlan(env_, field, "expected " + std::to_string(len) + " bytes, got " +
+    ThrowInvalid(env_, field, "expected " + std::to_string(len) + " bytes, got " +
                                std::to_string(ta.ByteLength()));
   const uint8_t* base = static_cast<const uint8_t*>(ta.ArrayBuffer().Data());
   std::memcpy(out, base + ta.ByteOffset(), len);
@@ -140,7 +140,7 @@ void Reader::Bytes(const Napi::Value& v, const std::string& field, uint8_t* out,
 size_t Reader::VarBytes(const Napi::Value& v, const std::string& field, uint8_t* out,
                         size_t min, size_t max) {
   if (!v.IsTypedArray())
-    ThrowPlan(env_, field, "expected a Uint8Array/Buffer of " + std::to_string(min) + ".." +
+    ThrowInvalid(env_, field, "expected a Uint8Array/Buffer of " + std::to_string(min) + ".." +
                                std::to_string(max) + " bytes, got " + Describe(v));
   Napi::TypedArray ta = v.As<Napi::TypedArray>();
   size_t len = ta.ByteLength();

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * shadowtap data plane: the public C API used by the node-addon-api binding.
  *
- * The binding copies a complete, flat, validated plan (built in TypeScript)
+ * The binding copies a complete, flat, validated start plan (built in TypeScript)
  * into these structs in one function per entry point. Every entry point
  * returns 0 on success or a negative errno-style code, and fills
  * struct st_error with a code name, the offending field and a message.
@@ -39,7 +39,7 @@ struct st_error {
 	int errnum;
 };
 
-/* ---- plan -------------------------------------------------------------- */
+/* ---- start plan -------------------------------------------------------------- */
 
 enum st_mode {
 	ST_MODE_INLINE = 0, /* production rx is forwarded to its egress port */
@@ -67,7 +67,7 @@ struct st_port_conf {
 	char name[ST_NAME_LEN];     /* operator's name, e.g. "prod-in" */
 	char device[ST_DEV_LEN];    /* ethdev name to look up: "net_pcap0", "0000:3b:00.0" */
 	uint8_t role;               /* enum st_port_role */
-	int16_t egress;             /* index into plan ports, -1 for none */
+	int16_t egress;             /* index into start plan ports, -1 for none */
 	uint16_t rx_desc;           /* 0 = default (1024) */
 	uint16_t tx_desc;           /* 0 = default (1024) */
 	uint8_t promiscuous;        /* 1 = enable promiscuous mode */
@@ -102,7 +102,7 @@ struct st_quarantine_conf {
 	uint64_t ttl_ms;
 };
 
-struct st_plan {
+struct st_start_plan {
 	uint8_t mode;                      /* enum st_mode */
 	uint8_t unmapped;                  /* enum st_unmapped */
 	uint8_t idle;                      /* enum st_idle */
@@ -243,21 +243,21 @@ struct st_port_info {
 };
 int st_dp_port_list(struct st_port_info *out, uint16_t max, uint16_t *nb_out);
 
-/* Check a plan's fields one by one (ranges, counts, port indexes) without
+/* Check a start plan's fields one by one (ranges, counts, port indexes) without
  * touching anything: the binding calls it before it queues a start.
  * st_dp_setup calls it again, then checks what no single field shows
  * (a device used twice, a production port forwarding to a shadow port). */
-int st_plan_check(const struct st_plan *plan, struct st_error *err);
+int st_start_plan_check(const struct st_start_plan *sp, struct st_error *err);
 
 /* Resolve, configure and start ports and mempools and compile tables.
  * May be slow (real NICs): safe to call from a non-EAL thread. On failure
  * everything it started is stopped again. */
-int st_dp_setup(const struct st_plan *plan, struct st_error *err);
+int st_dp_setup(const struct st_start_plan *sp, struct st_error *err);
 
 /* A standby (docs/reliability.md): after EAL init without devices, make the
- * plan's mempools ahead (setup takes them), then hot-plug the devices the
+ * start plan's mempools ahead (setup takes them), then hot-plug the devices the
  * dead process held (rte_dev_probe) right before setup. */
-int st_dp_prepare(const struct st_plan *plan, struct st_error *err);
+int st_dp_prepare(const struct st_start_plan *sp, struct st_error *err);
 int st_dp_probe_device(const char *devargs, struct st_error *err);
 
 /* No shadow work at all (on), or back to normal; takes effect at each

@@ -17,7 +17,15 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A test of several files defines ST_CHECK_SHARED before including this
+ * header and defines g_pass, g_fail and g_rng once, in its main's file, so
+ * that all its parts keep one tally and one random stream. */
+#ifdef ST_CHECK_SHARED
+extern unsigned int g_pass, g_fail;
+extern uint64_t g_rng;
+#else
 static unsigned int g_pass, g_fail;
+#endif
 
 #define CHECK(cond, ...)                                                     \
 	do {                                                                 \
@@ -32,7 +40,9 @@ static unsigned int g_pass, g_fail;
 	} while (0)
 
 /* Seed by assigning before use (st_seed() below); never 0. */
+#ifndef ST_CHECK_SHARED
 static uint64_t g_rng __attribute__((unused)) = 0x5eed5eed12345678ull;
+#endif
 
 /* The seed of a run: the argument when one is given (the runner passes
  * one), else $ST_TEST_SEED, else the test's fixed default; always printed

@@ -136,7 +136,7 @@ const SessionSummarySchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const PolicyPlanSchema = Type.Object(
+export const PolicyReportSchema = Type.Object(
   {
     generation: Type.Integer(),
     match: Type.Union([Type.Literal('first'), Type.Literal('all')]),
@@ -170,7 +170,7 @@ export const PolicyPlanSchema = Type.Object(
 );
 
 export const ValidateResponse = Type.Object(
-  { valid: Type.Literal(true), plan: PolicyPlanSchema },
+  { valid: Type.Literal(true), plan: PolicyReportSchema },
   { additionalProperties: false },
 );
 

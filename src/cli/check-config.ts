@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { checkConfigText } from '../config/load.js';
 import { readFile } from 'node:fs/promises';
-import { compilePlan } from '../dataplane/compile.js';
+import { compileStartPlan } from '../dataplane/start-plan.js';
 import { formatProblem, isShadowtapError, type ConfigProblem } from '../errors.js';
 import { preflight } from './preflight.js';
 
@@ -23,7 +23,7 @@ export async function checkConfigFile(file: string): Promise<CheckOutput> {
   const all: ConfigProblem[] = [...problems];
   if (config) {
     try {
-      compilePlan(config, { filePrefix: 'check', nproc: availableParallelism() });
+      compileStartPlan(config, { filePrefix: 'check', nproc: availableParallelism() });
     } catch (err) {
       if (!isShadowtapError(err)) throw err;
       all.push({ path: err.field, message: err.message });
@@ -32,7 +32,7 @@ export async function checkConfigFile(file: string): Promise<CheckOutput> {
   }
   if (all.length === 0 && config && policy) {
     const roles = config.ports.map((p) => `${p.name} (${p.role})`).join(', ');
-    const plan = policy.plan;
+    const plan = policy.report;
     const c = plan.counts;
     const lines = [
       `${file}: OK: mode ${config.mode}, ${config.ports.length} ports: ${roles}`,

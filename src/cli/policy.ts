@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { checkConfig, loadConfigFile, parseYamlText, type Locator } from '../config/load.js';
 import { POLICY_KEYS } from '../config/schema.js';
 import { ConfigError, formatProblem, isShadowtapError, type ConfigProblem } from '../errors.js';
-import type { PolicyPlan } from '../policy/compile.js';
+import type { PolicyReport } from '../policy/compile.js';
 import { checkPolicy } from '../services/policy.js';
 import { out, request, type ApiAnswer, type CommandOutput, type Endpoint } from './client.js';
 
@@ -56,7 +56,7 @@ function problemLines(source: string, problems: readonly ConfigProblem[]): strin
 }
 
 /** A compiled plan in words: the summary line, warnings, then the explanation. */
-export function planLines(source: string, plan: PolicyPlan, verb = 'OK'): string[] {
+export function reportLines(source: string, plan: PolicyReport, verb = 'OK'): string[] {
   const c = plan.counts;
   const lines = [
     `${source}: ${verb}: generation ${plan.generation}, ${c.sessions} session${c.sessions === 1 ? '' : 's'}, ${c.filterRules} filter rule${c.filterRules === 1 ? '' : 's'} -> ${c.classifierRules} classifier rule${c.classifierRules === 1 ? '' : 's'}, ${c.targets} target${c.targets === 1 ? '' : 's'}, ${c.signatures} signature${c.signatures === 1 ? '' : 's'}, ${c.securityRules} security rule${c.securityRules === 1 ? '' : 's'}`,
@@ -94,16 +94,16 @@ export interface ValidateOptions {
 export async function policyValidate(o: ValidateOptions): Promise<CommandOutput> {
   const f = await readPolicyFile(o.file);
   if ('code' in f) return f;
-  let plan: PolicyPlan;
+  let plan: PolicyReport;
   if (o.ep !== undefined && o.config === undefined && !f.whole) {
     const a = await api(o.ep, 'POST', '/v1/policy/validate', f.section);
     if ('code' in a) return a;
     if (a.status !== 200) return apiError(o.file, a);
-    plan = (a.body as { plan: PolicyPlan }).plan;
+    plan = (a.body as { plan: PolicyReport }).plan;
   } else if (f.whole) {
     const r = checkConfig(f.whole, { source: o.file, locate: f.locate });
     if (!r.policy) return out(1, [], problemLines(o.file, r.problems));
-    plan = r.policy.plan;
+    plan = r.policy.report;
   } else if (o.config !== undefined) {
     let base;
     try {
@@ -115,12 +115,12 @@ export async function policyValidate(o: ValidateOptions): Promise<CommandOutput>
     }
     const r = checkPolicy(base, f.section, { source: o.file, locate: f.locate });
     if ('problems' in r) return out(1, [], problemLines(o.file, r.problems));
-    plan = r.policy.plan;
+    plan = r.policy.report;
   } else {
     return out(2, [], [`shadowtap policy validate: ${o.file} holds only policy keys; give --config FILE (for its ports) or --url URL (a running shadowtap)`]);
   }
   if (o.json) return out(0, [JSON.stringify({ valid: true, plan }, null, 2)]);
-  return out(0, planLines(o.file, plan));
+  return out(0, reportLines(o.file, plan));
 }
 
 export async function policyApply(o: { file: string; ep: Endpoint; json?: boolean; ifMatch?: string | null }): Promise<CommandOutput> {
@@ -131,9 +131,9 @@ export async function policyApply(o: { file: string; ep: Endpoint; json?: boolea
   if ('code' in a) return a;
   if (a.status !== 200) return apiError(o.file, a);
   if (o.json) return out(0, [JSON.stringify(a.body, null, 2)]);
-  const v = a.body as { generation: number; applied: boolean; applyMs: number | null; plan: PolicyPlan };
+  const v = a.body as { generation: number; applied: boolean; applyMs: number | null; plan: PolicyReport };
   const how = v.applied ? `installed in ${v.applyMs === null ? '?' : v.applyMs.toFixed(1)} ms` : 'stored; it applies when the data plane starts';
-  return out(0, planLines(o.file, v.plan, `applied generation ${v.generation} (${how})`));
+  return out(0, reportLines(o.file, v.plan, `applied generation ${v.generation} (${how})`));
 }
 
 export async function policyShow(o: { ep: Endpoint; json?: boolean }): Promise<CommandOutput> {
@@ -141,6 +141,6 @@ export async function policyShow(o: { ep: Endpoint; json?: boolean }): Promise<C
   if ('code' in a) return a;
   if (a.status !== 200) return apiError(o.ep.url, a);
   if (o.json) return out(0, [JSON.stringify(a.body, null, 2)]);
-  const v = a.body as { generation: number; applied: boolean; since: string; source: string; plan: PolicyPlan };
-  return out(0, planLines(o.ep.url, v.plan, `generation ${v.generation} from ${v.source} since ${v.since}${v.applied ? '' : ' (not installed: the data plane is not running)'}`));
+  const v = a.body as { generation: number; applied: boolean; since: string; source: string; plan: PolicyReport };
+  return out(0, reportLines(o.ep.url, v.plan, `generation ${v.generation} from ${v.source} since ${v.since}${v.applied ? '' : ' (not installed: the data plane is not running)'}`));
 }

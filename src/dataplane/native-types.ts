@@ -1,7 +1,7 @@
 /**
  * The contract between TypeScript and the native addon (native/binding).
  * What crosses is a compiled, flat, defaulted plan of numbers, strings and
- * byte arrays, never the user's config. Field names mirror struct st_plan
+ * byte arrays, never the user's config. Field names mirror struct st_start_plan
  * in native/dataplane/st_dataplane.h.
  */
 
@@ -44,7 +44,7 @@ export interface NativePortConf {
   /** ethdev name to look up after EAL init: "net_pcap0" or "0000:3b:00.0". */
   device: string;
   role: number;
-  /** index into NativePlan.ports, -1 for none */
+  /** index into NativeStartPlan.ports, -1 for none */
   egress: number;
   rxDesc: number;
   txDesc: number;
@@ -66,7 +66,7 @@ export interface NativeMap6 {
   len: number;
 }
 
-export interface NativePlan {
+export interface NativeStartPlan {
   mode: number;
   unmapped: number;
   idle: number;
@@ -134,7 +134,7 @@ export interface NativeWorkerStats {
 export interface NativeStats {
   /** the fault counters read in the same poll (the host adds them: faultStats()) */
   faults?: NativeFaultStats;
-  ports: NativePortStats[]; // same order as NativePlan.ports
+  ports: NativePortStats[]; // same order as NativeStartPlan.ports
   workers: NativeWorkerStats[];
   mirrorPackets: number;
   mirrorBytes: number;
@@ -185,7 +185,7 @@ export interface NativeBinding extends MeasureBinding {
   ealInit(args: string[]): void;
   portList(): NativePortInfo[];
   /** configure ports, pools, tables (AsyncWorker), then launch workers */
-  start(plan: NativePlan): Promise<void>;
+  start(startPlan: NativeStartPlan): Promise<void>;
   stats(): NativeStats;
   stop(): void;
   ealCleanup(): void;
@@ -207,7 +207,7 @@ export interface NativeBinding extends MeasureBinding {
   /** Shadow work on or off while running (on: forward only); synchronous. */
   forwardOnly(on: boolean): void;
   /** A standby: after ealInit without devices, create the plan's mempools ahead of start (AsyncWorker). */
-  prepare(plan: NativePlan): Promise<void>;
+  prepare(startPlan: NativeStartPlan): Promise<void>;
   /** Hot-plug one device (rte_dev_probe) into a prepared standby before start. */
   probeDevice(devargs: string): void;
   /** rte_flow_validate of every probe rule on `port` (AsyncWorker); never rejects for a driver refusal */

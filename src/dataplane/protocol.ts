@@ -4,7 +4,7 @@
  */
 import type { FlowRule } from '../offload/flow.js';
 import type { NativeFaultTable } from '../faults/native-types.js';
-import type { NativeFlowCreateResult, NativeFlowOutcome, NativeFlowProbeDef, NativeFlowProbeResult, NativeMark, NativePlan, NativePolicy, NativePolicyStats, NativePortInfo, NativeStats } from './native-types.js';
+import type { NativeFlowCreateResult, NativeFlowOutcome, NativeFlowProbeDef, NativeFlowProbeResult, NativeMark, NativeStartPlan, NativePolicy, NativePolicyStats, NativePortInfo, NativeStats } from './native-types.js';
 
 export interface WireError {
   code: string;
@@ -19,13 +19,13 @@ export type ToHost =
    * `devices` first and ignores `ealArgs`; any other host initialises EAL
    * with `ealArgs` (devices included) and ignores `devices`.
    */
-  | { type: 'start'; id: number; ealArgs: string[]; plan: NativePlan; policy?: NativePolicy; devices?: string[]; faults?: NativeFaultTable }
+  | { type: 'start'; id: number; ealArgs: string[]; plan: NativeStartPlan; policy?: NativePolicy; devices?: string[]; faults?: NativeFaultTable }
   /**
    * Become a standby: EAL with no device (`ealArgs` from the standby
    * arguments) and the plan's mempools made ahead; answered by 'prepared'.
    * Its 'start' then only has to take the devices over.
    */
-  | { type: 'prepare'; id: number; ealArgs: string[]; plan: NativePlan }
+  | { type: 'prepare'; id: number; ealArgs: string[]; plan: NativeStartPlan }
   /** shadow work off (on: true) or back on, while running; answered by 'forwardOnlySet' */
   | { type: 'forwardOnly'; id: number; on: boolean }
   /** install a new policy while running (RCU swap); answered by 'policyInstalled' or 'error' */

@@ -114,7 +114,7 @@ export interface TargetSummary {
   encap: string;
 }
 
-export interface PolicyPlan {
+export interface PolicyReport {
   generation: number;
   match: 'first' | 'all';
   counts: {
@@ -139,7 +139,7 @@ export interface PolicyPlan {
 
 export interface CompiledPolicy {
   native: NativePolicy;
-  plan: PolicyPlan;
+  report: PolicyReport;
   /** the allocator state after this compile: the caller commits it once the data plane took the policy */
   slots: PolicySlots;
   /** slots handed out fresh by this compile (their counters may hold a removed rule's counts) */
@@ -570,7 +570,7 @@ export function compilePolicy(config: Config, options: CompilePolicyOptions = {}
   const shown = warnings.slice(0, MAX_WARNINGS);
   if (warnings.length > MAX_WARNINGS) shown.push({ path: '', message: `and ${warnings.length - MAX_WARNINGS} more warnings` });
 
-  const plan: PolicyPlan = {
+  const plan: PolicyReport = {
     generation,
     match: config.match,
     counts: {
@@ -591,7 +591,7 @@ export function compilePolicy(config: Config, options: CompilePolicyOptions = {}
     warnings: shown,
     explain,
   };
-  return { native, plan, slots, freshSessionSlots: sessionAssign.fresh, freshRuleSlots: ruleAssign.fresh };
+  return { native, report: plan, slots, freshSessionSlots: sessionAssign.fresh, freshRuleSlots: ruleAssign.fresh };
 }
 
 
@@ -601,8 +601,8 @@ export interface RuleSlotOwner {
   ruleId: string;
 }
 
-export function ruleSlotOwners(plan: PolicyPlan): Map<number, RuleSlotOwner> {
+export function ruleSlotOwners(report: PolicyReport): Map<number, RuleSlotOwner> {
   const out = new Map<number, RuleSlotOwner>();
-  for (const s of plan.sessions) for (const r of s.rules) for (const slot of r.slots) out.set(slot, { sessionId: s.id, ruleId: r.id });
+  for (const s of report.sessions) for (const r of s.rules) for (const slot of r.slots) out.set(slot, { sessionId: s.id, ruleId: r.id });
   return out;
 }

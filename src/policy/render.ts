@@ -1,7 +1,7 @@
 /**
  * The policy in words: filter rules, targets' encapsulation and shadow
  * security rules rendered back into the lines the compiled policy's report
- * (`PolicyPlan.explain`, rule lines, warnings) shows an operator.
+ * (`PolicyReport.explain`, rule lines, warnings) shows an operator.
  */
 import type { Config, DeepReadonly } from '../config/schema.js';
 import { ethertypeName, hexOf, listOf, parseEthertype, parseHex, parseProtocol, protocolName } from './fields.js';

@@ -5,7 +5,7 @@
 import type { Config } from '../config/schema.js';
 import type { FaultContext } from '../faults/check.js';
 import { FAULT_LINE as NATIVE_FAULT_LINE, type NativeFaultTable } from '../faults/native-types.js';
-import type { PolicyPlan } from '../policy/compile.js';
+import type { PolicyReport } from '../policy/compile.js';
 import type { DataplaneState } from './dataplane.js';
 import type { Logger } from 'pino';
 
@@ -33,7 +33,7 @@ export interface FaultEventSink {
 }
 
 /** The checks' view of the configuration and policy in force. */
-export function faultContext(config: Config, plan: Pick<PolicyPlan, 'sessions'>): FaultContext {
+export function faultContext(config: Config, plan: Pick<PolicyReport, 'sessions'>): FaultContext {
   return {
     ports: config.ports.map((p) => ({ name: p.name, role: p.role })),
     sessions: new Map(plan.sessions.map((s) => [s.id, s.slot])),

@@ -14,7 +14,7 @@
  * most one poll interval's worth), as for the global counters.
  */
 import { SESSION_DROP_REASONS, type NativePolicyStats, type NativeSessionStats, type SessionDropReason } from '../dataplane/native-types.js';
-import type { PolicyPlan } from '../policy/compile.js';
+import type { PolicyReport } from '../policy/compile.js';
 
 export interface SessionCounters {
   matched: number;
@@ -89,7 +89,7 @@ export class PolicyCounters {
   }
 
   /** A child is gone: fold what it counted for `plan` into the base. */
-  childGone(plan: PolicyPlan): void {
+  childGone(plan: PolicyReport): void {
     if (this.latest) {
       for (const v of this.live(plan)) {
         this.sessionBase.set(v.id, add(this.sessionBase.get(v.id) ?? zeroSessionCounters(), v));
@@ -105,7 +105,7 @@ export class PolicyCounters {
    * A new plan is current. Slots handed out fresh start from the live
    * child's present value; sessions and rules that are gone are forgotten.
    */
-  committed(plan: PolicyPlan, freshSessionSlots: readonly number[], freshRuleSlots: readonly number[]): void {
+  committed(plan: PolicyReport, freshSessionSlots: readonly number[], freshRuleSlots: readonly number[]): void {
     for (const slot of freshSessionSlots) {
       const cur = this.latest?.sessions[slot];
       if (cur) this.sessionBaseline.set(slot, structuredClone(cur));
@@ -123,7 +123,7 @@ export class PolicyCounters {
   }
 
   /** What the live child counted for the plan's sessions (baselines subtracted). */
-  private live(plan: PolicyPlan): SessionCounterView[] {
+  private live(plan: PolicyReport): SessionCounterView[] {
     return plan.sessions.map((s) => {
       const cur = this.latest?.sessions[s.slot];
       const counters = add(zeroSessionCounters(), cur, this.sessionBaseline.get(s.slot));
@@ -142,7 +142,7 @@ export class PolicyCounters {
   }
 
   /** Totals per session of `plan`: base + live. */
-  view(plan: PolicyPlan): SessionCounterView[] {
+  view(plan: PolicyReport): SessionCounterView[] {
     return this.live(plan).map((v) => {
       const base = this.sessionBase.get(v.id);
       const total = base ? add(base, v) : v;

@@ -3,7 +3,7 @@
  * (PUT/GET /v1/policy and /v1/sessions, `shadowtap policy validate`, the
  * replay of the saved policy at start-up, a data-plane restart).
  *
- * - get: the policy in force, its compiled policy's plan (PolicyPlan:
+ * - get: the policy in force, its compiled policy's plan (PolicyReport:
  *   counts, warnings, explanation) and per-session counters;
  * - validate: check a policy section against the rest of the configuration
  *   in force and compile it, once (checkPolicy); nothing changes;
@@ -26,7 +26,7 @@ import { policySection } from '../config/load.js';
 import { POLICY_KEYS, type Config, type PolicySection } from '../config/schema.js';
 import type { NativePolicy } from '../dataplane/native-types.js';
 import { isShadowtapError, PolicyError, stError } from '../errors.js';
-import { compilePolicy, type CompiledPolicy, type PolicyPlan } from '../policy/compile.js';
+import { compilePolicy, type CompiledPolicy, type PolicyReport } from '../policy/compile.js';
 import { checkPolicy, type CheckedPolicy } from './policy-check.js';
 import { PolicyCompileWorker } from './policy-worker.js';
 import type { DataplaneChild, DataplaneHandle } from './dataplane.js';
@@ -45,7 +45,7 @@ export interface PolicyView {
   applyMs: number | null;
   source: PolicySource;
   policy: PolicySection;
-  plan: PolicyPlan;
+  plan: PolicyReport;
 }
 
 export interface SessionView extends SessionCounterView {
@@ -75,7 +75,7 @@ export interface PolicyOperations {
   configInForce(): Config;
   sessionStats(): SessionsView;
   /** throws PolicyError (400, every problem) */
-  validatePolicy(section: unknown): Promise<PolicyPlan>;
+  validatePolicy(section: unknown): Promise<PolicyReport>;
   /** throws PolicyError, ST_ERR_PRECONDITION_FAILED (412), ST_ERR_BUSY (409) or a data-plane error; nothing changes on failure */
   applyPolicy(section: unknown, options?: ApplyOptions): Promise<PolicyView>;
 }
@@ -267,7 +267,7 @@ export class PolicyService extends EventEmitter<PolicyEvents> implements PolicyO
     this.stateBaseHash = options.stateBaseHash ?? null;
     this.installTimeoutMs = options.installTimeoutMs ?? 120_000;
     this.worker = options.compileInWorker === false ? null : new PolicyCompileWorker();
-    this.counters.committed(this.compiled.plan, [], []);
+    this.counters.committed(this.compiled.report, [], []);
   }
 
   /** The configuration in force: the file's, with the policy keys as last applied. */
@@ -297,7 +297,7 @@ export class PolicyService extends EventEmitter<PolicyEvents> implements PolicyO
 
   /** The child is gone: its session counters become carried totals. */
   childGone(): void {
-    this.counters.childGone(this.compiled.plan);
+    this.counters.childGone(this.compiled.report);
     this.installed = false;
   }
 
@@ -328,13 +328,13 @@ export class PolicyService extends EventEmitter<PolicyEvents> implements PolicyO
       applyMs: this.applyMs,
       source: this.source,
       policy: policySection(this._config),
-      plan: this.compiled.plan,
+      plan: this.compiled.report,
     };
   }
 
   /** Per-session and per-rule counters of the current policy, monotonic across restarts. */
   sessionStats(): SessionsView {
-    const plan = this.compiled.plan;
+    const plan = this.compiled.report;
     const views = this.counters.view(plan);
     const fresh = 3 * this.dataplane.pollIntervalMs + this.dataplane.requestTimeoutMs;
     const live = this.dataplane.state === 'running' && this.counters.latestAt > 0 && Date.now() - this.counters.latestAt <= fresh;
@@ -363,8 +363,8 @@ export class PolicyService extends EventEmitter<PolicyEvents> implements PolicyO
   }
 
   /** Check a policy section against this configuration and compile it; nothing changes. Throws PolicyError. */
-  async validatePolicy(section: unknown): Promise<PolicyPlan> {
-    return (await this.check(section)).policy.plan;
+  async validatePolicy(section: unknown): Promise<PolicyReport> {
+    return (await this.check(section)).policy.report;
   }
 
   /** Stop the compile worker's thread (shutdown, tests). */
@@ -448,17 +448,17 @@ export class PolicyService extends EventEmitter<PolicyEvents> implements PolicyO
       staged?.commit();
       staged = null;
       this._config = next.config;
-      this.counters.committed(compiled.plan, compiled.freshSessionSlots, compiled.freshRuleSlots);
+      this.counters.committed(compiled.report, compiled.freshSessionSlots, compiled.freshRuleSlots);
       this.compiled = compiled;
       this.since = new Date();
       this.applyMs = applyMs;
       this.source = 'api';
       this.installed = applied;
       this.logger.info(
-        { generation, applied, applyMs, sessions: compiled.plan.counts.sessions, classifierRules: compiled.plan.counts.classifierRules, warnings: compiled.plan.warnings.length },
+        { generation, applied, applyMs, sessions: compiled.report.counts.sessions, classifierRules: compiled.report.counts.classifierRules, warnings: compiled.report.warnings.length },
         applied ? `policy generation ${generation} installed` : `policy generation ${generation} stored; it applies when the data plane starts`,
       );
-      this.emit('policy', { generation, applied, applyMs, warnings: compiled.plan.warnings.length });
+      this.emit('policy', { generation, applied, applyMs, warnings: compiled.report.warnings.length });
       return this.policyView();
     } catch (err) {
       staged?.abort();

@@ -21,7 +21,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { NativePlan, NativeQuarantine } from '../dataplane/native-types.js';
+import type { NativeStartPlan, NativeQuarantine } from '../dataplane/native-types.js';
 import { stError } from '../errors.js';
 import { writePcap } from '../pcap/pcap.js';
 import { readFlightCrash, summarizeFrame, type FlightCrash } from '../reliability/flight.js';
@@ -128,8 +128,8 @@ export class ReliabilityService extends EventEmitter<ReliabilityEvents> implemen
   }
 
   /** What a start plan gets: the recorder's file, the live quarantine, forward-only. */
-  startExtras(filePrefix: string): Partial<NativePlan> {
-    const out: Partial<NativePlan> = {};
+  startExtras(filePrefix: string): Partial<NativeStartPlan> {
+    const out: Partial<NativeStartPlan> = {};
     if (this.runDir && this.settings.flight_recorder) {
       const dir = join(this.runDir, 'flight');
       if (!this.flightReady) {

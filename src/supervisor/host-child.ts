@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { fromWire, stError, type ShadowtapError } from '../errors.js';
 import { answerProblem, ANSWER_TO, type FromHost, type ToHost } from '../dataplane/protocol.js';
-import type { NativePlan, NativePolicy, NativePolicyStats, NativePortInfo, NativeStats } from '../dataplane/native-types.js';
+import type { NativeStartPlan, NativePolicy, NativePolicyStats, NativePortInfo, NativeStats } from '../dataplane/native-types.js';
 import type { NativeFaultTable, NativeFaultsInstalled } from '../faults/native-types.js';
 
 export interface HostChildOptions {
@@ -288,23 +288,23 @@ export class HostChild {
     });
   }
 
-  async start(ealArgs: string[], plan: NativePlan, timeoutMs: number, policy?: NativePolicy): Promise<NativePortInfo[]> {
-    return (await this.startAt(ealArgs, plan, timeoutMs, policy)).ports;
+  async start(ealArgs: string[], startPlan: NativeStartPlan, timeoutMs: number, policy?: NativePolicy): Promise<NativePortInfo[]> {
+    return (await this.startAt(ealArgs, startPlan, timeoutMs, policy)).ports;
   }
 
   /**
    * Start, and when the workers were launched (the host's clock). `devices`
    * is for a prepared standby: it hot-plugs them instead of initialising EAL.
    */
-  async startAt(ealArgs: string[], plan: NativePlan, timeoutMs: number, policy?: NativePolicy, devices?: string[], faults?: NativeFaultTable): Promise<{ ports: NativePortInfo[]; launchedAt: number }> {
-    const msg = await this.request({ type: 'start', ealArgs, plan, ...(policy ? { policy } : {}), ...(devices ? { devices } : {}), ...(faults ? { faults } : {}) }, timeoutMs);
+  async startAt(ealArgs: string[], startPlan: NativeStartPlan, timeoutMs: number, policy?: NativePolicy, devices?: string[], faults?: NativeFaultTable): Promise<{ ports: NativePortInfo[]; launchedAt: number }> {
+    const msg = await this.request({ type: 'start', ealArgs, plan: startPlan, ...(policy ? { policy } : {}), ...(devices ? { devices } : {}), ...(faults ? { faults } : {}) }, timeoutMs);
     if (msg.type !== 'started') throw stError('ST_ERR_PROTOCOL', `expected "started", got "${msg.type}"`);
     return { ports: msg.ports, launchedAt: typeof msg.launchedAt === 'number' ? msg.launchedAt : Date.now() };
   }
 
   /** Become a standby: EAL with no device, the plan's pools made ahead. */
-  async prepare(ealArgs: string[], plan: NativePlan, timeoutMs: number): Promise<void> {
-    const msg = await this.request({ type: 'prepare', ealArgs, plan }, timeoutMs);
+  async prepare(ealArgs: string[], startPlan: NativeStartPlan, timeoutMs: number): Promise<void> {
+    const msg = await this.request({ type: 'prepare', ealArgs, plan: startPlan }, timeoutMs);
     if (msg.type !== 'prepared') throw stError('ST_ERR_PROTOCOL', `expected "prepared", got "${msg.type}"`);
   }
 

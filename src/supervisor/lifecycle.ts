@@ -9,7 +9,7 @@
  *      └────────stop() from any state──────────────────────────────
  *
  * Every start forks a fresh host under a fresh EAL file prefix and sends it
- * the native start plan (src/dataplane/compile.ts) made from the
+ * the native start plan (src/dataplane/start-plan.ts) made from the
  * configuration in force, with the compiled policy in force and the last
  * fault table installed (setFaults): a restart re-applies all three, the
  * fault table armed before the workers launch. Neither is this module's: it asks for them (options
@@ -26,8 +26,8 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { compilePlan, type CompiledPlan } from '../dataplane/compile.js';
-import type { NativePlan, NativePolicy, NativePortInfo, NativeStats } from '../dataplane/native-types.js';
+import { compileStartPlan, type StartPlan } from '../dataplane/start-plan.js';
+import type { NativeStartPlan, NativePolicy, NativePortInfo, NativeStats } from '../dataplane/native-types.js';
 import type { NativeFaultStats, NativeFaultTable, NativeFaultsInstalled } from '../faults/native-types.js';
 import { isShadowtapError, stError, type ErrorCode, type ShadowtapError } from '../errors.js';
 import type { DataplaneHandle, DataplaneState } from '../services/dataplane.js';
@@ -78,7 +78,7 @@ export interface LifecycleOptions {
   maxMissedPolls?: number;
   backoff?: Partial<BackoffOptions>;
   /** what the start plan gets beyond the configuration, read at every start (flight recorder, quarantine, forward-only) */
-  startExtras?: (filePrefix: string) => Partial<NativePlan>;
+  startExtras?: (filePrefix: string) => Partial<NativeStartPlan>;
   /** keep a prepared standby that takes over when the running child dies (read after every start) */
   standby?: () => boolean;
 }
@@ -176,7 +176,7 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
   private readonly maxMissedPolls: number;
   private readonly backoff: BackoffOptions;
   private readonly pollSteps: PollStep[] = [];
-  private readonly startExtras: (filePrefix: string) => Partial<NativePlan>;
+  private readonly startExtras: (filePrefix: string) => Partial<NativeStartPlan>;
   private readonly standbyWanted: () => boolean;
   /** a child prepared to take over (ready once 'prepared' arrived) */
   private standby: { child: HostChild; filePrefix: string; ready: boolean } | null = null;
@@ -229,8 +229,8 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
     this.standbyWanted = options.standby ?? (() => false);
     this.nextDelayMs = this.backoff.initialMs;
     // Made once up front: a start-plan error is a config error, found before any fork.
-    const probe = compilePlan(this.config(), { filePrefix: `${this.prefixBase}-0`, nproc: this.nproc });
-    this.shape = { ports: probe.plan.ports.length, workerLcores: probe.plan.workerLcores };
+    const probe = compileStartPlan(this.config(), { filePrefix: `${this.prefixBase}-0`, nproc: this.nproc });
+    this.shape = { ports: probe.native.ports.length, workerLcores: probe.native.workerLcores };
   }
 
   get state(): DataplaneState {
@@ -434,8 +434,8 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
       filePrefix = `${this.prefixBase}-${this.generation}`;
       child = new HostChild({ hostPath: this.hostPath, logger: this.logger, env: this.env });
     }
-    const start: CompiledPlan = compilePlan(this.config(), { filePrefix, nproc: this.nproc });
-    const plan: NativePlan = { ...start.plan, ...this.startExtras(filePrefix) };
+    const start: StartPlan = compileStartPlan(this.config(), { filePrefix, nproc: this.nproc });
+    const startPlan: NativeStartPlan = { ...start.native, ...this.startExtras(filePrefix) };
     this.starting = child;
     this.childPrefix = filePrefix;
     if (sb) this.logger.info({ dataplanePid: child.pid, filePrefix, devices: start.devices }, 'the standby takes over the data plane');
@@ -448,7 +448,7 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
       if (this.stopping) throw stError('ST_ERR_STATE', 'stop requested during start');
       if (!sb) await child.hello(this.startTimeoutMs);
       if (this.stopping) throw stError('ST_ERR_STATE', 'stop requested during start');
-      ({ ports, launchedAt } = await child.startAt(start.ealArgs, plan, this.startTimeoutMs, this.policy(), sb ? start.devices : undefined, faultsSent ?? undefined));
+      ({ ports, launchedAt } = await child.startAt(start.ealArgs, startPlan, this.startTimeoutMs, this.policy(), sb ? start.devices : undefined, faultsSent ?? undefined));
       if (!child.alive) throw stError('ST_ERR_DATAPLANE_EXIT', `data-plane process ${child.pid} ${child.describeExit()} right after starting`);
       if (this.stopping) throw stError('ST_ERR_STATE', 'stop requested during start');
     } catch (err) {
@@ -485,7 +485,7 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
     if (this.standby !== null || this.stopping || !this.standbyWanted()) return;
     this.generation++;
     const filePrefix = `${this.prefixBase}-${this.generation}`;
-    const start = compilePlan(this.config(), { filePrefix, nproc: this.nproc });
+    const start = compileStartPlan(this.config(), { filePrefix, nproc: this.nproc });
     const child = new HostChild({ hostPath: this.hostPath, logger: this.logger, env: this.env });
     const sb = { child, filePrefix, ready: false };
     this.standby = sb;
@@ -498,7 +498,7 @@ export class DataplaneLifecycle extends EventEmitter<LifecycleEvents> implements
     void (async () => {
       try {
         await child.hello(this.startTimeoutMs);
-        await child.prepare(start.standbyEalArgs, start.plan, this.startTimeoutMs);
+        await child.prepare(start.standbyEalArgs, start.native, this.startTimeoutMs);
         if (this.standby !== sb) return;
         sb.ready = true;
         this.logger.info({ dataplanePid: child.pid, filePrefix }, 'standby data plane prepared');

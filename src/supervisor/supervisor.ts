@@ -24,7 +24,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { PlacementPlan } from '../offload/planner.js';
 import type { PlanInput } from '../offload/port-facts.js';
-import type { CompiledPolicy, PolicyPlan } from '../policy/compile.js';
+import type { CompiledPolicy, PolicyReport } from '../policy/compile.js';
 import type { DataplaneState } from '../services/dataplane.js';
 import { OffloadService, type OffloadCounters, type OffloadEvents } from '../services/offload.js';
 import type { OffloadManager } from '../services/offload-manager.js';
@@ -279,7 +279,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.services.policy.configInForce();
   }
 
-  validatePolicy(section: unknown): Promise<PolicyPlan> {
+  validatePolicy(section: unknown): Promise<PolicyReport> {
     return this.services.policy.validatePolicy(section);
   }
 

@@ -96,7 +96,7 @@ test('sessions one by one: add, conflict, disable keeps the definition out of th
   t.is(add.statusCode, 201, add.body);
   t.is(add.headers['location'], '/v1/sessions/7');
   t.is(add.json().session.id, 7);
-  t.is(dp.compiled.plan.sessions.map((s) => s.id).join(), '7');
+  t.is(dp.compiled.report.sessions.map((s) => s.id).join(), '7');
 
   const again = await fastify.inject({ method: 'POST', url: '/v1/sessions', payload: { id: 7 } });
   t.is(again.statusCode, 409);
@@ -112,8 +112,8 @@ test('sessions one by one: add, conflict, disable keeps the definition out of th
   t.deepEqual(stored.map((s) => [s['id'], s['enabled']]), [[7, false], [8, undefined]]);
   t.is(stored[0]!['description'], 'web');
   t.like((stored[0]!['filters'] as Json[])[0], { protocol: 'tcp', dst_ports: [80], action: 'accept' });
-  t.deepEqual(dp.compiled.plan.sessions.map((s) => s.id), [8]);
-  t.true(dp.compiled.plan.explain.includes('disabled (kept in the policy, not compiled): session 7'));
+  t.deepEqual(dp.compiled.report.sessions.map((s) => s.id), [8]);
+  t.true(dp.compiled.report.explain.includes('disabled (kept in the policy, not compiled): session 7'));
   const list = await fastify.inject({ method: 'GET', url: '/v1/sessions' });
   t.deepEqual(list.json().disabled, [7]);
   // Idempotent: a second disable changes nothing (no new generation).
@@ -124,7 +124,7 @@ test('sessions one by one: add, conflict, disable keeps the definition out of th
   const on = await fastify.inject({ method: 'POST', url: '/v1/sessions/7/enable' });
   t.true(on.json().enabled);
   t.is(on.json().session.description, 'web');
-  t.deepEqual(dp.compiled.plan.sessions.map((s) => s.id).sort(), [7, 8]);
+  t.deepEqual(dp.compiled.report.sessions.map((s) => s.id).sort(), [7, 8]);
 
   const upd = await fastify.inject({ method: 'PUT', url: '/v1/sessions/8', payload: { priority: 5 } });
   t.is(upd.statusCode, 200, upd.body);
@@ -145,7 +145,7 @@ test('sessions one by one: add, conflict, disable keeps the definition out of th
   t.is((await fastify.inject({ method: 'DELETE', url: '/v1/sessions/7' })).statusCode, 200);
   t.is((await fastify.inject({ method: 'DELETE', url: '/v1/sessions/8' })).statusCode, 200);
   t.deepEqual((dp.policyView().policy as Json)['sessions'], []);
-  t.is(dp.compiled.plan.sessions.length, 0);
+  t.is(dp.compiled.report.sessions.length, 0);
 });
 
 test('maps, topology, config: export, import, and the refusals name the field', async (t) => {
@@ -158,7 +158,7 @@ test('maps, topology, config: export, import, and the refusals name the field', 
   t.is(identity.json().problems[0].path, 'translate.ipv4[0].to');
   const nested = await fastify.inject({ method: 'PUT', url: '/v1/maps', payload: { ipv4: [{ from: '10.0.0.0/16', to: '10.99.0.0/16' }, { from: '10.0.5.0/24', to: '10.98.5.0/24' }] } });
   t.is(nested.statusCode, 200, nested.body);
-  t.is(dp.compiled.plan.counts.map4, 2);
+  t.is(dp.compiled.report.counts.map4, 2);
 
   const topo = { kind: 'shadowtap.topology/v1', subnets: [{ name: 'web', cidr: '10.0.1.0/24' }], instances: [], security: { rules: [{ action: 'allow', protocol: 'tcp', src: '10.0.1.0/24', dst: '10.0.2.0/24', dst_ports: [443] }] } };
   const exp = await fastify.inject({ method: 'POST', url: '/v1/topology/export', payload: topo });
@@ -175,7 +175,7 @@ test('maps, topology, config: export, import, and the refusals name the field', 
   t.is(cfg.ports.length, 3);
   const same = await fastify.inject({ method: 'PUT', url: '/v1/config', payload: { ...cfg, sessions: [{ id: 3 }] } });
   t.is(same.statusCode, 200, same.body);
-  t.deepEqual(dp.compiled.plan.sessions.map((s) => s.id), [3]);
+  t.deepEqual(dp.compiled.report.sessions.map((s) => s.id), [3]);
   const ports = structuredClone(cfg);
   ports.ports[0].rx_desc = 512;
   const conflict = await fastify.inject({ method: 'PUT', url: '/v1/config', payload: ports });

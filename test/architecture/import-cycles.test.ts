@@ -150,7 +150,7 @@ const KNOWN_AREA_CIRCLES: Record<string, string> = {
   // dataplane/host.ts (the child process) removes EAL leftovers with supervisor/runtime-dir.ts.
   // Breaks when runtime-dir.ts moves to dataplane/ (its importers include test/helpers and bench/).
   'dataplane supervisor': 'EAL runtime directories',
-  // policy/ reads the native limits in dataplane/native-types.ts; dataplane/compile.ts parses host overrides with policy/fields.ts.
+  // policy/ reads the native limits in dataplane/native-types.ts; dataplane/start-plan.ts parses host overrides with policy/fields.ts.
   // Breaks when the native start plan parses them with policy/prefix.ts, or native-types.ts moves below both.
   'dataplane policy': 'native limits and address parsing',
 };

@@ -13,8 +13,9 @@ import { validateConfig } from '../../src/config/load.js';
 import { createMetricsRegistry } from '../../src/metrics/collector.js';
 import { ether, ipv4, udp } from '../../src/pcap/build.js';
 import { writePcap } from '../../src/pcap/pcap.js';
-import { decodeFields } from '../helpers/policy-run.js';
-import { makeSupervisor, missingBuild, until } from '../helpers/supervised.js';
+import type { SupervisorOptions } from '../../src/supervisor/supervisor.js';
+import { decodeFields, type Rows } from '../helpers/policy-run.js';
+import { EVENT_WAIT_MS, makeSupervisor, missingBuild, START_WAIT_MS, until } from '../helpers/supervised.js';
 
 function tmp(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'st-capture-'));
@@ -63,6 +64,42 @@ function sequenceFiles(dir: string, base: string): string[] {
 
 const FIELDS = ['ip.id', 'ip.dst', 'frame.time_epoch', 'frame.len', 'frame.cap_len'];
 
+/** Every test's set-up: a scratch dir, `count` frames of `payload` bytes replayed into a capture port, a supervisor (not started). */
+function captureRun(
+  t: { teardown(fn: () => void): void },
+  tag: string,
+  input: { count: number; payload: number },
+  capture: Record<string, unknown>,
+  opts: { pps: number; infinite?: boolean },
+  over: Partial<SupervisorOptions> = {},
+) {
+  const dir = tmp(t);
+  const pcap = join(dir, 'in.pcap');
+  writePcap(pcap, frames(input.count, input.payload));
+  const sup = makeSupervisor(`st_cap${tag}_${process.pid}`, captureConfig(dir, pcap, capture, opts), over);
+  t.teardown(() => sup.stop());
+  /** the capture port's counters */
+  const cap = () => sup.stats().ports[2]!;
+  return { dir, sup, cap, written: () => cap().capture?.packets ?? 0 };
+}
+
+/** Start, wait until the capture port has written `n` copies, stop. */
+async function writeAndStop(run: ReturnType<typeof captureRun>, n: number): Promise<void> {
+  await run.sup.start();
+  await until('every copy written', () => run.written() >= n, EVENT_WAIT_MS);
+  await run.sup.stop();
+}
+
+/** Each file read by tshark: one list of rows per file, in the files' order. */
+function readFiles(files: readonly string[], fields: readonly string[]): Promise<Rows[]> {
+  return Promise.all(files.map((f) => decodeFields(f, fields)));
+}
+
+/** The IPv4 ids of the copies in `rows` (the frames' numbers), in file order. */
+function ids(rows: readonly Rows[]): number[] {
+  return rows.flat().map((r) => Number(r['ip.id']![0]));
+}
+
 /** ns since the epoch from tshark's frame.time_epoch ("1700000000.123456789"), exactly. */
 function epochNs(text: string): bigint {
   const [s, f = ''] = text.split('.');
@@ -72,19 +109,13 @@ function epochNs(text: string): bigint {
 test.serial('size rotation (-C): every copy in exactly one file, in order; no file past its bound; totals match the counters', async (t) => {
   const skip = missingBuild();
   if (skip) return t.fail(skip);
-  const dir = tmp(t);
-  const input = join(dir, 'in.pcap');
+  t.timeout(EVENT_WAIT_MS + 60_000);
   const N = 600;
-  writePcap(input, frames(N, 1000));
   const bound = 50_000;
-  const config = captureConfig(dir, input, { path: 'shadow.pcapng', rotate: { size_mb: bound / 1e6 } }, { pps: 5000 });
-  const sup = makeSupervisor(`st_capsize_${process.pid}`, config);
-  t.teardown(() => sup.stop());
+  const run = captureRun(t, 'size', { count: N, payload: 1000 }, { path: 'shadow.pcapng', rotate: { size_mb: bound / 1e6 } }, { pps: 5000 });
+  const { dir, sup, cap } = run;
   const t0 = BigInt(Date.now()) * 1_000_000n;
-  await sup.start();
-  const cap = () => sup.stats().ports[2]!;
-  await until('every copy written', () => (cap().capture?.packets ?? 0) >= N, 60_000);
-  await sup.stop();
+  await writeAndStop(run, N);
   // /metrics says the same as the snapshot (after the stop: the last counters are kept).
   const metrics = new Map(
     (await createMetricsRegistry({ source: sup, defaultMetrics: false }).metrics())
@@ -100,9 +131,8 @@ test.serial('size rotation (-C): every copy in exactly one file, in order; no fi
   t.is(metrics.get('shadowtap_capture_files_removed_total{port="capture"}'), 0);
   t.is(metrics.get('shadowtap_capture_dropped_total{port="capture",reason="ring_full"}'), 0);
   t.true(files.length >= 10, `${files.length} files for ${N} copies of about 1,100 bytes at ${bound} bytes a file`);
-  const decoded = await Promise.all(files.map((f) => decodeFields(f, FIELDS)));
-  const ids = decoded.flatMap((rows) => rows.map((r) => Number(r['ip.id']![0])));
-  t.deepEqual(ids, Array.from({ length: N }, (_, i) => i + 1), 'each copy once, in the order sent, across the files');
+  const decoded = await readFiles(files, FIELDS);
+  t.deepEqual(ids(decoded), Array.from({ length: N }, (_, i) => i + 1), 'each copy once, in the order sent, across the files');
   t.true(decoded.flat().every((r) => r['ip.dst']![0] === '10.99.2.2'), 'translated copies');
   // Stamped while the test ran (DPDK 22.11.11's own pcapng clock was centuries off).
   const t1 = BigInt(Date.now()) * 1_000_000n;
@@ -140,17 +170,11 @@ function headerBytes(files: readonly string[]): number {
 test.serial('count (-W): at most count files remain, the oldest removed; they hold the newest copies, contiguous', async (t) => {
   const skip = missingBuild();
   if (skip) return t.fail(skip);
-  const dir = tmp(t);
-  const input = join(dir, 'in.pcap');
+  t.timeout(EVENT_WAIT_MS + 60_000);
   const N = 600;
-  writePcap(input, frames(N, 1000));
-  const config = captureConfig(dir, input, { path: 'shadow.pcapng', rotate: { size_mb: 0.05, count: 4 } }, { pps: 5000 });
-  const sup = makeSupervisor(`st_capcount_${process.pid}`, config);
-  t.teardown(() => sup.stop());
-  await sup.start();
-  const cap = () => sup.stats().ports[2]!;
-  await until('every copy written', () => (cap().capture?.packets ?? 0) >= N, 60_000);
-  await sup.stop();
+  const run = captureRun(t, 'count', { count: N, payload: 1000 }, { path: 'shadow.pcapng', rotate: { size_mb: 0.05, count: 4 } }, { pps: 5000 });
+  const { dir, cap } = run;
+  await writeAndStop(run, N);
 
   const files = sequenceFiles(dir, 'shadow.pcapng');
   t.is(files.length, 4, files.join(' '));
@@ -160,10 +184,10 @@ test.serial('count (-W): at most count files remain, the oldest removed; they ho
   t.is(c.filesRemoved, created - 4);
   // The survivors are the last four made: sequence numbers created-4 .. created-1.
   t.deepEqual(files.map((f) => f.slice(f.lastIndexOf('.') + 1)), [created - 4, created - 3, created - 2, created - 1].map(String));
-  const ids = (await Promise.all(files.map((f) => decodeFields(f, ['ip.id'])))).flat().map((r) => Number(r['ip.id']![0]));
-  t.true(ids.length > 0);
-  t.is(ids[ids.length - 1], N, 'the newest copy is kept');
-  t.deepEqual(ids, Array.from({ length: ids.length }, (_, i) => N - ids.length + 1 + i), 'the newest copies, none missing between');
+  const kept = ids(await readFiles(files, ['ip.id']));
+  t.true(kept.length > 0);
+  t.is(kept[kept.length - 1], N, 'the newest copy is kept');
+  t.deepEqual(kept, Array.from({ length: kept.length }, (_, i) => N - kept.length + 1 + i), 'the newest copies, none missing between');
 });
 
 const TIME_NAME = /^shadow-(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})\.pcapng$/;
@@ -171,23 +195,17 @@ const TIME_NAME = /^shadow-(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})\.pcapng$/
 test.serial('time rotation (-G): a new file for a copy stamped a period after the file began, named by its time (UTC)', async (t) => {
   const skip = missingBuild();
   if (skip) return t.fail(skip);
-  const dir = tmp(t);
-  const input = join(dir, 'in.pcap');
+  t.timeout(EVENT_WAIT_MS + 60_000);
   const N = 500;
-  writePcap(input, frames(N, 100));
   // 200 copies/s for 2.5 s, 1 s periods.
-  const config = captureConfig(dir, input, { path: 'shadow-%Y%m%d-%H%M%S.pcapng', rotate: { seconds: 1 } }, { pps: 200 });
-  const sup = makeSupervisor(`st_captime_${process.pid}`, config);
-  t.teardown(() => sup.stop());
-  await sup.start();
-  await until('every copy written', () => (sup.stats().ports[2]!.capture?.packets ?? 0) >= N, 60_000);
-  await sup.stop();
+  const run = captureRun(t, 'time', { count: N, payload: 100 }, { path: 'shadow-%Y%m%d-%H%M%S.pcapng', rotate: { seconds: 1 } }, { pps: 200 });
+  const { dir, sup } = run;
+  await writeAndStop(run, N);
 
   const names = readdirSync(dir).filter((n) => n.startsWith('shadow-')).sort();
   t.true(names.every((n) => TIME_NAME.test(n)), `names: ${names.join(' ')}`);
-  const decoded = await Promise.all(names.map((n) => decodeFields(join(dir, n), FIELDS)));
-  const ids = decoded.flatMap((rows) => rows.map((r) => Number(r['ip.id']![0])));
-  t.deepEqual(ids, Array.from({ length: N }, (_, i) => i + 1), 'each copy once, in order, across the files');
+  const decoded = await readFiles(names.map((n) => join(dir, n)), FIELDS);
+  t.deepEqual(ids(decoded), Array.from({ length: N }, (_, i) => i + 1), 'each copy once, in order, across the files');
   const S = 1_000_000_000n;
   const ts = decoded.map((rows) => rows.map((r) => epochNs(r['frame.time_epoch']![0]!)));
   const span = ts.flat().at(-1)! - ts.flat()[0]!;
@@ -216,16 +234,12 @@ test.serial('time rotation (-G): a new file for a copy stamped a period after th
 test.serial('a data-plane crash and restart: earlier files are never truncated or rewritten; the new data plane writes new ones', async (t) => {
   const skip = missingBuild();
   if (skip) return t.fail(skip);
-  const dir = tmp(t);
-  const input = join(dir, 'in.pcap');
-  writePcap(input, frames(100, 1000));
-  const config = captureConfig(dir, input, { path: 'shadow.pcapng', rotate: { size_mb: 0.05 } }, { pps: 2000, infinite: true });
+  t.timeout(EVENT_WAIT_MS + 60_000);
   // A long first backoff: the crashed run's files are read before the next data plane starts.
-  const sup = makeSupervisor(`st_caprestart_${process.pid}`, config, { backoff: { initialMs: 3000, jitter: 0 } });
-  t.teardown(() => sup.stop());
+  const { dir, sup, written } = captureRun(t, 'restart', { count: 100, payload: 1000 }, { path: 'shadow.pcapng', rotate: { size_mb: 0.05 } },
+    { pps: 2000, infinite: true }, { backoff: { initialMs: 3000, jitter: 0 } });
   await sup.start();
-  const written = () => sup.stats().ports[2]!.capture?.packets ?? 0;
-  await until('three files of copies', () => written() > 150, 60_000);
+  await until('three files of copies', () => written() > 150, EVENT_WAIT_MS);
   const pid = sup.childPid()!;
   process.kill(pid, 'SIGKILL');
   await until('the crashed data plane gone', () => {
@@ -235,12 +249,12 @@ test.serial('a data-plane crash and restart: earlier files are never truncated o
     } catch {
       return true;
     }
-  }, 10_000);
+  }, EVENT_WAIT_MS);
   const before = new Map(sequenceFiles(dir, 'shadow.pcapng').map((f) => [f, readFileSync(f)]));
   t.true(before.size >= 3, `${before.size} files before the crash`);
-  await until('restarted', () => sup.restartCount() === 1 && sup.state === 'running' && sup.childPid() !== pid, 60_000);
+  await until('restarted', () => sup.restartCount() === 1 && sup.state === 'running' && sup.childPid() !== pid, EVENT_WAIT_MS);
   const base = written();
-  await until('copies written by the new data plane', () => written() > base + 150, 60_000);
+  await until('copies written by the new data plane', () => written() > base + 150, EVENT_WAIT_MS);
   await sup.stop();
 
   const after = sequenceFiles(dir, 'shadow.pcapng');
@@ -255,7 +269,7 @@ test.serial('a data-plane crash and restart: earlier files are never truncated o
   t.true(added.every((f) => seq(f) > lastBefore), 'the new data plane numbers on from the last file');
   // Every file, the crashed run's last one included, is a capture tshark reads to the end
   // (the crashed run's newest may hold only its headers: killed before its first write).
-  const rows = await Promise.all(after.map((f) => decodeFields(f, ['ip.dst'])));
+  const rows = await readFiles(after, ['ip.dst']);
   t.true(rows.every((r) => r.every((x) => x['ip.dst']![0] === '10.99.2.2')));
   const count = (files: string[]) => files.reduce((a, f) => a + rows[after.indexOf(f)]!.length, 0);
   t.true(count([...before.keys()]) >= 150, 'the crashed run\'s copies');
@@ -265,21 +279,17 @@ test.serial('a data-plane crash and restart: earlier files are never truncated o
 test.serial('a writer that falls behind costs copies, counted, never production: a 64-copy ring under an unpaced replay', async (t) => {
   const skip = missingBuild();
   if (skip) return t.fail(skip);
-  const dir = tmp(t);
-  const input = join(dir, 'in.pcap');
+  t.timeout(EVENT_WAIT_MS + 60_000);
   const N = 5000;
-  writePcap(input, frames(N, 1000));
-  const config = captureConfig(dir, input, { path: 'shadow.pcapng', ring: 64, rotate: { size_mb: 1 } }, { pps: 0 });
-  const sup = makeSupervisor(`st_capring_${process.pid}`, config);
-  t.teardown(() => sup.stop());
+  const { dir, sup } = captureRun(t, 'ring', { count: N, payload: 1000 }, { path: 'shadow.pcapng', ring: 64, rotate: { size_mb: 1 } }, { pps: 0 });
   await sup.start();
   const s = () => sup.stats();
   const settled = () => {
     const c = s().ports[2]!;
     return c.capture !== undefined && c.capture.packets + c.capture.ringFull === N;
   };
-  await until('every copy written or refused', settled, 60_000);
-  await until('production forwarded', () => s().ports[1]!.txPackets === N, 60_000);
+  await until('every copy written or refused', settled, EVENT_WAIT_MS);
+  await until('production forwarded', () => s().ports[1]!.txPackets === N, EVENT_WAIT_MS);
   await sup.stop();
   const st = s();
   const c = st.ports[2]!;
@@ -289,55 +299,46 @@ test.serial('a writer that falls behind costs copies, counted, never production:
   t.is(c.txPackets, c.capture!.packets, 'what the ring took was written');
   t.is(c.txDropped, c.capture!.ringFull, 'what the ring refused the worker dropped and counted');
   t.is(st.dropped.tx_full, c.capture!.ringFull, 'as shadowtap_mirror_dropped_total{reason="tx_full"}');
-  const rows = (await Promise.all(sequenceFiles(dir, 'shadow.pcapng').map((f) => decodeFields(f, ['ip.id'])))).flat();
-  t.is(rows.length, c.capture!.packets, 'the files hold every copy written');
-  const ids = rows.map((r) => Number(r['ip.id']![0]));
-  t.true(ids.every((x, i) => i === 0 || x > ids[i - 1]!), 'in order, none twice');
+  const got = ids(await readFiles(sequenceFiles(dir, 'shadow.pcapng'), ['ip.id']));
+  t.is(got.length, c.capture!.packets, 'the files hold every copy written');
+  t.true(got.every((x, i) => i === 0 || x > got[i - 1]!), 'in order, none twice');
   t.log(`${c.capture!.packets} copies written, ${c.capture!.ringFull} refused by the full ring`);
 });
 
 test.serial('the standby takes a crashed data plane\'s capture port over (hot-plugged with its arguments) and writes on in new files', async (t) => {
   const skip = missingBuild();
   if (skip) return t.fail(skip);
-  const dir = tmp(t);
-  const input = join(dir, 'in.pcap');
-  writePcap(input, frames(100, 1000));
-  const config = captureConfig(dir, input, { path: 'shadow.pcapng', rotate: { size_mb: 0.05 } }, { pps: 2000, infinite: true });
-  const sup = makeSupervisor(`st_capstandby_${process.pid}`, config, { standby: true });
-  t.teardown(() => sup.stop());
+  t.timeout(EVENT_WAIT_MS + 60_000);
+  const { dir, sup, written } = captureRun(t, 'standby', { count: 100, payload: 1000 }, { path: 'shadow.pcapng', rotate: { size_mb: 0.05 } },
+    { pps: 2000, infinite: true }, { standby: true, startTimeoutMs: START_WAIT_MS });
   let prepared = 0;
   const ready: boolean[] = [];
   sup.on('standby', () => prepared++);
   sup.on('ready', (r) => ready.push(r.standby));
   await sup.start();
-  const written = () => sup.stats().ports[2]!.capture?.packets ?? 0;
-  await until('copies written', () => written() > 100, 60_000);
-  await until('a standby prepared', () => prepared > 0, 60_000);
+  await until('copies written', () => written() > 100, EVENT_WAIT_MS);
+  await until('a standby prepared', () => prepared > 0, EVENT_WAIT_MS);
   const pid = sup.childPid()!;
   const before = new Set(sequenceFiles(dir, 'shadow.pcapng'));
   process.kill(pid, 'SIGKILL');
-  await until('taken over', () => sup.restartCount() === 1 && sup.state === 'running' && sup.childPid() !== pid, 60_000);
+  await until('taken over', () => sup.restartCount() === 1 && sup.state === 'running' && sup.childPid() !== pid, EVENT_WAIT_MS);
   const base = written();
-  await until('copies written after the takeover', () => written() > base + 100, 60_000);
+  await until('copies written after the takeover', () => written() > base + 100, EVENT_WAIT_MS);
   await sup.stop();
   t.deepEqual(ready, [false, true], 'the second data plane was the standby');
   const added = sequenceFiles(dir, 'shadow.pcapng').filter((f) => !before.has(f));
   t.true(added.length >= 1, 'new files');
-  const rows = (await Promise.all(added.map((f) => decodeFields(f, ['ip.dst'])))).flat();
+  const rows = (await readFiles(added, ['ip.dst'])).flat();
   t.true(rows.length >= 100 && rows.every((r) => r['ip.dst']![0] === '10.99.2.2'), `${rows.length} copies in the new files`);
 });
 
 test.serial('a capture path that cannot be written fails the start, saying which port and why', async (t) => {
   const skip = missingBuild();
   if (skip) return t.fail(skip);
-  const dir = tmp(t);
-  const input = join(dir, 'in.pcap');
-  writePcap(input, frames(10, 100));
-  // A regular file where the capture's directory should be.
+  const { dir, sup } = captureRun(t, 'bad', { count: 10, payload: 100 }, { path: 'not-a-dir/shadow.pcapng' }, { pps: 100 },
+    { backoff: { initialMs: 60_000, jitter: 0 } });
+  // A regular file where the capture's directory should be (before the start: the config only names it).
   writePcap(join(dir, 'not-a-dir'), []);
-  const config = captureConfig(dir, input, { path: 'not-a-dir/shadow.pcapng' }, { pps: 100 });
-  const sup = makeSupervisor(`st_capbad_${process.pid}`, config, { backoff: { initialMs: 60_000, jitter: 0 } });
-  t.teardown(() => sup.stop());
   let err: { code?: string; field?: string; message?: string } | undefined;
   try {
     await sup.start();

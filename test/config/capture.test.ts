@@ -7,7 +7,7 @@
 import test from 'ava';
 import { checkConfig, validateConfig } from '../../src/config/load.js';
 import { capturePathProblem, deviceSpec } from '../../src/config/capture.js';
-import { compilePlan } from '../../src/dataplane/compile.js';
+import { compileStartPlan } from '../../src/dataplane/start-plan.js';
 
 type Obj = Record<string, unknown>;
 
@@ -69,10 +69,10 @@ test('a capture section: defaults filled, devargs built, the path taken from run
   t.deepEqual({ snaplen: cap.snaplen, ring: cap.ring }, { snaplen: 65000, ring: 4096 });
   const spec = 'net_stcap0,path=/var/lib/shadowtap/shadow-%Y%m%d-%H%M%S.pcapng,snaplen=65000,ring=4096,size=500000,seconds=3600,count=24';
   t.is(deviceSpec(config.ports[2]!, config.run_dir), spec);
-  const plan = compilePlan(config, { filePrefix: 'st_capcfg', nproc: 2 });
+  const plan = compileStartPlan(config, { filePrefix: 'st_capcfg', nproc: 2 });
   t.true(plan.ealArgs.includes(spec), plan.ealArgs.join(' '));
   t.is(plan.devices[2], spec, 'a standby hot-plugs the capture with its arguments');
-  t.is(plan.plan.ports[2]!.device, 'net_stcap0', 'the ethdev is looked up by name');
+  t.is(plan.native.ports[2]!.device, 'net_stcap0', 'the ethdev is looked up by name');
   // An absolute path is kept; no rotation: 0s.
   const abs = validateConfig(base({ path: '/srv/caps/x.pcapng' }));
   t.is(deviceSpec(abs.ports[2]!, abs.run_dir), 'net_stcap0,path=/srv/caps/x.pcapng,snaplen=65000,ring=4096,size=0,seconds=0,count=0');

@@ -103,7 +103,7 @@ test('allow: accepts exactly the kind it names, and the plan states it', (t) => 
   const colliding = { ipv4: [{ from: '10.0.0.0/16', to: '10.99.0.0/16' }, { from: '10.1.0.0/16', to: '10.99.0.0/16', allow: ['colliding'] }] };
   const r = checkConfig(config(colliding));
   t.deepEqual(r.problems, []);
-  const plan = r.policy!.plan;
+  const plan = r.policy!.report;
   t.true(plan.warnings.some((w) => w.path === 'translate.ipv4[1].to' && /^colliding map accepted by allow: \[colliding\]: shadow range 10\.99\.0\.0\/16 overlaps/.test(w.message)), JSON.stringify(plan.warnings));
   t.true(plan.explain.includes('  translate.ipv4[1].to: colliding map accepted (allow: [colliding])'), plan.explain.join('\n'));
   // The wrong kind does not help.
@@ -154,6 +154,6 @@ test.serial('nested from prefixes through the real data plane: the longest prefi
     const got = rows.map((r) => [r['ip.src']?.[0] ?? r['ipv6.src']?.[0], r['ip.dst']?.[0] ?? r['ipv6.dst']?.[0]]);
     t.deepEqual(got, expected, order);
     // The compiler's plan and the offline checker agree with the data plane.
-    t.is(compilePolicy(run.config).plan.counts.map4, 3);
+    t.is(compilePolicy(run.config).report.counts.map4, 3);
   }
 });

@@ -12,7 +12,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compilePlan } from '../../src/dataplane/compile.js';
+import { compileStartPlan } from '../../src/dataplane/start-plan.js';
 import type { NativeStats } from '../../src/dataplane/native-types.js';
 import { ether, ipv4, tcp, udp } from '../../src/pcap/build.js';
 import { writePcap } from '../../src/pcap/pcap.js';
@@ -59,11 +59,11 @@ t(`a real server behind a tap shadow port answers the mirrored SYN: shadow hands
         { name: 'shadow0', device: `net_tap0,iface=${iface}`, role: 'shadow' },
       ],
     });
-    const { ealArgs, plan } = compilePlan(config, { filePrefix: prefix, nproc: 2, programName: 'shadowtap-test' });
+    const { ealArgs, native: startPlan } = compileStartPlan(config, { filePrefix: prefix, nproc: 2, programName: 'shadowtap-test' });
     const h = new HostChannel(prefix);
     host = h;
     await h.waitFor('hello', null, 30_000);
-    h.send({ type: 'start', id: 1, ealArgs, plan, policy: compilePolicy(config).native });
+    h.send({ type: 'start', id: 1, ealArgs, plan: startPlan, policy: compilePolicy(config).native });
     await h.waitFor('started', 1, 60_000);
 
     // The replica: the tap in its own namespace, with the shadow addresses and MACs.

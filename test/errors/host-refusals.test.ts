@@ -16,7 +16,7 @@ async function refusedStart(t: { teardown(fn: () => Promise<void>): void }, tag:
   const h = new HostUnderTest(tag, { lcores });
   t.teardown(() => h.kill());
   await h.hello();
-  const err = await h.refused({ type: 'start', id: 1, ealArgs: h.ealArgs(), plan: h.plan({ workerLcores }) }, 'started');
+  const err = await h.refused({ type: 'start', id: 1, ealArgs: h.ealArgs(), plan: h.startPlan({ workerLcores }) }, 'started');
   return { err, exit: await h.exitCode(), runtimeDirGone: h.runtimeDirGone() };
 }
 
@@ -60,7 +60,7 @@ test('a second start in one host: ST_ERR_DATAPLANE_STATE, the running data plane
   await h.hello();
   await h.start();
   const before = await h.flowing();
-  const err = await h.refused({ type: 'start', id: 7, ealArgs: h.ealArgs(), plan: h.plan() }, 'started');
+  const err = await h.refused({ type: 'start', id: 7, ealArgs: h.ealArgs(), plan: h.startPlan() }, 'started');
   t.is(err.code, 'ST_ERR_DATAPLANE_STATE');
   t.regex(err.message, /cannot start: the data plane is running; one start per process/);
   // Still running: packets keep arriving and copies keep leaving (flowing() throws otherwise).
@@ -88,7 +88,7 @@ test('a policy or an rte_flow request before start: ST_ERR_DATAPLANE_STATE, and 
   t.is(flush.code, 'ST_ERR_DATAPLANE_STATE');
   t.regex(flush.message, /cannot flush rte_flow rules: the data plane is idle/);
   // The refusals consumed nothing: this process can still start, once.
-  await h.start(h.plan(), p);
+  await h.start(h.startPlan(), p);
   const s = await h.flowing();
   t.true(s.mirrorPackets > 0);
   await h.channel.stop();

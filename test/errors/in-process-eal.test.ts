@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { IDLE, MODE, ROLE, UNMAPPED, type NativePlan } from '../../src/dataplane/native-types.js';
+import { IDLE, MODE, ROLE, UNMAPPED, type NativeStartPlan } from '../../src/dataplane/native-types.js';
 import { loadNative } from '../../src/native/loader.js';
 import { defaultProfiles } from '../../src/offload/profiles.js';
 import { renderSimProfile } from '../../src/offload/sim-profile.js';
@@ -43,8 +43,8 @@ function simVdev(t: { teardown(fn: () => void): void }): string {
   return `net_shadowsim0,profile=${profile}`;
 }
 
-function plan(): NativePlan {
-  const port = (name: string, device: string, role: number, egress: number): NativePlan['ports'][number] => ({
+function plan(): NativeStartPlan {
+  const port = (name: string, device: string, role: number, egress: number): NativeStartPlan['ports'][number] => ({
     name, device, role, egress, rxDesc: 256, txDesc: 256, promiscuous: false, rxPps: 1000,
   });
   return {

@@ -48,7 +48,7 @@ test('an encapsulation the data plane refuses: ST_ERR_ENCAP naming the target fi
   const h = new HostUnderTest('encap');
   t.teardown(() => h.kill());
   await h.hello();
-  await h.start(h.plan(), gen(1));
+  await h.start(h.startPlan(), gen(1));
   const before = await h.flowing();
   const cases: [Partial<NativeTarget>, string, RegExp][] = [
     [{ outerSrc: vxlan({ outerSrc: new Uint8Array(16) }).outerSrc.map((_, i) => (i === 0 ? 224 : i === 3 ? 1 : 0)) }, 'targets[0].outer_src', /outer source address is multicast: expected a unicast address/],
@@ -77,7 +77,7 @@ test('a classifier larger than EAL memory: ST_ERR_NOMEM naming the session and m
   const h = new HostUnderTest('acl-nomem', { memoryMb: 168 });
   t.teardown(() => h.kill());
   await h.hello();
-  await h.start(h.plan(), gen(1));
+  await h.start(h.startPlan(), gen(1));
   const before = await h.flowing();
   // 8192 rules with arbitrary /16 sources and port ranges (seeded): far more
   // classifier than -m 168 leaves after the two map tables (64 MiB each), the

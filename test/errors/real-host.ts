@@ -6,7 +6,7 @@
  * file prefix of its own; kill() always removes it, its runtime directory and
  * its scratch directory.
  */
-import type { NativePlan, NativePolicy, NativeStats } from '../../src/dataplane/native-types.js';
+import type { NativeStartPlan, NativePolicy, NativeStats } from '../../src/dataplane/native-types.js';
 import { IDLE, MODE, ROLE, UNMAPPED } from '../../src/dataplane/native-types.js';
 import { mac } from '../../src/pcap/build.js';
 import { buildDemoFrames } from '../../src/tools/gen-demo-capture.js';
@@ -36,8 +36,8 @@ export class HostUnderTest extends TestHost {
   }
 
 /** Replay paced at 2000 packets/s: traffic that keeps flowing without taking a core. */
-  plan(over: Partial<NativePlan> = {}): NativePlan {
-    const port = (name: string, device: string, role: number, egress: number, rxPps = 0): NativePlan['ports'][number] => ({
+  startPlan(over: Partial<NativeStartPlan> = {}): NativeStartPlan {
+    const port = (name: string, device: string, role: number, egress: number, rxPps = 0): NativeStartPlan['ports'][number] => ({
       name, device, role, egress, rxDesc: 256, txDesc: 256, promiscuous: false, rxPps,
     });
     return {
@@ -63,8 +63,8 @@ export class HostUnderTest extends TestHost {
   }
 
   /** Send 'start' and wait for 'started'. */
-  start(plan: NativePlan = this.plan(), policy?: NativePolicy) {
-    return this.startWith(this.ealArgs(), plan, policy);
+  start(startPlan: NativeStartPlan = this.startPlan(), policy?: NativePolicy) {
+    return this.startWith(this.ealArgs(), startPlan, policy);
   }
 
   /**

@@ -6,7 +6,7 @@
  * a translation written here from the documented rules (rewrite_frame.h's
  * header comment), with every checksum recomputed from scratch by the builder.
  */
-import { IDLE, MODE, ROLE, UNMAPPED, DROP_REASONS, ANOMALIES, type Anomaly, type DropReason, type NativePlan, type NativeStats, type NativePortInfo } from '../../src/dataplane/native-types.js';
+import { IDLE, MODE, ROLE, UNMAPPED, DROP_REASONS, ANOMALIES, type Anomaly, type DropReason, type NativeStartPlan, type NativeStats, type NativePortInfo } from '../../src/dataplane/native-types.js';
 import { ip4, ip4ToString, ip6, ip6ToString, IPPROTO, mac, parseFrame, recomputeChecksums, internetChecksum } from '../../src/pcap/build.js';
 import { readFrames, TestHost } from './host.js';
 import { dnsRef } from './dns-ref.js';
@@ -54,15 +54,15 @@ function u32(addr: string): number {
   return ip4(addr).readUInt32BE(0);
 }
 
-export function nativeMaps(t: Pick<Translation, 'map4' | 'map6'>): Pick<NativePlan, 'map4' | 'map6'> {
+export function nativeMaps(t: Pick<Translation, 'map4' | 'map6'>): Pick<NativeStartPlan, 'map4' | 'map6'> {
   return {
     map4: t.map4.map((m) => ({ from: u32(m.from), to: u32(m.to), len: m.len })),
     map6: t.map6.map((m) => ({ from: new Uint8Array(ip6(m.from)), to: new Uint8Array(ip6(m.to)), len: m.len })),
   };
 }
 
-export function buildPlan(t: Translation): NativePlan {
-  const port = (name: string, device: string, role: number, egress: number): NativePlan['ports'][number] => ({
+export function buildPlan(t: Translation): NativeStartPlan {
+  const port = (name: string, device: string, role: number, egress: number): NativeStartPlan['ports'][number] => ({
     name,
     device,
     role,
@@ -119,10 +119,10 @@ export async function runDataplane(opts: RunOptions): Promise<RunResult> {
     quiet: false,
     vdevs: [`net_pcap0,rx_pcap=${inputPath}`, `net_pcap1,tx_pcap=${productionPath}`, `net_pcap2,tx_pcap=${shadowPath}`],
   });
-  const plan = buildPlan(tr);
+  const startPlan = buildPlan(tr);
   const dispose = (): void => host.dispose();
   try {
-    const started = await host.launch(ealArgs, plan);
+    const started = await host.launch(ealArgs, startPlan);
     await host.settle(n, { timeoutMs, exact: true });
     // The host must still answer after the whole input (malformed frames included).
     const stats = await host.stats();

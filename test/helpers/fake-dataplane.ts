@@ -13,7 +13,7 @@ import { SESSION_DROP_REASONS, type NativePortInfo, type SessionDropReason } fro
 import type { PlanInput } from '../../src/offload/port-facts.js';
 import { PolicyError, stError } from '../../src/errors.js';
 import { requireWholePolicy, type ApplyOptions } from '../../src/services/policy.js';
-import { compilePolicy, type CompiledPolicy, type PolicyPlan } from '../../src/policy/compile.js';
+import { compilePolicy, type CompiledPolicy, type PolicyReport } from '../../src/policy/compile.js';
 import { zeroStats } from '../../src/supervisor/stats.js';
 import type { PolicyView, SessionsView, SupervisorStats, SupervisorStatus } from '../../src/supervisor/supervisor.js';
 
@@ -35,7 +35,7 @@ export interface FakeDataplane {
   policyView(): PolicyView;
   configInForce(): Config;
   sessionStats(): SessionsView;
-  validatePolicy(section: unknown): Promise<PolicyPlan>;
+  validatePolicy(section: unknown): Promise<PolicyReport>;
   applyPolicy(section: unknown, options?: ApplyOptions): Promise<PolicyView>;
   planInput(): PlanInput | null;
 }
@@ -50,7 +50,7 @@ export const FAKE_CONFIG_INPUT = {
 };
 
 /** Counters the fake reports: session i gets (i + 1) * 100 matched, rule j of it (j + 1) * 10 hits. */
-function fakeSessions(plan: PolicyPlan, generation: number): SessionsView {
+function fakeSessions(plan: PolicyReport, generation: number): SessionsView {
   return {
     generation,
     live: true,
@@ -135,7 +135,7 @@ export function fakeDataplane(overrides: Partial<SupervisorStatus> = {}, configI
         applyMs,
         source,
         policy: policySection(this.config),
-        plan: this.compiled.plan,
+        plan: this.compiled.report,
       };
     },
     configInForce() {
@@ -145,12 +145,12 @@ export function fakeDataplane(overrides: Partial<SupervisorStatus> = {}, configI
       return this.hasConfig ? { config: this.config, policy: this.compiled.native, ports: this.livePorts } : null;
     },
     sessionStats() {
-      return fakeSessions(this.compiled.plan, this.compiled.native.generation);
+      return fakeSessions(this.compiled.report, this.compiled.native.generation);
     },
     async validatePolicy(section) {
       const checked = checkPolicyUpdate(this.config, section, { source: 'policy' });
       if (!checked.config) throw new PolicyError(checked.problems);
-      return compilePolicy(checked.config, { generation: this.compiled.native.generation + 1, slots: this.compiled.slots }).plan;
+      return compilePolicy(checked.config, { generation: this.compiled.native.generation + 1, slots: this.compiled.slots }).report;
     },
     async applyPolicy(section, options = {}) {
       // The service's own rules for what a replacement must be and replace.

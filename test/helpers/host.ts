@@ -27,7 +27,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NativeBinding, NativePlan, NativePolicy, NativePolicyStats, NativeStats } from '../../src/dataplane/native-types.js';
+import type { NativeBinding, NativeStartPlan, NativePolicy, NativePolicyStats, NativeStats } from '../../src/dataplane/native-types.js';
 import type { FromHost, ToHost, WireError } from '../../src/dataplane/protocol.js';
 import { readPcap, writePcap } from '../../src/pcap/pcap.js';
 import type { NativeFaultTable } from '../../src/faults/native-types.js';
@@ -282,8 +282,8 @@ export class TestHost {
   }
 
   /** Send 'start' (id 1) and wait for 'started'. */
-  async startWith(ealArgs: string[], plan: NativePlan, policy?: NativePolicy, faults?: NativeFaultTable): Promise<Extract<FromHost, { type: 'started' }>> {
-    const msg: Extract<ToHost, { type: 'start' }> = { type: 'start', id: 1, ealArgs, plan };
+  async startWith(ealArgs: string[], startPlan: NativeStartPlan, policy?: NativePolicy, faults?: NativeFaultTable): Promise<Extract<FromHost, { type: 'started' }>> {
+    const msg: Extract<ToHost, { type: 'start' }> = { type: 'start', id: 1, ealArgs, plan: startPlan };
     if (policy) msg.policy = policy;
     if (faults) msg.faults = faults;
     this.channel.send(msg);
@@ -291,10 +291,10 @@ export class TestHost {
   }
 
   /** fork, hello, start. */
-  async launch(ealArgs: string[], plan: NativePlan, policy?: NativePolicy): Promise<Extract<FromHost, { type: 'started' }>> {
+  async launch(ealArgs: string[], startPlan: NativeStartPlan, policy?: NativePolicy): Promise<Extract<FromHost, { type: 'started' }>> {
     this.fork();
     await this.hello();
-    return this.startWith(ealArgs, plan, policy);
+    return this.startWith(ealArgs, startPlan, policy);
   }
 
   stats(): Promise<NativeStats> {

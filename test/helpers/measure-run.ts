@@ -7,7 +7,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compilePlan } from '../../src/dataplane/compile.js';
+import { compileStartPlan } from '../../src/dataplane/start-plan.js';
 import type { NativeDetection, NativeMeasureStats } from '../../src/dataplane/measure-types.js';
 import type { NativeStats } from '../../src/dataplane/native-types.js';
 import type { Config } from '../../src/config/schema.js';
@@ -65,12 +65,12 @@ export async function runMeasured(opts: {
         },
       ],
     });
-    const { ealArgs, plan } = compilePlan(config, { filePrefix: prefix, nproc: 2, programName: 'shadowtap-test' });
+    const { ealArgs, native: startPlan } = compileStartPlan(config, { filePrefix: prefix, nproc: 2, programName: 'shadowtap-test' });
     const compiled = compilePolicy(config);
     const h = new HostChannel(prefix);
     host = h;
     await h.waitFor('hello', null, 30_000);
-    h.send({ type: 'start', id: 1, ealArgs, plan, policy: compiled.native });
+    h.send({ type: 'start', id: 1, ealArgs, plan: startPlan, policy: compiled.native });
     await h.waitFor('started', 1, 60_000);
     const detections: NativeDetection[] = [];
     const want = opts.frames.length;

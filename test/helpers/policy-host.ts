@@ -10,7 +10,7 @@
  */
 import {
   ENCAP, IDLE, MODE, ROLE, RULE_ACTION, SAMPLE_MODE, UNMAPPED, UNMAPPED_RULE,
-  type NativeFwRule, type NativePlan, type NativePolicy, type NativePolicyStats, type NativeRule,
+  type NativeFwRule, type NativeStartPlan, type NativePolicy, type NativePolicyStats, type NativeRule,
   type NativeSession, type NativeStats, type NativeTarget,
 } from '../../src/dataplane/native-types.js';
 import type { FromHost } from '../../src/dataplane/protocol.js';
@@ -179,8 +179,8 @@ export class PolicyHost extends TestHost {
     this.shadowPaths = [this.path('shadow-0.pcap'), this.path('shadow-1.pcap')];
   }
 
-  plan(): NativePlan {
-    const port = (name: string, device: string, role: number, egress: number, rxPps = 0): NativePlan['ports'][number] => ({
+  startPlan(): NativeStartPlan {
+    const port = (name: string, device: string, role: number, egress: number, rxPps = 0): NativeStartPlan['ports'][number] => ({
       name, device, role, egress, rxDesc: 512, txDesc: 512, promiscuous: false, rxPps,
     });
     const nShadow = this.opts.shadowPorts ?? 2;
@@ -218,7 +218,7 @@ export class PolicyHost extends TestHost {
   async start(): Promise<Extract<FromHost, { type: 'started' }>> {
     this.fork();
     await this.hello();
-    return this.startWith(this.ealArgs(), this.plan(), this.opts.policy, this.opts.faults);
+    return this.startWith(this.ealArgs(), this.startPlan(), this.opts.policy, this.opts.faults);
   }
 
   /** Wait for a reply; an 'error' reply with the same id is thrown as an Error carrying code and field. */

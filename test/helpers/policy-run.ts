@@ -1,7 +1,7 @@
 /**
  * End-to-end policy runs through the whole TypeScript path and the REAL
  * data plane: a configuration (YAML-shaped object, policy keys included) is
- * validated and compiled exactly as `shadowtap run` does it (compilePlan for
+ * validated and compiled exactly as `shadowtap run` does it (compileStartPlan for
  * the EAL arguments and the plan, compilePolicy for the NativePolicy), then a
  * data-plane host (the harness's TestHost, host.ts) is forked and started
  * with both, fed a capture on net_pcap vdevs, and stopped once its counters
@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { validateConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { compilePlan } from '../../src/dataplane/compile.js';
+import { compileStartPlan } from '../../src/dataplane/start-plan.js';
 import type { NativePolicy, NativePolicyStats, NativeStats } from '../../src/dataplane/native-types.js';
 import { compilePolicy, type CompiledPolicy } from '../../src/policy/compile.js';
 import { writePcap } from '../../src/pcap/pcap.js';
@@ -91,9 +91,9 @@ export async function runConfig(opts: ConfigRunOptions): Promise<ConfigRun> {
   const nShadow = opts.shadowPorts ?? 1;
   try {
     const config = testConfig(dir, opts.policy, nShadow, opts.memoryMb, opts);
-    const { ealArgs, plan } = compilePlan(config, { filePrefix: prefix, nproc: 2, programName: 'shadowtap-test' });
+    const { ealArgs, native: startPlan } = compileStartPlan(config, { filePrefix: prefix, nproc: 2, programName: 'shadowtap-test' });
     const compiled = compilePolicy(config);
-    await host.launch(ealArgs, plan, compiled.native);
+    await host.launch(ealArgs, startPlan, compiled.native);
     const stats = await host.settle(opts.frames.length, { timeoutMs: opts.timeoutMs ?? 60_000 });
     const policyStats = await host.policyStats();
     await host.stop();
@@ -120,7 +120,7 @@ export async function runConfig(opts: ConfigRunOptions): Promise<ConfigRun> {
 
 /** Session counters of a run, by session id (slots resolved through the compiled plan). */
 export function sessionCounters(run: Pick<ConfigRun, 'compiled' | 'policyStats'>, id: number) {
-  const s = run.compiled.plan.sessions.find((x) => x.id === id);
+  const s = run.compiled.report.sessions.find((x) => x.id === id);
   if (!s) throw new Error(`no session ${id} in the plan`);
   const c = run.policyStats.sessions[s.slot];
   if (!c) throw new Error(`no counters for session ${id} (slot ${s.slot})`);

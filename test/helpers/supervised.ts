@@ -83,6 +83,19 @@ export function processExists(pid: number): boolean {
   }
 }
 
+/**
+ * How long a test waits for something that will happen (a start, a restart,
+ * a standby taking over, copies written): long enough for this 2-core
+ * machine at load 30, where one data-plane start can take tens of seconds.
+ * Such a wait is not a speed assertion; a test that bounds a time asserts
+ * that bound separately and generously. A test that waits this long raises
+ * its own ava timeout past it (t.timeout(EVENT_WAIT_MS + ...)).
+ */
+export const EVENT_WAIT_MS = 300_000;
+
+/** The supervisor's start timeout (hello, start, standby prepare) for tests that wait with EVENT_WAIT_MS. */
+export const START_WAIT_MS = 180_000;
+
 export async function until(what: string, cond: () => boolean, timeoutMs = 20_000, stepMs = 50): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {

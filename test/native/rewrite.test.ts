@@ -1,6 +1,6 @@
 /**
  * Runs the standalone C test of the header-rewrite module
- * (native/test/rewrite_test.c) twice: the plain build (build/st_rewrite_test,
+ * (native/test/rewrite_test.c and its parts, rewrite_test.h) twice: the plain build (build/st_rewrite_test,
  * the optimised objects the addon uses) and the sanitized build
  * (build/sanitize/st_rewrite_test, AddressSanitizer and UndefinedBehaviorSanitizer,
  * aborting at the first report). Frames built byte by byte, compared with a

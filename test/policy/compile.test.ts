@@ -50,7 +50,7 @@ const ANY = { action: 0, ethertype: 0, ethertypeMask: 0, vlan: [0, 4096], ipVers
 
 test('no sessions: one default session, production rx to every shadow port, accept all, the skeleton\'s translation', (t) => {
   const c = cfg({ translate: { ipv4: [{ from: '10.0.0.0/16', to: '10.99.0.0/16' }], ipv6: [{ from: 'fd00::/16', to: 'fd99::/16' }], hosts: [{ from: '10.0.1.5', to: '10.98.0.5' }] } });
-  const { native, plan } = compilePolicy(c, { generation: 7 });
+  const { native, report: plan } = compilePolicy(c, { generation: 7 });
   t.is(native.generation, 7);
   t.is(native.sessions.length, 1);
   const s = native.sessions[0]!;
@@ -124,7 +124,7 @@ test('sample thresholds: round(pct / 100 * 2^32), clamped; 100 % is "all"', (t) 
 });
 
 test('a rule expands into the product of its addresses and ports; IPv4 as IPv4-mapped IPv6, length + 96', (t) => {
-  const { native, plan } = compilePolicy(cfg({
+  const { native, report: plan } = compilePolicy(cfg({
     sessions: [{ id: 1, filters: [{ protocol: 'tcp', src: ['10.0.0.0/16', '10.1.2.3'], dst_ports: [80, '8000-8080'] }] }],
   }));
   t.is(native.rules.length, 4);
@@ -198,7 +198,7 @@ test('application classes expand into either-direction port rules, combined with
 
 test('counter slots stay with session ids and rule ids across updates; freed slots are reused last', (t) => {
   const one = compilePolicy(cfg({ sessions: [{ id: 1, filters: [{ id: 'web', protocol: 'tcp' }, { id: 'dns', app: 'dns' }] }, { id: 2 }] }));
-  const slotsOf = (p: typeof one) => Object.fromEntries(p.plan.sessions.map((s) => [s.id, { slot: s.slot, rules: Object.fromEntries(s.rules.map((r) => [r.id, r.slots])) }]));
+  const slotsOf = (p: typeof one) => Object.fromEntries(p.report.sessions.map((s) => [s.id, { slot: s.slot, rules: Object.fromEntries(s.rules.map((r) => [r.id, r.slots])) }]));
   const before = slotsOf(one);
   t.deepEqual(before, { 1: { slot: 0, rules: { web: [0], dns: [1, 2, 3, 4] } }, 2: { slot: 1, rules: { all: [5] } } });
   // A new session above, a new rule above, session 2 gone.
@@ -220,12 +220,12 @@ test('counter slots stay with session ids and rule ids across updates; freed slo
 });
 
 test('rules without ids are known by position', (t) => {
-  const { plan } = compilePolicy(cfg({ sessions: [{ id: 4, filters: [{ protocol: 'tcp' }, { protocol: 'udp' }] }] }));
+  const { report: plan } = compilePolicy(cfg({ sessions: [{ id: 4, filters: [{ protocol: 'tcp' }, { protocol: 'udp' }] }] }));
   t.deepEqual(plan.sessions[0]!.rules.map((r) => r.id), ['1', '2']);
 });
 
 test('targets: VLAN, VXLAN and GENEVE fields, default UDP ports and MACs, IPv6 outer', (t) => {
-  const { native, plan } = compilePolicy(validateConfig(policyBase()));
+  const { native, report: plan } = compilePolicy(validateConfig(policyBase()));
   const [local, remote, remote6, plain] = native.targets;
   t.deepEqual([local!.encap, local!.vlanId, local!.vlanPcp, local!.ports], [ENCAP.vlan, 100, 3, [2]]);
   t.is(remote!.encap, ENCAP.vxlan);
@@ -253,7 +253,7 @@ test('targets: VLAN, VXLAN and GENEVE fields, default UDP ports and MACs, IPv6 o
 });
 
 test('security rules: expanded, allow = accept, deny = reject, the default carried', (t) => {
-  const { native, plan } = compilePolicy(validateConfig(policyBase()));
+  const { native, report: plan } = compilePolicy(validateConfig(policyBase()));
   t.true(native.fwEnabled);
   t.is(native.fwDefault, RULE_ACTION.reject);
   t.deepEqual(native.fwRules.map((r) => [r.action, r.ipVersion, r.proto, r.dstLen, r.srcLen, r.dportLo, r.dportHi]), [
@@ -266,7 +266,7 @@ test('security rules: expanded, allow = accept, deny = reject, the default carri
 });
 
 test('warnings: a rule covered by an earlier one is shadowed; a partial overlap with another action is named', (t) => {
-  const { plan } = compilePolicy(cfg({
+  const { report: plan } = compilePolicy(cfg({
     sessions: [{
       id: 1,
       filters: [
@@ -287,7 +287,7 @@ test('warnings: a rule covered by an earlier one is shadowed; a partial overlap 
 });
 
 test('no warnings for disjoint rules, nor across sessions', (t) => {
-  const { plan } = compilePolicy(cfg({
+  const { report: plan } = compilePolicy(cfg({
     sessions: [
       { id: 1, filters: [{ protocol: 'tcp', dst_ports: 80 }, { protocol: 'tcp', dst_ports: 81 }, { protocol: 'udp' }, { src: 'fd00::/16' }] },
       { id: 2, filters: [{ protocol: 'tcp', dst_ports: 80 }] },
@@ -318,7 +318,7 @@ test('renderFilter reads like the rule', (t) => {
 });
 
 test('explanations: one line per session, target and rule', (t) => {
-  const { plan } = compilePolicy(validateConfig(policyBase()));
+  const { report: plan } = compilePolicy(validateConfig(policyBase()));
   t.is(plan.explain[0], '2 sessions, evaluated by priority then id; every accepting session mirrors a packet (match: all)');
   t.true(plan.explain.includes('target remote: shadow1, vxlan vni 4242 192.0.2.10 -> 192.0.2.1 udp/4789 ttl 32'));
   t.true(plan.explain.includes('session 10 (priority 5, web): from prod-in rx, prod-out both to target remote; 12.5% per packet, snaplen 128, at most 1000 pps, at most 10000000 bit/s'));
@@ -334,7 +334,7 @@ test('a 1,000-rule policy compiles quickly, with stable slots on recompile', (t)
   const a = compilePolicy(c);
   const ms = performance.now() - t0;
   t.is(a.native.rules.length, 1000);
-  t.deepEqual(a.plan.warnings, []);
+  t.deepEqual(a.report.warnings, []);
   t.true(ms < 5000, `compile took ${ms.toFixed(0)} ms`);
   t.log(`1,000-rule policy compiled in ${ms.toFixed(1)} ms`);
   const b = compilePolicy(c, { slots: a.slots, generation: 2 });

@@ -53,25 +53,25 @@ function snap(generation: number, sessions: Record<number, NativeSessionStats>, 
 test('per-session counters: summed over classifier rules, monotonic across restarts, baselines for reused slots', (t) => {
   const c = new PolicyCounters();
   const p1 = compilePolicy(cfg([{ id: 1, filters: [{ id: 'dns', app: 'dns' }] }, { id: 2 }]));
-  c.committed(p1.plan, [], []);
+  c.committed(p1.report, [], []);
   // session 1 slot 0 (rules 0..3), session 2 slot 1 (rule 4)
   c.snapshot(snap(1, { 0: sess(10), 1: sess(5) }, { 0: 4, 1: 3, 2: 2, 3: 1, 4: 5 }));
-  let v = c.view(p1.plan);
+  let v = c.view(p1.report);
   t.deepEqual(v.map((s) => [s.id, s.matched, s.mirroredBytes, s.dropped.rate, s.rules.map((r) => [r.id, r.hits])]), [
     [1, 10, 1000, 1, [['dns', 10]]],
     [2, 5, 500, 1, [['all', 5]]],
   ]);
   // The child dies and a new one starts from zero: totals carry on.
-  c.childGone(p1.plan);
+  c.childGone(p1.report);
   c.snapshot(snap(1, { 0: sess(1), 1: sess(2) }, { 0: 1, 4: 2 }));
-  v = c.view(p1.plan);
+  v = c.view(p1.report);
   t.deepEqual(v.map((s) => [s.id, s.matched, s.dropped.rate, s.rules[0]!.hits]), [[1, 11, 2, 11], [2, 7, 2, 7]]);
   // Session 2 is removed; session 3 is added and takes a fresh slot that still holds old counts.
   const p2 = compilePolicy(cfg([{ id: 1, filters: [{ id: 'dns', app: 'dns' }] }, { id: 3 }]), { slots: p1.slots, generation: 2 });
   c.snapshot(snap(1, { 0: sess(1), 1: sess(2), 2: sess(40) }, { 0: 1, 4: 2, 5: 30 }));
-  c.committed(p2.plan, p2.freshSessionSlots, p2.freshRuleSlots);
+  c.committed(p2.report, p2.freshSessionSlots, p2.freshRuleSlots);
   c.snapshot(snap(2, { 0: sess(3), 1: sess(2), 2: sess(45) }, { 0: 3, 4: 2, 5: 36 }));
-  v = c.view(p2.plan);
+  v = c.view(p2.report);
   t.deepEqual(v.map((s) => [s.id, s.slot, s.matched, s.rules[0]!.hits]), [[1, 0, 13, 13], [3, 2, 5, 6]]);
 });
 

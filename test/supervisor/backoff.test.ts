@@ -2,6 +2,11 @@
  * The supervisor's restart policy, driven by a stand-in host process that
  * speaks the protocol but has no data plane (it makes no claim about
  * packets: only about when the supervisor restarts what).
+ *
+ * The delays asserted are the ones the supervisor announces (its
+ * `restarting` events), never measured ones; the waits for restarts to
+ * happen are EVENT_WAIT_MS, long enough for a machine at load 30, where a
+ * fork of the stand-in can take seconds.
  */
 import test from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +16,7 @@ import pino from 'pino';
 import { validateConfig } from '../../src/config/load.js';
 import { backoffDelay, DEFAULT_BACKOFF } from '../../src/supervisor/lifecycle.js';
 import { Supervisor, type SupervisorOptions } from '../../src/supervisor/supervisor.js';
-import { processExists, until } from '../helpers/supervised.js';
+import { EVENT_WAIT_MS, processExists, until } from '../helpers/supervised.js';
 
 const STAND_IN = `
 const crashAfter = Number(process.env.FAKE_CRASH_AFTER_MS ?? -1);
@@ -53,7 +58,8 @@ const config = validateConfig({
   ],
 });
 
-function standIn(t: { teardown(fn: () => void): void }, env: Record<string, string>, over: Partial<SupervisorOptions> = {}) {
+function standIn(t: { teardown(fn: () => void): void; timeout(ms: number): void }, env: Record<string, string>, over: Partial<SupervisorOptions> = {}) {
+  t.timeout(EVENT_WAIT_MS + 30_000);
   const dir = mkdtempSync(join(tmpdir(), 'st-standin-'));
   const hostPath = join(dir, 'host.mjs');
   writeFileSync(hostPath, STAND_IN);
@@ -80,7 +86,7 @@ test('restart delays double up to the maximum', async (t) => {
   const delays: number[] = [];
   sup.on('restarting', (e) => delays.push(e.delayMs));
   await sup.start();
-  await until('five restarts', () => delays.length >= 5, 10_000, 10);
+  await until('five restarts', () => delays.length >= 5, EVENT_WAIT_MS, 10);
   await sup.stop();
   t.deepEqual(delays.slice(0, 5), [40, 80, 160, 250, 250]);
   t.true(sup.status().restarts >= 4);
@@ -114,7 +120,7 @@ test('restart delays are jittered around the doubling schedule (seeded)', async 
   const delays: number[] = [];
   sup.on('restarting', (e) => delays.push(e.delayMs));
   await sup.start();
-  await until('five restarts', () => delays.length >= 5, 10_000, 10);
+  await until('five restarts', () => delays.length >= 5, EVENT_WAIT_MS, 10);
   await sup.stop();
   // The same seed, drawn independently: base * (1 + 0.2 * (2r - 1)), rounded.
   const r = seeded(7);
@@ -128,12 +134,13 @@ test('restart delays are jittered around the doubling schedule (seeded)', async 
 });
 
 test('a child that ran long enough resets the delay', async (t) => {
-  // Each child runs 400 ms against a 100 ms reset threshold: a loaded machine delaying the start answer cannot make it look short.
-  const sup = standIn(t, { FAKE_CRASH_AFTER_MS: '400' }, { backoff: { initialMs: 30, maxMs: 1000, resetAfterMs: 100, jitter: 0 } });
+  // Each child runs 2 s against a 100 ms reset threshold: a loaded machine that handles the
+  // start answer and the exit late (in one turn of the event loop, at worst) cannot make it look short.
+  const sup = standIn(t, { FAKE_CRASH_AFTER_MS: '2000' }, { backoff: { initialMs: 30, maxMs: 1000, resetAfterMs: 100, jitter: 0 } });
   const delays: number[] = [];
   sup.on('restarting', (e) => delays.push(e.delayMs));
   await sup.start();
-  await until('three restarts', () => delays.length >= 3, 10_000, 10);
+  await until('three restarts', () => delays.length >= 3, EVENT_WAIT_MS, 10);
   await sup.stop();
   t.deepEqual(delays.slice(0, 3), [30, 30, 30]);
 });
@@ -143,14 +150,17 @@ test('stop() during backoff cancels the restart and leaves nothing running', asy
   let pid = 0;
   sup.on('ready', (e) => (pid = e.pid));
   await sup.start();
-  await until('backoff', () => sup.status().state === 'backoff', 5000, 10);
-  t.truthy(sup.status().nextRestartAt);
+  await until('backoff', () => sup.status().state === 'backoff', EVENT_WAIT_MS, 10);
+  const due = sup.status().nextRestartAt;
+  t.truthy(due);
   await sup.stop();
   t.is(sup.status().state, 'stopped');
   t.is(sup.childPid(), null);
   t.false(processExists(pid));
-  await new Promise((r) => setTimeout(r, 100));
+  // past the time the restart was due, and then some
+  await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(due!) - Date.now()) + 500));
   t.is(sup.status().restarts, 0, 'the scheduled restart never ran');
+  t.is(sup.status().state, 'stopped');
 });
 
 test('a child that stops answering stats polls is killed and restarted', async (t) => {
@@ -158,7 +168,7 @@ test('a child that stops answering stats polls is killed and restarted', async (
   const exits: string[] = [];
   sup.on('exited', (e) => exits.push(`${e.signal}:${e.expected}`));
   await sup.start();
-  await until('a restart of the hung child', () => sup.status().restarts === 1 && sup.status().state === 'running', 10_000, 10);
+  await until('a restart of the hung child', () => sup.status().restarts === 1 && sup.status().state === 'running', EVENT_WAIT_MS, 10);
   t.is(exits[0], 'SIGKILL:false');
 });
 
@@ -172,7 +182,7 @@ test('counters carried over restarts never go backwards', async (t) => {
     if (now < last) backwards = true;
     last = now;
   }, 5);
-  await until('two restarts', () => sup.status().restarts >= 2 && sup.stats().mirrorPackets > 0, 10_000, 10);
+  await until('two restarts', () => sup.status().restarts >= 2 && sup.stats().mirrorPackets > 0, EVENT_WAIT_MS, 10);
   clearInterval(timer);
   t.false(backwards);
   t.true(last > 0);

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { dpdkRuntimeDir } from '../../src/supervisor/runtime-dir.js';
 import type { SupervisorStats } from '../../src/supervisor/supervisor.js';
 import { PORT_COUNTERS } from '../../src/supervisor/stats.js';
-import { leftovers, makeSupervisor, missingBuild, processExists, scratch, until, vdevConfig } from '../helpers/supervised.js';
+import { EVENT_WAIT_MS, leftovers, makeSupervisor, missingBuild, processExists, scratch, START_WAIT_MS, until, vdevConfig } from '../helpers/supervised.js';
 
 const skip = missingBuild();
 
@@ -29,9 +29,10 @@ function monotonic(a: SupervisorStats, b: SupervisorStats): string[] {
 
 test('a killed data plane is restarted with backoff, counters stay monotonic, stop leaves nothing', async (t) => {
   if (skip) return t.fail(skip);
+  t.timeout(EVENT_WAIT_MS + 60_000);
   const s = scratch('restart');
   const prefixBase = `st-sup-restart-${process.pid}`;
-  const sup = makeSupervisor(prefixBase, vdevConfig(s.capture));
+  const sup = makeSupervisor(prefixBase, vdevConfig(s.capture), { startTimeoutMs: START_WAIT_MS });
   const events: string[] = [];
   sup.on('exited', (e) => events.push(`exited:${e.signal ?? e.code}:${e.expected}`));
   sup.on('restarting', (e) => events.push(`restarting:${e.attempt}:${e.delayMs}`));
@@ -45,7 +46,7 @@ test('a killed data plane is restarted with backoff, counters stay monotonic, st
     const prefix1 = sup.status().filePrefix!;
     t.true(existsSync(dpdkRuntimeDir(prefix1)), 'EAL runtime dir of the live child');
 
-    await until('packets mirrored by the first child', () => sup.stats().mirrorPackets > 0 && sup.stats().live);
+    await until('packets mirrored by the first child', () => sup.stats().mirrorPackets > 0 && sup.stats().live, EVENT_WAIT_MS);
 
     // Sample the merged counters all the way through the crash and restart.
     const samples: SupervisorStats[] = [sup.stats()];
@@ -53,7 +54,7 @@ test('a killed data plane is restarted with backoff, counters stay monotonic, st
 
     const beforeKill = sup.stats();
     process.kill(pid1, 'SIGKILL');
-    await until('the restart', () => sup.status().state === 'running' && sup.childPid() !== pid1);
+    await until('the restart', () => sup.status().state === 'running' && sup.childPid() !== pid1, EVENT_WAIT_MS);
 
     const status = sup.status();
     t.is(status.restarts, 1);
@@ -72,7 +73,7 @@ test('a killed data plane is restarted with backoff, counters stay monotonic, st
     await until('stats rising again after the restart', () => {
       const now = sup.stats();
       return now.live && now.mirrorPackets > atRestart.mirrorPackets && now.ports[0]!.rxPackets > atRestart.ports[0]!.rxPackets;
-    });
+    }, EVENT_WAIT_MS);
     clearInterval(sampler);
     samples.push(sup.stats());
     t.true(samples[samples.length - 1]!.mirrorPackets > beforeKill.mirrorPackets);

@@ -51,7 +51,7 @@ struct st_dp {
 	struct rte_mempool *prod_pool;
 	struct rte_mempool *shadow_pool;
 	/* The current policy (workers load it with acquire once per round) and
-	 * whether it was installed (1) or derived from the plan (0). The lock
+	 * whether it was installed (1) or derived from the start plan (0). The lock
 	 * serialises install, setup and teardown; never taken by workers. */
 	struct st_policy *policy;
 	struct st_marks *marks;          /* NULL: no MARK honoured */
@@ -60,7 +60,7 @@ struct st_dp {
 	pthread_mutex_t policy_lock;
 	struct rte_rcu_qsbr *rcu;
 	/* The fault table (NULL: none armed), per-worker fault state and delay
-	 * lines, and the link_down ports: named (bit = plan index) or all
+	 * lines, and the link_down ports: named (bit = start plan index) or all
 	 * shadow ports; set down by the driver, or only dropped in software. */
 	struct st_fault_table *faults;
 	uint32_t faults_generation;
@@ -74,15 +74,15 @@ struct st_dp {
 	 * holds for seconds (a stats poll must not wait for it). Taken inside
 	 * policy_lock by setup and teardown, alone otherwise. */
 	pthread_mutex_t faults_lock;
-	struct st_plan plan;             /* the running plan, for binding installs */
+	struct st_start_plan plan;             /* the running start plan, for binding installs */
 	/* last hw counters, kept when ports are closed so stats stay readable */
 	struct rte_eth_stats hw_last[ST_MAX_PORTS];
 	struct st_lcore lcores[ST_MAX_WORKERS];
 	/* reliability (docs/reliability.md) */
-	struct st_quarantine quarantine;  /* fixed at setup from the plan */
+	struct st_quarantine quarantine;  /* fixed at setup from the start plan */
 	volatile uint8_t forward_only;    /* workers do no shadow work while set */
 	/* pools a standby made ahead (st_dp_prepare); setup takes them when the
-	 * plan asks for the same sizes */
+	 * start plan asks for the same sizes */
 	struct rte_mempool *ready_prod, *ready_shadow;
 	uint32_t ready_prod_n, ready_shadow_n;
 };

@@ -21,7 +21,7 @@ void st_error_clear(struct st_error *err);
 int st_error_fieldf(struct st_error *err, const char *code, int errnum,
 		    const char *fmt, ...) __rte_format_printf(4, 5);
 
-/* The plan or policy a caller gave is invalid ("field|message"). */
+/* The start plan or policy a caller gave is invalid ("field|message"). */
 #define ST_INVALID(err, ...) st_error_fieldf(err, "ST_ERR_PLAN_INVALID", EINVAL, __VA_ARGS__)
 
 #endif /* ST_ERROR_H */

@@ -41,7 +41,7 @@ warn(struct st_fault_install_result *res, const char *what, const char *name, in
 			 rte_strerror(-rc));
 }
 
-/* The ports link_down faults name (bit = plan index); *all: one names
+/* The ports link_down faults name (bit = start plan index); *all: one names
  * every shadow port (no port in its match). */
 static uint32_t
 links_named(const struct st_fault_table_conf *conf, uint8_t *all)
@@ -63,7 +63,7 @@ links_named(const struct st_fault_table_conf *conf, uint8_t *all)
 	return want;
 }
 
-/* The installed table's link_down ports in the running plan. */
+/* The installed table's link_down ports in the running start plan. */
 static uint32_t
 links_wanted(void)
 {

@@ -19,7 +19,7 @@
  * timing wheel reaches ST_FAULT_WHEEL_SPAN_NS; a table built for a bigger
  * line is refused (lineCapacity, wheelSpanNs). A copy a fault holds keeps
  * its shadow mbuf: a long delay at a high rate needs a shadow pool sized
- * for it (the plan's shadowPoolMbufs), or copies fail as nomem.
+ * for it (the start plan's shadowPoolMbufs), or copies fail as nomem.
  *
  * A copy goes to all of its target's ports; the fault's `port` matches the
  * target's first port.

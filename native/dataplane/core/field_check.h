@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * The field-check messages of plans, policies and MARK tables, each worded
- * once, here (field_check.c). The C checks (st_plan_check, st_policy_check,
+ * The field-check messages of start plans, policies and MARK tables, each worded
+ * once, here (field_check.c). The C checks (st_start_plan_check, st_policy_check,
  * st_dp_marks_install) use them for ranges; the binding (native/binding)
  * uses them for what only it can see: a JS value of the wrong type, or an
  * array longer than the C struct holds. So a value out of range reads the

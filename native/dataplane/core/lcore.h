@@ -68,7 +68,7 @@ struct st_rxq {
 	st_rx_fn handle;
 	uint16_t port_id;
 	uint16_t queue;
-	uint16_t port_idx;         /* plan index, for counters */
+	uint16_t port_idx;         /* start plan index, for counters */
 	uint16_t egress_port_id;   /* ST_NO_PORT: production rx is not forwarded */
 	uint16_t egress_idx;
 	uint32_t src_bits;         /* policy source bits of what this queue delivers */
@@ -94,7 +94,7 @@ struct st_lcore_conf {
 	const volatile uint8_t *forward_only;   /* set: no shadow work this round */
 	struct st_fault_table *const *faults;   /* the fault table; RCU-protected, may be NULL */
 	struct st_impair_worker *imp;           /* this worker's fault state and delay line */
-	uint16_t plan_port_id[ST_MAX_PORTS];    /* plan index -> ethdev id (delay line release) */
+	uint16_t plan_port_id[ST_MAX_PORTS];    /* start plan index -> ethdev id (delay line release) */
 	struct rte_rcu_qsbr *rcu;
 	const volatile uint8_t *quit;
 };

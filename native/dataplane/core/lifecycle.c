@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * The data plane's lifecycle and global state (dp.h): check the plan's
+ * The data plane's lifecycle and global state (dp.h): check the start plan's
  * invariants, resolve and start ports, create the two mempools, bind the
- * installed policy (or derive the default one from the plan), build each
+ * installed policy (or derive the default one from the start plan), build each
  * worker's read-only config, launch and stop the workers, tear it all down.
  *
  * Setup may run on a libuv thread (it can be slow with real NICs); launch and
@@ -43,11 +43,11 @@ struct st_dp st_dp_g = { .policy_lock = PTHREAD_MUTEX_INITIALIZER,
 static unsigned int setup_gen;
 
 static int
-plan_invalid(struct st_error *err, const char *field, const char *fmt, ...)
+start_plan_invalid(struct st_error *err, const char *field, const char *fmt, ...)
 	__rte_format_printf(3, 4);
 
 static int
-plan_invalid(struct st_error *err, const char *field, const char *fmt, ...)
+start_plan_invalid(struct st_error *err, const char *field, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -63,28 +63,28 @@ plan_invalid(struct st_error *err, const char *field, const char *fmt, ...)
  * and in its words (field_check.h), and the invariants below: what the
  * fast path relies on, checked where it is relied on. */
 int
-st_plan_check(const struct st_plan *plan, struct st_error *err)
+st_start_plan_check(const struct st_start_plan *sp, struct st_error *err)
 {
 	char f[48];
 	uint16_t i, k;
 	int rc;
 
 	st_error_clear(err);
-	if ((rc = st_field_int(err, plan->mode, 0, ST_MODE_TAP, "mode")) != 0 ||
-	    (rc = st_field_int(err, plan->unmapped, 0, ST_UNMAPPED_MIRROR, "unmapped")) != 0 ||
-	    (rc = st_field_int(err, plan->idle, 0, ST_IDLE_ADAPTIVE, "idle")) != 0 ||
-	    (rc = st_field_int(err, plan->burst, 0, ST_BURST_MAX, "burst")) != 0)
+	if ((rc = st_field_int(err, sp->mode, 0, ST_MODE_TAP, "mode")) != 0 ||
+	    (rc = st_field_int(err, sp->unmapped, 0, ST_UNMAPPED_MIRROR, "unmapped")) != 0 ||
+	    (rc = st_field_int(err, sp->idle, 0, ST_IDLE_ADAPTIVE, "idle")) != 0 ||
+	    (rc = st_field_int(err, sp->burst, 0, ST_BURST_MAX, "burst")) != 0)
 		return rc;
-	if (plan->nb_workers < 1)
+	if (sp->nb_workers < 1)
 		return st_field_error(err, "workerLcores", "expected at least one worker lcore");
-	if (plan->nb_workers > ST_MAX_WORKERS)
-		return st_field_count_error(err, "workerLcores", ST_MAX_WORKERS, plan->nb_workers);
-	if (plan->nb_ports < 1)
+	if (sp->nb_workers > ST_MAX_WORKERS)
+		return st_field_count_error(err, "workerLcores", ST_MAX_WORKERS, sp->nb_workers);
+	if (sp->nb_ports < 1)
 		return st_field_error(err, "ports", "expected at least one port");
-	if (plan->nb_ports > ST_MAX_PORTS)
-		return st_field_count_error(err, "ports", ST_MAX_PORTS, plan->nb_ports);
-	for (i = 0; i < plan->nb_ports; i++) {
-		const struct st_port_conf *p = &plan->ports[i];
+	if (sp->nb_ports > ST_MAX_PORTS)
+		return st_field_count_error(err, "ports", ST_MAX_PORTS, sp->nb_ports);
+	for (i = 0; i < sp->nb_ports; i++) {
+		const struct st_port_conf *p = &sp->ports[i];
 
 		snprintf(f, sizeof(f), "ports[%u].name", i);
 		if (p->name[0] == '\0')
@@ -93,101 +93,101 @@ st_plan_check(const struct st_plan *plan, struct st_error *err)
 		if (p->device[0] == '\0')
 			return st_field_error(err, f, "must not be empty");
 		if ((rc = st_field_int(err, p->role, 0, ST_ROLE_SHADOW, "ports[%u].role", i)) != 0 ||
-		    (rc = st_field_int(err, p->egress, -1, plan->nb_ports - 1,
+		    (rc = st_field_int(err, p->egress, -1, sp->nb_ports - 1,
 				       "ports[%u].egress", i)) != 0 ||
 		    (rc = st_field_int(err, p->rx_pps, 0, ST_MAX_RX_PPS, "ports[%u].rxPps", i)) != 0)
 			return rc;
 	}
-	if (plan->nb_shadow_ports > ST_MAX_PORTS)
-		return st_field_count_error(err, "shadowPorts", ST_MAX_PORTS, plan->nb_shadow_ports);
-	for (k = 0; k < plan->nb_shadow_ports; k++)
-		if ((rc = st_field_int(err, plan->shadow_ports[k], 0, plan->nb_ports - 1,
+	if (sp->nb_shadow_ports > ST_MAX_PORTS)
+		return st_field_count_error(err, "shadowPorts", ST_MAX_PORTS, sp->nb_shadow_ports);
+	for (k = 0; k < sp->nb_shadow_ports; k++)
+		if ((rc = st_field_int(err, sp->shadow_ports[k], 0, sp->nb_ports - 1,
 				       "shadowPorts[%u]", k)) != 0)
 			return rc;
-	if (plan->nb_map4 > ST_MAX_MAPS)
-		return st_field_count_error(err, "map4", ST_MAX_MAPS, plan->nb_map4);
-	for (k = 0; k < plan->nb_map4; k++)
-		if ((rc = st_field_int(err, plan->map4[k].len, 0, 32, "map4[%u].len", k)) != 0)
+	if (sp->nb_map4 > ST_MAX_MAPS)
+		return st_field_count_error(err, "map4", ST_MAX_MAPS, sp->nb_map4);
+	for (k = 0; k < sp->nb_map4; k++)
+		if ((rc = st_field_int(err, sp->map4[k].len, 0, 32, "map4[%u].len", k)) != 0)
 			return rc;
-	if (plan->nb_map6 > ST_MAX_MAPS)
-		return st_field_count_error(err, "map6", ST_MAX_MAPS, plan->nb_map6);
-	for (k = 0; k < plan->nb_map6; k++)
-		if ((rc = st_field_int(err, plan->map6[k].len, 0, 128, "map6[%u].len", k)) != 0)
+	if (sp->nb_map6 > ST_MAX_MAPS)
+		return st_field_count_error(err, "map6", ST_MAX_MAPS, sp->nb_map6);
+	for (k = 0; k < sp->nb_map6; k++)
+		if ((rc = st_field_int(err, sp->map6[k].len, 0, 128, "map6[%u].len", k)) != 0)
 			return rc;
 	return 0;
 }
 
 /* What the fields cannot say one by one: devices and shadow ports used
  * twice, port roles that do not fit together. Checked by setup, after
- * st_plan_check. */
+ * st_start_plan_check. */
 static int
-check_invariants(const struct st_plan *plan, struct st_error *err)
+check_invariants(const struct st_start_plan *sp, struct st_error *err)
 {
 	char f[48];
 	uint16_t i, k;
 
-	for (i = 0; i < plan->nb_ports; i++) {
-		const struct st_port_conf *p = &plan->ports[i];
+	for (i = 0; i < sp->nb_ports; i++) {
+		const struct st_port_conf *p = &sp->ports[i];
 
 		snprintf(f, sizeof(f), "ports[%u].device", i);
 		if (memchr(p->device, '\0', ST_DEV_LEN) == NULL)
-			return plan_invalid(err, f, "port '%.*s': device must be a non-empty "
+			return start_plan_invalid(err, f, "port '%.*s': device must be a non-empty "
 					    "ethdev name", ST_NAME_LEN, p->name);
 		for (k = 0; k < i; k++)
-			if (strcmp(plan->ports[k].device, p->device) == 0)
-				return plan_invalid(err, f, "device '%s' is already used by "
+			if (strcmp(sp->ports[k].device, p->device) == 0)
+				return start_plan_invalid(err, f, "device '%s' is already used by "
 						    "ports[%u]; each port needs its own device",
 						    p->device, k);
 	}
-	for (k = 0; k < plan->nb_shadow_ports; k++) {
-		int16_t s = plan->shadow_ports[k];
+	for (k = 0; k < sp->nb_shadow_ports; k++) {
+		int16_t s = sp->shadow_ports[k];
 
 		snprintf(f, sizeof(f), "shadowPorts[%u]", k);
-		if (plan->ports[s].role != ST_ROLE_SHADOW)
-			return plan_invalid(err, f, "ports[%d] '%s' is not a shadow-role port; "
+		if (sp->ports[s].role != ST_ROLE_SHADOW)
+			return start_plan_invalid(err, f, "ports[%d] '%s' is not a shadow-role port; "
 					    "copies may only leave on shadow ports", s,
-					    plan->ports[s].name);
+					    sp->ports[s].name);
 		for (i = 0; i < k; i++)
-			if (plan->shadow_ports[i] == s)
-				return plan_invalid(err, f, "ports[%d] is listed twice", s);
+			if (sp->shadow_ports[i] == s)
+				return start_plan_invalid(err, f, "ports[%d] is listed twice", s);
 	}
-	for (i = 0; i < plan->nb_ports; i++) {
-		const struct st_port_conf *p = &plan->ports[i];
+	for (i = 0; i < sp->nb_ports; i++) {
+		const struct st_port_conf *p = &sp->ports[i];
 
 		snprintf(f, sizeof(f), "ports[%u].egress", i);
 		if (p->egress == (int16_t)i)
-			return plan_invalid(err, f, "egress must be -1 or the index of "
+			return start_plan_invalid(err, f, "egress must be -1 or the index of "
 					    "another port (0..%u), got %d",
-					    plan->nb_ports - 1, p->egress);
-		if (p->role != ST_ROLE_PRODUCTION || plan->mode != ST_MODE_INLINE)
+					    sp->nb_ports - 1, p->egress);
+		if (p->role != ST_ROLE_PRODUCTION || sp->mode != ST_MODE_INLINE)
 			continue;
 		if (p->egress < 0)
-			return plan_invalid(err, f, "production port '%s' needs an egress "
+			return start_plan_invalid(err, f, "production port '%s' needs an egress "
 					    "port in inline mode, or its traffic would stop",
 					    p->name);
 		/* Production must never reach the shadow side. */
-		if (plan->ports[p->egress].role == ST_ROLE_SHADOW)
-			return plan_invalid(err, f, "production port '%s' cannot forward to "
+		if (sp->ports[p->egress].role == ST_ROLE_SHADOW)
+			return start_plan_invalid(err, f, "production port '%s' cannot forward to "
 					    "ports[%d] '%s', a shadow port", p->name, p->egress,
-					    plan->ports[p->egress].name);
+					    sp->ports[p->egress].name);
 	}
 	return 0;
 }
 
 static int
-check_lcores(const struct st_plan *plan, struct st_error *err)
+check_lcores(const struct st_start_plan *sp, struct st_error *err)
 {
 	unsigned int main_lcore = rte_get_main_lcore();
 	char f[48];
 	uint16_t w, k;
 
-	for (w = 0; w < plan->nb_workers; w++) {
-		unsigned int l = plan->worker_lcores[w];
+	for (w = 0; w < sp->nb_workers; w++) {
+		unsigned int l = sp->worker_lcores[w];
 
 		snprintf(f, sizeof(f), "workerLcores[%u]", w);
 		for (k = 0; k < w; k++)
-			if (plan->worker_lcores[k] == l)
-				return plan_invalid(err, f, "lcore %u is listed twice", l);
+			if (sp->worker_lcores[k] == l)
+				return start_plan_invalid(err, f, "lcore %u is listed twice", l);
 		/* A service lcore is enabled, just not for us: sending the
 		 * operator to -l would not help. */
 		if (l < RTE_MAX_LCORE && rte_eal_lcore_role(l) == ROLE_SERVICE) {
@@ -236,15 +236,15 @@ pool_cache(uint32_t n)
 /* Enough for every descriptor that can hold one of the pool's mbufs, the
  * per-lcore caches and a burst in flight per worker, plus headroom. */
 static void
-pool_sizes(const struct st_plan *plan, uint32_t *prod, uint32_t *shadow)
+pool_sizes(const struct st_start_plan *sp, uint32_t *prod, uint32_t *shadow)
 {
-	uint64_t w = plan->nb_workers;
-	uint64_t burst = plan->burst ? plan->burst : ST_BURST_DEFAULT;
+	uint64_t w = sp->nb_workers;
+	uint64_t burst = sp->burst ? sp->burst : ST_BURST_DEFAULT;
 	uint64_t p = 0, s = 0;
 	uint16_t i;
 
-	for (i = 0; i < plan->nb_ports; i++) {
-		const struct st_port_conf *pc = &plan->ports[i];
+	for (i = 0; i < sp->nb_ports; i++) {
+		const struct st_port_conf *pc = &sp->ports[i];
 		uint64_t rxd = pc->rx_desc ? pc->rx_desc : ST_DESC_DEFAULT;
 		uint64_t txd = pc->tx_desc ? pc->tx_desc : ST_DESC_DEFAULT;
 
@@ -255,17 +255,17 @@ pool_sizes(const struct st_plan *plan, uint32_t *prod, uint32_t *shadow)
 	}
 	p += w * (burst + 384) + 1024;
 	s += w * (2 * burst + 384) + 1024;
-	*prod = plan->prod_pool_mbufs ? plan->prod_pool_mbufs : pool_round(p);
-	*shadow = plan->shadow_pool_mbufs ? plan->shadow_pool_mbufs : pool_round(s);
+	*prod = sp->prod_pool_mbufs ? sp->prod_pool_mbufs : pool_round(p);
+	*shadow = sp->shadow_pool_mbufs ? sp->shadow_pool_mbufs : pool_round(s);
 }
 
 static int
-pool_socket(const struct st_plan *plan)
+pool_socket(const struct st_start_plan *sp)
 {
 	uint16_t i;
 
-	for (i = 0; i < plan->nb_ports; i++) {
-		if (plan->ports[i].role == ST_ROLE_PRODUCTION) {
+	for (i = 0; i < sp->nb_ports; i++) {
+		if (sp->ports[i].role == ST_ROLE_PRODUCTION) {
 			int s = rte_eth_dev_socket_id(st_dp_g.ports[i].port_id);
 
 			return s >= 0 ? s : SOCKET_ID_ANY;
@@ -274,8 +274,8 @@ pool_socket(const struct st_plan *plan)
 	return SOCKET_ID_ANY;
 }
 
-/* field is the plan's name, setting the config key an operator edits;
- * sized says whether the size came from the plan (else automatic). */
+/* field is the start plan's name, setting the config key an operator edits;
+ * sized says whether the size came from the start plan (else automatic). */
 static struct rte_mempool *
 pool_create(const char *what, const char *field, const char *setting, int sized,
 	    uint32_t n, int socket, struct st_error *err)
@@ -335,13 +335,13 @@ teardown(void)
 }
 
 static void
-build_lcores(const struct st_plan *plan)
+build_lcores(const struct st_start_plan *sp)
 {
 	struct st_dp *g = &st_dp_g;
-	uint16_t burst = plan->burst ? plan->burst : ST_BURST_DEFAULT;
+	uint16_t burst = sp->burst ? sp->burst : ST_BURST_DEFAULT;
 	uint16_t w, i;
 
-	for (w = 0; w < plan->nb_workers; w++) {
+	for (w = 0; w < sp->nb_workers; w++) {
 		struct st_lcore *lc = &g->lcores[w];
 		struct st_lcore_conf *cf = &lc->conf;
 		/* The routing translators' state (600 KiB) outlives a setup, so
@@ -354,11 +354,11 @@ build_lcores(const struct st_plan *plan)
 		else
 			st_rt_state_reset(rt);
 		cf->rt = rt;
-		cf->lcore = plan->worker_lcores[w];
+		cf->lcore = sp->worker_lcores[w];
 		cf->worker = w;
 		cf->burst = burst;
-		cf->idle = plan->idle;
-		cf->tap = plan->mode == ST_MODE_TAP;
+		cf->idle = sp->idle;
+		cf->tap = sp->mode == ST_MODE_TAP;
 		cf->shadow_pool = g->shadow_pool;
 		cf->policy = (struct st_policy *const *)&g->policy;
 		cf->marks = (struct st_marks *const *)&g->marks;
@@ -372,8 +372,8 @@ build_lcores(const struct st_plan *plan)
 		if (lc->ctr.rng == 0)
 			lc->ctr.rng = 1;
 
-		for (i = 0; i < plan->nb_ports; i++) {
-			const struct st_port_conf *pc = &plan->ports[i];
+		for (i = 0; i < sp->nb_ports; i++) {
+			const struct st_port_conf *pc = &sp->ports[i];
 			struct st_rxq *q;
 
 			/* Worker w polls queue w; a port with fewer rx queues
@@ -390,7 +390,7 @@ build_lcores(const struct st_plan *plan)
 			case ST_ROLE_PRODUCTION:
 				/* Tap mode: the input is already a copy, so a packet
 				 * with one copy is translated in place. */
-				q->handle = plan->mode == ST_MODE_TAP ? st_rx_tap :
+				q->handle = sp->mode == ST_MODE_TAP ? st_rx_tap :
 					st_rx_production;
 				q->src_bits = UINT32_C(1) << (2 * i);
 				if (pc->rx_pps != 0) {
@@ -400,7 +400,7 @@ build_lcores(const struct st_plan *plan)
 					if (q->pace_tsc == 0)
 						q->pace_tsc = 1;
 				}
-				if (plan->mode == ST_MODE_INLINE && pc->egress >= 0) {
+				if (sp->mode == ST_MODE_INLINE && pc->egress >= 0) {
 					q->egress_port_id = g->ports[pc->egress].port_id;
 					q->egress_idx = (uint16_t)pc->egress;
 					/* forwarded: also "tx out of the egress port" */
@@ -418,23 +418,23 @@ build_lcores(const struct st_plan *plan)
 	}
 }
 
-/* The flight recorder, the quarantine table and forward-only, from the plan. */
+/* The flight recorder, the quarantine table and forward-only, from the start plan. */
 static int
-reliability_setup(const struct st_plan *plan, struct st_error *err)
+reliability_setup(const struct st_start_plan *sp, struct st_error *err)
 {
 	struct st_dp *g = &st_dp_g;
 	const uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz();
 	uint16_t i, j;
 
-	if (plan->flight_path[0] != '\0') {
-		int rc = st_flight_open(plan->flight_path, plan->nb_workers, plan->worker_lcores, err);
+	if (sp->flight_path[0] != '\0') {
+		int rc = st_flight_open(sp->flight_path, sp->nb_workers, sp->worker_lcores, err);
 
 		if (rc != 0)
 			return rc;
 	}
 	memset(&g->quarantine, 0, sizeof(g->quarantine));
-	for (i = 0; i < plan->nb_quarantine && i < ST_QUAR_MAX; i++) {
-		const struct st_quarantine_conf *q = &plan->quarantine[i];
+	for (i = 0; i < sp->nb_quarantine && i < ST_QUAR_MAX; i++) {
+		const struct st_quarantine_conf *q = &sp->quarantine[i];
 		const uint64_t sig = (uint64_t)q->len << 32 | q->crc;
 		const uint64_t until = now + q->ttl_ms * (hz / 1000);
 
@@ -447,13 +447,13 @@ reliability_setup(const struct st_plan *plan, struct st_error *err)
 		g->quarantine.until_tsc[j] = until;
 		g->quarantine.n++;
 	}
-	g->forward_only = plan->forward_only != 0;
+	g->forward_only = sp->forward_only != 0;
 	st_test_crash_setup();
 	return 0;
 }
 
 int
-st_dp_prepare(const struct st_plan *plan, struct st_error *err)
+st_dp_prepare(const struct st_start_plan *sp, struct st_error *err)
 {
 	struct st_dp *g = &st_dp_g;
 	uint32_t prod_n, shadow_n;
@@ -464,15 +464,15 @@ st_dp_prepare(const struct st_plan *plan, struct st_error *err)
 			     "prepare: EAL must be up and nothing set up or prepared yet");
 		return -EBUSY;
 	}
-	pool_sizes(plan, &prod_n, &shadow_n);
+	pool_sizes(sp, &prod_n, &shadow_n);
 	/* No port exists yet to ask for its NUMA socket (rte_eth_dev_socket_id
 	 * of a port that is not there is not safe in 22.11): any socket. */
 	g->ready_prod = pool_create("production", "prodPoolMbufs", "dataplane.mempool.production_mbufs",
-				    plan->prod_pool_mbufs != 0, prod_n, SOCKET_ID_ANY, err);
+				    sp->prod_pool_mbufs != 0, prod_n, SOCKET_ID_ANY, err);
 	if (g->ready_prod == NULL)
 		return -ENOMEM;
 	g->ready_shadow = pool_create("shadow", "shadowPoolMbufs", "dataplane.mempool.shadow_mbufs",
-				      plan->shadow_pool_mbufs != 0, shadow_n, SOCKET_ID_ANY, err);
+				      sp->shadow_pool_mbufs != 0, shadow_n, SOCKET_ID_ANY, err);
 	if (g->ready_shadow == NULL) {
 		rte_mempool_free(g->ready_prod);
 		g->ready_prod = NULL;
@@ -506,7 +506,7 @@ st_dp_forward_only(int on)
 }
 
 int
-st_dp_setup(const struct st_plan *plan, struct st_error *err)
+st_dp_setup(const struct st_start_plan *sp, struct st_error *err)
 {
 	struct st_dp *g = &st_dp_g;
 	int expected = ST_DP_IDLE;
@@ -545,25 +545,25 @@ st_dp_setup(const struct st_plan *plan, struct st_error *err)
 	g->nb_workers = 0;
 	g->quit = 0;
 
-	rc = st_plan_check(plan, err);
+	rc = st_start_plan_check(sp, err);
 	if (rc == 0)
-		rc = check_invariants(plan, err);
+		rc = check_invariants(sp, err);
 	if (rc == 0)
-		rc = check_lcores(plan, err);
+		rc = check_lcores(sp, err);
 	if (rc != 0)
 		goto fail;
 
 	/* Resolve every port before touching any, so a typo costs nothing. */
-	for (i = 0; i < plan->nb_ports; i++) {
-		rc = st_port_resolve(plan, i, &g->ports[i].port_id, err);
+	for (i = 0; i < sp->nb_ports; i++) {
+		rc = st_port_resolve(sp, i, &g->ports[i].port_id, err);
 		if (rc != 0)
 			goto fail;
 	}
-	g->nb_ports = plan->nb_ports;
+	g->nb_ports = sp->nb_ports;
 
 	/* Two pools: copies can exhaust only their own, never production rx.
 	 * A standby made them ahead (st_dp_prepare): taken as they are. */
-	pool_sizes(plan, &prod_n, &shadow_n);
+	pool_sizes(sp, &prod_n, &shadow_n);
 	if (g->ready_prod != NULL && g->ready_prod_n == prod_n && g->ready_shadow_n == shadow_n) {
 		g->prod_pool = g->ready_prod;
 		g->shadow_pool = g->ready_shadow;
@@ -572,7 +572,7 @@ st_dp_setup(const struct st_plan *plan, struct st_error *err)
 	if (g->prod_pool == NULL)
 		g->prod_pool = pool_create("production", "prodPoolMbufs",
 					   "dataplane.mempool.production_mbufs",
-					   plan->prod_pool_mbufs != 0, prod_n, pool_socket(plan), err);
+					   sp->prod_pool_mbufs != 0, prod_n, pool_socket(sp), err);
 	if (g->prod_pool == NULL) {
 		rc = -ENOMEM;
 		goto fail;
@@ -580,7 +580,7 @@ st_dp_setup(const struct st_plan *plan, struct st_error *err)
 	if (g->shadow_pool == NULL)
 		g->shadow_pool = pool_create("shadow", "shadowPoolMbufs",
 					     "dataplane.mempool.shadow_mbufs",
-					     plan->shadow_pool_mbufs != 0, shadow_n, pool_socket(plan), err);
+					     sp->shadow_pool_mbufs != 0, shadow_n, pool_socket(sp), err);
 	if (g->shadow_pool == NULL) {
 		rc = -ENOMEM;
 		goto fail;
@@ -600,20 +600,20 @@ st_dp_setup(const struct st_plan *plan, struct st_error *err)
 	}
 	rte_rcu_qsbr_init(g->rcu, ST_MAX_WORKERS);
 
-	for (i = 0; i < plan->nb_ports; i++) {
-		struct rte_mempool *mp = plan->ports[i].role == ST_ROLE_SHADOW ?
+	for (i = 0; i < sp->nb_ports; i++) {
+		struct rte_mempool *mp = sp->ports[i].role == ST_ROLE_SHADOW ?
 			g->shadow_pool : g->prod_pool;
 
-		rc = st_port_configure(plan, i, &g->ports[i], mp, err);
+		rc = st_port_configure(sp, i, &g->ports[i], mp, err);
 		if (rc != 0)
 			goto fail;
 	}
 
-	/* The policy: the one installed before setup, bound to this plan now,
-	 * or the skeleton's behaviour derived from the plan. */
-	memcpy(&g->plan, plan, sizeof(g->plan));
+	/* The policy: the one installed before setup, bound to this start plan now,
+	 * or the skeleton's behaviour derived from the start plan. */
+	memcpy(&g->plan, sp, sizeof(g->plan));
 	if (g->policy == NULL) {
-		struct st_policy *pol = st_policy_from_plan(plan, err);
+		struct st_policy *pol = st_policy_from_start_plan(sp, err);
 
 		if (pol == NULL) {
 			if (err != NULL && err->code[0] == '\0')
@@ -626,15 +626,15 @@ st_dp_setup(const struct st_plan *plan, struct st_error *err)
 		g->policy_installed = 0;
 		__atomic_store_n(&g->policy_generation, pol->generation, __ATOMIC_RELAXED);
 	}
-	rc = st_policy_bind(g->policy, plan, err);
+	rc = st_policy_bind(g->policy, sp, err);
 	if (rc != 0)
 		goto fail;
 
-	rc = reliability_setup(plan, err);
+	rc = reliability_setup(sp, err);
 	if (rc != 0)
 		goto fail;
-	g->nb_workers = plan->nb_workers;
-	build_lcores(plan);
+	g->nb_workers = sp->nb_workers;
+	build_lcores(sp);
 	rc = st_dp_faults_setup(err);
 	if (rc != 0)
 		goto fail;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Ports: find the ethdev EAL created for a plan port, give every worker its
+ * Ports: find the ethdev EAL created for a start plan port, give every worker its
  * own queues, start it; and undo all of that.
  */
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include "port.h"
 #include "measure.h"
 
-/* Appends the names of the ethdevs that do exist, so a typo in a plan port's
+/* Appends the names of the ethdevs that do exist, so a typo in a start plan port's
  * device can be fixed without reading the EAL log. */
 static void
 list_ethdevs(char *buf, size_t len)
@@ -40,10 +40,10 @@ list_ethdevs(char *buf, size_t len)
 }
 
 int
-st_port_resolve(const struct st_plan *plan, uint16_t i, uint16_t *port_id,
+st_port_resolve(const struct st_start_plan *sp, uint16_t i, uint16_t *port_id,
 		struct st_error *err)
 {
-	const char *dev = plan->ports[i].device;
+	const char *dev = sp->ports[i].device;
 	char field[48];
 	char names[320];
 	int rc;
@@ -55,16 +55,16 @@ st_port_resolve(const struct st_plan *plan, uint16_t i, uint16_t *port_id,
 	list_ethdevs(names, sizeof(names));
 	st_error_set(err, "ST_ERR_PORT_NOT_FOUND", field, -rc,
 		     "port '%s': no ethdev named '%s'; existing ethdevs: %s",
-		     plan->ports[i].name, dev, names);
+		     sp->ports[i].name, dev, names);
 	return rc < 0 ? rc : -ENODEV;
 }
 
 static int
 port_fail(struct st_error *err, const char *code, const char *field, int rc,
-	  const char *what, const struct st_plan *plan, uint16_t i)
+	  const char *what, const struct st_start_plan *sp, uint16_t i)
 {
 	st_error_set(err, code, field, -rc, "port '%s' (%s): %s failed: %s",
-		     plan->ports[i].name, plan->ports[i].device, what,
+		     sp->ports[i].name, sp->ports[i].device, what,
 		     rte_strerror(-rc));
 	return rc;
 }
@@ -72,12 +72,12 @@ port_fail(struct st_error *err, const char *code, const char *field, int rc,
 /* Decide queue counts: worker w owns rx queue w and tx queue w of every port.
  * need_tx: some worker transmits on this port (egress target or shadow). */
 static int
-port_plan_queues(const struct st_plan *plan, uint16_t i, int need_tx,
+port_start_plan_queues(const struct st_start_plan *sp, uint16_t i, int need_tx,
 		 const struct rte_eth_dev_info *info, struct st_port_rt *rt,
 		 struct st_error *err)
 {
-	const struct st_port_conf *pc = &plan->ports[i];
-	uint16_t w = plan->nb_workers;
+	const struct st_port_conf *pc = &sp->ports[i];
+	uint16_t w = sp->nb_workers;
 	char field[48];
 
 	snprintf(field, sizeof(field), "ports[%u].device", i);
@@ -111,28 +111,28 @@ port_plan_queues(const struct st_plan *plan, uint16_t i, int need_tx,
 }
 
 static int
-port_needs_tx(const struct st_plan *plan, uint16_t i)
+port_needs_tx(const struct st_start_plan *sp, uint16_t i)
 {
 	uint16_t k;
 
-	for (k = 0; k < plan->nb_shadow_ports; k++)
-		if (plan->shadow_ports[k] == (int16_t)i)
+	for (k = 0; k < sp->nb_shadow_ports; k++)
+		if (sp->shadow_ports[k] == (int16_t)i)
 			return 1;
-	if (plan->mode != ST_MODE_INLINE)
+	if (sp->mode != ST_MODE_INLINE)
 		return 0;
-	for (k = 0; k < plan->nb_ports; k++)
-		if (plan->ports[k].role == ST_ROLE_PRODUCTION &&
-		    plan->ports[k].egress == (int16_t)i)
+	for (k = 0; k < sp->nb_ports; k++)
+		if (sp->ports[k].role == ST_ROLE_PRODUCTION &&
+		    sp->ports[k].egress == (int16_t)i)
 			return 1;
 	return 0;
 }
 
 int
-st_port_configure(const struct st_plan *plan, uint16_t i,
+st_port_configure(const struct st_start_plan *sp, uint16_t i,
 		  struct st_port_rt *rt, struct rte_mempool *mp,
 		  struct st_error *err)
 {
-	const struct st_port_conf *pc = &plan->ports[i];
+	const struct st_port_conf *pc = &sp->ports[i];
 	struct rte_eth_dev_info info;
 	struct rte_eth_conf conf;
 	char field[48];
@@ -143,8 +143,8 @@ st_port_configure(const struct st_plan *plan, uint16_t i,
 	rc = rte_eth_dev_info_get(rt->port_id, &info);
 	if (rc != 0)
 		return port_fail(err, "ST_ERR_PORT_CONFIG", field, rc,
-				 "rte_eth_dev_info_get", plan, i);
-	rc = port_plan_queues(plan, i, port_needs_tx(plan, i), &info, rt, err);
+				 "rte_eth_dev_info_get", sp, i);
+	rc = port_start_plan_queues(sp, i, port_needs_tx(sp, i), &info, rt, err);
 	if (rc != 0)
 		return rc;
 
@@ -177,7 +177,7 @@ st_port_configure(const struct st_plan *plan, uint16_t i,
 	rc = rte_eth_dev_configure(rt->port_id, rt->nb_rxq, rt->nb_txq, &conf);
 	if (rc != 0)
 		return port_fail(err, "ST_ERR_PORT_CONFIG", field, rc,
-				 "rte_eth_dev_configure", plan, i);
+				 "rte_eth_dev_configure", sp, i);
 	rt->configured = 1;
 
 	rt->rx_desc = pc->rx_desc ? pc->rx_desc : ST_DESC_DEFAULT;
@@ -185,7 +185,7 @@ st_port_configure(const struct st_plan *plan, uint16_t i,
 	rc = rte_eth_dev_adjust_nb_rx_tx_desc(rt->port_id, &rt->rx_desc, &rt->tx_desc);
 	if (rc != 0)
 		return port_fail(err, "ST_ERR_PORT_CONFIG", field, rc,
-				 "rte_eth_dev_adjust_nb_rx_tx_desc", plan, i);
+				 "rte_eth_dev_adjust_nb_rx_tx_desc", sp, i);
 
 	rt->socket = rte_eth_dev_socket_id(rt->port_id);
 	if (rt->socket < 0)
@@ -195,7 +195,7 @@ st_port_configure(const struct st_plan *plan, uint16_t i,
 					    NULL, mp);
 		if (rc != 0)
 			return port_fail(err, "ST_ERR_PORT_CONFIG", field, rc,
-					 "rte_eth_rx_queue_setup", plan, i);
+					 "rte_eth_rx_queue_setup", sp, i);
 	}
 	for (q = 0; q < rt->nb_txq; q++) {
 		struct rte_eth_txconf txconf = info.default_txconf;
@@ -205,13 +205,13 @@ st_port_configure(const struct st_plan *plan, uint16_t i,
 					    &txconf);
 		if (rc != 0)
 			return port_fail(err, "ST_ERR_PORT_CONFIG", field, rc,
-					 "rte_eth_tx_queue_setup", plan, i);
+					 "rte_eth_tx_queue_setup", sp, i);
 	}
 
 	rc = rte_eth_dev_start(rt->port_id);
 	if (rc != 0)
 		return port_fail(err, "ST_ERR_PORT_CONFIG", field, rc,
-				 "rte_eth_dev_start", plan, i);
+				 "rte_eth_dev_start", sp, i);
 	rt->started = 1;
 
 	if (pc->promiscuous) {
@@ -225,7 +225,7 @@ st_port_configure(const struct st_plan *plan, uint16_t i,
 				pc->name, pc->device);
 		else if (rc != 0)
 			return port_fail(err, "ST_ERR_PORT_CONFIG", field, rc,
-					 "rte_eth_promiscuous_enable", plan, i);
+					 "rte_eth_promiscuous_enable", sp, i);
 	}
 	return 0;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Ports (port.c): find the ethdev EAL created for a plan port, give every
+ * Ports (port.c): find the ethdev EAL created for a start plan port, give every
  * worker its own rx and tx queue on it, start it; and undo all of that.
  */
 #ifndef ST_PORT_H
@@ -14,7 +14,7 @@ struct rte_mempool;
 #define ST_DESC_DEFAULT       1024
 #define ST_NO_PORT            UINT16_MAX
 
-/* What the control side decided for one plan port. */
+/* What the control side decided for one start plan port. */
 struct st_port_rt {
 	uint16_t port_id;     /* ethdev port id */
 	uint16_t nb_rxq;      /* queues configured (0: never polled) */
@@ -25,11 +25,11 @@ struct st_port_rt {
 	uint8_t started;
 };
 
-/* Resolve plan port i by ethdev name. */
-int st_port_resolve(const struct st_plan *plan, uint16_t i, uint16_t *port_id,
+/* Resolve start plan port i by ethdev name. */
+int st_port_resolve(const struct st_start_plan *sp, uint16_t i, uint16_t *port_id,
 		    struct st_error *err);
 /* Configure queues (rx queues from mp, none when nb_rxq is 0) and start. */
-int st_port_configure(const struct st_plan *plan, uint16_t i,
+int st_port_configure(const struct st_start_plan *sp, uint16_t i,
 		      struct st_port_rt *rt, struct rte_mempool *mp,
 		      struct st_error *err);
 /* Stop (if started) and close (if configured); safe to call twice. */

@@ -9,7 +9,7 @@
  * crash handler (flight.c) and by the rx step. It is exact on purpose: a
  * replayed poison packet matches; a neighbour that differs in the bytes that
  * identify it does not. The table is small, sorted, fixed at setup (the
- * supervisor sends it with the plan) and consulted only when non-empty.
+ * supervisor sends it with the start plan) and consulted only when non-empty.
  */
 #ifndef ST_QUARANTINE_H
 #define ST_QUARANTINE_H

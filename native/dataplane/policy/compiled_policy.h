@@ -4,8 +4,8 @@
  * poll round and swapped with rte_rcu_qsbr. Immutable once published.
  *
  * Without an installed policy, setup derives the skeleton's behaviour from
- * the plan (st_policy_from_plan): one session, every production port's rx,
- * accept all, target = the plan's shadow ports, the plan's maps and MACs.
+ * the start plan (st_policy_from_start_plan): one session, every production port's rx,
+ * accept all, target = the start plan's shadow ports, the start plan's maps and MACs.
  */
 #ifndef ST_COMPILED_POLICY_H
 #define ST_COMPILED_POLICY_H
@@ -60,8 +60,8 @@ struct st_pol_group {
 
 struct st_pol_target {
 	uint16_t nb_ports;
-	uint16_t port_idx[ST_MAX_PORTS];   /* plan indexes */
-	uint16_t port_id[ST_MAX_PORTS];    /* ethdev ids, filled when bound to a plan */
+	uint16_t port_idx[ST_MAX_PORTS];   /* start plan indexes */
+	uint16_t port_id[ST_MAX_PORTS];    /* ethdev ids, filled when bound to a start plan */
 	uint16_t wire_extra;               /* bytes the encapsulation adds */
 	struct st_encap_tmpl tmpl;
 };
@@ -88,7 +88,7 @@ struct st_policy {
 	uint8_t match_all;
 	uint8_t need_key;          /* something reads the parsed key */
 	uint8_t need_hash;         /* flow sampling or encapsulation */
-	uint8_t bound;             /* target ports and rates resolved for a plan */
+	uint8_t bound;             /* target ports and rates resolved for a start plan */
 	/* The common shape, served by the short path (st_simple_copy and
 	 * st_simple_shadow): one session, decided without the classifier by an
 	 * accepting rule, every packet, no rate cap, whole frames, no
@@ -139,13 +139,13 @@ struct st_policy {
 struct st_policy *st_policy_compile(const struct st_policy_conf *conf,
 				    const struct st_policy *current,
 				    struct st_error *err);
-/* Resolve target ports and per-worker rates against a plan and the ports
+/* Resolve target ports and per-worker rates against a start plan and the ports
  * started for it; err names "policy.<field>". */
-int st_policy_bind(struct st_policy *pol, const struct st_plan *plan,
+int st_policy_bind(struct st_policy *pol, const struct st_start_plan *sp,
 		   struct st_error *err);
 void st_policy_free(struct st_policy *pol);
 /* The skeleton's behaviour as a policy (see the top of this file). */
-struct st_policy *st_policy_from_plan(const struct st_plan *plan,
+struct st_policy *st_policy_from_start_plan(const struct st_start_plan *sp,
 				      struct st_error *err);
 
 /* ---- per burst (policy_node.c), in the order a production burst needs them:

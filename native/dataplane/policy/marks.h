@@ -15,7 +15,7 @@ struct rte_mbuf;
 struct st_policy;
 struct st_rxq;
 
-/* Per plan port, per session slot, ST_MARK_KIND_* bits. Immutable once
+/* Per start plan port, per session slot, ST_MARK_KIND_* bits. Immutable once
  * published; swapped with the same RCU as the policy, but on its own. Slots
  * are stable across policy swaps, so a policy update does not invalidate
  * it; a slot whose session is gone is simply not honoured. */

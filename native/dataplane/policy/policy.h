@@ -112,7 +112,7 @@ enum st_encap {
 
 struct st_target_conf {
 	uint16_t nb_ports;
-	int16_t ports[ST_MAX_PORTS];  /* indexes into plan ports; role shadow only */
+	int16_t ports[ST_MAX_PORTS];  /* indexes into start plan ports; role shadow only */
 	uint8_t encap;                /* enum st_encap */
 	uint16_t vlan_id;             /* VLAN encap */
 	uint8_t vlan_pcp;
@@ -230,7 +230,7 @@ int st_policy_check(const struct st_policy_conf *pol, struct st_error *err);
 int st_dp_policy_install(const struct st_policy_conf *pol, struct st_error *err);
 
 /* NIC MARKs (src/offload/planner.ts, MARK): a hardware rule of the placement
- * plan marks what it decided; the software path reads the mark from
+ * start plan marks what it decided; the software path reads the mark from
  * mbuf hash.fdir.hi (RTE_MBUF_F_RX_FDIR_ID) on production ports.
  * - ST_MARK_DECIDED_BASE + slot with kind NIC_DECIDED: the session accepted
  *   the packet and the NIC made its copy (hybrid-mirror, hardware); software
@@ -241,7 +241,7 @@ int st_dp_policy_install(const struct st_policy_conf *pol, struct st_error *err)
  * - any other MARK (punts, hybrid-classify decisions) changes nothing: the
  *   whole software policy applies.
  * A MARK in the copy range that is not installed (a rule left from an older
- * plan) is dropped and counted as dropped{nic_copy}: whatever happens, a
+ * start plan) is dropped and counted as dropped{nic_copy}: whatever happens, a
  * NIC-made copy never reaches a production port. */
 #define ST_MARK_DECIDED_BASE 0x100u
 #define ST_MARK_COPY_BASE    0x1000u
@@ -255,7 +255,7 @@ enum st_mark_kind {
 #define ST_MAX_MARKS (ST_MAX_PORTS * ST_MAX_SESSIONS * 2)
 
 struct st_mark_conf {
-	uint16_t port;            /* plan port index (a production port) */
+	uint16_t port;            /* start plan port index (a production port) */
 	uint16_t slot;            /* session counter slot, < ST_MAX_SESSIONS */
 	uint8_t kind;             /* enum st_mark_kind */
 };

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Control side of the mirror policy: check a struct st_policy_conf, compile
  * it into an immutable struct st_policy (compiled_policy.h), bind it to the
- * running plan, and make it current with an RCU swap.
+ * running start plan, and make it current with an RCU swap.
  *
  * The compile asks each stage's control side for its part: the classifier's
  * contexts (classify_ctl.c), the rewrite tables (rewrite_ctl.c, shared with
@@ -474,10 +474,10 @@ fail:
 }
 
 int
-st_policy_bind(struct st_policy *pol, const struct st_plan *plan, struct st_error *err)
+st_policy_bind(struct st_policy *pol, const struct st_start_plan *sp, struct st_error *err)
 {
-	uint32_t valid = plan->nb_ports >= 16 ? UINT32_MAX :
-		(UINT32_C(1) << (2 * plan->nb_ports)) - 1;
+	uint32_t valid = sp->nb_ports >= 16 ? UINT32_MAX :
+		(UINT32_C(1) << (2 * sp->nb_ports)) - 1;
 	uint32_t i;
 	int rc;
 
@@ -485,20 +485,20 @@ st_policy_bind(struct st_policy *pol, const struct st_plan *plan, struct st_erro
 		if ((pol->sessions[i].sources & ~valid) != 0)
 			return ST_INVALID(err, "policy.sessions[%u].sources|bits 0x%x name ports the "
 				       "plan does not have (it has %u ports: bits 0..%u)", i,
-				       pol->sessions[i].sources & ~valid, plan->nb_ports,
-				       2 * plan->nb_ports - 1);
-	rc = st_tx_bind(pol, plan, err);
+				       pol->sessions[i].sources & ~valid, sp->nb_ports,
+				       2 * sp->nb_ports - 1);
+	rc = st_tx_bind(pol, sp, err);
 	if (rc != 0)
 		return rc;
-	st_sample_bind(pol, plan);
+	st_sample_bind(pol, sp);
 	pol->bound = 1;
 	return 0;
 }
 
-/* ---- the skeleton's policy, from the plan --------------------------------------- */
+/* ---- the skeleton's policy, from the start plan --------------------------------------- */
 
 struct st_policy *
-st_policy_from_plan(const struct st_plan *plan, struct st_error *err)
+st_policy_from_start_plan(const struct st_start_plan *sp, struct st_error *err)
 {
 	struct st_policy_conf *c;
 	struct st_session_conf sess;
@@ -514,9 +514,9 @@ st_policy_from_plan(const struct st_plan *plan, struct st_error *err)
 	}
 	memset(&sess, 0, sizeof(sess));
 	memset(&rule, 0, sizeof(rule));
-	if (plan->nb_shadow_ports != 0) {
-		for (i = 0; i < plan->nb_ports; i++)
-			if (plan->ports[i].role == ST_ROLE_PRODUCTION)
+	if (sp->nb_shadow_ports != 0) {
+		for (i = 0; i < sp->nb_ports; i++)
+			if (sp->ports[i].role == ST_ROLE_PRODUCTION)
 				sess.sources |= UINT32_C(1) << (2 * i);
 		sess.sample_mode = ST_SAMPLE_ALL;
 		rule.action = ST_RULE_ACCEPT;
@@ -529,18 +529,18 @@ st_policy_from_plan(const struct st_plan *plan, struct st_error *err)
 		c->nb_rules = 1;
 		c->rules = &rule;
 		c->nb_targets = 1;
-		c->targets[0].nb_ports = plan->nb_shadow_ports;
-		for (i = 0; i < plan->nb_shadow_ports; i++)
-			c->targets[0].ports[i] = plan->shadow_ports[i];
+		c->targets[0].nb_ports = sp->nb_shadow_ports;
+		for (i = 0; i < sp->nb_shadow_ports; i++)
+			c->targets[0].ports[i] = sp->shadow_ports[i];
 		c->targets[0].encap = ST_ENCAP_NONE;
 	}
-	c->nb_map4 = plan->nb_map4;
-	memcpy(c->map4, plan->map4, sizeof(c->map4[0]) * plan->nb_map4);
-	c->nb_map6 = plan->nb_map6;
-	memcpy(c->map6, plan->map6, sizeof(c->map6[0]) * plan->nb_map6);
-	memcpy(c->default_src_mac, plan->shadow_src_mac, 6);
-	memcpy(c->default_dst_mac, plan->shadow_dst_mac, 6);
-	c->unmapped = plan->unmapped == ST_UNMAPPED_MIRROR ? ST_UNMAPPED_RULE_MIRROR :
+	c->nb_map4 = sp->nb_map4;
+	memcpy(c->map4, sp->map4, sizeof(c->map4[0]) * sp->nb_map4);
+	c->nb_map6 = sp->nb_map6;
+	memcpy(c->map6, sp->map6, sizeof(c->map6[0]) * sp->nb_map6);
+	memcpy(c->default_src_mac, sp->shadow_src_mac, 6);
+	memcpy(c->default_dst_mac, sp->shadow_dst_mac, 6);
+	c->unmapped = sp->unmapped == ST_UNMAPPED_MIRROR ? ST_UNMAPPED_RULE_MIRROR :
 		ST_UNMAPPED_RULE_DROP;
 	c->control_plane = 0;
 	pol = st_policy_compile(c, NULL, err);

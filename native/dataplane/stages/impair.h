@@ -100,7 +100,7 @@ struct st_fault_match {
 	uint16_t sport_lo, sport_hi;  /* 0..65535 = any */
 	uint16_t dport_lo, dport_hi;
 	uint16_t session;        /* policy session slot; ST_IMP_ANY16 = any */
-	uint16_t port;           /* plan port index of the shadow port; ST_IMP_ANY16 = any */
+	uint16_t port;           /* start plan port index of the shadow port; ST_IMP_ANY16 = any */
 	uint8_t dir;             /* enum st_imp_dir */
 };
 
@@ -191,7 +191,7 @@ struct st_imp_meta {
 	uint8_t proto;
 	uint16_t sport, dport;
 	uint16_t session;         /* policy session slot */
-	uint16_t port;            /* shadow port (plan index) the copy goes to */
+	uint16_t port;            /* shadow port (start plan index) the copy goes to */
 	uint8_t dir;              /* ST_IMP_DIR_RX or ST_IMP_DIR_TX */
 	uint32_t tag;             /* opaque to the stage, returned with the packet */
 	/* opaque too, kept in the delay line's entry and returned instead of

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Header rewrite for shadow copies: types and the two halves of the module.
  *
- * Control time (rewrite_ctl.c): st_rewrite_compile() turns the plan's prefix
+ * Control time (rewrite_ctl.c): st_rewrite_compile() turns the start plan's prefix
  * maps and MACs into immutable lookup tables (rte_lpm / rte_lpm6; next hop =
  * index of the map) that the fast path only reads.
  *
@@ -36,11 +36,11 @@ struct st_rewrite_tables {
 	struct st_map4 map4[ST_MAX_MAPS];
 	struct st_map6 map6[ST_MAX_MAPS];
 	/* Ethernet MACs outside every MAC map get these (all zero = keep):
-	 * the plan's shadow MACs, or the policy's default MACs. */
+	 * the start plan's shadow MACs, or the policy's default MACs. */
 	uint8_t src_mac[6];
 	uint8_t dst_mac[6];
 	uint8_t unmapped;              /* enum st_unmapped / enum st_unmapped_rule */
-	/* ---- policy-era (zero when compiled from a plan) ---- */
+	/* ---- policy-era (zero when compiled from a start plan) ---- */
 	uint32_t control_plane;        /* ST_CP_* bits */
 	/* control_plane != 0: addresses that name no host (0.0.0.0, ::,
 	 * 255.255.255.255, multicast, IPv6 link-local) and group MACs are
@@ -52,7 +52,7 @@ struct st_rewrite_tables {
 	uint8_t dhcp_addr_opts[32];    /* bitmap: DHCP options carrying IPv4 addresses */
 	/* The leak policy (leak.h): enum st_leak_action per kind. payloads is
 	 * set when it is a policy's (payload translators and their leak
-	 * counting run); a plan's tables leave both zero. */
+	 * counting run); a start plan's tables leave both zero. */
 	uint8_t leak[ST_LEAK__COUNT];
 	uint8_t payloads;
 	/* ---- derived at compile for the short IPv4 path (rw_fast4, rewrite_node.c) ---- */
@@ -85,9 +85,9 @@ struct st_rewrite_result {
 	struct st_leak_event leak; /* a payload not translated (leak.h); kind -1: none */
 };
 
-/* Build tables from the plan; name_suffix keeps rte_lpm names unique so an
+/* Build tables from the start plan; name_suffix keeps rte_lpm names unique so an
  * old and a new table can coexist during a swap. NULL + err on failure. */
-struct st_rewrite_tables *st_rewrite_compile(const struct st_plan *plan,
+struct st_rewrite_tables *st_rewrite_compile(const struct st_start_plan *sp,
 					     const char *name_suffix,
 					     struct st_error *err);
 void st_rewrite_free(struct st_rewrite_tables *t);
@@ -99,7 +99,7 @@ void st_rewrite_frame(const struct st_rewrite_tables *t, uint8_t *frame,
 		      struct st_rewrite_result *res);
 
 /* ---- policy-era extensions (issue 3) --------------------------------------
- * Compile from a policy instead of a plan: maps, host overrides (maps with a
+ * Compile from a policy instead of a start plan: maps, host overrides (maps with a
  * full-length prefix), MAC maps (rte_hash; a MAC outside every map gets the
  * policy's default MAC, or is kept when that is all zero), the 3-way unmapped
  * rule, and control-plane payload translation (ST_CP_* bits): ARP sender and

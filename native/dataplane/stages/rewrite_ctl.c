@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Control-time half of the header rewrite: turns the plan's (or the
+ * Control-time half of the header rewrite: turns the start plan's (or the
  * policy's) prefix maps, MAC maps and shadow MACs into immutable tables that
  * st_rewrite_frame() / st_rewrite_frame_ex() only read.
  *
@@ -12,7 +12,7 @@
  *   Host overrides are simply /32 and /128 maps: the longest prefix wins.
  * - Maps are copied with the host bits of from/to cleared: the fast path then
  *   only has to OR the packet's host bits in.
- * - Two maps with the same prefix are refused: the plan would be ambiguous.
+ * - Two maps with the same prefix are refused: the start plan would be ambiguous.
  * - MAC maps (policy only) go into an rte_hash keyed by the 6-byte MAC whose
  *   data is the index of the replacement in mac_to[]; no MAC maps, no hash.
  *   A duplicate or all-zero MAC is refused.
@@ -414,22 +414,22 @@ static void rw_derive_fast(struct st_rewrite_tables *t)
 		   !rw_mac_zero(t->dst_mac);
 }
 
-struct st_rewrite_tables *st_rewrite_compile(const struct st_plan *plan,
+struct st_rewrite_tables *st_rewrite_compile(const struct st_start_plan *sp,
 					     const char *name_suffix,
 					     struct st_error *err)
 {
 	struct st_rewrite_tables *t;
 
-	if (plan == NULL) {
+	if (sp == NULL) {
 		rw_err(err, "", EINVAL, "%s", "no plan given");
 		return NULL;
 	}
-	t = rw_compile(plan->nb_map4, plan->map4, plan->nb_map6, plan->map6,
-		       plan->unmapped, ST_UNMAPPED_MIRROR, name_suffix, err);
+	t = rw_compile(sp->nb_map4, sp->map4, sp->nb_map6, sp->map6,
+		       sp->unmapped, ST_UNMAPPED_MIRROR, name_suffix, err);
 	if (t == NULL)
 		return NULL;
-	memcpy(t->src_mac, plan->shadow_src_mac, sizeof(t->src_mac));
-	memcpy(t->dst_mac, plan->shadow_dst_mac, sizeof(t->dst_mac));
+	memcpy(t->src_mac, sp->shadow_src_mac, sizeof(t->src_mac));
+	memcpy(t->dst_mac, sp->shadow_dst_mac, sizeof(t->dst_mac));
 	rw_derive_fast(t);
 	return t;
 }

@@ -54,10 +54,10 @@
  *    covers them and otherwise kept. None of them is ever "unmapped", so a
  *    DHCP DISCOVER (0.0.0.0 -> 255.255.255.255), OSPF hellos to 224.0.0.5 and
  *    ND to ff02:: or from fe80:: are mirrored under the DROP rule. Without
- *    control-plane bits (and from a plan) they are ordinary addresses.
+ *    control-plane bits (and from a start plan) they are ordinary addresses.
  *
  * 6. MACs in the Ethernet header. Destination and source each: the MAC map
- *    (policy) when it has the MAC; else the default MAC (the plan's shadow
+ *    (policy) when it has the MAC; else the default MAC (the start plan's shadow
  *    MAC, or the policy's default_dst_mac / default_src_mac) unless that is
  *    all zeros (then the original is kept). With control-plane translation
  *    on, group (multicast/broadcast) and all-zero MACs get no default MAC
@@ -70,7 +70,7 @@
  *    walk (extension headers, DHCP and ND options) advances by at least one
  *    byte and stops at the end of its unit. No malloc, logging or system
  *    calls: one pass over headers (two over a control-plane payload),
- *    O(length). Tables without MAC maps and control-plane bits (every plan)
+ *    O(length). Tables without MAC maps and control-plane bits (every start plan)
  *    run a variant compiled without that code (about 60 more instructions
  *    per frame than the walking skeleton's rewrite, for truncation
  *    support); with them, each MAC costs one rte_hash lookup.

@@ -217,7 +217,7 @@ rw_ipv6(struct rw_ctx *c, uint32_t l3, const int cp)
 }
 
 /* cp = 0 is the variant for tables without MAC maps or control-plane bits
- * (every plan, and simple policies): the compiler drops all of their code
+ * (every start plan, and simple policies): the compiler drops all of their code
  * from it, so the skeleton's fast path pays nothing for them. */
 
 void

@@ -4,7 +4,7 @@
  * flow hash below a threshold), then the session's rate cap: token buckets
  * per worker in packets and in bits on the shadow wire, encapsulation
  * included, each worker getting rate / nb_workers. sample_ctl.c sizes the
- * buckets for the running plan; sample_node.c decides per packet.
+ * buckets for the running start plan; sample_node.c decides per packet.
  */
 #ifndef ST_SAMPLE_H
 #define ST_SAMPLE_H
@@ -80,8 +80,8 @@ st_within_rate(const struct st_policy *pol, const struct st_pol_session *ps,
 			      8.0 * (len + pol->targets[ps->target].wire_extra));
 }
 
-/* Fill every worker's buckets for the plan's worker count (control time). */
-void st_sample_bind(struct st_policy *pol, const struct st_plan *plan);
+/* Fill every worker's buckets for the start plan's worker count (control time). */
+void st_sample_bind(struct st_policy *pol, const struct st_start_plan *sp);
 
 /* Sampling and the rate cap for the packets session si accepted (acc,
  * bits), in packet order: a decision per surviving packet appended to

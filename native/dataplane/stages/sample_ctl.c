@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Control side of the sample stage (sample.h): the rate buckets of a
- * policy's capped sessions, for the running plan's workers.
+ * policy's capped sessions, for the running start plan's workers.
  */
 #include <string.h>
 
@@ -12,10 +12,10 @@
 /* Each worker gets rate / nb_workers, a burst allowance of 10 ms of it (at
  * least 32 packets, 64 KiB), and starts full. */
 void
-st_sample_bind(struct st_policy *pol, const struct st_plan *plan)
+st_sample_bind(struct st_policy *pol, const struct st_start_plan *sp)
 {
 	const double hz = (double)rte_get_tsc_hz();
-	const uint32_t nbw = plan->nb_workers ? plan->nb_workers : 1;
+	const uint32_t nbw = sp->nb_workers ? sp->nb_workers : 1;
 	uint32_t i, w;
 
 	for (i = 0; i < pol->nb_sessions; i++) {

@@ -21,8 +21,8 @@ struct st_policy;
  * the wire); sets pol->any_encap. err names "policy.targets[i]...". */
 int st_tx_compile_targets(struct st_policy *pol, const struct st_policy_conf *conf,
 			  struct st_error *err);
-/* Resolve target ports against the running plan's ports. */
-int st_tx_bind(struct st_policy *pol, const struct st_plan *plan, struct st_error *err);
+/* Resolve target ports against the running start plan's ports. */
+int st_tx_bind(struct st_policy *pol, const struct st_start_plan *sp, struct st_error *err);
 
 /* Send n copies to each of nb_ports ports (one reference per port; a
  * queue that refuses one drops that reference), counted per session slot

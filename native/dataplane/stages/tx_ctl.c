@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Control side of the tx stage (tx.h): a policy's targets, and their ports
- * resolved against the running plan.
+ * resolved against the running start plan.
  */
 #include <errno.h>
 
@@ -36,7 +36,7 @@ st_tx_compile_targets(struct st_policy *pol, const struct st_policy_conf *c,
 }
 
 int
-st_tx_bind(struct st_policy *pol, const struct st_plan *plan, struct st_error *err)
+st_tx_bind(struct st_policy *pol, const struct st_start_plan *sp, struct st_error *err)
 {
 	uint32_t i, k;
 
@@ -46,13 +46,13 @@ st_tx_bind(struct st_policy *pol, const struct st_plan *plan, struct st_error *e
 		for (k = 0; k < t->nb_ports; k++) {
 			uint16_t p = t->port_idx[k];
 
-			if (p >= plan->nb_ports)
+			if (p >= sp->nb_ports)
 				return ST_INVALID(err, "policy.targets[%u].ports[%u]|expected a port "
-						  "index below %u, got %u", i, k, plan->nb_ports, p);
-			if (plan->ports[p].role != ST_ROLE_SHADOW)
+						  "index below %u, got %u", i, k, sp->nb_ports, p);
+			if (sp->ports[p].role != ST_ROLE_SHADOW)
 				return ST_INVALID(err, "policy.targets[%u].ports[%u]|ports[%u] '%s' is "
 						  "not a shadow-role port; copies may only leave on "
-						  "shadow ports", i, k, p, plan->ports[p].name);
+						  "shadow ports", i, k, p, sp->ports[p].name);
 			t->port_id[k] = st_dp_g.ports[p].port_id;
 		}
 	}

@@ -13,7 +13,7 @@ import type { PolicyView } from '../../../../services/policy.js';
 import { Type } from '@sinclair/typebox';
 import { PolicySchema } from '../../../../config/schema.js';
 import { expectedGenerations, policyEtag } from '../../../etag.js';
-import { ErrorResponse, PolicyPlanSchema, ProblemErrorResponse, ValidateResponse } from '../../../schemas.js';
+import { ErrorResponse, PolicyReportSchema, ProblemErrorResponse, ValidateResponse } from '../../../schemas.js';
 
 // One schema, no $id: the same object serves several routes.
 const { $id: _id, ...PolicyBody } = PolicySchema;
@@ -26,7 +26,7 @@ export const PolicyViewResponse = Type.Object(
     applyMs: Type.Union([Type.Number(), Type.Null()], { description: 'ms the data plane took to swap it in.' }),
     source: Type.Union([Type.Literal('config'), Type.Literal('state'), Type.Literal('api')], { description: 'config file, saved state, or the API.' }),
     policy: PolicyBody,
-    plan: PolicyPlanSchema,
+    plan: PolicyReportSchema,
   },
   { additionalProperties: false },
 );

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { validateConfig } from '../../src/config/load.js';
-import { compilePlan, lcoresArg } from '../../src/dataplane/compile.js';
+import { compileStartPlan, lcoresArg } from '../../src/dataplane/start-plan.js';
 import { IDLE, MODE, ROLE, UNMAPPED } from '../../src/dataplane/native-types.js';
 import type { ShadowtapError } from '../../src/errors.js';
 
@@ -20,7 +20,7 @@ test('vdev-only config: EAL args and plan', (t) => {
     },
     shadow: { mac: { src: '02:aa:bb:cc:dd:01', dst: '02:AA:BB:CC:DD:02' } },
   });
-  const { ealArgs, plan } = compilePlan(config, { filePrefix: 'st-test-1', nproc: 2 });
+  const { ealArgs, native: startPlan } = compileStartPlan(config, { filePrefix: 'st-test-1', nproc: 2 });
   t.deepEqual(ealArgs, [
     'shadowtap',
     '--lcores', '0@(0-1),1@1',
@@ -32,31 +32,31 @@ test('vdev-only config: EAL args and plan', (t) => {
     '--vdev', 'net_pcap1,tx_pcap=shadow.pcap',
     '--log-level', 'notice',
   ]);
-  t.is(plan.mode, MODE.inline);
-  t.is(plan.unmapped, UNMAPPED.mirror);
-  t.is(plan.idle, IDLE.adaptive);
-  t.is(plan.burst, 32);
-  t.deepEqual(plan.workerLcores, [1]);
-  t.deepEqual(plan.ports, [
+  t.is(startPlan.mode, MODE.inline);
+  t.is(startPlan.unmapped, UNMAPPED.mirror);
+  t.is(startPlan.idle, IDLE.adaptive);
+  t.is(startPlan.burst, 32);
+  t.deepEqual(startPlan.workerLcores, [1]);
+  t.deepEqual(startPlan.ports, [
     { name: 'prod-in', device: 'net_pcap0', role: ROLE.production, egress: 1, rxDesc: 1024, txDesc: 1024, promiscuous: true, rxPps: 0 },
     { name: 'prod-out', device: 'net_null0', role: ROLE.egress, egress: -1, rxDesc: 1024, txDesc: 1024, promiscuous: true, rxPps: 0 },
     { name: 'shadow0', device: 'net_pcap1', role: ROLE.shadow, egress: -1, rxDesc: 1024, txDesc: 1024, promiscuous: true, rxPps: 0 },
   ]);
-  t.deepEqual(plan.shadowPorts, [2]);
-  t.true(plan.shadowSrcMac instanceof Uint8Array);
-  t.deepEqual(Array.from(plan.shadowSrcMac), [0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01]);
-  t.deepEqual(Array.from(plan.shadowDstMac), [0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x02]);
-  t.deepEqual(plan.map4, [
+  t.deepEqual(startPlan.shadowPorts, [2]);
+  t.true(startPlan.shadowSrcMac instanceof Uint8Array);
+  t.deepEqual(Array.from(startPlan.shadowSrcMac), [0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01]);
+  t.deepEqual(Array.from(startPlan.shadowDstMac), [0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x02]);
+  t.deepEqual(startPlan.map4, [
     { from: 0x0a000000, to: 0x0a630000, len: 16 },
     { from: 0xc0a80100, to: 0xac100900, len: 24 },
   ]);
-  t.is(plan.map6.length, 1);
-  t.true(plan.map6[0]!.from instanceof Uint8Array);
-  t.deepEqual(Array.from(plan.map6[0]!.from), [0xfd, 0, ...new Array(14).fill(0)]);
-  t.deepEqual(Array.from(plan.map6[0]!.to), [0xfd, 0x99, ...new Array(14).fill(0)]);
-  t.is(plan.map6[0]!.len, 16);
-  t.is(plan.prodPoolMbufs, 0);
-  t.is(plan.shadowPoolMbufs, 0);
+  t.is(startPlan.map6.length, 1);
+  t.true(startPlan.map6[0]!.from instanceof Uint8Array);
+  t.deepEqual(Array.from(startPlan.map6[0]!.from), [0xfd, 0, ...new Array(14).fill(0)]);
+  t.deepEqual(Array.from(startPlan.map6[0]!.to), [0xfd, 0x99, ...new Array(14).fill(0)]);
+  t.is(startPlan.map6[0]!.len, 16);
+  t.is(startPlan.prodPoolMbufs, 0);
+  t.is(startPlan.shadowPoolMbufs, 0);
 });
 
 test('PCI ports: -a per device with devargs, no --no-pci, lower-case ethdev name; hugepages; extra args last', (t) => {
@@ -76,7 +76,7 @@ test('PCI ports: -a per device with devargs, no --no-pci, lower-case ethdev name
       { name: 'shadow1', device: 'net_tap0,iface=st0', role: 'shadow' },
     ],
   });
-  const { ealArgs, plan } = compilePlan(config, { filePrefix: 'p', nproc: 4, programName: 'st' });
+  const { ealArgs, native: startPlan } = compileStartPlan(config, { filePrefix: 'p', nproc: 4, programName: 'st' });
   t.deepEqual(ealArgs, [
     'st',
     '--lcores', '0@(0-3),1@2,2@3',
@@ -88,34 +88,34 @@ test('PCI ports: -a per device with devargs, no --no-pci, lower-case ethdev name
     '--log-level', 'debug',
     '--legacy-mem', '--in-memory',
   ]);
-  t.is(plan.mode, MODE.tap);
-  t.is(plan.idle, IDLE.busy);
-  t.is(plan.burst, 64);
-  t.deepEqual(plan.workerLcores, [1, 2]);
-  t.is(plan.ports[0]!.device, '0000:3b:00.0');
-  t.is(plan.ports[0]!.egress, -1);
-  t.is(plan.ports[0]!.rxDesc, 2048);
-  t.is(plan.ports[0]!.txDesc, 512);
-  t.is(plan.ports[0]!.promiscuous, false);
-  t.deepEqual(plan.shadowPorts, [1, 2]);
-  t.is(plan.prodPoolMbufs, 16383);
-  t.is(plan.shadowPoolMbufs, 8191);
+  t.is(startPlan.mode, MODE.tap);
+  t.is(startPlan.idle, IDLE.busy);
+  t.is(startPlan.burst, 64);
+  t.deepEqual(startPlan.workerLcores, [1, 2]);
+  t.is(startPlan.ports[0]!.device, '0000:3b:00.0');
+  t.is(startPlan.ports[0]!.egress, -1);
+  t.is(startPlan.ports[0]!.rxDesc, 2048);
+  t.is(startPlan.ports[0]!.txDesc, 512);
+  t.is(startPlan.ports[0]!.promiscuous, false);
+  t.deepEqual(startPlan.shadowPorts, [1, 2]);
+  t.is(startPlan.prodPoolMbufs, 16383);
+  t.is(startPlan.shadowPoolMbufs, 8191);
 });
 
 test('default cores: workers 1..W wrap onto the host CPUs', (t) => {
   t.is(lcoresArg([1], 2), '0@(0-1),1@1');
   t.is(lcoresArg([0], 1), '0@0,1@0');
   const config = validateConfig({ dataplane: { workers: 3 }, ports });
-  t.deepEqual(compilePlan(config, { filePrefix: 'x', nproc: 2 }).ealArgs.slice(1, 3), ['--lcores', '0@(0-1),1@1,2@0,3@1']);
-  t.deepEqual(compilePlan(config, { filePrefix: 'x', nproc: 8 }).ealArgs.slice(1, 3), ['--lcores', '0@(0-7),1@1,2@2,3@3']);
-  t.deepEqual(compilePlan(config, { filePrefix: 'x', nproc: 8 }).plan.workerLcores, [1, 2, 3]);
+  t.deepEqual(compileStartPlan(config, { filePrefix: 'x', nproc: 2 }).ealArgs.slice(1, 3), ['--lcores', '0@(0-1),1@1,2@0,3@1']);
+  t.deepEqual(compileStartPlan(config, { filePrefix: 'x', nproc: 8 }).ealArgs.slice(1, 3), ['--lcores', '0@(0-7),1@1,2@2,3@3']);
+  t.deepEqual(compileStartPlan(config, { filePrefix: 'x', nproc: 8 }).native.workerLcores, [1, 2, 3]);
 });
 
 test('a configured CPU that does not exist here is ST_ERR_PLAN_INVALID naming the field', (t) => {
   const config = validateConfig({ dataplane: { workers: 2, cores: [1, 5] }, ports });
   let err: ShadowtapError | undefined;
   try {
-    compilePlan(config, { filePrefix: 'x', nproc: 4 });
+    compileStartPlan(config, { filePrefix: 'x', nproc: 4 });
   } catch (e) {
     err = e as ShadowtapError;
   }
@@ -129,7 +129,7 @@ test('a file prefix that could escape /var/run/dpdk is refused', (t) => {
   for (const bad of ['', '../x', 'a/b', 'a b']) {
     let code: string | undefined;
     try {
-      compilePlan(config, { filePrefix: bad, nproc: 2 });
+      compileStartPlan(config, { filePrefix: bad, nproc: 2 });
     } catch (e) {
       code = (e as ShadowtapError).code;
     }

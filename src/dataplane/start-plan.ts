@@ -1,6 +1,6 @@
 /**
  * Config → what the data-plane child needs: EAL arguments and the flat,
- * defaulted NativePlan of numbers, strings and byte arrays (native-types.ts).
+ * defaulted NativeStartPlan of numbers, strings and byte arrays (native-types.ts).
  * Nothing of the user's config shape crosses into native code.
  */
 import type { Config } from '../config/schema.js';
@@ -10,9 +10,9 @@ import { parsePrefix4, parsePrefix6 } from '../policy/prefix.js';
 import { parseAddress } from '../policy/fields.js';
 import { stError } from '../errors.js';
 import { compileMeasure } from './measure-compile.js';
-import { IDLE, MODE, ROLE, UNMAPPED, type NativePlan, type NativePortConf } from './native-types.js';
+import { IDLE, MODE, ROLE, UNMAPPED, type NativeStartPlan, type NativePortConf } from './native-types.js';
 
-export interface CompileOptions {
+export interface StartPlanOptions {
   /** EAL --file-prefix: unique per data-plane process */
   filePrefix: string;
   /** CPUs on this host (os.availableParallelism()) */
@@ -21,9 +21,9 @@ export interface CompileOptions {
   programName?: string;
 }
 
-export interface CompiledPlan {
+export interface StartPlan {
   ealArgs: string[];
-  plan: NativePlan;
+  native: NativeStartPlan;
   /**
    * A standby's EAL arguments: the same memory, lcores and options, no
    * device (PCI devices block-listed, so they are scanned but left to the
@@ -55,7 +55,7 @@ export function lcoresArg(cpus: readonly number[], nproc: number): string {
   return [main, ...cpus.map((cpu, i) => `${i + 1}@${cpu}`)].join(',');
 }
 
-export function compilePlan(config: Config, options: CompileOptions): CompiledPlan {
+export function compileStartPlan(config: Config, options: StartPlanOptions): StartPlan {
   const { filePrefix, nproc } = options;
   if (!/^[A-Za-z0-9_.-]+$/.test(filePrefix)) {
     throw stError('ST_ERR_PLAN_INVALID', `file prefix "${filePrefix}" must be letters, digits, "_", "-" or "."`, {
@@ -146,7 +146,7 @@ export function compilePlan(config: Config, options: CompileOptions): CompiledPl
     }
   }
 
-  const plan: NativePlan = {
+  const startPlan: NativeStartPlan = {
     mode: MODE[config.mode],
     // The plan knows drop and mirror; "count" (policy only) sends nothing, as drop does.
     unmapped: UNMAPPED[config.translate.unmapped === 'mirror' ? 'mirror' : 'drop'],
@@ -163,6 +163,6 @@ export function compilePlan(config: Config, options: CompileOptions): CompiledPl
     shadowPoolMbufs: config.dataplane.mempool.shadow_mbufs,
   };
   const measure = compileMeasure(config);
-  if (measure !== null) plan.measure = measure;
-  return { ealArgs, plan, standbyEalArgs, devices: specs };
+  if (measure !== null) startPlan.measure = measure;
+  return { ealArgs, native: startPlan, standbyEalArgs, devices: specs };
 }
