@@ -2,7 +2,7 @@
  * Fuzz target: the header rewrite of a shadow copy (st_rewrite_frame_ex and
  * st_rewrite_frame, rewrite_node.c), including ARP, DHCPv4 and IPv6 ND
  * payload translation, over four table sets compiled the way the data plane
- * compiles them (st_rewrite_compile from a plan, st_rewrite_compile_policy
+ * compiles them (st_rewrite_compile from a start plan, st_rewrite_compile_policy
  * from a policy), with maps that cover the seed captures' addresses
  * (src/tools/gen-demo-capture.ts: 10.0.0.0/16, fd00::/16) and MACs.
  *
@@ -59,7 +59,7 @@ check(struct st_rewrite_tables *t, const char *what, const struct st_error *err)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static struct st_plan plan;
+	static struct st_start_plan sp;
 	static struct st_policy_conf pol;
 	static struct st_mac_map macs[4];
 	static const char *const mm[][2] = {
@@ -75,12 +75,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	st_fuzz_eal_init((*argv)[0], "768");
 	memset(&err, 0, sizeof(err));
 
-	/* 0: from a plan, both families, shadow MACs: the short IPv4 path. */
-	st_fuzz_maps(plan.map4, &plan.nb_map4, plan.map6, &plan.nb_map6);
-	mac(plan.shadow_src_mac, "02:53:00:00:00:01");
-	mac(plan.shadow_dst_mac, "02:53:00:00:00:02");
-	plan.unmapped = ST_UNMAPPED_DROP;
-	g_sets[0] = check(st_rewrite_compile(&plan, "fz0", &err), "plan", &err);
+	/* 0: from a start plan, both families, shadow MACs: the short IPv4 path. */
+	st_fuzz_maps(sp.map4, &sp.nb_map4, sp.map6, &sp.nb_map6);
+	mac(sp.shadow_src_mac, "02:53:00:00:00:01");
+	mac(sp.shadow_dst_mac, "02:53:00:00:00:02");
+	sp.unmapped = ST_UNMAPPED_DROP;
+	g_sets[0] = check(st_rewrite_compile(&sp, "fz0", &err), "plan", &err);
 
 	/* 1: policy, every control-plane payload, MAC maps, unmapped COUNT. */
 	st_fuzz_maps(pol.map4, &pol.nb_map4, pol.map6, &pol.nb_map6);
