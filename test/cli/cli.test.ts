@@ -17,7 +17,7 @@ const root = fileURLToPath(new URL('../../..', import.meta.url));
 const CLI = join(root, 'bin', 'shadowtap.js');
 
 function cli(args: string[], cwd = root) {
-  return spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
+  return spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 90_000 });
 }
 
 function tmp(tag: string): string {

@@ -32,7 +32,7 @@ interface Run {
 
 function cli(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: root, encoding: 'utf8', timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: root, encoding: 'utf8', timeout: 90_000 }, (err, stdout, stderr) => {
       const status = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ status, stdout, stderr });
     });
