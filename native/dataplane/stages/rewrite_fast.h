@@ -153,7 +153,6 @@ static inline int rwl_veto(const struct st_rewrite_tables *t, const uint8_t *f)
 /* 16 bytes at off of each lane's frame, transposed: out[k] holds the
  * 32-bit word at off + 4k of every lane, as loaded (little-endian). */
 typedef uint32_t rw4 __attribute__((vector_size(16)));
-typedef int32_t rw4m __attribute__((vector_size(16)));
 
 static __rte_always_inline void
 rw_rows(const uint8_t *const *fr, unsigned int off, rwv out[4])
@@ -164,15 +163,15 @@ rw_rows(const uint8_t *const *fr, unsigned int off, rwv out[4])
 		memcpy(&r[l], fr[l] + off, 16);
 #if ST_RW_LANES == 4
 	{
-		const rw4 t0 = __builtin_shuffle(r[0], r[1], (rw4m){ 0, 4, 1, 5 });
-		const rw4 t1 = __builtin_shuffle(r[0], r[1], (rw4m){ 2, 6, 3, 7 });
-		const rw4 t2 = __builtin_shuffle(r[2], r[3], (rw4m){ 0, 4, 1, 5 });
-		const rw4 t3 = __builtin_shuffle(r[2], r[3], (rw4m){ 2, 6, 3, 7 });
+		const rw4 t0 = __builtin_shufflevector(r[0], r[1], 0, 4, 1, 5);
+		const rw4 t1 = __builtin_shufflevector(r[0], r[1], 2, 6, 3, 7);
+		const rw4 t2 = __builtin_shufflevector(r[2], r[3], 0, 4, 1, 5);
+		const rw4 t3 = __builtin_shufflevector(r[2], r[3], 2, 6, 3, 7);
 
-		out[0] = __builtin_shuffle(t0, t2, (rw4m){ 0, 1, 4, 5 });
-		out[1] = __builtin_shuffle(t0, t2, (rw4m){ 2, 3, 6, 7 });
-		out[2] = __builtin_shuffle(t1, t3, (rw4m){ 0, 1, 4, 5 });
-		out[3] = __builtin_shuffle(t1, t3, (rw4m){ 2, 3, 6, 7 });
+		out[0] = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+		out[1] = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+		out[2] = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+		out[3] = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
 	}
 #else
 	{
@@ -182,14 +181,14 @@ rw_rows(const uint8_t *const *fr, unsigned int off, rwv out[4])
 
 		for (unsigned int j = 0; j < 4; j++)
 			a[j] = __builtin_shufflevector(r[j], r[j + 4], 0, 1, 2, 3, 4, 5, 6, 7);
-		t0 = __builtin_shuffle(a[0], a[1], (rwm){ 0, 8, 1, 9, 4, 12, 5, 13 });
-		t1 = __builtin_shuffle(a[0], a[1], (rwm){ 2, 10, 3, 11, 6, 14, 7, 15 });
-		t2 = __builtin_shuffle(a[2], a[3], (rwm){ 0, 8, 1, 9, 4, 12, 5, 13 });
-		t3 = __builtin_shuffle(a[2], a[3], (rwm){ 2, 10, 3, 11, 6, 14, 7, 15 });
-		out[0] = __builtin_shuffle(t0, t2, (rwm){ 0, 1, 8, 9, 4, 5, 12, 13 });
-		out[1] = __builtin_shuffle(t0, t2, (rwm){ 2, 3, 10, 11, 6, 7, 14, 15 });
-		out[2] = __builtin_shuffle(t1, t3, (rwm){ 0, 1, 8, 9, 4, 5, 12, 13 });
-		out[3] = __builtin_shuffle(t1, t3, (rwm){ 2, 3, 10, 11, 6, 7, 14, 15 });
+		t0 = __builtin_shufflevector(a[0], a[1], 0, 8, 1, 9, 4, 12, 5, 13);
+		t1 = __builtin_shufflevector(a[0], a[1], 2, 10, 3, 11, 6, 14, 7, 15);
+		t2 = __builtin_shufflevector(a[2], a[3], 0, 8, 1, 9, 4, 12, 5, 13);
+		t3 = __builtin_shufflevector(a[2], a[3], 2, 10, 3, 11, 6, 14, 7, 15);
+		out[0] = __builtin_shufflevector(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13);
+		out[1] = __builtin_shufflevector(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
+		out[2] = __builtin_shufflevector(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13);
+		out[3] = __builtin_shufflevector(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
 	}
 #endif
 }
