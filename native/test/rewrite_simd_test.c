@@ -151,7 +151,14 @@ static uint32_t make_frame(const struct st_plan *p, uint8_t *f, uint32_t cap, ui
 		case 4: ip[9] = (uint8_t)rndn(256); break;
 		case 5: put16(l4 + 4, (uint16_t)rndn(tot + 8)); break;
 		case 6: l4[12] = (uint8_t)(rndn(16) << 4); break;
-		case 7: put16(l4 + rndn(2) * 2, (uint16_t)(rndn(2) ? 67 + rndn(2) : 53)); break;
+		case 7: {
+			/* every port with a payload translator (the list both paths use) */
+			static const uint16_t pl[] = { RW_PL_PORTS };
+
+			put16(l4 + rndn(2) * 2, rndn(3) == 0 ? (uint16_t)(67 + rndn(2))
+							 : pl[rndn(sizeof(pl) / sizeof(pl[0]))]);
+			break;
+		}
 		case 8: put16(l4, 67); put16(l4 + 2, 68); break;
 		case 9: f[rndn(2) * 6] |= 1; break;
 		case 10: memset(f + rndn(2) * 6, 0, 6); break;
@@ -288,6 +295,7 @@ static void one(const char *name, const struct st_plan *p, unsigned int bursts,
 		 * 255.255.255.255, DHCP and payload ports stay off the path */
 		t->cp_aware = 1;
 		t->control_plane = ST_CP_DHCP;
+		t->payloads = 1;
 	}
 	run_tables(name, t, p, bursts, want_done);
 	st_rewrite_free(t);

@@ -77,14 +77,6 @@ typedef int32_t rwm __attribute__((vector_size(ST_RW_LANES * 4)));
 /* A lane that must not be looked at reads this instead of a frame. */
 static const uint8_t rw_zero_frame[64] __attribute__((aligned(64)));
 
-static inline uint32_t rwl_be16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return rte_be_to_cpu_16(v);
-}
-
 static inline rwv rwv_set1(uint32_t x)
 {
 	return (rwv){ 0 } + x;
@@ -124,30 +116,6 @@ static inline rwv rwv_xlat(const struct rw_fm *fm, rwv a, rwm *cov)
 	}
 	*cov = found;
 	return out;
-}
-
-/* Per-lane checks the vectors do not do: the control-plane and payload
- * rules (only when the tables have them). 1 = not this path. */
-static inline int rwl_veto(const struct st_rewrite_tables *t, const uint8_t *f)
-{
-	const uint8_t *l4 = f + RTE_ETHER_HDR_LEN + 20;
-	const uint16_t sp = (uint16_t)rwl_be16(l4), dp = (uint16_t)rwl_be16(l4 + 2);
-
-	if (t->payloads && (rw_pl_port(sp) || rw_pl_port(dp)))
-		return 1;
-	if ((t->control_plane & ST_CP_DHCP) && f[23] == IPPROTO_UDP && rw_dhcp_port(sp) &&
-	    rw_dhcp_port(dp))
-		return 1;
-	if (t->cp_aware) {
-		uint64_t w0, w1;
-		const uint64_t mac48 = rte_cpu_to_le_64(UINT64_C(0xffffffffffff));
-
-		memcpy(&w0, f, 8);
-		memcpy(&w1, f + 6, 8);
-		if ((f[0] & 1) != 0 || (f[6] & 1) != 0 || (w0 & mac48) == 0 || (w1 & mac48) == 0)
-			return 1;
-	}
-	return 0;
 }
 
 /* 16 bytes at off of each lane's frame, transposed: out[k] holds the
@@ -257,9 +225,35 @@ rw_group(const struct st_rewrite_tables *t, const struct rw_fm *fm, uint8_t *con
 	rw_rows(fr, 12, A);   /* ethertype..TOS, total length, flags..protocol, checksum */
 	rw_rows(fr, 26, B);   /* source, destination, ports, UDP length and checksum */
 	rw_rows(fr, 38, C);   /* .., .., TCP data offset, TCP checksum */
-	if (unlikely(t->payloads || t->cp_aware || (t->control_plane & ST_CP_DHCP)))
-		for (l = 0; l < ST_RW_LANES; l++)
-			veto[l] = fr[l] != rw_zero_frame && rwl_veto(t, fr[l]) ? -1 : 0;
+	/* What the per-frame path leaves to the general path: payloads with
+	 * translators (rw_pl_port), DHCP, and with control-plane awareness
+	 * group or all-zero MACs. Ports as loaded: swapped constants. */
+	if (t->payloads || (t->control_plane & ST_CP_DHCP)) {
+		const rwv sp = B[2] & 0xffff, dp = B[2] >> 16;
+
+		if (t->payloads) {
+			static const uint16_t pl[] = { RW_PL_PORTS };
+
+			for (unsigned int k = 0; k < sizeof(pl) / sizeof(pl[0]); k++) {
+				const rwv c = rwv_set1(rte_cpu_to_be_16(pl[k]));
+
+				veto |= (sp == c) | (dp == c);
+			}
+		}
+		if (t->control_plane & ST_CP_DHCP) {
+			const rwv c67 = rwv_set1(rte_cpu_to_be_16(67)), c68 = rwv_set1(rte_cpu_to_be_16(68));
+
+			veto |= ((A[2] >> 24) == IPPROTO_UDP) & ((sp == c67) | (sp == c68)) &
+				((dp == c67) | (dp == c68));
+		}
+	}
+	if (t->cp_aware) {
+		rwv M[4];
+
+		rw_rows(fr, 0, M);   /* destination MAC, then source MAC */
+		veto |= ((M[0] & 1) != 0) | ((M[1] & 0x10000) != 0) |
+			((M[0] == 0) & ((M[1] & 0xffff) == 0)) | (((M[1] >> 16) == 0) & (M[2] == 0));
+	}
 
 	{
 		const rwv s = B[0], d = B[1];
