@@ -497,15 +497,17 @@ Measured on 2026-12-07 on this 2-CPU EPYC VM while it was shared (load average 2
 2 CPUs throughout, CPU 0 100 % busy), so the bench's figures below are mostly noise; the
 isolated figures and profile shares carry the result.
 
-**The rewrite in isolation** (a C loop over 1,024 prepared 64-byte IPv4/UDP frames,
-10.0.0.0/16 → 10.200.0.0/16 and back in alternate passes, bursts of 32, best of 400 short
-runs pinned to CPU 1, TSC cycles at 2,445 MHz per frame; repeatable to ±0.2 between runs):
+**The rewrite in isolation** (\`taskset -c 1 build/st_rewrite_bench\`, native/bench/rewrite_bench.c:
+1,024 prepared 64-byte IPv4/UDP frames, 10.0.0.0/16 → 10.200.0.0/16 and back in alternate
+passes, bursts of 32, best of 400 short runs, TSC cycles (2,450 MHz) per frame; the burst
+figures repeat within ±0.3 between runs, the per-frame path's general-path columns within
+about ±10 %):
 
 | tables | per-frame path (before) | burst, generic (SSE4.2) | burst, AVX2 |
 |---|---:|---:|---:|
-| plan: one /16 map | 35.0 | 17.4 | **15.8** (2.2×) |
-| policy-like (payload translators, DHCP, control-plane aware) | 39.5 | 22.9 | **19.0** (2.1×) |
-| no maps, unmapped \`mirror\` (the \`st-mirror\` shape) | 53.6 | 14.5 | **14.1** (3.8×) |
+| plan: one /16 map | 34.1–35.0 | 17.7 | **15.8** (2.2×) |
+| policy-like (payload translators, DHCP, control-plane aware) | 40.9–49.3 | 22.7 | **19.0** (2.2–2.6×) |
+| no maps, unmapped \`mirror\` (the \`st-mirror\` shape) | 54.4–62.5 | 15.5 | **14.3** (3.8–4.4×) |
 
 The stage around it adds the crash switch, the flight recorder and the burst's arrays
 (\`rewrite_burst\`, about 1–2 % of the worker in the profiles below). Against the issue's
