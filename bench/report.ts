@@ -473,6 +473,82 @@ net_pcap offers one rx queue per \`rx_pcap\` argument; with two, each worker pol
   memory (each rx copies the frame into a fresh mbuf, which caps large-frame rates) and net_null
   discards for free. On a NIC, rx/tx descriptor handling moves to DMA and the copy cost of the
   source disappears, so absolute rates differ; the ratios between contenders are what carries over.
+- **Memory per worker** (from the code: \`pool_sizes\` in core/lifecycle.c, the structs'
+  sizes on x86-64). Each worker adds, per port it polls, one rx and one tx queue of
+  1,024 descriptors by default, and the mempools are sized for every descriptor that can
+  hold one of their mbufs plus the worker's cache and a burst in flight: inline with one
+  production, one egress and one shadow port, **4,512 production mbufs** (2 × 2,048
+  descriptors + 32 + 384) and **2,496 shadow mbufs** (2,048 + 2 × 32 + 384) per worker, on
+  top of 1,024 each once, each pool rounded up to 2^k − 1. An mbuf is about 2.3 KiB (128 B
+  header, 2,176 B buffer, the pool's object header), so about **16 MiB of pools per worker**:
+  1 worker 8,191 + 4,095 mbufs (28 MiB), 2 workers 16,383 + 8,191 (55 MiB), 4 workers
+  32,767 + 16,383 (111 MiB). Deeper rings scale the pools in proportion (4,096 descriptors:
+  about 60 MiB per worker). State per worker: 347 KiB of lcore state (counters, burst
+  scratch; in the data plane's static state), 588 KiB for the routing translators' flows,
+  3.6 MiB for the fault stage (its delay line of 65,536 entries and timing wheel, made at
+  setup), and with measurement on 2.8 MiB (16,384 flows). Shared by all workers: the
+  rewrite's tables (rte_lpm's IPv4 table is 64 MiB whatever the map count), the policy's
+  classifier and the NIC rules. A delayed-copy fault holds up to 65,536 copies per worker:
+  size \`dataplane.mempool.shadow_mbufs\` for it.
+
+## The rewrite, a burst at a time, and cheaper copies (issue 15, items 3–5)
+
+Measured on 2026-12-07 on this 2-CPU EPYC VM while it was shared (load average 27–34 on
+2 CPUs throughout, CPU 0 100 % busy), so the bench's figures below are mostly noise; the
+isolated figures and profile shares carry the result.
+
+**The rewrite in isolation** (\`taskset -c 1 build/st_rewrite_bench\`, native/bench/rewrite_bench.c:
+1,024 prepared 64-byte IPv4/UDP frames, 10.0.0.0/16 → 10.200.0.0/16 and back in alternate
+passes, bursts of 32, best of 400 short runs, TSC cycles (2,450 MHz) per frame; the burst
+figures repeat within ±0.3 between runs, the per-frame path's general-path columns within
+about ±10 %):
+
+| tables | per-frame path (before) | burst, generic (SSE4.2) | burst, AVX2 |
+|---|---:|---:|---:|
+| plan: one /16 map | 34.1–35.0 | 17.7 | **15.8** (2.2×) |
+| policy-like (payload translators, DHCP, control-plane aware) | 40.9–49.3 | 22.7 | **19.0** (2.2–2.6×) |
+| no maps, unmapped \`mirror\` (the \`st-mirror\` shape) | 54.4–62.5 | 15.5 | **14.3** (3.8–4.4×) |
+
+The stage around it adds the crash switch, the flight recorder and the burst's arrays
+(\`rewrite_burst\`, about 1–2 % of the worker in the profiles below). Against the issue's
+44 cycles per packet for the rewrite in the stage, the burst path is about 2.2× faster,
+short of 3×: per frame it still does three 16-byte loads and four transposes' share, and
+six scalar stores (MACs, addresses, two checksums), which the frames being in different
+mbufs forces; the vector part (checks, mask compares, deltas, checksums) is about a third.
+
+**Worker profiles** (perf on the worker thread, 5 s, about 300 samples each, so ±3 points):
+tap mode, the rewrite's share of the worker went from 34 % (st_rewrite_frame_rt 26 %, the
+stage 8 %) to 16 % (st_rw_burst_avx2 14 %, the stage 1 %); mirror + translate after the
+change: rewrite 10 %, copy 11 % (copy_frame 6 %, st_simple_copy 5 %), drivers about 20 %,
+kernel preemption 8 %; the previous full run's profile had rewrite 26 %, copy 17 %.
+
+**A/B with the bench** (\`--quick --no-docs --only=testpmd-io,testpmd-5tswap,st-fwd,
+st-mirror,st-mirror-xlate,st-tap,st-imix,st-mirror-xlate-2w\`, base = commit 91718c1 in a
+clean clone, alternating base, branch, base, branch; runs 3–4 at \`--nice=-20\`):
+
+| run (load average at start) | side | mirror + translate × io | tap × 5tswap | 2 workers × 1 |
+|---|---|---:|---:|---:|
+| 1 (27.2) | base | 0.25× | 0.01× | 1.49× |
+| 1 (27.2) | branch | 0.48× | 1.11× | 2.31× |
+| 2 (27.9) | base | 0.67× | 0.56× | 1.53× |
+| 2 (33.8) | branch | 0.09× | 0.48× | 2.48× |
+| 3 (30.1) | base | 0.01× | 0.53× | 64× |
+| 3 (28.4) | branch | 0.16× | 4.13× | 2.28× |
+| 4 (29.0) | base | 0.29× | 6.35× | 1.17× |
+| 4 (28.5) | branch | 0.59× | 0.42× | 1.05× |
+| median | base | 0.27× | 0.55× | 1.51× |
+| median | branch | 0.32× | 0.80× | 2.29× |
+
+Single figures moved by up to 100× between runs (testpmd io 2.2–6.5 Mpps, base tap mode
+0.01–2.9 Mpps): the VM's CPUs were taken for whole windows. The medians lean the branch's way
+but prove nothing; the targets (mirror + translate ≥ 0.5× io, tap ≥ 1.0× 5tswap, 2 workers
+≥ 1.8× one) cannot be judged on this machine under this load and need a quiet run. What
+separates the branch from them, by the profiles: inline mirroring still pays two
+transmissions, a frame copy and net_null's per-mbuf free (\`__tls_get_addr\` alone 1–2 %);
+tap mode's remaining rewrite is about 16 cycles against 5tswap's swap of fixed fields.
+With 2 workers the second one shares CPU 0 with the main lcore and everything else, so a
+figure above 2× means CPU 1's worker had a better share in that window, not super-linear
+scaling.
 
 ## Failure injection
 

@@ -168,7 +168,7 @@ function ensureSanitizedTests() {
   const dir = 'build/sanitize';
   const stamp = `${dir}/.built`;
   const src = newestMtime(['native', 'CMakeLists.txt'], (p) => /\.(c|h|txt|cmake)$/.test(p));
-  const targets = ['st_rewrite_test', 'st_encap_test', 'st_rx_check_test'];
+  const targets = ['st_rewrite_test', 'st_rewrite_simd_test', 'st_encap_test', 'st_rx_check_test'];
   // the emulated NIC's test only where the plain build could make it (driver-SDK headers found)
   if (existsSync(join(root, 'build/sim/st_sim_test'))) targets.push('st_sim_test');
   const outputs = targets.map((t) => `${dir}/${t === 'st_sim_test' ? 'sim/' : ''}${t}`);

@@ -19,6 +19,18 @@
 /* How many packets ahead to prefetch while copying (l3fwd uses 3). */
 #define ST_PREFETCH_OFFSET 3
 
+/* Fresh mbufs for copies, in one call. They come from the pool the way a
+ * PMD's rx takes them (rte_mempool_get_bulk, no reset): an mbuf in a pool
+ * always has refcnt 1, next NULL and nb_segs 1 (rte_pktmbuf_prefree_seg
+ * restores them before it goes back, rte_mbuf_raw_alloc documents it), and
+ * our pools hold neither external nor pinned buffers, so copy_frame writes
+ * only what the copy's tx reads. 0 on success, like rte_pktmbuf_alloc_bulk. */
+static inline int
+fresh_bulk(struct rte_mempool *pool, struct rte_mbuf **m, unsigned int n)
+{
+	return rte_mempool_get_bulk(pool, (void **)m, n);
+}
+
 /* One copy of m (first `len` bytes) into a fresh mbuf; a single-segment
  * frame that fits is copied by hand (the common case), anything else by
  * rte_pktmbuf_copy. NULL when the pool is empty. */
@@ -27,8 +39,12 @@ copy_frame(struct rte_mbuf *m, struct rte_mbuf *fresh, struct rte_mempool *pool,
 {
 	struct rte_mbuf *cp;
 
-	if (likely(fresh != NULL && m->nb_segs == 1 && len <= rte_pktmbuf_tailroom(fresh))) {
-		rte_memcpy(rte_pktmbuf_mtod(fresh, void *), rte_pktmbuf_mtod(m, const void *), len);
+	if (likely(fresh != NULL && m->nb_segs == 1 &&
+		   len <= (uint32_t)fresh->buf_len - RTE_PKTMBUF_HEADROOM)) {
+		/* rte_pktmbuf_reset's fields, those the pool does not keep */
+		fresh->data_off = RTE_PKTMBUF_HEADROOM;
+		fresh->ol_flags = 0;
+		fresh->tx_offload = 0;
 		fresh->data_len = (uint16_t)len;
 		fresh->pkt_len = len;
 		fresh->port = m->port;
@@ -36,11 +52,14 @@ copy_frame(struct rte_mbuf *m, struct rte_mbuf *fresh, struct rte_mempool *pool,
 		fresh->vlan_tci_outer = m->vlan_tci_outer;
 		fresh->packet_type = m->packet_type;
 		fresh->hash = m->hash;
+		rte_memcpy(rte_pktmbuf_mtod(fresh, void *), rte_pktmbuf_mtod(m, const void *), len);
 		return fresh;
 	}
 	cp = rte_pktmbuf_copy(m, pool, 0, len);
-	if (fresh != NULL)
-		rte_pktmbuf_free(fresh);
+	if (fresh != NULL) {
+		/* not reset: give it back as it came */
+		rte_mempool_put(pool, fresh);
+	}
 	return cp;
 }
 
@@ -72,7 +91,7 @@ st_copy_materialize(struct st_lcore *lc, const struct st_policy *pol, struct rte
 		need += !((alone >> pi & 1) &&
 			  (ps->snaplen == 0 || ps->snaplen >= rte_pktmbuf_pkt_len(pkts[pi])));
 	}
-	bulk = need != 0 && rte_pktmbuf_alloc_bulk(pool, fresh, need) == 0;
+	bulk = need != 0 && fresh_bulk(pool, fresh, need) == 0;
 
 	/* The originals' frames are read by the copies: ahead of time. */
 	for (i = 0; i < nd && i < ST_PREFETCH_OFFSET; i++)
@@ -146,7 +165,7 @@ st_simple_copy(struct st_lcore *lc, const struct st_policy *pol, struct rte_mbuf
 		}
 		return k;
 	}
-	bulk = rte_pktmbuf_alloc_bulk(pool, fresh, nb_live) == 0;
+	bulk = fresh_bulk(pool, fresh, nb_live) == 0;
 	for (i = 0; i < n && i < ST_PREFETCH_OFFSET; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (i = 0; i < n; i++) {

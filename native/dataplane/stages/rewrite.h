@@ -27,6 +27,10 @@
 
 struct rte_lpm;
 struct rte_lpm6;
+
+/* Up to this many IPv4 maps, the burst path compares masks instead of
+ * looking addresses up in rte_lpm (rewrite_fast.h). */
+#define ST_RW_FAST_MAPS 4
 struct rte_hash;
 
 struct st_rewrite_tables {
@@ -59,6 +63,16 @@ struct st_rewrite_tables {
 	uint8_t fast4;                 /* IPv4 maps, no MAC maps, both shadow MACs set */
 	uint8_t mac_pair[12];          /* dst_mac then src_mac: the frame's first 12 bytes */
 	uint32_t map4_mask[ST_MAX_MAPS];  /* prefix mask of map4[i] */
+	/* ---- derived at compile for the burst path (rewrite_fast.h) ---- */
+	uint8_t burst_ok;              /* no MAC maps, both shadow MACs set, and IPv4
+	                                * maps or the unmapped rule "mirror" */
+	uint8_t fm_lpm;                /* more than ST_RW_FAST_MAPS maps: rte_lpm */
+	uint8_t nb_fm;                 /* else: the maps as mask compares, longest first */
+	uint32_t fm_mask[ST_RW_FAST_MAPS], fm_from[ST_RW_FAST_MAPS], fm_to[ST_RW_FAST_MAPS];
+	/* the burst variant this CPU runs (rewrite_fast.h), picked at compile */
+	uint64_t (*burst)(const struct st_rewrite_tables *t, uint8_t *const *f,
+			  const uint32_t *seg, const uint32_t *pkt, const uint32_t *wire,
+			  unsigned int n, uint64_t *xl);
 	/* ---- routing payloads (rewrite_rt.h) ---- */
 	uint16_t nb_rid;                  /* router-id map, sorted by from */
 	uint32_t rid_from[ST_MAX_RIDS], rid_to[ST_MAX_RIDS];

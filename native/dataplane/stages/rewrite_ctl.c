@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_cpuflags.h>
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_jhash.h>
@@ -40,8 +41,10 @@
 #include <rte_lpm6.h>
 #include <rte_malloc.h>
 #include <rte_memory.h>
+#include <rte_vect.h>
 
 #include "rewrite.h"
+#include "rewrite_fast.h"
 #include "error.h"
 #include "compiled_policy.h"
 
@@ -412,6 +415,60 @@ static void rw_derive_fast(struct st_rewrite_tables *t)
 	memcpy(t->mac_pair + 6, t->src_mac, 6);
 	t->fast4 = t->lpm4 != NULL && t->mac_hash == NULL && !rw_mac_zero(t->src_mac) &&
 		   !rw_mac_zero(t->dst_mac);
+	/* The burst path (rewrite_fast.h) also takes copies whose addresses
+	 * no map covers when the unmapped rule keeps them: mirroring without
+	 * translation must not be slower than with it. */
+	t->burst_ok = t->mac_hash == NULL && !rw_mac_zero(t->src_mac) &&
+		      !rw_mac_zero(t->dst_mac) &&
+		      (t->nb_map4 != 0 || t->unmapped == ST_UNMAPPED_RULE_MIRROR);
+	t->fm_lpm = t->nb_map4 > ST_RW_FAST_MAPS;
+	t->nb_fm = 0;
+	if (!t->fm_lpm) {
+		/* longest prefix first: the first mask that matches is the
+		 * one rte_lpm would find (no two maps share a prefix) */
+		uint16_t order[ST_RW_FAST_MAPS];
+
+		for (uint16_t i = 0; i < t->nb_map4; i++) {
+			uint16_t j = i;
+
+			while (j > 0 && t->map4[order[j - 1]].len < t->map4[i].len) {
+				order[j] = order[j - 1];
+				j--;
+			}
+			order[j] = i;
+		}
+		for (uint16_t i = 0; i < t->nb_map4; i++) {
+			const struct st_map4 *m = &t->map4[order[i]];
+
+			t->fm_mask[i] = t->map4_mask[order[i]];
+			t->fm_from[i] = m->from;
+			t->fm_to[i] = m->to;
+		}
+		t->nb_fm = (uint8_t)t->nb_map4;
+	}
+	t->burst = st_rw_burst_pick(NULL);
+}
+
+/* The burst variant for this CPU: DPDK's CPU flags, within the SIMD width
+ * EAL allows (--force-max-simd-bitwidth), as DPDK's own libraries choose. */
+st_rw_burst_fn st_rw_burst_pick(const char **name)
+{
+#if defined(RTE_ARCH_X86_64)
+	/* experimental in DPDK 22.11, stable since 23.03; a plain read */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	const uint16_t simd = rte_vect_get_max_simd_bitwidth();
+#pragma GCC diagnostic pop
+
+	if (rte_cpu_get_flag_enabled(RTE_CPUFLAG_AVX2) > 0 && simd >= RTE_VECT_SIMD_256) {
+		if (name != NULL)
+			*name = "avx2";
+		return st_rw_burst_avx2;
+	}
+#endif
+	if (name != NULL)
+		*name = "generic";
+	return st_rw_burst_generic;
 }
 
 struct st_rewrite_tables *st_rewrite_compile(const struct st_start_plan *sp,

@@ -25,6 +25,7 @@
 #include "rewrite_ip.h"
 #include "rewrite_cp.h"
 #include "rewrite_payload.h"
+#include "rewrite_fast.h"
 #include "lcore.h"
 #include "compiled_policy.h"
 
@@ -316,24 +317,69 @@ shadow_rewrite(struct st_lcore_ctr *c, struct st_rt_state *rt, struct st_session
 	return 1;
 }
 
+/* The burst path (rewrite_fast.h) over up to 64 frames: the crash switch
+ * and the flight recorder see each packet first (a test crash names it),
+ * then the whole burst is at the rewrite. Returns the frames it rewrote. */
+static inline uint64_t
+rewrite_burst(struct st_lcore *lc, const struct st_rewrite_tables *t, struct rte_mbuf *const *m,
+	      const uint32_t *wire, unsigned int n, uint64_t *translated)
+{
+	uint8_t *f[ST_BURST_MAX];
+	uint32_t seg[ST_BURST_MAX], len[ST_BURST_MAX];
+	uint64_t done, xl;
+	unsigned int i;
+
+	for (i = 0; i < n && i < ST_PREFETCH_OFFSET; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(m[i], void *));
+	for (i = 0; i < n; i++) {
+		st_flight_at(lc->conf.flight, ST_FLIGHT_REWRITE, m[i]);
+		st_test_crash_check(m[i]);
+		f[i] = rte_pktmbuf_mtod(m[i], uint8_t *);
+		seg[i] = rte_pktmbuf_data_len(m[i]);
+		len[i] = rte_pktmbuf_pkt_len(m[i]);
+	}
+	st_flight_at(lc->conf.flight, ST_FLIGHT_REWRITE, NULL);
+	done = t->burst(t, f, seg, len, wire != NULL ? wire : len, n, &xl);
+	*translated += (uint64_t)__builtin_popcountll(xl);
+	return done;
+}
+
 uint32_t
 st_rewrite_stage(struct st_lcore *lc, const struct st_policy *pol, struct st_pending *p,
 		 uint32_t n)
 {
 	struct st_lcore_ctr *c = &lc->ctr;
+	const struct st_rewrite_tables *t = pol->rw;
 	uint64_t translated = 0;
 	uint32_t i, k = 0;
 
-	for (i = 0; i < n && i < ST_PREFETCH_OFFSET; i++)
-		rte_prefetch0(rte_pktmbuf_mtod(p[i].m, void *));
-	for (i = 0; i < n; i++) {
-		if (i + ST_PREFETCH_OFFSET < n)
-			rte_prefetch0(rte_pktmbuf_mtod(p[i + ST_PREFETCH_OFFSET].m, void *));
-		st_flight_at(lc->conf.flight, ST_FLIGHT_REWRITE, p[i].m);
-		st_test_crash_check(p[i].m);
-		if (shadow_rewrite(c, lc->conf.rt, &c->sess[pol->sessions[p[i].session].slot], pol, p[i].m,
-				   p[i].wire_len, p[i].first, &translated))
-			p[k++] = p[i];
+	for (uint32_t b = 0; b < n; b += ST_BURST_MAX) {
+		const uint32_t cnt = n - b < ST_BURST_MAX ? n - b : ST_BURST_MAX;
+		uint64_t done = 0;
+
+		if (t->burst_ok) {
+			struct rte_mbuf *m[ST_BURST_MAX];
+			uint32_t wire[ST_BURST_MAX];
+
+			for (i = 0; i < cnt; i++) {
+				m[i] = p[b + i].m;
+				wire[i] = p[b + i].wire_len;
+			}
+			done = rewrite_burst(lc, t, m, wire, cnt, &translated);
+		}
+		for (i = 0; i < cnt; i++) {
+			struct st_pending *q = &p[b + i];
+
+			if (done >> i & 1) {
+				p[k++] = *q;
+				continue;
+			}
+			st_flight_at(lc->conf.flight, ST_FLIGHT_REWRITE, q->m);
+			st_test_crash_check(q->m);
+			if (shadow_rewrite(c, lc->conf.rt, &c->sess[pol->sessions[q->session].slot], pol,
+					   q->m, q->wire_len, q->first, &translated))
+				p[k++] = *q;
+		}
 	}
 	c->translated_packets += translated;
 	return k;
@@ -346,17 +392,24 @@ st_rewrite_stage_short(struct st_lcore *lc, const struct st_policy *pol, struct 
 		       uint16_t n)
 {
 	struct st_lcore_ctr *c = &lc->ctr;
+	const struct st_rewrite_tables *t = pol->rw;
 	struct st_session_stats *st = &c->sess[pol->sessions[0].slot];
-	uint64_t translated = 0;
+	uint64_t translated = 0, done = 0;
 	uint16_t i, k = 0;
 
-	for (i = 0; i < n && i < ST_PREFETCH_OFFSET; i++)
-		rte_prefetch0(rte_pktmbuf_mtod(cps[i], void *));
+	if (likely(t->burst_ok))
+		done = rewrite_burst(lc, t, cps, NULL, n, &translated);
+	if (likely(done == (n >= 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1))) {
+		c->translated_packets += translated;
+		return n;
+	}
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = cps[i];
 
-		if (i + ST_PREFETCH_OFFSET < n)
-			rte_prefetch0(rte_pktmbuf_mtod(cps[i + ST_PREFETCH_OFFSET], void *));
+		if (done >> i & 1) {
+			cps[k++] = m;
+			continue;
+		}
 		st_flight_at(lc->conf.flight, ST_FLIGHT_REWRITE, m);
 		st_test_crash_check(m);
 		if (shadow_rewrite(c, lc->conf.rt, st, pol, m, rte_pktmbuf_pkt_len(m), 1, &translated))

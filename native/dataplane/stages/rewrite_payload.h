@@ -60,10 +60,18 @@ struct rw_pl {
 /* Ports whose payloads the dispatch looks at (both directions): DNS,
  * mDNS, LLMNR, BGP, VXLAN, GENEVE. The short IPv4 path leaves them to the
  * general one. */
+/* The ports whose payloads have translators (DNS, mDNS, LLMNR, BGP, VXLAN,
+ * GENEVE): one list, which the burst path (rewrite_fast.h) compares too. */
+#define RW_PL_PORTS 53, 5353, 5355, 179, 4789, 6081
+
 static inline int rw_pl_port(uint16_t p)
 {
-	return p == 53 || p == 5353 || p == 5355 || p == 179 || p == 4789 ||
-	       p == 6081;
+	static const uint16_t ports[] = { RW_PL_PORTS };
+
+	for (unsigned int i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+		if (p == ports[i])
+			return 1;
+	return 0;
 }
 
 /* Tunnels (rewrite_tun.c). check: -1 translatable, -2 the inner packet
