@@ -124,7 +124,7 @@ int main(int argc, char **argv)
 			     "--log-level=error", NULL };
 	static const uint8_t sm[6] = { 2, 0, 0, 0, 0, 1 }, dm[6] = { 2, 0, 0, 0, 0, 2 };
 	const int runs = argc > 1 ? atoi(argv[1]) : 400;
-	struct st_plan pa, pb, pn;
+	struct st_start_plan pa, pb, pn;
 	struct st_error err;
 	struct st_rewrite_tables *t[5];
 	const char *picked = NULL;

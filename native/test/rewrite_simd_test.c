@@ -67,7 +67,7 @@ static uint16_t csum(const uint8_t *p, uint32_t n, uint32_t s)
 
 /* An address: mostly inside one of the plan's maps, sometimes anywhere,
  * sometimes one of the control-plane specials. */
-static uint32_t pick_addr(const struct st_plan *p)
+static uint32_t pick_addr(const struct st_start_plan *p)
 {
 	uint32_t r = rndn(100);
 
@@ -89,7 +89,7 @@ static uint32_t pick_addr(const struct st_plan *p)
 
 /* One frame of the common shape (valid, with right checksums), then, one
  * time in three, one thing changed that may take it off the burst path. */
-static uint32_t make_frame(const struct st_plan *p, uint8_t *f, uint32_t cap, uint32_t *wire)
+static uint32_t make_frame(const struct st_start_plan *p, uint8_t *f, uint32_t cap, uint32_t *wire)
 {
 	const int tcp = rndn(3) == 0;
 	const uint32_t l4h = tcp ? 20 : 8;
@@ -184,7 +184,7 @@ static int cpu_has_avx2(void)
 #define CAP 160
 
 /* Bursts of random frames through the per-frame path and every variant. */
-static void run_tables(const char *name, struct st_rewrite_tables *t, const struct st_plan *p,
+static void run_tables(const char *name, struct st_rewrite_tables *t, const struct st_start_plan *p,
 		       unsigned int bursts, unsigned int want_done)
 {
 	unsigned long done_total = 0, frames = 0, xl_total = 0;
@@ -260,7 +260,7 @@ static void run_tables(const char *name, struct st_rewrite_tables *t, const stru
 static const uint8_t smac[6] = { 0x02, 0x53, 0x48, 0x44, 0x57, 0x01 };
 static const uint8_t dmac[6] = { 0x02, 0x53, 0x48, 0x44, 0x57, 0x02 };
 
-static void plan_init(struct st_plan *p, uint8_t unmapped)
+static void plan_init(struct st_start_plan *p, uint8_t unmapped)
 {
 	memset(p, 0, sizeof(*p));
 	memcpy(p->shadow_src_mac, smac, 6);
@@ -268,7 +268,7 @@ static void plan_init(struct st_plan *p, uint8_t unmapped)
 	p->unmapped = unmapped;
 }
 
-static void add4(struct st_plan *p, uint32_t from, uint32_t to, uint8_t len)
+static void add4(struct st_start_plan *p, uint32_t from, uint32_t to, uint8_t len)
 {
 	p->map4[p->nb_map4].from = from;
 	p->map4[p->nb_map4].to = to;
@@ -276,7 +276,7 @@ static void add4(struct st_plan *p, uint32_t from, uint32_t to, uint8_t len)
 	p->nb_map4++;
 }
 
-static void one(const char *name, const struct st_plan *p, unsigned int bursts,
+static void one(const char *name, const struct st_start_plan *p, unsigned int bursts,
 		unsigned int want_done, int cp, uint8_t want_lpm)
 {
 	struct st_error err;
@@ -309,7 +309,7 @@ int main(int argc, char **argv)
 	int eal_argc = (int)(sizeof(eal_argv) / sizeof(eal_argv[0])) - 1;
 	unsigned int bursts = 400;
 	const char *picked = NULL;
-	struct st_plan p;
+	struct st_start_plan p;
 
 	st_seed(argc > 1 ? argv[1] : NULL, 0x51dd51dd0badcafeull);
 	if (argc > 2)
