@@ -32,13 +32,30 @@ struct st_rw_shared;
  * session that needs the classifier. */
 #define ST_GROUP_SESSIONS 16
 
+/* A group whose classifier-needing sessions have at most this many rules
+ * between them is decided by the direct evaluator (classify.h) instead of
+ * rte_acl: below it, testing each rule on the parsed key costs less than
+ * rte_acl_classify's fixed per-burst and per-packet work (measured with the
+ * bench scenarios st-rule1 and st-acl1000, docs/benchmarks.md). */
+#define ST_DIRECT_MAX_RULES 8
+
+/* How a session's packets find their deciding rule (GET /v1/sessions). */
+enum st_classifier {
+	ST_CLS_NONE = 0,           /* no rule, or a first rule that matches everything */
+	ST_CLS_DIRECT,             /* the direct evaluator, rule by rule on the key */
+	ST_CLS_ACL,                /* rte_acl over the group's context */
+};
+
 struct st_pol_session {
 	uint32_t sources;          /* bit 2 * port + dir */
 	uint16_t slot;             /* counter slot */
 	uint16_t target;
 	uint8_t sample_mode;       /* enum st_sample_mode */
 	uint8_t category;          /* in the group's context when acl */
-	uint8_t acl;               /* 1: decided by rte_acl; 0: by fixed_rule */
+	uint8_t acl;               /* 1: decided by rte_acl; 0: by fixed_rule or direct */
+	uint8_t classifier;        /* enum st_classifier */
+	uint16_t dr_count;         /* direct: its rules are direct[dr_first ...] */
+	uint32_t dr_first;
 	uint32_t sample_threshold;
 	uint32_t snaplen;          /* 0 = whole frame */
 	int32_t fixed_rule;        /* !acl: the rule deciding every packet, -1 = none */
@@ -49,6 +66,23 @@ struct st_pol_session {
 struct st_pol_rule {
 	uint32_t slot;
 	uint8_t action;            /* enum st_rule_action */
+};
+
+/* A rule as the direct evaluator tests it (classify_ctl.c builds it from the
+ * same fields as the rte_acl rule, with rte_acl's semantics: bitmask fields
+ * (key & mask) == value, ranges inclusive, prefixes as 32-bit words of the
+ * key in host order; a narrow group leaves the first 96 address bits out,
+ * as its narrow rte_acl context would). */
+struct st_direct_rule {
+	uint32_t rule;             /* index into rules */
+	uint32_t sig;              /* signature bit the key must have, 0 = any */
+	uint8_t proto, proto_mask, ipv, ipv_mask;
+	uint8_t flags, flags_mask, family, family_mask;
+	uint16_t et, et_mask;
+	uint16_t vlan_lo, vlan_hi;
+	uint16_t slo, shi, dlo, dhi;
+	uint32_t src_v[4], src_m[4];   /* words 0..2: key src_hi, 3: src_lo */
+	uint32_t dst_v[4], dst_m[4];
 };
 
 struct st_pol_group {
@@ -113,6 +147,8 @@ struct st_policy {
 	struct st_pol_session *sessions;
 	struct st_pol_rule *rules;
 	struct st_pol_group *groups;
+	struct st_direct_rule *direct;  /* rules of the directly decided sessions */
+	uint32_t nb_direct;
 	struct st_bucket *buckets;
 	struct st_rewrite_tables *rw;  /* = rws->tables, for the fast path */
 	struct st_rw_shared *rws;      /* shared with the previous policy when the
