@@ -382,6 +382,8 @@ ${caution(r)}## Machine
   process's wall clock. Contenders run alternately (A, B, C, A, B, C ...) for ${r.options.rounds} round(s); the table
   gives the median and the spread (min–max) over rounds.
 - Mpps counts production packets received and handled (the input rate each contender sustains).
+  *Lost* (in the run's log and results) counts production packets refused at egress tx or missed
+  at rx, and copies the shadow port refused (a shadow side that cannot keep up loses copies).
   Gbit/s is the wire rate of that input: each frame counts its length + 4 B FCS + 20 B
   preamble and inter-frame gap, so a 64-byte frame is 84 B on the wire (10 GbE = 14.88 Mpps).
 - Ratios: each shadowtap figure over testpmd io on the same capture (and worker count) and over OVS

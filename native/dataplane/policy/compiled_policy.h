@@ -74,6 +74,12 @@ struct st_pol_rule {
  * key in host order; a narrow group leaves the first 96 address bits out,
  * as its narrow rte_acl context would). */
 struct st_direct_rule {
+	/* The bitmask fields of key bytes 0..7 (proto, IP version, TCP flags,
+	 * ethertype, family) and the last address words (bytes 13..20) as two
+	 * 64-bit value/mask pairs in key byte order: two loads and compares
+	 * for what most rules test. The rest only when `need` says so. */
+	uint64_t lo_v, lo_m, addr_v, addr_m;
+	uint8_t need;              /* ST_DR_NEED_* */
 	uint32_t rule;             /* index into rules */
 	uint32_t sig;              /* signature bit the key must have, 0 = any */
 	uint8_t proto, proto_mask, ipv, ipv_mask;
@@ -84,6 +90,11 @@ struct st_direct_rule {
 	uint32_t src_v[4], src_m[4];   /* words 0..2: key src_hi, 3: src_lo */
 	uint32_t dst_v[4], dst_m[4];
 };
+
+#define ST_DR_NEED_VLAN  0x01
+#define ST_DR_NEED_SIG   0x02
+#define ST_DR_NEED_PORTS 0x04
+#define ST_DR_NEED_HI    0x08     /* the first 96 address bits (IPv6 prefixes) */
 
 struct st_pol_group {
 	struct rte_acl_ctx *acl;   /* NULL when no session of the group needs it */

@@ -150,6 +150,31 @@ direct_from_acl(struct st_direct_rule *d, const struct st_acl_rule *a, int wide)
 		d->dst_m[w] = db == 0 ? 0 : db >= 32 ? UINT32_MAX : ~(UINT32_MAX >> db);
 		d->dst_v[w] = a->field[dst_f[w]].value.u32 & d->dst_m[w];
 	}
+	/* The packed forms (compiled_policy.h), in key byte order. */
+	{
+		uint8_t v[8] = { d->proto, d->ipv, d->flags, 0, 0, (uint8_t)(d->et >> 8),
+				 (uint8_t)d->et, d->family };
+		uint8_t m[8] = { d->proto_mask, d->ipv_mask, d->flags_mask, 0, 0,
+				 (uint8_t)(d->et_mask >> 8), (uint8_t)d->et_mask, d->family_mask };
+		uint8_t av[8], am[8];
+
+		for (w = 0; w < 4; w++) {
+			av[w] = (uint8_t)(d->src_v[3] >> (24 - 8 * w));
+			am[w] = (uint8_t)(d->src_m[3] >> (24 - 8 * w));
+			av[4 + w] = (uint8_t)(d->dst_v[3] >> (24 - 8 * w));
+			am[4 + w] = (uint8_t)(d->dst_m[3] >> (24 - 8 * w));
+		}
+		memcpy(&d->lo_v, v, 8);
+		memcpy(&d->lo_m, m, 8);
+		memcpy(&d->addr_v, av, 8);
+		memcpy(&d->addr_m, am, 8);
+	}
+	d->need = (d->vlan_lo != 0 || d->vlan_hi != UINT16_MAX ? ST_DR_NEED_VLAN : 0) |
+		  (d->sig != 0 ? ST_DR_NEED_SIG : 0) |
+		  (d->slo != 0 || d->shi != UINT16_MAX || d->dlo != 0 || d->dhi != UINT16_MAX ?
+		   ST_DR_NEED_PORTS : 0) |
+		  ((d->src_m[0] | d->src_m[1] | d->src_m[2] | d->dst_m[0] | d->dst_m[1] |
+		    d->dst_m[2]) != 0 ? ST_DR_NEED_HI : 0);
 }
 
 int

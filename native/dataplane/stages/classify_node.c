@@ -70,28 +70,34 @@ rd32(const uint8_t *p)
 }
 
 /* One direct rule against one key, with rte_acl's semantics (the rule was
- * made from the rte_acl rule: classify_ctl.c). Every test is evaluated and
- * combined without branches: a handful of loads and compares that the CPU
- * overlaps, cheaper than an early exit's mispredictions on mixed traffic. */
+ * made from the rte_acl rule: classify_ctl.c). What most rules test (the
+ * bitmask fields, the last address words) is two 64-bit masked compares;
+ * ranges, signatures and the first 96 address bits only when the rule
+ * constrains them (the branches depend on the rule alone, so in the
+ * rule-major loop they are always predicted). */
 static __rte_always_inline int
 direct_match(const struct st_direct_rule *d, const struct st_key *k)
 {
-	const uint16_t vlan = st_rd16(k->vlan), sp = st_rd16(k->sport), dp = st_rd16(k->dport);
-	const uint32_t s3 = rd32(k->src_lo), d3 = rd32(k->dst_lo);
+	const uint8_t *kb = (const uint8_t *)k;
+	uint64_t lo, addr;
 	int ok;
 
-	ok = ((k->proto & d->proto_mask) == d->proto) &
-	     ((k->ip_version & d->ipv_mask) == d->ipv) &
-	     ((k->tcp_flags & d->flags_mask) == d->flags) &
-	     ((k->family & d->family_mask) == d->family) &
-	     ((st_rd16(k->ethertype) & d->et_mask) == d->et) &
-	     (vlan >= d->vlan_lo) & (vlan <= d->vlan_hi) &
-	     ((rd32(k->sig) & d->sig) == d->sig) &
-	     ((s3 & d->src_m[3]) == d->src_v[3]) & ((d3 & d->dst_m[3]) == d->dst_v[3]) &
-	     (sp >= d->slo) & (sp <= d->shi) & (dp >= d->dlo) & (dp <= d->dhi);
-	/* the first 96 address bits: only for IPv6 prefixes (wide groups) */
-	if (ok && (d->src_m[0] | d->src_m[1] | d->src_m[2] |
-		   d->dst_m[0] | d->dst_m[1] | d->dst_m[2]) != 0) {
+	memcpy(&lo, kb, 8);
+	memcpy(&addr, kb + offsetof(struct st_key, src_lo), 8);   /* src_lo, dst_lo */
+	ok = ((lo & d->lo_m) == d->lo_v) & ((addr & d->addr_m) == d->addr_v);
+	if (d->need & ST_DR_NEED_PORTS) {
+		const uint16_t sp = st_rd16(k->sport), dp = st_rd16(k->dport);
+
+		ok &= (sp >= d->slo) & (sp <= d->shi) & (dp >= d->dlo) & (dp <= d->dhi);
+	}
+	if (d->need & ST_DR_NEED_VLAN) {
+		const uint16_t vlan = st_rd16(k->vlan);
+
+		ok &= (vlan >= d->vlan_lo) & (vlan <= d->vlan_hi);
+	}
+	if (d->need & ST_DR_NEED_SIG)
+		ok &= (rd32(k->sig) & d->sig) == d->sig;
+	if ((d->need & ST_DR_NEED_HI) && ok) {
 		for (unsigned int w = 0; w < 3; w++)
 			ok &= ((rd32(k->src_hi + 4 * w) & d->src_m[w]) == d->src_v[w]) &
 			      ((rd32(k->dst_hi + 4 * w) & d->dst_m[w]) == d->dst_v[w]);
