@@ -316,7 +316,7 @@ export interface NativePolicy {
   /**
    * rte_acl for every session that needs a classifier, however few its rules
    * (tests and benchmarks compare it with the direct evaluator); absent: the
-   * data plane chooses (direct up to 8 rules per group of 16 sessions).
+   * data plane chooses (direct up to 6 rules per group of 16 sessions).
    */
   forceAcl?: boolean;
   sessions: NativeSession[];

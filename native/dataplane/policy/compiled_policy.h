@@ -33,11 +33,15 @@ struct st_rw_shared;
 #define ST_GROUP_SESSIONS 16
 
 /* A group whose classifier-needing sessions have at most this many rules
- * between them is decided by the direct evaluator (classify.h) instead of
- * rte_acl: below it, testing each rule on the parsed key costs less than
- * rte_acl_classify's fixed per-burst and per-packet work (measured with the
- * bench scenarios st-rule1 and st-acl1000, docs/benchmarks.md). */
-#define ST_DIRECT_MAX_RULES 8
+ * between them is decided by the direct evaluator (classify_node.c) instead
+ * of rte_acl. Profiled on the worker (st-acl1, one UDP + /16 rule, 64-byte
+ * frames): rte_acl_classify and its result walk took about 18 % of the
+ * worker's user time, one direct rule about 3 %, and rte_acl's share hardly
+ * grows with its rule count (st-acl1000 runs at st-acl1's rate). A packet
+ * leaves the direct evaluator at its first matching rule, but one that
+ * matches none tests them all: 6 rules is where that worst case meets
+ * rte_acl (docs/benchmarks.md). */
+#define ST_DIRECT_MAX_RULES 6
 
 /* How a session's packets find their deciding rule (GET /v1/sessions). */
 enum st_classifier {
