@@ -131,10 +131,16 @@ class Ovs implements RunningContender {
       '--vdev', 'net_null1,no-rx=1',
     ].join(' ');
     await this.vsctl('--no-wait', 'init');
+    // No dpdk-lcore-mask: OVS then initialises EAL on the lowest CPU of its
+    // affinity and gives the main thread its whole affinity back afterwards,
+    // so it floats over every CPU like shadowtap's and testpmd's main lcore
+    // (0@(0-N)); only the forwarding thread is pinned (pmd-cpu-mask, CPU 1).
+    // Seen on a 2-CPU VM: the main thread and OVS's own helpers on CPUs 0-1,
+    // pmd-c01 on 1; EAL's few control threads (interrupts, multi-process,
+    // telemetry) stay on CPU 1, where OVS had EAL start.
     await this.vsctl(
       '--no-wait', 'set', 'Open_vSwitch', '.',
       'other_config:dpdk-init=true',
-      'other_config:dpdk-lcore-mask=0x1',
       `other_config:pmd-cpu-mask=0x2`,
       `other_config:dpdk-extra=${extra}`,
     );

@@ -30,7 +30,8 @@ export interface PolicyOptions {
   /** index of the shadow port in the plan */
   shadow: number;
   map4: NativeMap4[];
-  rules: 'one' | 'thousand';
+  /** all: one rule matching everything; one: accept udp src 10.0.0.0/16; thousand: 1,000 like it */
+  rules: 'all' | 'one' | 'thousand';
   /** 0..100; 100 = every packet */
   samplePct?: number;
   snaplen?: number;
@@ -130,7 +131,12 @@ export function buildPolicy(o: PolicyOptions): NativePolicy {
     generation: o.generation,
     matchAll: false,
     sessions: [session],
-    rules: o.rules === 'one' ? [rule(0, 0, {})] : thousandRules(0),
+    rules:
+      o.rules === 'all'
+        ? [rule(0, 0, {})]
+        : o.rules === 'one'
+          ? [rule(0, 0, { ipVersion: 4, proto: 17, protoMask: 0xff, src: mapped4('10.0.0.0'), srcLen: 96 + 16 })]
+          : thousandRules(0),
     targets: [target([o.shadow], o.encap ?? 'none')],
     signatures: [],
     map4: o.map4,

@@ -61,12 +61,17 @@ export interface BuiltPlan {
 /**
  * A scenario's sessions and targets in the config's own spelling
  * (src/policy/schema.ts): one session on prod-in rx, to one target.
- * "one" rule has the same shape as each of the 1,000 (UDP from the
- * production /16 to a /26), so only the count differs.
+ * "one" rule is not a catch-all (accept udp src 10.0.0.0/16: every packet
+ * of the udp64 capture matches it, but the data plane must test it) and has
+ * the same shape as each of the 1,000 (UDP from the production /16 to a
+ * /26), so only the count differs; "all" is one rule that matches
+ * everything (no filter fields: the short path's shape).
  */
 export function policySections(p: PolicySpec): Record<string, unknown> {
   const filters =
-    p.rules === 'one'
+    p.rules === 'all'
+      ? [{ action: 'accept' }]
+      : p.rules === 'one'
       ? [{ action: 'accept', protocol: 'udp', src: BENCH_MAP4.from }]
       : Array.from({ length: 1000 }, (_, i) => ({ action: 'accept', protocol: 'udp', src: BENCH_MAP4.from, dst: `10.0.${i >> 2}.${(i & 3) * 64}/26` }));
   const target =
@@ -309,7 +314,9 @@ export class RunningShadowtap implements RunningContender {
       inBytes: pin.rxBytes,
       outPkts: pout ? pout.txPackets : 0,
       shadowPkts: shadow === null ? 0 : s.ports[shadow]!.txPackets,
-      lostPkts: (pout ? pout.txDropped : 0) + pin.hwImissed,
+      // Production refused at egress or missed at rx, and copies the shadow
+      // port refused (a shadow side that cannot keep up is loss too).
+      lostPkts: (pout ? pout.txDropped : 0) + pin.hwImissed + (shadow === null ? 0 : s.ports[shadow]!.txDropped),
       ...(s.faults && this.built.faults
         ? { releaseErrCounts: s.faults.releaseErrorHist.counts, faultOverflowed: s.faults.faults.reduce((a, f) => a + f.overflowed, 0) }
         : {}),
@@ -344,9 +351,11 @@ export const SCENARIOS: Scenario[] = [
   { id: 'st-meas-xlate', label: 'shadowtap mirror + translate + measure', describe: 'st-mirror-xlate with the measure stage and its detectors on (docs/measurement.md)', capture: 'udp64', workers: 1, mode: 'inline', shadow: true, translate: true, unmapped: 'drop', measure: true },
   { id: 'st-measure', label: 'shadowtap forward + measure', describe: 'st-fwd with the measure stage and its detectors on: the measure stage alone', capture: 'udp64', workers: 1, mode: 'inline', shadow: false, translate: false, unmapped: 'drop', measure: true },
   { id: 'st-tap', label: 'shadowtap tap mode', describe: 'tap: the input is already a copy, translated in place and sent to the shadow port', capture: 'udp64', workers: 1, mode: 'tap', shadow: true, translate: true, unmapped: 'drop' },
-  { id: 'st-acl1', label: 'shadowtap policy, 1 rule', describe: 'mirror + translate through the policy engine, one session with one accept-all rule', capture: 'udp64', workers: 1, mode: 'inline', shadow: true, translate: true, unmapped: 'drop', policy: { rules: 'one' } },
+  { id: 'st-acl1', label: 'shadowtap policy, 1 rule (not a catch-all)', describe: 'mirror + translate through the policy engine, one session with one rule that is not a catch-all: accept udp src 10.0.0.0/16 (every packet of the capture matches it; the data plane tests it on each)', capture: 'udp64', workers: 1, mode: 'inline', shadow: true, translate: true, unmapped: 'drop', policy: { rules: 'one' } },
+  { id: 'st-catchall1', label: 'shadowtap policy, 1 catch-all rule', describe: 'as st-acl1 with one rule that matches everything (accept, no filter fields): decided without a classifier', capture: 'udp64', workers: 1, mode: 'inline', shadow: true, translate: true, unmapped: 'drop', policy: { rules: 'all' } },
   { id: 'st-acl1000', label: 'shadowtap policy, 1,000 rules', describe: 'as above with 1,000 ACL rules (UDP, src /16, one dst /26 each; every packet matches one)', capture: 'udp64', workers: 1, mode: 'inline', shadow: true, translate: true, unmapped: 'drop', policy: { rules: 'thousand' } },
-  { id: 'st-sample10', label: 'shadowtap 10 % flow sampling', describe: 'policy, one rule, 10 % of flows (symmetric 5-tuple hash) mirrored', capture: 'udp64', workers: 1, mode: 'inline', shadow: true, translate: true, unmapped: 'drop', policy: { rules: 'one', samplePct: 10 } },
+  { id: 'st-sample10', label: 'shadowtap 10 % flow sampling', describe: 'policy, one rule (as st-acl1), 10 % of flows (symmetric 5-tuple hash) mirrored', capture: 'udp64', workers: 1, mode: 'inline', shadow: true, translate: true, unmapped: 'drop', policy: { rules: 'one', samplePct: 10 } },
+  { id: 'st-sample0', label: 'shadowtap 0 % flow sampling', describe: 'st-sample10 at 0 %: the same shadow port, rule and sampling machinery, nothing mirrored (the sampling baseline)', capture: 'udp64', workers: 1, mode: 'inline', shadow: true, translate: true, unmapped: 'drop', policy: { rules: 'one', samplePct: 0 } },
   { id: 'st-vxlan', label: 'shadowtap + VXLAN encap', describe: 'policy, one rule, copies translated and VXLAN-encapsulated (VNI 4242, outer IPv4/UDP 4789)', capture: 'udp64', workers: 1, mode: 'inline', shadow: true, translate: true, unmapped: 'drop', policy: { rules: 'one', encap: 'vxlan' } },
   { id: 'st-imix', label: 'shadowtap mirror + translate (IMIX)', describe: 'mirror + translate on the IMIX capture (full copies)', capture: 'imix', workers: 1, mode: 'inline', shadow: true, translate: true, unmapped: 'drop' },
   { id: 'st-trunc128', label: 'shadowtap + truncate 128 B (IMIX)', describe: 'policy, one rule, copies cut to 128 bytes, on the IMIX capture', capture: 'imix', workers: 1, mode: 'inline', shadow: true, translate: true, unmapped: 'drop', policy: { rules: 'one', snaplen: 128 } },

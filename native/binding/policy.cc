@@ -47,6 +47,8 @@ void CopyPolicy(Napi::Env env, const Napi::Value& value, PolicyBaton* b) {
 
   c->generation = r.Int<uint32_t>(o, "generation", "policy.generation", 0, UINT32_MAX);
   c->match_all = r.Bool(o, "matchAll", "policy.matchAll") ? 1 : 0;
+  // Absent in every policy the supervisor compiles: the data plane chooses.
+  if (o.Has("forceAcl")) c->force_acl = r.Bool(o, "forceAcl", "policy.forceAcl") ? 1 : 0;
 
   Napi::Array targets = r.Arr(o, "targets", "policy.targets", ST_MAX_TARGETS);
   c->nb_targets = static_cast<uint16_t>(targets.Length());

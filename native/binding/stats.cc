@@ -138,6 +138,14 @@ Napi::Value PolicyStats(const Napi::CallbackInfo& info) {
   o.Set("generation", Napi::Number::New(env, generation));
   const int path = g_starting ? -1 : st_dp_policy_path();
   if (path >= 0) o.Set("path", Napi::String::New(env, path == 1 ? "short" : "general"));
+  std::vector<uint8_t> cls(nb_slots);
+  if (!g_starting && nb_slots != 0 &&
+      st_dp_policy_classifiers(cls.data(), static_cast<uint16_t>(nb_slots)) == 0) {
+    static const char* const cls_names[] = {"none", "direct", "acl"};
+    Napi::Array ca = Napi::Array::New(env, nb_slots);
+    for (uint32_t i = 0; i < nb_slots; i++) ca.Set(i, Napi::String::New(env, cls_names[cls[i] % 3]));
+    o.Set("classifiers", ca);
+  }
   Napi::Array sa = Napi::Array::New(env, nb_slots);
   for (uint32_t i = 0; i < nb_slots; i++) {
     const st_session_stats& s = sess[i];

@@ -203,6 +203,11 @@ export const SessionsResponse = Type.Object(
           priority: Type.Integer(),
           target: Type.String(),
           description: Type.Optional(Type.String()),
+          classifier: Type.Optional(
+            Type.Union([Type.Literal('none'), Type.Literal('direct'), Type.Literal('acl')], {
+              description: 'How the data plane finds the session\'s deciding rule, chosen when the policy compiles: "none" (no rule, or a first rule that matches everything), "direct" (up to 6 rules per group of 16 sessions, tested on the parsed packet key), "acl" (rte_acl, for larger rule sets). The decisions are the same either way.',
+            }),
+          ),
           ...SessionCountersSchema,
           rules: Type.Array(
             Type.Object({ id: Type.String(), index: Type.Integer(), line: Type.String(), hits: Type.Number() }, { additionalProperties: false }),

@@ -63,6 +63,7 @@ function sessionLine(d: Json): string[] {
   for (const [i, f] of ((s['filters'] ?? []) as Json[]).entries()) lines.push(`  rule ${f['id'] ?? i + 1}: ${JSON.stringify(f)}`);
   if (c) {
     const dropped = Object.entries(c['dropped'] as Record<string, number>).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
+    if (c['classifier'] !== undefined) lines.push(`  classifier: ${c['classifier']}`);
     lines.push(`  counters: matched ${c['matched']}, sampled ${c['sampled']}, mirrored ${c['mirroredPackets']} packets / ${c['mirroredBytes']} bytes, dropped ${dropped || '0'}`);
     for (const r of c['rules'] as Json[]) lines.push(`    rule ${r['id']}: ${r['hits']} hits  ${r['line']}`);
   }
@@ -127,10 +128,10 @@ export async function sessionsCommand(args: string[]): Promise<CommandOutput> {
       if (asJson) return out(EXIT.ok, [json({ generation: (pol.body as Json)['generation'], sessions: (defs ?? []).map((d) => ({ ...d, enabled: d['enabled'] !== false, counters: counters.get(d['id']) ?? null })), implicit: defs === null })]);
       const rows = (defs ?? [{ id: 0, priority: 0, description: 'the default session (no sessions section)' }]).map((d) => {
         const c = counters.get(d['id']);
-        return [String(d['id']), d['enabled'] === false ? 'no' : 'yes', d['priority'] ?? 100, d['target'] ?? c?.['target'] ?? '-', c ? c['matched'] : '-', c ? c['mirroredPackets'] : '-', d['description'] ?? ''];
+        return [String(d['id']), d['enabled'] === false ? 'no' : 'yes', d['priority'] ?? 100, d['target'] ?? c?.['target'] ?? '-', c?.['classifier'] ?? '-', c ? c['matched'] : '-', c ? c['mirroredPackets'] : '-', d['description'] ?? ''];
       });
       if (rows.length === 0) return out(EXIT.ok, ['no sessions: nothing is mirrored (sessions: [])']);
-      return out(EXIT.ok, table(['ID', 'ENABLED', 'PRIORITY', 'TARGET', 'MATCHED', 'MIRRORED', 'DESCRIPTION'], rows));
+      return out(EXIT.ok, table(['ID', 'ENABLED', 'PRIORITY', 'TARGET', 'CLASSIFIER', 'MATCHED', 'MIRRORED', 'DESCRIPTION'], rows));
     }
     case 'show': {
       const id = idArg();

@@ -313,6 +313,12 @@ export interface NativeFwRule {
 export interface NativePolicy {
   generation: number;
   matchAll: boolean;
+  /**
+   * rte_acl for every session that needs a classifier, however few its rules
+   * (tests and benchmarks compare it with the direct evaluator); absent: the
+   * data plane chooses (direct up to 6 rules per group of 16 sessions).
+   */
+  forceAcl?: boolean;
   sessions: NativeSession[];
   rules: NativeRule[];
   targets: NativeTarget[];
@@ -336,6 +342,8 @@ export interface NativeSessionStats {
   dropped: Record<SessionDropReason, number>;
 }
 
+export type NativeClassifier = 'none' | 'direct' | 'acl';
+
 export interface NativePolicyStats {
   generation: number;
   /**
@@ -345,6 +353,12 @@ export interface NativePolicyStats {
    * otherwise; absent while no policy runs. Both give the same output.
    */
   path?: 'short' | 'general';
+  /**
+   * How each session finds its deciding rule, by session slot: "none" (no
+   * rule, or a first rule that matches everything), "direct" (a few rules
+   * tested on the parsed key) or "acl" (rte_acl); absent while no policy runs.
+   */
+  classifiers?: NativeClassifier[];
   /** indexed by session slot; only slots in use are meaningful */
   sessions: NativeSessionStats[];
   /** indexed by rule slot */

@@ -13,7 +13,7 @@
  * Packets counted after the last poll of a child that died are lost (at
  * most one poll interval's worth), as for the global counters.
  */
-import { SESSION_DROP_REASONS, type NativePolicyStats, type NativeSessionStats, type SessionDropReason } from '../dataplane/native-types.js';
+import { SESSION_DROP_REASONS, type NativeClassifier, type NativePolicyStats, type NativeSessionStats, type SessionDropReason } from '../dataplane/native-types.js';
 import type { PolicyReport } from '../policy/compile.js';
 
 export interface SessionCounters {
@@ -60,6 +60,8 @@ export interface RuleCounterView {
 export interface SessionCounterView extends SessionCounters {
   id: number;
   slot: number;
+  /** how the data plane finds the session's deciding rule; absent until it says */
+  classifier?: NativeClassifier;
   rules: RuleCounterView[];
 }
 
@@ -131,6 +133,7 @@ export class PolicyCounters {
         ...counters,
         id: s.id,
         slot: s.slot,
+        ...(this.latest?.classifiers?.[s.slot] !== undefined ? { classifier: this.latest.classifiers[s.slot]! } : {}),
         rules: s.rules.map((r) => ({
           id: r.id,
           index: r.index,
@@ -150,6 +153,7 @@ export class PolicyCounters {
         ...total,
         id: v.id,
         slot: v.slot,
+        ...(v.classifier !== undefined ? { classifier: v.classifier } : {}),
         rules: v.rules.map((r) => ({ ...r, hits: r.hits + (this.ruleBase.get(ruleId(v.id, r.id)) ?? 0) })),
       };
     });

@@ -110,7 +110,7 @@ test.serial('against a running shadowtap: status, sessions one by one, counters,
   t.is(off.status, 0, off.stderr);
   t.is(off.stdout, 'session 7 disabled (policy generation 3)\n');
   const list = await cli(['sessions', 'list'], env);
-  t.regex(list.stdout, /^ID +ENABLED +PRIORITY +TARGET +MATCHED +MIRRORED +DESCRIPTION\n1 +yes +100 .*everything\n7 +no +50 +- +- +- +web tier\n$/);
+  t.regex(list.stdout, /^ID +ENABLED +PRIORITY +TARGET +CLASSIFIER +MATCHED +MIRRORED +DESCRIPTION\n1 +yes +100 .*everything\n7 +no +50 +- +- +- +- +web tier\n$/);
   const policy = JSON.parse((await cli(['policy', 'show', '--json'], env)).stdout);
   t.deepEqual(policy.policy.sessions.map((s: { id: number; enabled?: boolean; description?: string }) => [s.id, s.enabled, s.description]), [[1, undefined, 'everything'], [7, false, 'web tier']]);
   t.deepEqual(policy.plan.sessions.map((s: { id: number }) => s.id), [1], 'a disabled session is not compiled');

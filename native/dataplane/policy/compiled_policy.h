@@ -32,13 +32,34 @@ struct st_rw_shared;
  * session that needs the classifier. */
 #define ST_GROUP_SESSIONS 16
 
+/* A group whose classifier-needing sessions have at most this many rules
+ * between them is decided by the direct evaluator (classify_node.c) instead
+ * of rte_acl. Profiled on the worker (st-acl1, one UDP + /16 rule, 64-byte
+ * frames): rte_acl_classify and its result walk took about 18 % of the
+ * worker's user time, one direct rule about 3 %, and rte_acl's share hardly
+ * grows with its rule count (st-acl1000 runs at st-acl1's rate). A packet
+ * leaves the direct evaluator at its first matching rule, but one that
+ * matches none tests them all: 6 rules is where that worst case meets
+ * rte_acl (docs/benchmarks.md). */
+#define ST_DIRECT_MAX_RULES 6
+
+/* How a session's packets find their deciding rule (GET /v1/sessions). */
+enum st_classifier {
+	ST_CLS_NONE = 0,           /* no rule, or a first rule that matches everything */
+	ST_CLS_DIRECT,             /* the direct evaluator, rule by rule on the key */
+	ST_CLS_ACL,                /* rte_acl over the group's context */
+};
+
 struct st_pol_session {
 	uint32_t sources;          /* bit 2 * port + dir */
 	uint16_t slot;             /* counter slot */
 	uint16_t target;
 	uint8_t sample_mode;       /* enum st_sample_mode */
 	uint8_t category;          /* in the group's context when acl */
-	uint8_t acl;               /* 1: decided by rte_acl; 0: by fixed_rule */
+	uint8_t acl;               /* 1: decided by rte_acl; 0: by fixed_rule or direct */
+	uint8_t classifier;        /* enum st_classifier */
+	uint16_t dr_count;         /* direct: its rules are direct[dr_first ...] */
+	uint32_t dr_first;
 	uint32_t sample_threshold;
 	uint32_t snaplen;          /* 0 = whole frame */
 	int32_t fixed_rule;        /* !acl: the rule deciding every packet, -1 = none */
@@ -50,6 +71,34 @@ struct st_pol_rule {
 	uint32_t slot;
 	uint8_t action;            /* enum st_rule_action */
 };
+
+/* A rule as the direct evaluator tests it (classify_ctl.c builds it from the
+ * same fields as the rte_acl rule, with rte_acl's semantics: bitmask fields
+ * (key & mask) == value, ranges inclusive, prefixes as 32-bit words of the
+ * key in host order; a narrow group leaves the first 96 address bits out,
+ * as its narrow rte_acl context would). */
+struct st_direct_rule {
+	/* The bitmask fields of key bytes 0..7 (proto, IP version, TCP flags,
+	 * ethertype, family) and the last address words (bytes 13..20) as two
+	 * 64-bit value/mask pairs in key byte order: two loads and compares
+	 * for what most rules test. The rest only when `need` says so. */
+	uint64_t lo_v, lo_m, addr_v, addr_m;
+	uint8_t need;              /* ST_DR_NEED_* */
+	uint32_t rule;             /* index into rules */
+	uint32_t sig;              /* signature bit the key must have, 0 = any */
+	uint8_t proto, proto_mask, ipv, ipv_mask;
+	uint8_t flags, flags_mask, family, family_mask;
+	uint16_t et, et_mask;
+	uint16_t vlan_lo, vlan_hi;
+	uint16_t slo, shi, dlo, dhi;
+	uint32_t src_v[4], src_m[4];   /* words 0..2: key src_hi, 3: src_lo */
+	uint32_t dst_v[4], dst_m[4];
+};
+
+#define ST_DR_NEED_VLAN  0x01
+#define ST_DR_NEED_SIG   0x02
+#define ST_DR_NEED_PORTS 0x04
+#define ST_DR_NEED_HI    0x08     /* the first 96 address bits (IPv6 prefixes) */
 
 struct st_pol_group {
 	struct rte_acl_ctx *acl;   /* NULL when no session of the group needs it */
@@ -117,6 +166,8 @@ struct st_policy {
 	struct st_pol_session *sessions;
 	struct st_pol_rule *rules;
 	struct st_pol_group *groups;
+	struct st_direct_rule *direct;  /* rules of the directly decided sessions */
+	uint32_t nb_direct;
 	struct st_bucket *buckets;
 	struct st_rewrite_tables *rw;  /* = rws->tables, for the fast path */
 	struct st_rw_shared *rws;      /* shared with the previous policy when the

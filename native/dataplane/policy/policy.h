@@ -164,6 +164,10 @@ struct st_fw_rule {
 struct st_policy_conf {
 	uint32_t generation;      /* increases with every install; echoed in stats */
 	uint8_t match_all;        /* 1: every accepting session mirrors (not first per target) */
+	/* 1: rte_acl for every session that needs a classifier, however few its
+	 * rules (the tests hold the direct evaluator to it); 0: the compile
+	 * chooses (ST_DIRECT_MAX_RULES, compiled_policy.h). */
+	uint8_t force_acl;
 	uint16_t nb_sessions;
 	struct st_session_conf *sessions;
 	uint32_t nb_rules;
@@ -270,6 +274,11 @@ int st_dp_marks_install(const struct st_mark_conf *marks, uint32_t nb, struct st
  * classifier, sampling, cap, encapsulation or firewall), 0 = the general
  * path, -1 = no policy running. */
 int st_dp_policy_path(void);
+/* How each session of the running policy finds its deciding rule, by
+ * counter slot: 0 none (no rule, or a first rule matching everything),
+ * 1 the direct evaluator, 2 rte_acl (enum st_classifier); slots without a
+ * session read 0. -1 = no policy running. */
+int st_dp_policy_classifiers(uint8_t *by_slot, uint16_t nb_slots);
 
 /* Per-session counters summed over workers, indexed by slot; `rule_hits`
  * (may be NULL) gets ST_MAX_RULES slots. */

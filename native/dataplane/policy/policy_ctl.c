@@ -293,6 +293,7 @@ st_policy_free(struct st_policy *pol)
 	rte_acl_free(pol->fw);
 	st_rewrite_detach(pol);
 	rte_free(pol->fw_action);
+	rte_free(pol->direct);
 	rte_free(pol->buckets);
 	rte_free(pol->groups);
 	rte_free(pol->rules);
@@ -386,6 +387,12 @@ st_policy_compile(const struct st_policy_conf *c, const struct st_policy *curren
 	if (scratch_n != 0 && (any_acl || (c->fw_enabled && c->nb_fw_rules != 0))) {
 		scratch = rte_malloc("st_acl_scratch", sizeof(*scratch) * scratch_n, 0);
 		if (scratch == NULL)
+			goto nomem;
+	}
+	if (any_acl) {
+		pol->direct = rte_zmalloc("st_pol_direct", sizeof(*pol->direct) * c->nb_rules,
+					  RTE_CACHE_LINE_SIZE);
+		if (pol->direct == NULL)
 			goto nomem;
 	}
 	for (i = 0; i < pol->nb_groups; i++) {
@@ -591,6 +598,25 @@ st_dp_policy_install(const struct st_policy_conf *conf, struct st_error *err)
 	if (old != NULL && g->rcu != NULL)
 		rte_rcu_qsbr_synchronize(g->rcu, RTE_QSBR_THRID_INVALID);
 	st_policy_free(old);
+	pthread_mutex_unlock(&g->policy_lock);
+	return 0;
+}
+
+int
+st_dp_policy_classifiers(uint8_t *by_slot, uint16_t nb_slots)
+{
+	struct st_dp *g = &st_dp_g;
+	uint16_t i;
+
+	memset(by_slot, ST_CLS_NONE, nb_slots);
+	pthread_mutex_lock(&g->policy_lock);
+	if (g->policy == NULL) {
+		pthread_mutex_unlock(&g->policy_lock);
+		return -1;
+	}
+	for (i = 0; i < g->policy->nb_sessions; i++)
+		if (g->policy->sessions[i].slot < nb_slots)
+			by_slot[g->policy->sessions[i].slot] = g->policy->sessions[i].classifier;
 	pthread_mutex_unlock(&g->policy_lock);
 	return 0;
 }

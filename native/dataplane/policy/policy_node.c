@@ -119,7 +119,7 @@ st_policy_copy(struct st_lcore *lc, const struct st_rxq *q, const struct st_poli
 			if (todo == 0)
 				continue;
 			/* classify: the deciding rule of each packet */
-			acc = st_classify_session(lc, pol, ps, todo, res, cats);
+			acc = st_classify_session(lc, pol, ps, todo, res, cats, keys);
 			if (acc == 0)
 				continue;
 			taken[t] |= acc;

@@ -466,9 +466,10 @@ void st_classify_keys(const struct st_policy *pol, struct rte_mbuf *const *pkts,
 		      struct st_key *keys, const uint8_t **kp, uint32_t *hash);
 /* The deciding rule of each packet of `todo` (bits) for session ps: counts
  * each rule's hits and returns the packets it accepts. `res` holds the
- * burst's rte_acl results (cats categories per packet) when ps->acl. */
+ * burst's rte_acl results (cats categories per packet) when ps->acl; keys
+ * the burst's keys (read by the direct evaluator, ST_CLS_DIRECT). */
 uint64_t st_classify_session(struct st_lcore *lc, const struct st_policy *pol,
 			     const struct st_pol_session *ps, uint64_t todo,
-			     const uint32_t *res, uint32_t cats);
+			     const uint32_t *res, uint32_t cats, const struct st_key *keys);
 
 #endif /* ST_CLASSIFY_H */

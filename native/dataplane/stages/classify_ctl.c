@@ -111,6 +111,72 @@ acl_from_rule(struct st_acl_rule *a, const struct st_rule_conf *r)
 	}
 }
 
+/* The direct evaluator's form of a rule: the rte_acl rule's fields (so the
+ * two cannot drift apart), read back as value/mask pairs and ranges. */
+static void
+direct_from_acl(struct st_direct_rule *d, const struct st_acl_rule *a, int wide)
+{
+	static const uint8_t src_f[4] = { ST_KF_SRC0, ST_KF_SRC1, ST_KF_SRC2, ST_KF_SRC3 };
+	static const uint8_t dst_f[4] = { ST_KF_DST0, ST_KF_DST1, ST_KF_DST2, ST_KF_DST3 };
+	unsigned int w;
+
+	d->proto = a->field[ST_KF_PROTO].value.u8;
+	d->proto_mask = a->field[ST_KF_PROTO].mask_range.u8;
+	d->ipv = a->field[ST_KF_IPVER].value.u8;
+	d->ipv_mask = a->field[ST_KF_IPVER].mask_range.u8;
+	d->flags = a->field[ST_KF_TCPFLAGS].value.u8;
+	d->flags_mask = a->field[ST_KF_TCPFLAGS].mask_range.u8;
+	d->family = a->field[ST_KF_FAMILY].value.u8;
+	d->family_mask = a->field[ST_KF_FAMILY].mask_range.u8;
+	d->et = a->field[ST_KF_ETHERTYPE].value.u16;
+	d->et_mask = a->field[ST_KF_ETHERTYPE].mask_range.u16;
+	d->vlan_lo = a->field[ST_KF_VLAN].value.u16;
+	d->vlan_hi = a->field[ST_KF_VLAN].mask_range.u16;
+	d->sig = a->field[ST_KF_SIG].mask_range.u32;
+	d->slo = a->field[ST_KF_SPORT].value.u16;
+	d->shi = a->field[ST_KF_SPORT].mask_range.u16;
+	d->dlo = a->field[ST_KF_DPORT].value.u16;
+	d->dhi = a->field[ST_KF_DPORT].mask_range.u16;
+	for (w = 0; w < 4; w++) {
+		const uint32_t sb = a->field[src_f[w]].mask_range.u32;
+		const uint32_t db = a->field[dst_f[w]].mask_range.u32;
+
+		/* a narrow context has no fields for the first 96 bits */
+		if (w < 3 && !wide)
+			continue;
+		/* (a shift by 32 is undefined: a whole word is spelt out) */
+		d->src_m[w] = sb == 0 ? 0 : sb >= 32 ? UINT32_MAX : ~(UINT32_MAX >> sb);
+		d->src_v[w] = a->field[src_f[w]].value.u32 & d->src_m[w];
+		d->dst_m[w] = db == 0 ? 0 : db >= 32 ? UINT32_MAX : ~(UINT32_MAX >> db);
+		d->dst_v[w] = a->field[dst_f[w]].value.u32 & d->dst_m[w];
+	}
+	/* The packed forms (compiled_policy.h), in key byte order. */
+	{
+		uint8_t v[8] = { d->proto, d->ipv, d->flags, 0, 0, (uint8_t)(d->et >> 8),
+				 (uint8_t)d->et, d->family };
+		uint8_t m[8] = { d->proto_mask, d->ipv_mask, d->flags_mask, 0, 0,
+				 (uint8_t)(d->et_mask >> 8), (uint8_t)d->et_mask, d->family_mask };
+		uint8_t av[8], am[8];
+
+		for (w = 0; w < 4; w++) {
+			av[w] = (uint8_t)(d->src_v[3] >> (24 - 8 * w));
+			am[w] = (uint8_t)(d->src_m[3] >> (24 - 8 * w));
+			av[4 + w] = (uint8_t)(d->dst_v[3] >> (24 - 8 * w));
+			am[4 + w] = (uint8_t)(d->dst_m[3] >> (24 - 8 * w));
+		}
+		memcpy(&d->lo_v, v, 8);
+		memcpy(&d->lo_m, m, 8);
+		memcpy(&d->addr_v, av, 8);
+		memcpy(&d->addr_m, am, 8);
+	}
+	d->need = (d->vlan_lo != 0 || d->vlan_hi != UINT16_MAX ? ST_DR_NEED_VLAN : 0) |
+		  (d->sig != 0 ? ST_DR_NEED_SIG : 0) |
+		  (d->slo != 0 || d->shi != UINT16_MAX || d->dlo != 0 || d->dhi != UINT16_MAX ?
+		   ST_DR_NEED_PORTS : 0) |
+		  ((d->src_m[0] | d->src_m[1] | d->src_m[2] | d->dst_m[0] | d->dst_m[1] |
+		    d->dst_m[2]) != 0 ? ST_DR_NEED_HI : 0);
+}
+
 int
 st_classify_rule_is_wild(const struct st_rule_conf *r)
 {
@@ -167,21 +233,22 @@ st_classify_acl_build(struct rte_acl_ctx *ctx, uint32_t categories, int wide, st
 	return 0;
 }
 
-/* One context for the sessions of group g that need the classifier. */
+/* One context for the sessions of group g that need the classifier; or,
+ * when they have at most ST_DIRECT_MAX_RULES rules between them (and the
+ * policy does not force rte_acl), direct rules and no context. */
 int
 st_classify_build_group(struct st_policy *pol, const struct st_policy_conf *c, struct st_pol_group *g,
 	    struct st_acl_rule *scratch, struct st_error *err)
 {
 	uint32_t k = 0, n = 0, i;
 	char field[64];
-	int rc, wide = 0;
+	int rc, wide = 0, direct;
 
 	for (i = g->first; i < (uint32_t)g->first + g->count; i++)
 		if (pol->sessions[i].acl)
 			pol->sessions[i].category = (uint8_t)k++;
 	if (k == 0)
 		return 0;
-	g->categories = k == 1 ? 1 : RTE_ALIGN(k, RTE_ACL_RESULTS_MULTIPLIER);
 
 	for (i = 0; i < c->nb_rules; i++) {
 		const struct st_rule_conf *r = &c->rules[i];
@@ -197,6 +264,34 @@ st_classify_build_group(struct st_policy *pol, const struct st_policy_conf *c, s
 		scratch[n].data.userdata = i + 1;
 		n++;
 	}
+	direct = !c->force_acl && n <= ST_DIRECT_MAX_RULES;
+	if (direct) {
+		/* Rules are in policy order, so each session's are consecutive
+		 * in direct[] and the first that matches is the deciding one. */
+		for (i = g->first; i < (uint32_t)g->first + g->count; i++) {
+			struct st_pol_session *s = &pol->sessions[i];
+
+			if (!s->acl)
+				continue;
+			s->acl = 0;
+			s->classifier = ST_CLS_DIRECT;
+			s->dr_first = pol->nb_direct;
+			s->dr_count = 0;
+			for (uint32_t j = 0; j < n; j++) {
+				if (scratch[j].data.category_mask != UINT32_C(1) << s->category)
+					continue;
+				direct_from_acl(&pol->direct[pol->nb_direct], &scratch[j], wide);
+				pol->direct[pol->nb_direct].rule = scratch[j].data.userdata - 1;
+				pol->nb_direct++;
+				s->dr_count++;
+			}
+		}
+		return 0;
+	}
+	for (i = g->first; i < (uint32_t)g->first + g->count; i++)
+		if (pol->sessions[i].acl)
+			pol->sessions[i].classifier = ST_CLS_ACL;
+	g->categories = k == 1 ? 1 : RTE_ALIGN(k, RTE_ACL_RESULTS_MULTIPLIER);
 	snprintf(field, sizeof(field), "policy.sessions[%u]", g->first);
 	g->acl = st_classify_acl_create(n, err, field);
 	if (g->acl == NULL)

@@ -3,8 +3,10 @@
  * hashes for the burst, and each session's deciding rule per packet.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include <rte_acl.h>
+#include <rte_byteorder.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
@@ -58,14 +60,92 @@ st_classify_keys(const struct st_policy *pol, struct rte_mbuf *const *pkts, uint
 	}
 }
 
+static inline uint32_t
+rd32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return rte_be_to_cpu_32(v);
+}
+
+/* One direct rule against one key, with rte_acl's semantics (the rule was
+ * made from the rte_acl rule: classify_ctl.c). What most rules test (the
+ * bitmask fields, the last address words) is two 64-bit masked compares;
+ * ranges, signatures and the first 96 address bits only when the rule
+ * constrains them (the branches depend on the rule alone, so in the
+ * rule-major loop they are always predicted). */
+static __rte_always_inline int
+direct_match(const struct st_direct_rule *d, const struct st_key *k)
+{
+	const uint8_t *kb = (const uint8_t *)k;
+	uint64_t lo, addr;
+	int ok;
+
+	memcpy(&lo, kb, 8);
+	memcpy(&addr, kb + offsetof(struct st_key, src_lo), 8);   /* src_lo, dst_lo */
+	ok = ((lo & d->lo_m) == d->lo_v) & ((addr & d->addr_m) == d->addr_v);
+	if (d->need & ST_DR_NEED_PORTS) {
+		const uint16_t sp = st_rd16(k->sport), dp = st_rd16(k->dport);
+
+		ok &= (sp >= d->slo) & (sp <= d->shi) & (dp >= d->dlo) & (dp <= d->dhi);
+	}
+	if (d->need & ST_DR_NEED_VLAN) {
+		const uint16_t vlan = st_rd16(k->vlan);
+
+		ok &= (vlan >= d->vlan_lo) & (vlan <= d->vlan_hi);
+	}
+	if (d->need & ST_DR_NEED_SIG)
+		ok &= (rd32(k->sig) & d->sig) == d->sig;
+	if ((d->need & ST_DR_NEED_HI) && ok) {
+		for (unsigned int w = 0; w < 3; w++)
+			ok &= ((rd32(k->src_hi + 4 * w) & d->src_m[w]) == d->src_v[w]) &
+			      ((rd32(k->dst_hi + 4 * w) & d->dst_m[w]) == d->dst_v[w]);
+	}
+	return ok;
+}
+
+/* The deciding rule of each packet of todo for a directly decided session:
+ * rule-major over the burst (one rule's constants stay in registers while
+ * it meets every packet still undecided; a packet leaves at its first
+ * match, so the first rule in policy order decides, as in rte_acl). */
+static uint64_t
+direct_session(struct st_lcore_ctr *c, const struct st_policy *pol,
+	       const struct st_pol_session *ps, uint64_t todo, const struct st_key *keys)
+{
+	const struct st_direct_rule *d = &pol->direct[ps->dr_first];
+	uint64_t acc = 0;
+	uint16_t r;
+
+	for (r = 0; r < ps->dr_count && todo != 0; r++, d++) {
+		uint64_t left = todo, hit = 0;
+
+		while (left != 0) {
+			const unsigned int pi = (unsigned int)__builtin_ctzll(left);
+
+			left &= left - 1;
+			hit |= (uint64_t)direct_match(d, &keys[pi]) << pi;
+		}
+		if (hit == 0)
+			continue;
+		todo &= ~hit;
+		c->rule_hits[pol->rules[d->rule].slot] += (uint64_t)__builtin_popcountll(hit);
+		if (pol->rules[d->rule].action == ST_RULE_ACCEPT)
+			acc |= hit;
+	}
+	return acc;
+}
+
 uint64_t
 st_classify_session(struct st_lcore *lc, const struct st_policy *pol,
 		    const struct st_pol_session *ps, uint64_t todo, const uint32_t *res,
-		    uint32_t cats)
+		    uint32_t cats, const struct st_key *keys)
 {
 	struct st_lcore_ctr *c = &lc->ctr;
 	uint64_t acc = 0;
 
+	if (ps->classifier == ST_CLS_DIRECT)
+		return direct_session(c, pol, ps, todo, keys);
 	if (!ps->acl) {
 		const int32_t r = ps->fixed_rule;
 
