@@ -49,17 +49,26 @@ export interface MetricDef {
   read(store: SeriesStore, side: Side, vm: string | null, from: number, to: number, roles: PortRoles): PerSecond;
 }
 
-/** Per-second increases of a counter (summed over the series `keep` selects); a drop is a reset. */
+/** Longest gap between two samples still read as one rate (a busy supervisor can miss a second). */
+export const MAX_GAP_MS = 5000;
+
+/**
+ * Per-second increases of a counter (summed over the series `keep` selects),
+ * keyed by the later sample's second; a drop is a reset. Across a gap of a
+ * few missing seconds the increase is spread evenly (the rate over the gap),
+ * so a missed sample costs one value, not two.
+ */
 export function counterIncreases(store: SeriesStore, name: string, from: number, to: number, keep: (l: Labels) => boolean): PerSecond {
   const out: PerSecond = new Map();
-  // one second earlier: the first increase in the window needs the sample before it
-  for (const s of store.select(name, from - 1000, to, keep)) {
+  // earlier: the first increase in the window needs the sample before it
+  for (const s of store.select(name, from - MAX_GAP_MS, to, keep)) {
     for (let i = 1; i < s.points.length; i++) {
       const [t0, v0] = s.points[i - 1]!;
       const [t1, v1] = s.points[i]!;
-      if (t1 - t0 !== 1000) continue;
+      const gap = t1 - t0;
+      if (gap > MAX_GAP_MS) continue;
       const inc = v1 >= v0 ? v1 - v0 : v1;
-      out.set(t1, (out.get(t1) ?? 0) + inc);
+      out.set(t1, (out.get(t1) ?? 0) + (inc * 1000) / gap);
     }
   }
   return out;
@@ -163,10 +172,15 @@ export const METRICS: readonly MetricDef[] = [
       if (side === 'production') return new Map([...base.keys()].map((t) => [t, 0]));
       const sum = counterIncreases(store, 'shadowtap_fault_applied_delay_seconds_sum', from, to, () => true);
       const count = counterIncreases(store, 'shadowtap_fault_applied_delay_seconds_count', from, to, () => true);
-      return new Map([...base.keys()].map((t) => {
+      const delayed = counterIncreases(store, 'shadowtap_fault_delayed_total', from, to, () => true);
+      const out: PerSecond = new Map();
+      for (const t of base.keys()) {
         const c = count.get(t) ?? 0;
-        return [t, c > 0 ? ((sum.get(t) ?? 0) / c) * 1000 : 0];
-      }));
+        if (c > 0) out.set(t, ((sum.get(t) ?? 0) / c) * 1000);
+        // copies were delayed but their delays are not in this sample yet: unknown, not 0
+        else if ((delayed.get(t) ?? 0) === 0) out.set(t, 0);
+      }
+      return out;
     },
   },
   { id: 'packets', label: 'packets measured per second', unit: 'pps', perVm: true, read: rate('shadowtap_measure_packets_total', (s, v) => sideVm(s, v)) },
@@ -217,11 +231,13 @@ export interface ImpactRow {
   production: Comparison | null;
   /** why a comparison is missing */
   note: string | null;
+  /** the level each of this step's tests is held to (alpha over the step's tests with data) */
+  alphaEach: number;
 }
 
 export interface ImpactOptions {
   seed: number;
-  /** two-sided level of each test before the correction; default 0.01 */
+  /** two-sided level over each step's tests (Bonferroni within the step); default 0.05 */
   alpha?: number;
   /** bootstrap iterations; default 2000 */
   iterations?: number;
@@ -233,11 +249,13 @@ export interface ImpactOptions {
 export const MIN_SAMPLES = 5;
 
 function seconds(ps: PerSecond, [from, to]: [number, number], guard: number): [number, number][] {
-  // the increase at t covers (t − 1 s, t]: wholly inside [from + guard, to − guard]
+  // the increase at t covers about (t − 1 s, t]: wholly inside [from + guard, to − guard]
+  // (after a gap it covers more: the guard of a second absorbs a one-second gap at the edge)
   return [...ps].filter(([t]) => t - 1000 >= from + guard && t <= to - guard).sort((a, b) => a[0] - b[0]);
 }
 
-function compare(a: number[], b: number[], seed: number, iterations: number, alphaEach: number): Comparison | null {
+/** significant is decided by the caller, once the step's tests are counted */
+function compare(a: number[], b: number[], seed: number, iterations: number): Comparison | null {
   if (a.length < MIN_SAMPLES || b.length < MIN_SAMPLES) return null;
   const ci = bootstrapInterval(a, b, meanDifference, { seed, iterations });
   const mw = mannWhitneyU(a, b);
@@ -254,7 +272,7 @@ function compare(a: number[], b: number[], seed: number, iterations: number, alp
     magnitude: cliffsMagnitude(d),
     hedgesG: Number.isFinite(g) ? g : null,
     p: mw.p,
-    significant: mw.p < alphaEach,
+    significant: false,
   };
 }
 
@@ -265,18 +283,17 @@ export function vmsIn(store: SeriesStore): string[] {
 
 /**
  * The impact table: a row per step, metric and scope. Significance is
- * Bonferroni-corrected over every test in the table (alpha / tests), so a
- * report's "significant" holds for the whole table at level alpha.
+ * Bonferroni-corrected within each step (a step asks one question: what did
+ * it do?): alpha over the number of that step's comparisons that had data,
+ * so a step's "significant" holds for all of its rows at level alpha.
  */
-export function analyseImpact(store: SeriesStore, windows: readonly StepWindow[], roles: PortRoles, options: ImpactOptions): { rows: ImpactRow[]; alpha: number; alphaEach: number; tests: number } {
-  const alpha = options.alpha ?? 0.01;
+export function analyseImpact(store: SeriesStore, windows: readonly StepWindow[], roles: PortRoles, options: ImpactOptions): { rows: ImpactRow[]; alpha: number; tests: number } {
+  const alpha = options.alpha ?? 0.05;
   const iterations = options.iterations ?? 2000;
   const guard = options.guardMs ?? 1000;
   const vms = vmsIn(store);
   const plan: { w: StepWindow; m: MetricDef; vm: string | null }[] = [];
   for (const w of windows) for (const m of METRICS) for (const vm of [null, ...(m.perVm ? vms : [])]) plan.push({ w, m, vm });
-  const tests = Math.max(1, plan.length * 3);
-  const alphaEach = alpha / tests;
   const rows = plan.map(({ w, m, vm }, k): ImpactRow => {
     const from = w.before[0];
     const to = w.during[1];
@@ -292,13 +309,23 @@ export function analyseImpact(store: SeriesStore, windows: readonly StepWindow[]
     };
     const seed = (options.seed + k * 7919) >>> 0;
     const vals = (xs: [number, number][]) => xs.map(([, v]) => v);
-    const vsBefore = compare(vals(sD), vals(sB), seed, iterations, alphaEach);
-    const vsControl = compare(diff(sD, pD), diff(sB, pB), seed + 1, iterations, alphaEach);
-    const production = compare(vals(pD), vals(pB), seed + 2, iterations, alphaEach);
+    const vsBefore = compare(vals(sD), vals(sB), seed, iterations);
+    const vsControl = compare(diff(sD, pD), diff(sB, pB), seed + 1, iterations);
+    const production = compare(vals(pD), vals(pB), seed + 2, iterations);
     const note = vsBefore && vsControl ? null : s.size === 0 && p.size === 0 ? 'no series' : `fewer than ${MIN_SAMPLES} seconds with samples (shadow before ${sB.length}, during ${sD.length}; production before ${pB.length}, during ${pD.length})`;
-    return { step: w.step, stepName: w.name, faults: w.faults, metric: m.id, label: m.label, unit: m.unit, scope: vm ?? 'overall', vsBefore, vsControl, production, note };
+    return { step: w.step, stepName: w.name, faults: w.faults, metric: m.id, label: m.label, unit: m.unit, scope: vm ?? 'overall', vsBefore, vsControl, production, note, alphaEach: alpha };
   });
-  return { rows, alpha, alphaEach, tests };
+  let tests = 0;
+  for (const w of windows) {
+    const mine = rows.filter((r) => r.step === w.step);
+    const n = mine.reduce((a, r) => a + [r.vsBefore, r.vsControl, r.production].filter((c) => c !== null).length, 0);
+    tests += n;
+    for (const r of mine) {
+      r.alphaEach = alpha / Math.max(1, n);
+      for (const c of [r.vsBefore, r.vsControl, r.production]) if (c) c.significant = c.p < r.alphaEach;
+    }
+  }
+  return { rows, alpha, tests };
 }
 
 /** Per-second values of a metric on both sides over [from, to), for charts. */

@@ -41,7 +41,7 @@ export interface ExperimentReport {
   seed: number;
   windows: { step: number; name: string; faults: string[]; before: [string, string]; during: [string, string]; after: [string, string] }[];
   hypothesis: ConditionVerdict[];
-  impact: { alpha: number; alphaEach: number; tests: number; guardMs: number; rows: ImpactRow[] };
+  impact: { alpha: number; tests: number; guardMs: number; rows: ImpactRow[] };
   /** per metric: production and shadow over the before windows (the steady state the steps are measured against) */
   baseline: { metric: string; label: string; unit: string; shadow: number | null; production: number | null }[];
   charts: { metric: string; label: string; unit: string; from: string; to: string; shadow: [number, number][]; production: [number, number][] }[];

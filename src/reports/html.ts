@@ -39,7 +39,7 @@ function impactTable(rows: ImpactRow[], onlyWithData: boolean): string {
     + '<tr><th>before → during</th><th>change [95 % CI]</th><th>Cliff δ</th><th>g</th><th>p</th><th>before → during</th><th>change [95 % CI]</th><th>Cliff δ</th><th>g</th><th>p</th><th>Cliff δ</th><th>p</th></tr>';
   const body = shown.map((r) => {
     const prod = r.production ? `<td>${num(r.production.cliffsDelta, 3)}</td><td${r.production.significant ? ' class="sig"' : ''}>${pval(r.production.p)}</td>` : '<td class="nd" colspan="2">–</td>';
-    return `<tr><td class="l">${esc(`${r.step + 1}. ${r.stepName}`)}${r.faults.length ? `<br><small>${esc(r.faults.join(', '))}</small>` : ''}</td><td class="l">${esc(r.metric)}<br><small>${esc(r.unit)}</small></td><td class="l">${esc(r.scope)}</td>${cmpCells(r.vsBefore, 'Mann–Whitney U, shadow during against shadow before')}${cmpCells(r.vsControl, 'Mann–Whitney U on per-second shadow − production')}${prod}</tr>`;
+    return `<tr><td class="l">${esc(`${r.step + 1}. ${r.stepName}`)}${r.faults.length ? `<br><small>${esc(r.faults.join(', '))}</small>` : ''}</td><td class="l">${esc(r.metric)}<br><small>${esc(r.unit)}</small></td><td class="l">${esc(r.scope)}</td>${cmpCells(r.vsBefore, `Mann–Whitney U, shadow during against shadow before; significant below ${num(r.alphaEach, 3)}`)}${cmpCells(r.vsControl, `Mann–Whitney U on per-second shadow − production; significant below ${num(r.alphaEach, 3)}`)}${prod}</tr>`;
   });
   return `<table class="impact">${head}${body.join('')}</table>`;
 }
@@ -85,7 +85,7 @@ export function renderReport(r: ExperimentReport): string {
 ${r.description ? `<p>${esc(r.description)}</p>` : ''}${abort}
 <table class="meta"><tr><td>report</td><td><code>${esc(r.id)}</code></td></tr><tr><td>started</td><td>${esc(r.startedAt)}</td></tr><tr><td>ended</td><td>${esc(r.endedAt ?? '–')}</td></tr>
 <tr><td>seed</td><td>bootstrap seed <code>${r.seed}</code>${r.experimentSeed ? `, experiment (fault) seed <code>${esc(r.experimentSeed)}</code>` : ''}: the same series and seed give the same intervals</td></tr>
-<tr><td>significance</td><td>Mann–Whitney U, two-sided, level ${r.impact.alpha} over the whole table (Bonferroni: ${r.impact.tests} tests, each at ${num(r.impact.alphaEach, 3)}); * marks a significant change</td></tr></table>
+<tr><td>significance</td><td>Mann–Whitney U, two-sided, level ${r.impact.alpha} over each step's tests (Bonferroni within the step: ${r.impact.tests} tests in all; each row's level in its p cell's tooltip); * marks a significant change</td></tr></table>
 ${r.notes.map((n) => `<p class="note">${esc(n)}</p>`).join('\n')}
 <h2>Timeline</h2>
 ${timeline}
