@@ -7,6 +7,10 @@
  */
 import test from 'ava';
 import Fastify from 'fastify';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { experimentCommand } from '../../src/cli/faults.js';
 import pino from 'pino';
 import app from '../../src/api/app.js';
 import { parseTokens } from '../../src/api/credentials.js';
@@ -186,4 +190,29 @@ test('GET /v1/reports, /v1/reports/:id and :id.html (read role), 404 naming the 
   t.is(missing.statusCode, 404);
   t.regex(missing.body, /no report \\"nope\\"/);
   t.is((await f.inject({ method: 'GET', url: '/v1/reports' })).statusCode, 401);
+
+  // the CLI over HTTP: shadowtap experiment report ID --out FILE (HTML), --format json, reports
+  const url = await f.listen({ host: '127.0.0.1', port: 0 });
+  const dir = mkdtempSync(join(tmpdir(), 'st-report-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const old = process.env['SHADOWTAP_TOKEN'];
+  process.env['SHADOWTAP_TOKEN'] = READ;
+  try {
+    const file = join(dir, 'r.html');
+    const w = await experimentCommand(['report', 'synthetic', '--out', file, '--url', url]);
+    t.is(w.code, 0, w.stderr.join('\n'));
+    t.is(readFileSync(file, 'utf8'), html.body);
+    const j = await experimentCommand(['report', summary.id, '--format', 'json', '--url', url]);
+    t.is((JSON.parse(j.stdout.join('\n')) as { id: string }).id, summary.id);
+    const l = await experimentCommand(['reports', '--url', url]);
+    t.regex(l.stdout.join('\n'), new RegExp(`^${summary.id} +synthetic +completed`, 'm'));
+    const bad = await experimentCommand(['report', 'synthetic', '--format', 'pdf', '--url', url]);
+    t.is(bad.code, 2);
+    t.regex(bad.stderr.join('\n'), /--format: expected html or json, got "pdf"/);
+    const none = await experimentCommand(['report', 'nope', '--url', url]);
+    t.is(none.code, 4, none.stderr.join('\n'));
+  } finally {
+    if (old === undefined) delete process.env['SHADOWTAP_TOKEN'];
+    else process.env['SHADOWTAP_TOKEN'] = old;
+  }
 });
