@@ -42,7 +42,7 @@ export interface ExperimentReport {
   windows: { step: number; name: string; faults: string[]; before: [string, string]; during: [string, string]; after: [string, string] }[];
   hypothesis: ConditionVerdict[];
   impact: { alpha: number; tests: number; guardMs: number; rows: ImpactRow[] };
-  /** per metric: production and shadow over the before windows (the steady state the steps are measured against) */
+  /** per metric: production and shadow over the before windows, seconds of fault steps left out (the steady state) */
   baseline: { metric: string; label: string; unit: string; shadow: number | null; production: number | null }[];
   charts: { metric: string; label: string; unit: string; from: string; to: string; shadow: [number, number][]; production: [number, number][] }[];
   timeline: TimelineEntry[];
@@ -110,10 +110,13 @@ export function buildReport(input: ReportInput): ExperimentReport {
   const hypothesis = checkHypothesis(store, checked.hypothesis, windows);
   const from = windows.length ? Math.min(...windows.map((w) => w.before[0])) : Date.parse(view.startedAt ?? '');
   const to = windows.length ? Math.max(...windows.map((w) => w.after[1])) : from;
+  // the steady state: before windows, less any second a fault step covers (a step's before
+  // window is often the end of the step ahead of it)
   const before = windows.map((w) => w.before).filter(([a, b]) => b - a >= 3000);
+  const faulted = windows.filter((w) => w.faults.length > 0).map((w) => w.during);
   const baseline = METRICS.map((m) => {
     const s = metricSeries(store, m.id, roles, from, to);
-    const inBefore = (pts: [number, number][]) => pts.filter(([t]) => before.some(([a, b]) => t - 1000 >= a && t <= b)).map(([, v]) => v);
+    const inBefore = (pts: [number, number][]) => pts.filter(([t]) => before.some(([a, b]) => t - 1000 >= a && t <= b) && !faulted.some(([a, b]) => t > a && t - 1000 < b + 1000)).map(([, v]) => v);
     const sv = inBefore(s.shadow);
     const pv = inBefore(s.production);
     return { metric: m.id, label: m.label, unit: m.unit, shadow: sv.length ? mean(sv) : null, production: pv.length ? mean(pv) : null };

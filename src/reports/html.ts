@@ -95,7 +95,7 @@ ${verdicts}
 <p class="note">Per step: per-second samples of the step against the window before it (shadow side), and the per-second difference shadow − production against the same difference before (the control: the production flows at the same seconds); production's own change should be nil. Change: difference of means with a 95 % percentile bootstrap interval; Cliff's δ and Hedges' g are effect sizes (δ &gt; 0: higher during the step). The first and last ${r.impact.guardMs / 1000} s of each window are left out.</p>
 ${impactTable(r.impact.rows, true)}
 <h2>Production baseline</h2>
-<p class="note">Means over the windows before the steps: what the shadow side is compared with.</p>
+<p class="note">Means over the windows before the steps, less the seconds of fault steps (and the second after them): the steady state the shadow side is compared with.</p>
 ${baseline}
 <h2>Series</h2>
 <p class="note">Fault windows shaded; alerts and the abort marked with vertical lines. Shadow solid, production dashed.</p>

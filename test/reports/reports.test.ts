@@ -125,6 +125,9 @@ test('a 5 % loss window: loss up by 0.05 and delivery down by 5 %, against the w
   const h = r.hypothesis[0]!.steps;
   t.deepEqual(h[0]!.windows.map((w) => w.verdict), ['held', 'violated', 'held']);
   t.is(h[1]!.windows.find((w) => w.window === 'during')!.verdict, 'held');
+  // the baseline leaves out the loss step's seconds (step 2's before window is the loss step)
+  t.is(r.baseline.find((b) => b.metric === 'loss_ratio')!.shadow, 0);
+  t.is(r.baseline.find((b) => b.metric === 'delivery_ratio')!.production, 1);
   // the same data and seed: the same intervals
   t.deepEqual(report(store).impact.rows.map((x) => x.vsControl?.difference), r.impact.rows.map((x) => x.vsControl?.difference));
   t.is(r.seed, 99);
