@@ -116,7 +116,7 @@ export function buildReport(input: ReportInput): ExperimentReport {
   const faulted = windows.filter((w) => w.faults.length > 0).map((w) => w.during);
   const baseline = METRICS.map((m) => {
     const s = metricSeries(store, m.id, roles, from, to);
-    const inBefore = (pts: [number, number][]) => pts.filter(([t]) => before.some(([a, b]) => t - 1000 >= a && t <= b) && !faulted.some(([a, b]) => t > a && t - 1000 < b + 1000)).map(([, v]) => v);
+    const inBefore = (pts: [number, number][]) => pts.filter(([t]) => before.some(([a, b]) => t - 1000 >= a && t <= b) && !faulted.some(([a, b]) => t + 1000 > a && t - 1000 < b + 1000)).map(([, v]) => v);
     const sv = inBefore(s.shadow);
     const pv = inBefore(s.production);
     return { metric: m.id, label: m.label, unit: m.unit, shadow: sv.length ? mean(sv) : null, production: pv.length ? mean(pv) : null };
