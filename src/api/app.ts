@@ -26,6 +26,7 @@ import sessionRoutes from './routes/v1/sessions/index.js';
 import statusRoutes from './routes/v1/status/index.js';
 import seriesRoutes from './routes/v1/series/index.js';
 import alertRoutes from './routes/v1/alerts/index.js';
+import reportRoutes from './routes/v1/reports/index.js';
 import dashboardRoutes from '../web/dashboard.js';
 
 export type AppOptions = DataplanePluginOptions & {
@@ -99,6 +100,7 @@ export default async function app(fastify: FastifyInstance, opts: AppOptions): P
   await fastify.register(experimentRoutes);
   await fastify.register(seriesRoutes);
   await fastify.register(alertRoutes);
+  await fastify.register(reportRoutes);
   await fastify.register(dashboardRoutes);
   openapiRoutes(fastify, routes);
 }

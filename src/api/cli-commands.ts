@@ -51,6 +51,8 @@ export const API_COMMANDS: Record<string, string> = {
   'POST /v1/experiments/{id}/start': 'shadowtap experiment run FILE',
   'POST /v1/experiments/{id}/stop': 'shadowtap experiment stop ID',
   'GET /v1/experiments/{id}/timeline': 'shadowtap experiment timeline ID',
+  'GET /v1/reports': 'shadowtap experiment reports',
+  'GET /v1/reports/{id}': 'shadowtap experiment report ID',
   'GET /v1/series': 'shadowtap query --list',
   'GET /v1/series/query': 'shadowtap query EXPR',
   'GET /v1/series/query_range': 'shadowtap query EXPR --range 10m',

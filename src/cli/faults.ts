@@ -16,6 +16,7 @@ import { json, since, table } from './format.js';
 import { LIVE_HELP } from './help-live.js';
 import { get, prepare } from './live.js';
 import { readDataFile } from './sessions.js';
+import { awaitReport, listReports, showReport } from './reports.js';
 
 type Json = Record<string, any>;
 
@@ -219,13 +220,24 @@ export async function faultCommand(args: string[]): Promise<CommandOutput> {
   }
 }
 
-const EXPERIMENT_SUBS = ['run', 'list', 'show', 'stop', 'rm', 'timeline'] as const;
+const EXPERIMENT_SUBS = ['run', 'list', 'show', 'stop', 'rm', 'timeline', 'report', 'reports'] as const;
 
 function progressLine(e: Json): string {
   const step = e['step'] as Json | null;
   const faults = (e['faults'] as Json[]).map((f) => `${f['id']}${f['armed'] ? '*' : ''} m${n(f['counters']['matched'])}/d${n(f['counters']['dropped'])}`).join('  ');
   const where = step ? `step ${step['index'] + 1}/${e['steps']}${step['name'] ? ` ${step['name']}` : ''}${step['until'] ? ` until ${String(step['until']).slice(11, 23)}` : ''}` : e['state'];
   return `${new Date().toISOString().slice(11, 23)} ${e['id']}: ${where}  ${faults}`;
+}
+
+/** The longest after-window of an experiment document, ms (default 10 s). */
+function afterWindowMs(doc: Json): number {
+  const ms = (v: unknown): number => {
+    if (typeof v === 'number') return v;
+    const m = /^([0-9.]+)\s*(ms|s|min)?$/.exec(String(v ?? ''));
+    return m ? Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'min' ? 60_000 : m[2] === 's' ? 1000 : 1) : 60_000;
+  };
+  const base = doc['observe']?.['after'] ?? '10s';
+  return Math.max(...(doc['steps'] as Json[]).map((x) => ms(x['observe']?.['after'] ?? base)));
 }
 
 /** Create (or replace, with --replace), start and follow an experiment. */
@@ -283,9 +295,21 @@ async function runExperiment(ep: Endpoint, file: string, o: { json: boolean; rep
       else if (line.slice(13) !== last) o.write(line);
       last = line.slice(13);
       if (e['state'] !== 'running') {
-        if (o.json) o.write(JSON.stringify({ event: 'end', experiment: e }));
-        else if (e['state'] === 'aborted') o.write(`experiment ${id} ABORTED: ${e['abort']['reason']} (crossed at ${e['abort']['crossedAt']}, every fault disarmed ${e['abort']['disarmMs']} ms later)`);
-        else o.write(`experiment ${id} ${e['state']}`);
+        // The supervisor writes the report once the last observation window has passed;
+        // run waits for it when the experiment asks for analysis (observe or hypothesis).
+        const doc = e['experiment'] as Json;
+        let rep: Json | null = null;
+        const asked = doc['observe'] !== undefined || doc['hypothesis'] !== undefined || (doc['steps'] as Json[]).some((x) => x['observe'] !== undefined);
+        if (asked) rep = await awaitReport(ep, id, e['endedAt'] ?? null, afterWindowMs(doc) + 30_000);
+        if (o.json) {
+          if (asked) o.write(JSON.stringify({ event: 'report', report: rep }));
+          o.write(JSON.stringify({ event: 'end', experiment: e }));
+        } else {
+          if (e['state'] === 'aborted') o.write(`experiment ${id} ABORTED: ${e['abort']['reason']} (crossed at ${e['abort']['crossedAt']}, every fault disarmed ${e['abort']['disarmMs']} ms later)`);
+          else o.write(`experiment ${id} ${e['state']}`);
+          if (rep) o.write(`report ${rep['id']}: ${rep['significant']} significant changes against the control, ${rep['violated']} steady-state verdicts violated (shadowtap experiment report ${rep['id']} --out ${rep['id']}.html)`);
+          else o.write(`its report is written once the last observation window has passed: shadowtap experiment report ${id}`);
+        }
         return out(e['state'] === 'completed' ? EXIT.ok : EXIT.failed);
       }
       await new Promise((r) => setTimeout(r, 250));
@@ -300,11 +324,13 @@ export async function experimentCommand(args: string[]): Promise<CommandOutput> 
   if (first === undefined || first === '--help' || first === '-h') return out(first === undefined ? EXIT.usage : EXIT.ok, [LIVE_HELP['experiment']!]);
   const sub = subcommand('experiment', first, EXPERIMENT_SUBS);
   if (isOutput(sub)) return sub;
-  const r = await prepare('experiment', rest, { replace: { type: 'boolean' } });
+  const r = await prepare('experiment', rest, { replace: { type: 'boolean' }, out: { type: 'string' }, format: { type: 'string' } });
   if (isOutput(r)) return r;
   const { p, ep } = r;
   const asJson = p.values['json'] === true;
   if (p.values['replace'] !== undefined && sub !== 'run') return usageError('experiment', `${sub}: --replace is an option of experiment run`);
+  if ((p.values['out'] !== undefined || p.values['format'] !== undefined) && sub !== 'report') return usageError('experiment', `${sub}: --out and --format are options of experiment report`);
+  if (sub === 'reports') return listReports(ep, p.positionals[0], asJson);
   if (sub === 'list') {
     const a = await get(ep, '/v1/experiments');
     if (isOutput(a)) return a;
@@ -315,6 +341,7 @@ export async function experimentCommand(args: string[]): Promise<CommandOutput> 
   const arg = p.positionals[0];
   if (arg === undefined) return usageError('experiment', `${sub}: expected ${sub === 'run' ? 'a FILE' : 'an experiment ID'}`);
   if (p.positionals.length > 1) return usageError('experiment', `${sub}: unexpected argument "${p.positionals[1]}"`);
+  if (sub === 'report') return showReport(ep, arg, { ...(typeof p.values['out'] === 'string' ? { out: p.values['out'] } : {}), ...(typeof p.values['format'] === 'string' ? { format: p.values['format'] } : {}) });
   if (sub === 'run') {
     const lines: string[] = [];
     const o = await runExperiment(ep, arg, { json: asJson, replace: p.values['replace'] === true, write: (l) => process.stdout.write(`${l}\n`) });

@@ -271,7 +271,7 @@ examples:
   shadowtap fault start web; shadowtap fault stop web
   shadowtap fault timeline web
 `,
-  experiment: `usage: shadowtap experiment <run|list|show|stop|rm|timeline> [options]
+  experiment: `usage: shadowtap experiment <run|list|show|stop|rm|timeline|report|reports> [options]
 
 An experiment is a named set of faults run as ordered steps, guarded by stop
 conditions on shadowtap's own metrics (docs/faults.md). Over the admin API
@@ -290,6 +290,14 @@ conditions on shadowtap's own metrics (docs/faults.md). Over the admin API
   rm ID     delete it and its faults (not while it runs)
   timeline ID
             its starts, activations, deactivations, hooks and abort
+  report ID [--out FILE] [--format html|json]
+            the report written when the experiment ended (ID: a report id
+            or an experiment id, its newest report): impact table, steady-
+            state verdicts, charts; JSON to stdout, or to FILE (HTML unless
+            FILE ends in .json or --format json)
+  reports [ID]
+            every report (of experiment ID): significant changes, violated
+            verdicts, abort
 
 ${CONNECT}
 
@@ -298,8 +306,9 @@ condition (the reason is printed) or refused, 130 interrupted (stopped);
 others as every command: 2 usage, 3 the API cannot be reached, 4 not found,
 5 not allowed.
 
-example:
+examples:
   shadowtap experiment run vm17-outage.yaml
+  shadowtap experiment report vm17-outage --out vm17-outage.html
 `,
     alerts: `usage: shadowtap alerts list                      alerts pending and firing now
        shadowtap alerts rules                     every rule with its state

@@ -234,6 +234,14 @@ export const FaultHooksSchema = Type.Object(
   { additionalProperties: false, default: {}, description: 'Experiment VM hooks (docs/faults.md).' },
 );
 
+export const ReportsSchema = Type.Object(
+  {
+    keep: int(1, 10_000, 50, 'Experiment reports kept under run_dir/reports (HTML and JSON each); the oldest beyond this are removed.'),
+    enabled: bool(true, 'Write a report when an experiment ends (completed, stopped or aborted).'),
+  },
+  { additionalProperties: false, default: {}, description: 'Experiment reports (docs/experiments.md).' },
+);
+
 export const LogSchema = Type.Object(
   { level: oneOf(LOG_LEVELS, { default: 'info', description: 'Log level.' }) },
   { additionalProperties: false, default: {}, description: 'Logging.' },
@@ -262,6 +270,7 @@ export const ConfigSchema = Type.Object(
     reliability: ReliabilitySchema,
     measurement: MeasurementSchema,
     fault_hooks: FaultHooksSchema,
+    reports: ReportsSchema,
   },
   { additionalProperties: false, $id: 'ShadowtapConfig', description: 'shadowtap configuration.' },
 );

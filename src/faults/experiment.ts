@@ -15,12 +15,16 @@
  *   stop:
  *     - { metric: shadow_delivery_ratio, below: 50% }
  *     - { metric: drops_per_second, above: 5000, window: 1s }
+ *   observe: { before: 10s, after: 10s }   # around every step (a step may override)
+ *   hypothesis:                             # the steady state, over the series store
+ *     - { name: delivery, expr: "sum(rate(shadowtap_port_tx_packets_total{port=\"shadow0\"}[5s])) > 100" }
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { formatPath, schemaCheck, type Segment } from '../config/load.js';
 import type { ConfigProblem } from '../errors.js';
 import { expect } from '../policy/schema-helpers.js';
 import { ID_PATTERN } from '../policy/schema.js';
+import { COMPARISONS, ExprError, parseExpr, type Node } from '../series/expr.js';
 import { FaultSchema, MAX_FAULTS } from './schema.js';
 import { parsePercent, parseTime } from './units.js';
 
@@ -62,9 +66,27 @@ export const HookActionSchema = Type.Object(
   { additionalProperties: false, description: 'A command or an HTTP webhook to loopback; exactly one.' },
 );
 
+export const ObserveSchema = Type.Object(
+  {
+    before: Type.Optional(timeField('Observation window before the step (default 10s; 0: none).')),
+    after: Type.Optional(timeField('Observation window after the step (default 10s; 0: none). The report waits for the last one.')),
+  },
+  { additionalProperties: false, description: 'Observation windows around a step: the steady state is checked in them and the step is compared with the window before it.' },
+);
+
+export const HypothesisSchema = Type.Object(
+  {
+    name: expect(Type.Optional(Type.String({ maxLength: 64 })), 'a short name'),
+    expr: expect(Type.String({ minLength: 1, maxLength: 2000, description: 'An expression over the series store (docs/alerts.md) whose top is a comparison, e.g. `sum(rate(shadowtap_port_tx_packets_total{port="shadow0"}[10s])) / sum(rate(shadowtap_port_rx_packets_total{port="prod-in"}[10s])) > 0.9`. It holds at a second when the comparison is true for every series it yields (and it yields one).' }), 'an expression with a comparison at its top, such as "rate(x[10s]) > 0.9"'),
+    tolerance: threshold('Share of a window\'s seconds the condition may fail and still be held (default 0: every second).'),
+  },
+  { additionalProperties: false, description: 'One condition of the steady-state hypothesis: a verdict per step and window (before, during, after).' },
+);
+
 export const StepSchema = Type.Object(
   {
     name: expect(Type.Optional(Type.String({ maxLength: 64 })), 'a short name'),
+    observe: Type.Optional(ObserveSchema),
     faults: expect(Type.Array(Type.String({ pattern: ID_PATTERN }), { maxItems: MAX_FAULTS, description: 'Ids of the experiment\'s faults armed during the step (a fault in consecutive steps stays armed).' }), 'a list of fault ids of this experiment'),
     duration: Type.Optional(timeField('How long the step lasts; only the last step may leave it out (it then runs until stopped).')),
     vm: Type.Optional(
@@ -85,6 +107,8 @@ export const ExperimentSchema = Type.Object(
     faults: expect(Type.Array(FaultSchema, { minItems: 1, maxItems: MAX_FAULTS, description: 'The experiment\'s faults (their ids are unique among all faults; no schedule: the steps decide).' }), `a list of 1 to ${MAX_FAULTS} faults`),
     steps: expect(Type.Array(StepSchema, { minItems: 1, maxItems: 1000 }), 'a list of steps'),
     stop: expect(Type.Array(StopConditionSchema, { maxItems: 32, default: [] }), 'a list of stop conditions'),
+    observe: Type.Optional(ObserveSchema),
+    hypothesis: expect(Type.Optional(Type.Array(HypothesisSchema, { maxItems: 32, description: 'The steady-state hypothesis: conditions checked before, during and after every step.' })), 'a list of conditions'),
   },
   { additionalProperties: false, $id: 'ShadowtapExperiment' },
 );
@@ -109,8 +133,19 @@ export interface CheckedHook {
   timeoutMs: number;
 }
 
+export interface CheckedCondition {
+  name: string;
+  expr: string;
+  node: Node;
+  /** share of seconds allowed to fail, 0..1 */
+  tolerance: number;
+}
+
 export interface CheckedExperiment {
   doc: Experiment;
+  /** per step: the observation windows around it, ms */
+  observe: { beforeMs: number; afterMs: number }[];
+  hypothesis: CheckedCondition[];
   seed: bigint | null;
   /** per step: duration in ms (null: until stopped) */
   durationsMs: (number | null)[];
@@ -200,11 +235,36 @@ export function checkExperiment(raw: unknown): { experiment?: CheckedExperiment;
       text: `${c.metric} ${op} ${String(raw)}`,
     };
   });
+  const observeOf = (o: Experiment['observe'], segs: Segment[], dflt: { beforeMs: number; afterMs: number }) => ({
+    beforeMs: o?.before === undefined ? dflt.beforeMs : ms(o.before, [...segs, 'before'], 0),
+    afterMs: o?.after === undefined ? dflt.afterMs : ms(o.after, [...segs, 'after'], 0),
+  });
+  const base = observeOf(doc.observe, ['observe'], { beforeMs: 10_000, afterMs: 10_000 });
+  for (const [k, v] of Object.entries(base)) if (v > 3_600_000) add(['observe', k === 'beforeMs' ? 'before' : 'after'], 'is over an hour, longer than the series store keeps');
+  const observe = doc.steps.map((s, i) => observeOf(s.observe, ['steps', i, 'observe'], base));
+  const hypothesis: CheckedCondition[] = (doc.hypothesis ?? []).map((h, i) => {
+    let node: Node = { kind: 'number', value: 0, pos: 0 } as Node;
+    try {
+      node = parseExpr(h.expr);
+      if (node.kind !== 'binary' || !COMPARISONS.has(node.op)) add(['hypothesis', i, 'expr'], 'expected a comparison at the top of the expression, such as "... > 0.9"');
+    } catch (err) {
+      if (!(err instanceof ExprError)) throw err;
+      add(['hypothesis', i, 'expr'], err.message);
+    }
+    let tolerance = 0;
+    if (h.tolerance !== undefined) {
+      const p = typeof h.tolerance === 'number' && h.tolerance <= 1 ? { ok: true as const, value: h.tolerance } : parsePercent(h.tolerance);
+      if (!p.ok) add(['hypothesis', i, 'tolerance'], p.message);
+      else if (p.value < 0 || p.value > 1) add(['hypothesis', i, 'tolerance'], `${String(h.tolerance)} is outside 0 to 100%`);
+      else tolerance = p.value;
+    }
+    return { name: h.name ?? `condition ${i + 1}`, expr: h.expr, node, tolerance };
+  });
   let seed: bigint | null = null;
   if (doc.seed !== undefined) {
     seed = BigInt(doc.seed);
     if (seed <= 0n || seed >= 2n ** 64n) add(['seed'], `${String(doc.seed)} is outside 1 to 2^64 - 1`);
   }
   if (problems.length > 0) return { problems };
-  return { experiment: { doc, seed, durationsMs, stop, hooks }, problems };
+  return { experiment: { doc, seed, durationsMs, stop, hooks, observe, hypothesis }, problems };
 }

@@ -19,6 +19,7 @@ import { EventEmitter } from 'node:events';
 import { EventFeed } from '../services/events.js';
 import { AlertService } from '../services/alerts.js';
 import { SeriesService } from '../services/series.js';
+import { ReportService } from '../services/reports.js';
 import { rotateCaptures } from './captures.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -96,6 +97,7 @@ export interface Services {
   faults: FaultService;
   series: SeriesService;
   alerts: AlertService;
+  reports: ReportService;
 }
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
@@ -154,7 +156,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // Sampled from the metrics registry once one is attached (series.readFrom); alerts evaluate after each sample.
     const series = new SeriesService({ onError: (err) => logger.warn({ err }, 'series sampling failed') });
     const alerts = new AlertService({ series, stateDir: options.stateDir ?? null, logger });
-    this.services = { policy, offload, reliability, events, measurement, faults, series, alerts };
+    // An experiment that ends gets its report once its last observation window has passed.
+    const reports = new ReportService({
+      runDir: options.runDir ?? null,
+      keep: () => configNow().reports.keep,
+      enabled: () => configNow().reports.enabled,
+      faults,
+      store: series.store,
+      events,
+      roles: () => {
+        const ports = configNow().ports;
+        const named = (role: string) => ports.filter((p) => p.role === role).map((p) => p.name);
+        return { production: named('production'), egress: named('egress'), shadow: named('shadow') };
+      },
+      logger: logger.child({ component: 'reports' }),
+    });
+    this.services = { policy, offload, reliability, events, measurement, faults, series, alerts, reports };
     this.totals = new CounterTotals(lifecycle.shape);
 
     // What each child leaves behind is settled before anyone else hears of its exit.
@@ -251,6 +268,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     await this.services.faults.close();
     await this.lifecycle.stop();
     this.services.series.stop();
+    this.services.reports.close();
     await this.services.policy.close();
   }
 

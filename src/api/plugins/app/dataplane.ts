@@ -13,6 +13,7 @@ import type { EventSource } from '../../../services/events.js';
 import type { FaultService } from '../../../services/faults.js';
 import type { AlertOperations } from '../../../services/alerts.js';
 import type { SeriesOperations } from '../../../services/series.js';
+import type { ReportOperations } from '../../../services/reports.js';
 import type { PolicyOperations } from '../../../services/policy.js';
 import type { ReliabilityOperations } from '../../../services/reliability.js';
 import type { DetectionOperations } from '../../../services/measurement.js';
@@ -37,6 +38,8 @@ export interface ApiServices {
   series?: SeriesOperations;
   /** alert rules and alerts (absent: 503) */
   alerts?: AlertOperations;
+  /** experiment reports (absent: 503) */
+  reports?: ReportOperations;
 }
 
 /** What /v1/faults and /v1/experiments call (src/services/faults.ts). */
