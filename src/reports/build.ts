@@ -129,9 +129,6 @@ export function buildReport(input: ReportInput): ExperimentReport {
   const notes: string[] = [];
   if (view.state === 'aborted' && view.abort) notes.push(`The experiment was ABORTED: ${view.abort.reason}. Steps after the abort did not run; the last step's window ends at the abort.`);
   if (view.state === 'stopped') notes.push('The experiment was stopped on request before its last step ended; the last step\'s window ends at the stop.');
-  if (impact.rows.some((r) => r.metric === 'packets' && r.faults.length > 0)) {
-    notes.push('Measurement on the shadow side counts copies as they leave through the shadow stage list; copies held in a fault\'s delay line leave from the release step without it, so shadow-side packets, retransmissions, resets and RTTs under a delay fault miss the delayed copies. Delivery, loss and added delay come from the port and fault counters, which count every copy.');
-  }
   const t0 = from - 5000;
   return {
     format: REPORT_FORMAT,

@@ -11,6 +11,7 @@ import { compileStartPlan } from '../../src/dataplane/start-plan.js';
 import type { NativeDetection, NativeMeasureStats } from '../../src/dataplane/measure-types.js';
 import type { NativeStats } from '../../src/dataplane/native-types.js';
 import type { Config } from '../../src/config/schema.js';
+import type { NativeFaultTable } from '../../src/faults/native-types.js';
 import { compilePolicy } from '../../src/policy/compile.js';
 import { readPcap, writePcap, type PcapFrame } from '../../src/pcap/pcap.js';
 import { HostChannel } from './host.js';
@@ -40,6 +41,8 @@ export async function runMeasured(opts: {
   /** frames arriving on the shadow port (its rx) */
   shadowIn?: ReadonlyArray<PcapFrame>;
   policy?: Record<string, unknown>;
+  /** a fault table armed with the start */
+  faults?: NativeFaultTable;
   timeoutMs?: number;
 }): Promise<MeasuredRun> {
   const missing = missingBuild();
@@ -70,7 +73,7 @@ export async function runMeasured(opts: {
     const h = new HostChannel(prefix);
     host = h;
     await h.waitFor('hello', null, 30_000);
-    h.send({ type: 'start', id: 1, ealArgs, plan: startPlan, policy: compiled.native });
+    h.send({ type: 'start', id: 1, ealArgs, plan: startPlan, policy: compiled.native, ...(opts.faults ? { faults: opts.faults } : {}) });
     await h.waitFor('started', 1, 60_000);
     const detections: NativeDetection[] = [];
     const want = opts.frames.length;

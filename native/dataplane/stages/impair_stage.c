@@ -13,6 +13,7 @@
 #include "compiled_policy.h"
 #include "tx.h"
 #include "faults.h"
+#include "measure.h"
 
 /* Source bits of "received on port i" are the even ones (lifecycle.c). */
 #define ST_SRC_RX_BITS UINT32_C(0x55555555)
@@ -203,6 +204,7 @@ st_impair_deadline(struct st_lcore *lc, uint64_t now)
 				rte_pktmbuf_free_bulk(&m[start], (unsigned int)(i - start));
 				continue;
 			}
+			st_measure_released(lc, &m[start], (uint16_t)(i - start));
 			st_tx_ports(lc, np, id, idx, &m[start], &slot[start], (uint16_t)(i - start));
 		}
 		if (n < ST_BURST_MAX)

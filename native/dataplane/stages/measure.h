@@ -171,6 +171,8 @@ uint32_t st_measure_stage(struct st_lcore *lc, const struct st_policy *pol,
 			  struct st_pending *p, uint32_t n);
 uint16_t st_measure_stage_short(struct st_lcore *lc, const struct st_policy *pol,
 				struct rte_mbuf **m, uint16_t n);
+/* the delay line's released copies, from the worker's deadline step */
+void st_measure_released(struct st_lcore *lc, struct rte_mbuf *const *m, uint16_t n);
 
 static inline struct st_measure *
 st_measure_get(void)

@@ -14,6 +14,7 @@
 #include "lcore.h"
 #include "stage.h"
 #include "measure.h"
+#include "measure_int.h"
 
 uint32_t
 st_measure_stage(struct st_lcore *lc, const struct st_policy *pol, struct st_pending *p, uint32_t n)
@@ -45,4 +46,18 @@ st_measure_stage_short(struct st_lcore *lc, const struct st_policy *pol, struct 
 	if (ms != NULL)
 		st_measure_burst(ms, lc->conf.worker, ST_MEAS_SHADOW, ST_MEAS_NO_PORT, m, n);
 	return n;
+}
+
+/* Copies the delay line held leave from the worker's deadline step
+ * (impair_stage.c, st_impair_deadline), not through the stage list: they are
+ * measured here, as they go, like the rest (the stage above saw them only as
+ * "held"). Without it the shadow side would show no packets at all while a
+ * delay fault holds every copy. */
+void
+st_measure_released(struct st_lcore *lc, struct rte_mbuf *const *m, uint16_t n)
+{
+	struct st_measure *ms = st_measure_get();
+
+	if (ms != NULL && ms->conf.shadow_tx && n != 0)
+		st_measure_burst(ms, lc->conf.worker, ST_MEAS_SHADOW, ST_MEAS_NO_PORT, m, n);
 }
