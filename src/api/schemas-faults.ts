@@ -56,6 +56,11 @@ export const FaultViewSchema = Type.Object(
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
     counters: Counters,
+    runsIn: Type.Object({
+      where: Type.Literal('software'),
+      stage: Type.Literal('impair'),
+      why: Type.String(),
+    }, { additionalProperties: false, description: 'Where the fault runs: the software impair stage (no fault is placed in NIC hardware yet); sessions it may match stay off the all-hardware path while it is armed.' }),
     fault: FaultBody,
   },
   { additionalProperties: false },

@@ -43,6 +43,21 @@ export interface PlanOptions {
    * group takes every hardware session of its port along.
    */
   forceSoftware?: ReadonlyMap<string, string>;
+  /**
+   * Faults armed now (and dry runs): their copies must pass the software
+   * impair stage, which a `hardware` session's copies (sent by the NIC
+   * straight to the shadow port) never reach. A session a fault may match
+   * (`session` absent: any) is planned on the best other path.
+   */
+  armedFaults?: readonly ArmedFault[];
+}
+
+/** A fault armed in the data plane, as the planner sees it. */
+export interface ArmedFault {
+  /** the fault's id */
+  fault: string;
+  /** the mirror session id it is restricted to; absent: any session */
+  session?: number;
 }
 
 // ---- marks: what the software path reads -------------------------------------------

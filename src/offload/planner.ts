@@ -166,6 +166,13 @@ export function plan(policy: NativePolicy, ports: readonly PlanPort[], capsByPor
         w.candidates = [];
         w.notTaken.push(`run-time fallback: ${forced}`);
       }
+      // An armed fault impairs copies in software; a NIC-made copy to the
+      // shadow port would bypass it, so the session leaves the hardware path.
+      const holding = (options.armedFaults ?? []).filter((f) => f.session === undefined || f.session === w.session.id);
+      if (holding.length > 0 && w.candidates.some((c) => c.path === 'hardware')) {
+        w.candidates = w.candidates.filter((c) => c.path !== 'hardware');
+        w.notTaken.push(`hardware: armed fault${holding.length > 1 ? 's' : ''} ${holding.map((f) => f.fault).join(', ')} ${holding.length > 1 ? 'impair' : 'impairs'} this session's copies in the software impair stage, which copies the NIC sends straight to the shadow port would bypass`);
+      }
       if (options.allowPaths) {
         const left = w.candidates.filter((c) => !options.allowPaths!.has(c.path));
         for (const path of new Set(left.map((c) => c.path))) w.notTaken.push(`${path}: ${options.pathsReason ?? 'not allowed'}`);

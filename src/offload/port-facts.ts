@@ -25,7 +25,7 @@ import { basename, join, resolve } from 'node:path';
 import { ethdevName, isPciDevice } from '../config/load.js';
 import type { Config, Port } from '../config/schema.js';
 import type { NativePolicy, NativePortInfo } from '../dataplane/native-types.js';
-import { plan, type PlacementPlan, type PlanOptions, type PlanPort } from './planner.js';
+import { plan, type ArmedFault, type PlacementPlan, type PlanOptions, type PlanPort } from './planner.js';
 import { capabilitiesFromProfile, type PortCapabilities } from './probe.js';
 import { defaultProfiles, matchProfile, normalisePciId, type Profile, type ProfileSet } from './profiles.js';
 import { renderSimProfile } from './sim-profile.js';
@@ -338,10 +338,12 @@ export interface PlanInput {
   policy: NativePolicy;
   /** per configured port, from the data plane once it has started; null before */
   ports: readonly (NativePortInfo | null | undefined)[] | null;
+  /** faults armed now: sessions they may match stay off the hardware path (PlanOptions.armedFaults) */
+  faults?: readonly ArmedFault[];
 }
 
 /** The placement plan for a configuration and its compiled policy (GET /v1/plan, `shadowtap plan`). */
 export function placementPlan(input: PlanInput, opts: Omit<PortFactsOptions, 'live'> = {}): PlacementPlan {
   const facts = portFacts(input.config.ports, { ...opts, live: input.ports });
-  return planFromFacts(input.policy, facts, opts.profiles);
+  return planFromFacts(input.policy, facts, opts.profiles, input.faults && input.faults.length > 0 ? { armedFaults: input.faults } : {});
 }

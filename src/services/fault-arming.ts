@@ -14,6 +14,7 @@
  */
 import type { Logger } from 'pino';
 import type { NativeStats } from '../dataplane/native-types.js';
+import type { ArmedFault } from '../offload/plan-schema.js';
 import { stError } from '../errors.js';
 import { checkFaults, type CheckedFault } from '../faults/check.js';
 import { compileFaults, faultNumber } from '../faults/compile.js';
@@ -235,6 +236,9 @@ export abstract class FaultArming {
       return null;
     }
     if (table.faults.length > 0) this.everInstalled = true;
+    // Sessions a fault may match leave the all-hardware path before the
+    // fault is armed (and return only after it is disarmed, below).
+    await this.hold([...new Set([...this.armed.keys(), ...want.keys()])], dry.length > 0);
     if (this.dp.setFaults) {
       // Also while no data plane runs: the lifecycle keeps the table and arms it at the next start.
       const running = this.dp.state === 'running';
@@ -280,8 +284,24 @@ export abstract class FaultArming {
       this.timeline.record({ type: 'activate', fault: id, atMs, dueMs: w.due, reason: w.reason, generation, applied, ...(w.experiment ? { experiment: w.experiment, step: w.step! } : {}) });
     }
     if (warnings.length > 0) this.logger.warn({ generation, warnings }, 'fault table installed with warnings');
+    if (off.length > 0) await this.hold([...this.armed.keys()], dry.length > 0);
     this.plan(Date.now());
     return null;
+  }
+
+  /** Tell the offload planner which faults are armed (ids; `anyDry`: a dry run, which may match any session). */
+  private async hold(ids: string[], anyDry: boolean): Promise<void> {
+    if (!this.opts.placement) return;
+    const list: ArmedFault[] = ids.map((id) => {
+      const s = this.faults.get(id)?.doc.match?.session;
+      return s !== undefined ? { fault: id, session: s } : { fault: id };
+    });
+    if (anyDry) list.push({ fault: 'dry run' });
+    try {
+      await this.opts.placement(list);
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'the offload plan could not be re-made for the armed faults');
+    }
   }
 
   protected persistQuietly(): void {

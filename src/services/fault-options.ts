@@ -5,6 +5,7 @@
 import type { Config } from '../config/schema.js';
 import type { FaultContext } from '../faults/check.js';
 import { FAULT_LINE as NATIVE_FAULT_LINE, type NativeFaultTable } from '../faults/native-types.js';
+import type { ArmedFault } from '../offload/plan-schema.js';
 import type { PolicyReport } from '../policy/compile.js';
 import type { DataplaneState } from './dataplane.js';
 import type { Logger } from 'pino';
@@ -56,6 +57,13 @@ export interface FaultServiceOptions {
   configFaults?: unknown[];
   /** move an unusable saved state aside instead of refusing to start */
   discardState?: boolean;
+  /**
+   * Told which faults are (about to be) armed, before a table that arms more
+   * is installed and after one that disarms some: the offload planner keeps
+   * the sessions they may match off the all-hardware path, whose copies
+   * would bypass the impair stage (OffloadService.holdForFaults).
+   */
+  placement?: (faults: ArmedFault[]) => Promise<void>;
   /** experiments may run command hooks (config fault_hooks.commands); default false */
   allowHookCommands?: () => boolean;
 }

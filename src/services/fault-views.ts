@@ -35,8 +35,17 @@ export interface FaultView {
   createdAt: string;
   updatedAt: string;
   counters: FaultCounterValues;
+  /** where it runs: today always the software impair stage (docs/faults.md, "Where a fault runs") */
+  runsIn: { where: 'software'; stage: 'impair'; why: string };
   fault: Fault;
 }
+
+/** Every fault runs in the software impair stage; no fault is placed in hardware yet. */
+export const RUNS_IN: FaultView['runsIn'] = {
+  where: 'software',
+  stage: 'impair',
+  why: 'the software impair stage (after encapsulation, before shadow tx); while it is armed, the offload planner keeps every session it may match off the all-hardware path (placed hybrid-mirror: the NIC copies to software), whose NIC-made copies would bypass the impair stage',
+};
 
 const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString());
 
@@ -69,6 +78,7 @@ export function faultView(f: FaultRecord, inTable: { since: number; applied: boo
     createdAt: f.createdAt,
     updatedAt: f.updatedAt,
     counters,
+    runsIn: RUNS_IN,
     fault: f.doc,
   };
 }

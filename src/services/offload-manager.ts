@@ -220,7 +220,7 @@ export class OffloadManager {
   }
 
   private makePlan(input: PlanInput): PlacementPlan {
-    const p = planFromFacts(input.policy, this.facts!, undefined, { forceSoftware: this.forced });
+    const p = planFromFacts(input.policy, this.facts!, undefined, { forceSoftware: this.forced, ...(input.faults && input.faults.length > 0 ? { armedFaults: input.faults } : {}) });
     for (const fb of this.fallbacks) {
       const port = p.ports.find((x) => x.name === fb.port);
       port?.notes.push(`fallback: ${fb.message}`);

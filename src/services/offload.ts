@@ -18,7 +18,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { PlacementPlan } from '../offload/planner.js';
+import type { ArmedFault, PlacementPlan } from '../offload/planner.js';
 import type { PlanInput } from '../offload/port-facts.js';
 import type { DataplaneChild, DataplaneHandle } from './dataplane.js';
 import { OffloadManager, type OffloadFallback, type ProbeReport } from './offload-manager.js';
@@ -63,6 +63,8 @@ export class OffloadService extends EventEmitter<OffloadEvents> implements Offlo
   private readonly policy: PolicyService;
   private readonly logger: Logger;
   private work: Promise<void> = Promise.resolve();
+  /** faults armed now: sessions they may match are kept off the hardware path */
+  private armedFaults: ArmedFault[] = [];
 
   /** rte_flow_validate results per port index, from the first start's probe */
   probeReports(): ReadonlyMap<number, ProbeReport> {
@@ -96,7 +98,34 @@ export class OffloadService extends EventEmitter<OffloadEvents> implements Offlo
    */
   planInput(): PlanInput {
     const ports = this.dataplane.ports;
-    return { config: this.policy.config, policy: this.policy.native(), ports: ports.length > 0 ? [...ports] : null };
+    return {
+      config: this.policy.config, policy: this.policy.native(), ports: ports.length > 0 ? [...ports] : null,
+      ...(this.armedFaults.length > 0 ? { faults: [...this.armedFaults] } : {}),
+    };
+  }
+
+  /**
+   * The faults armed (or about to be): a session placed `hardware` has its
+   * copies sent by the NIC straight to the shadow port, past the software
+   * impair stage, so a session a fault may match is re-planned on another
+   * path (hybrid-mirror: the NIC copies to software, which impairs). The
+   * fault service calls this before installing a table that arms more
+   * faults, and after one that disarms some, so no copy ever bypasses an
+   * armed fault. Resolves once the NIC is re-programmed (at once when
+   * nothing changes or no data plane runs: the next start plans with it).
+   */
+  holdForFaults(faults: readonly ArmedFault[]): Promise<void> {
+    const key = (l: readonly ArmedFault[]) => l.map((f) => `${f.fault}\u0000${f.session ?? '*'}`).sort().join('\u0001');
+    if (key(faults) === key(this.armedFaults)) return this.work;
+    const before = this.manager.current();
+    this.armedFaults = [...faults];
+    const child = this.dataplane.child;
+    // Only a plan with a hardware session, or one a fault held back, can change
+    // (none yet: a first programming may be in flight with the old list).
+    const held = before === null || before.sessions.some((x) => x.path === 'hardware' || x.notTaken.some((n) => n.startsWith('hardware: armed fault')));
+    if (!child || !held) return this.work;
+    this.work = this.work.then(() => (this.dataplane.child === child ? this.program(child) : undefined));
+    return this.work;
   }
 
   /** The plan in force in the running data plane (probe results, fallbacks), or null before the first one. */

@@ -151,6 +151,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       stateDir: options.stateDir ?? null,
       ...(options.faults ? { configFaults: options.faults } : {}),
       allowHookCommands: () => configNow().fault_hooks.commands,
+      placement: (armed) => offload.holdForFaults(armed),
       ...(options.discardState ? { discardState: true } : {}),
     });
     // Sampled from the metrics registry once one is attached (series.readFrom); alerts evaluate after each sample.

@@ -645,3 +645,16 @@ test('plan JSON: plain data that survives a round trip and matches its schema', 
   const r: FlowRule = json.rules[0]!.rule as FlowRule;
   t.is(typeof r.attr.priority, 'number');
 });
+
+test('an armed fault keeps the sessions it may match off the hardware path (their NIC copies would bypass the impair stage)', (t) => {
+  const pol = policy({ sessions: [session(), session({ id: 8, slot: 2 })], rules: [exact(0), exact(1, { dportLo: 5433, dportHi: 5433 })] });
+  const free = plan(pol, ports('mlx5_pci'));
+  t.deepEqual(free.sessions.map((s) => s.path), ['hardware', 'hardware']);
+  const held = plan(pol, ports('mlx5_pci'), undefined, { armedFaults: [{ fault: 'db-down', session: 8 }] });
+  assertSafe(t, held);
+  t.deepEqual(held.sessions.map((s) => s.path), ['hardware', 'hybrid-mirror'], 'only the session the fault names leaves the hardware path');
+  t.true(held.sessions[1]!.notTaken.some((n) => n.startsWith('hardware: armed fault db-down impairs this session')), held.sessions[1]!.notTaken.join('\n'));
+  const any = plan(pol, ports('mlx5_pci'), undefined, { armedFaults: [{ fault: 'lossy' }, { fault: 'dry run' }] });
+  t.deepEqual(any.sessions.map((s) => s.path), ['hybrid-mirror', 'hybrid-mirror'], 'a fault on no session may match every session');
+  t.true(any.sessions[0]!.notTaken.some((n) => n.startsWith('hardware: armed faults lossy, dry run impair')));
+});
