@@ -53,7 +53,7 @@ export const DetectorsSchema = Type.Object(
     rate_baseline_s: int(10, 86400, 300, 'Seconds of 1 s rates in the moving baseline.'),
     rate_min_baseline_s: int(5, 86400, 30, 'Seconds of baseline needed before a class is judged.'),
     rate_min_pps: int(0, 1000000000, 10, 'Rates below this (packets/s), in the sample and the baseline median, are never anomalous.'),
-    repeat_s: int(0, 86400, 60, 'The same rogue server is reported again after this many seconds.'),
+    repeat_s: int(0, 86400, 60, 'The same rogue server, or the same ARP binding change (IP, new MAC, old MAC), is reported again after this many seconds.'),
     events_per_second: int(1, 10000, 10, 'Detections published per second (token bucket) to the event feed and the list; the rest are counted as suppressed.'),
     events_burst: int(1, 100000, 50, 'The token bucket\'s size.'),
     keep: int(10, 100000, 1000, 'Detections kept for GET /v1/detections.'),
