@@ -3,7 +3,7 @@
  * native/dataplane/stages/measure.h): what measureInstall takes and what
  * measureStats and measureEvents give. Names in step with the C name lists.
  */
-import type { NativeRule } from './native-types.js';
+import type { NativeRule } from './rule-types.js';
 
 /** Detector slots in native order (ST_DET_NAMES in measure.h). */
 export const NATIVE_DETECTORS = ['arp_spoof', 'garp_storm', 'rogue_dhcp', 'rogue_dhcpv6', 'rogue_ra', 'port_scan', 'host_scan', 'syn_flood'] as const;
