@@ -25,6 +25,8 @@
 #include "st_dataplane.h"
 #include "field_check.h"
 
+struct st_rule_conf;  // policy.h
+
 namespace st {
 
 // ---- state shared by the areas ---------------------------------------------
@@ -116,6 +118,10 @@ class Reader {
   Napi::Env env_;
 };
 
+// A classifier rule's match fields (everything but session, slot and action):
+// the policy's rules and the measure stage's class rules (policy.cc).
+void CopyRuleMatch(Reader& r, const Napi::Object& ro, const std::string& f, st_rule_conf* x,
+                   int64_t last_signature);
 // The start plan and the policy carry prefix maps in the same shape; `scope` is
 // the field prefix of error messages ("" for the start plan, "policy." for a policy).
 void CopyMaps(Reader& r, const Napi::Object& o, const std::string& scope, st_map4* map4,

@@ -12,6 +12,7 @@
 
 #include "binding.h"
 #include "measure.h"
+#include "policy.h"
 
 namespace st {
 
@@ -28,10 +29,25 @@ void CopyAddrList(Reader& r, const Napi::Object& o, const char* key, uint8_t (*o
   *nb = static_cast<uint16_t>(a.Length());
 }
 
-void CopyConf(Napi::Env env, const Napi::Object& o, st_meas_conf* c) {
+void CopyConf(Napi::Env env, const Napi::Object& o, st_meas_conf* c, std::vector<st_rule_conf>* rules) {
   Reader r(env);
   std::memset(c, 0, sizeof(*c));
   c->nb_workers = r.Int<uint16_t>(o, "workers", "measure.workers", 1, ST_MAX_WORKERS);
+  Napi::Array classes = r.Arr(o, "classes", "measure.classes", ST_MEAS_MAX_CLASSES);
+  c->nb_classes = static_cast<uint16_t>(classes.Length());
+  Napi::Array cr = r.Arr(o, "classRules", "measure.classRules", ST_MEAS_MAX_CLASS_RULES);
+  rules->resize(cr.Length());
+  for (uint32_t i = 0; i < cr.Length(); i++) {
+    const std::string f = Idx("measure.classRules", i);
+    Napi::Object ro = r.Obj(cr.Get(i), f);
+    st_rule_conf* x = &(*rules)[i];
+    std::memset(x, 0, sizeof(*x));
+    x->session = r.Int<uint16_t>(ro, "session", f + ".session", 0, static_cast<int64_t>(c->nb_classes) - 1);
+    // Classes match on EtherType, IP version, protocol and ports; no signatures.
+    CopyRuleMatch(r, ro, f, x, -1);
+  }
+  c->nb_class_rules = static_cast<uint32_t>(rules->size());
+  c->class_rules = rules->empty() ? nullptr : rules->data();
   c->flows = r.Int<uint32_t>(o, "flows", "measure.flows", ST_MEAS_FLOWS_MIN, ST_MEAS_FLOWS_MAX);
   c->flow_idle_ns = r.Int<uint64_t>(o, "flowIdleMs", "measure.flowIdleMs", 1, 86400000) * 1000000ull;
   c->shadow_tx = r.Bool(o, "shadowTx", "measure.shadowTx") ? 1 : 0;
@@ -74,7 +90,7 @@ Napi::Object Hist(Napi::Env env, const st_meas_hist& h) {
   return o;
 }
 
-Napi::Object VmCtr(Napi::Env env, const st_meas_vm_ctr& v) {
+Napi::Object VmCtr(Napi::Env env, const st_meas_vm_ctr& v, uint16_t nb_classes) {
   static const char* const proto[] = ST_MPROTO_NAMES;
   static const char* const tcp[] = ST_MTCP_NAMES;
   static const char* const rtt[] = ST_RTT_NAMES;
@@ -95,6 +111,15 @@ Napi::Object VmCtr(Napi::Env env, const st_meas_vm_ctr& v) {
   Napi::Object r = Napi::Object::New(env);
   for (int k = 0; k < ST_RTT__COUNT; k++) r.Set(rtt[k], Hist(env, v.rtt[k]));
   o.Set("rtt", r);
+  Napi::Object cl = Napi::Object::New(env);
+  Napi::Array cp = Napi::Array::New(env, nb_classes + 1u), cb = Napi::Array::New(env, nb_classes + 1u);
+  for (uint32_t k = 0; k <= nb_classes; k++) {
+    cp.Set(k, N(env, v.cls_packets[k]));
+    cb.Set(k, N(env, v.cls_bytes[k]));
+  }
+  cl.Set("packets", cp);
+  cl.Set("bytes", cb);
+  o.Set("classes", cl);
   return o;
 }
 
@@ -122,7 +147,8 @@ Napi::Value MeasureInstall(const Napi::CallbackInfo& info) {
   }
   Reader r(env);
   auto c = std::make_unique<st_meas_conf>();
-  CopyConf(env, r.Obj(info[0], "measure"), c.get());
+  std::vector<st_rule_conf> rules;
+  CopyConf(env, r.Obj(info[0], "measure"), c.get(), &rules);
   if (st_measure_install(c.get(), &err) != 0) ThrowSt(env, err);
   std::memset(g_event_next, 0, sizeof(g_event_next));
   return env.Undefined();
@@ -142,7 +168,7 @@ Napi::Value MeasureStats(const Napi::CallbackInfo& info) {
   for (int side = 0; side < ST_MEAS__SIDES; side++) {
     // One entry per configured VM, then "other".
     Napi::Array vms = Napi::Array::New(env, s->nb_vms + 1u);
-    for (uint32_t v = 0; v <= s->nb_vms; v++) vms.Set(v, VmCtr(env, s->side[side][v]));
+    for (uint32_t v = 0; v <= s->nb_vms; v++) vms.Set(v, VmCtr(env, s->side[side][v], s->nb_classes));
     so.Set(sides[side], vms);
   }
   o.Set("sides", so);

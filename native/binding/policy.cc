@@ -122,15 +122,7 @@ void CopyPolicy(Napi::Env env, const Napi::Value& value, PolicyBaton* b) {
     x->session = r.Int<uint16_t>(ro, "session", f + ".session", 0, last_session);
     x->rule_slot = r.Int<uint32_t>(ro, "ruleSlot", f + ".ruleSlot", 0, ST_MAX_RULES - 1);
     x->action = r.Int<uint8_t>(ro, "action", f + ".action", 0, ST_RULE_REJECT);
-    x->ethertype = r.Int<uint16_t>(ro, "ethertype", f + ".ethertype", 0, 65535);
-    x->ethertype_mask = r.Int<uint16_t>(ro, "ethertypeMask", f + ".ethertypeMask", 0, 65535);
-    x->vlan_lo = r.Int<uint16_t>(ro, "vlanLo", f + ".vlanLo", 0, 4096);
-    x->vlan_hi = r.Int<uint16_t>(ro, "vlanHi", f + ".vlanHi", x->vlan_lo, 4096);
-    CopyMatch(r, ro, f, x);
-    x->tcp_flags = r.Int<uint8_t>(ro, "tcpFlags", f + ".tcpFlags", 0, 255);
-    x->tcp_flags_mask = r.Int<uint8_t>(ro, "tcpFlagsMask", f + ".tcpFlagsMask", 0, 255);
-    x->signature = r.Int<int8_t>(ro, "signature", f + ".signature", -1,
-                                 static_cast<int64_t>(sigs.Length()) - 1);
+    CopyRuleMatch(r, ro, f, x, static_cast<int64_t>(sigs.Length()) - 1);
   }
   c->nb_rules = static_cast<uint32_t>(b->rules.size());
 
@@ -234,6 +226,18 @@ class PolicyWorker : public Napi::AsyncWorker {
 };
 
 }  // namespace
+
+void CopyRuleMatch(Reader& r, const Napi::Object& ro, const std::string& f, st_rule_conf* x,
+                   int64_t last_signature) {
+  x->ethertype = r.Int<uint16_t>(ro, "ethertype", f + ".ethertype", 0, 65535);
+  x->ethertype_mask = r.Int<uint16_t>(ro, "ethertypeMask", f + ".ethertypeMask", 0, 65535);
+  x->vlan_lo = r.Int<uint16_t>(ro, "vlanLo", f + ".vlanLo", 0, 4096);
+  x->vlan_hi = r.Int<uint16_t>(ro, "vlanHi", f + ".vlanHi", x->vlan_lo, 4096);
+  CopyMatch(r, ro, f, x);
+  x->tcp_flags = r.Int<uint8_t>(ro, "tcpFlags", f + ".tcpFlags", 0, 255);
+  x->tcp_flags_mask = r.Int<uint8_t>(ro, "tcpFlagsMask", f + ".tcpFlagsMask", 0, 255);
+  x->signature = r.Int<int8_t>(ro, "signature", f + ".signature", -1, last_signature);
+}
 
 Napi::Value PolicyInstall(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

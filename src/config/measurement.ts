@@ -6,9 +6,10 @@
  * (a power of two, addresses and prefixes), with the field named.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { bool, expect, int } from '../policy/schema-helpers.js';
+import { bool, expect, int, oneOf } from '../policy/schema-helpers.js';
 import { parsePrefix4, parsePrefix6 } from '../policy/prefix.js';
 import { parseAddress } from '../policy/fields.js';
+import { APP_NAMES } from '../policy/apps.js';
 
 type Segment = string | number;
 
@@ -52,7 +53,7 @@ export const DetectorsSchema = Type.Object(
     rate_baseline_s: int(10, 86400, 300, 'Seconds of 1 s rates in the moving baseline.'),
     rate_min_baseline_s: int(5, 86400, 30, 'Seconds of baseline needed before a class is judged.'),
     rate_min_pps: int(0, 1000000000, 10, 'Rates below this (packets/s), in the sample and the baseline median, are never anomalous.'),
-    repeat_s: int(0, 86400, 60, 'The same rogue server is reported again after this many seconds.'),
+    repeat_s: int(0, 86400, 60, 'The same rogue server, or the same ARP binding change (IP, new MAC, old MAC), is reported again after this many seconds.'),
     events_per_second: int(1, 10000, 10, 'Detections published per second (token bucket) to the event feed and the list; the rest are counted as suppressed.'),
     events_burst: int(1, 100000, 50, 'The token bucket\'s size.'),
     keep: int(10, 100000, 1000, 'Detections kept for GET /v1/detections.'),
@@ -69,6 +70,15 @@ export const MeasurementSchema = Type.Object(
     vms: expect(
       Type.Array(MeasurementVmSchema, { default: [], maxItems: 64, description: 'VMs (hosts or prefixes) with their own series; the rest is vm="other".' }),
       'a list of up to 64 VMs (name, prefix)',
+    ),
+    classes: expect(
+      Type.Array(oneOf(APP_NAMES, { description: 'An application class (src/policy/apps.ts, docs/policy.md).' }), {
+        default: [...APP_NAMES],
+        maxItems: 63,
+        uniqueItems: true,
+        description: 'Application classes with their own packet and byte series (class label), classified by the same definitions as a filter rule\'s app; a packet of none of them is class="other", and a packet of several counts under the first listed. Empty: no class series (and no per-packet classification). Default: every class.',
+      }),
+      `a list of up to 63 distinct application classes (${APP_NAMES.join(', ')})`,
     ),
     detectors: DetectorsSchema,
   },

@@ -9,8 +9,9 @@ import type { Config } from '../config/schema.js';
 import { parseVmPrefix, type ParsedVmPrefix } from '../config/measurement.js';
 import { parseAddress } from '../policy/fields.js';
 import { parsePrefix4, parsePrefix6 } from '../policy/prefix.js';
-import { stError } from '../errors.js';
-import { NATIVE_DETECTORS, type NativeMeasure } from './measure-types.js';
+import { expandFilter, nativeMatch, problems } from '../policy/expand.js';
+import { PolicyError, stError } from '../errors.js';
+import { NATIVE_DETECTORS, type NativeClassRule, type NativeMeasure } from './measure-types.js';
 
 export * from './measure-types.js';
 
@@ -68,6 +69,23 @@ function addrBytes(list: readonly string[], field: string): Uint8Array[] {
   });
 }
 
+/**
+ * The measure stage's class table: each class expanded exactly as a filter
+ * rule `app: <class>` is (policy/expand.ts), so "dns" means the same packets
+ * to the classifier and to the measure stage. Rules go class by class; the
+ * session field carries the class's index.
+ */
+export function classRules(classes: readonly string[]): NativeClassRule[] {
+  const found = problems();
+  const out: NativeClassRule[] = [];
+  classes.forEach((name, i) => {
+    const flats = expandFilter({ action: 'accept', app: name } as Parameters<typeof expandFilter>[0], `measurement.classes[${i}]`, found, () => -1);
+    for (const f of flats) out.push({ session: i, ruleSlot: 0, action: 0, ...nativeMatch(f) });
+  });
+  if (found.list.length > 0) throw new PolicyError(found.list);
+  return out;
+}
+
 /** The native measure configuration, or null when measurement is off. */
 export function compileMeasure(config: Config): NativeMeasure | null {
   const m = config.measurement;
@@ -82,6 +100,8 @@ export function compileMeasure(config: Config): NativeMeasure | null {
   });
   return {
     workers: config.dataplane.workers,
+    classes: [...m.classes],
+    classRules: classRules(m.classes),
     flows: m.flows,
     flowIdleMs: m.flow_idle_s * 1000,
     shadowTx: m.shadow_tx,
@@ -100,6 +120,11 @@ export function compileMeasure(config: Config): NativeMeasure | null {
     dhcp6Allow: addrBytes(d.dhcpv6_allow, 'measurement.detectors.dhcpv6_allow'),
     raAllow: addrBytes(d.ra_allow, 'measurement.detectors.ra_allow'),
   };
+}
+
+/** The class labels of a configuration's series: each class listed, then "other". */
+export function classLabels(config: Config): string[] {
+  return [...config.measurement.classes, 'other'];
 }
 
 /** The VM labels of a configuration's series: each VM's name, then "other". */

@@ -3,6 +3,7 @@
  * native/dataplane/stages/measure.h): what measureInstall takes and what
  * measureStats and measureEvents give. Names in step with the C name lists.
  */
+import type { NativeRule } from './rule-types.js';
 
 /** Detector slots in native order (ST_DET_NAMES in measure.h). */
 export const NATIVE_DETECTORS = ['arp_spoof', 'garp_storm', 'rogue_dhcp', 'rogue_dhcpv6', 'rogue_ra', 'port_scan', 'host_scan', 'syn_flood'] as const;
@@ -25,8 +26,15 @@ export interface NativeMeasureVm {
   shadowLen: number;
 }
 
+/** One classifier rule of an application class (session = the class's index in NativeMeasure.classes). */
+export type NativeClassRule = NativeRule;
+
 export interface NativeMeasure {
   workers: number;
+  /** application classes with their own series (measurement.classes), in order: the first that matches wins */
+  classes: string[];
+  /** their classifier rules, class by class (policy/expand.ts: the same expansion as a filter's app) */
+  classRules: NativeClassRule[];
   flows: number;
   flowIdleMs: number;
   /** measure the copies as they leave (the shadow stage list's measure stage) */
@@ -59,6 +67,8 @@ export interface MeasureVmStats {
   bytes: Record<(typeof MEASURE_PROTOCOLS)[number], number>;
   tcp: Record<(typeof MEASURE_TCP)[number], number>;
   rtt: Record<(typeof MEASURE_RTTS)[number], MeasureHist>;
+  /** per application class (NativeMeasure.classes, then "other"): packets and bytes */
+  classes: { packets: number[]; bytes: number[] };
 }
 
 /** measureStats(): one entry per configured VM then "other", per side. */

@@ -7,6 +7,7 @@
 
 import type { FlowRule } from '../offload/flow.js';
 import type { NativeFaultStats, NativeFaultTable, NativeFaultsInstalled } from '../faults/native-types.js';
+import type { NativeRule } from './rule-types.js';
 import type { MeasureBinding, NativeMeasure, NativeMeasureEvents, NativeMeasureStats } from './measure-types.js';
 
 export const MODE = { inline: 0, tap: 1 } as const;
@@ -279,16 +280,8 @@ export interface NativeSignature {
   base: number; offset: number; value: Uint8Array; mask: Uint8Array; // value.length === mask.length, 1..16
 }
 
-export interface NativeRule {
-  session: number; ruleSlot: number; action: number;
-  ethertype: number; ethertypeMask: number;
-  vlanLo: number; vlanHi: number; // 4096 = untagged
-  ipVersion: number; proto: number; protoMask: number;
-  src: Uint8Array; srcLen: number; dst: Uint8Array; dstLen: number; // 16 bytes each
-  sportLo: number; sportHi: number; dportLo: number; dportHi: number;
-  tcpFlags: number; tcpFlagsMask: number;
-  signature: number; // -1 none
-}
+/** A classifier rule (policy/compile.ts; also the measure stage's class rules): rule-types.ts. */
+export type { NativeRule } from './rule-types.js';
 
 export interface NativeSession {
   id: number; slot: number; target: number;

@@ -102,6 +102,31 @@ export function registerMeasureMetrics(registry: Registry, source: MeasureMetric
       for (const p of MEASURE_PROTOCOLS) c.inc({ side, vm, protocol: p }, v.bytes[p]);
     }),
   );
+  // Per application class: a (class, vm) pair is exposed on both sides once
+  // either side has counted a packet of it, so "shadow against production for
+  // the same class" always finds both series, and classes never seen cost no
+  // series (at most classes x VMs x 2 sides).
+  const eachClass = (fn: (side: string, vm: string, cls: string, packets: number, bytes: number) => void): void => {
+    const m = view();
+    if (!m?.stats) return;
+    const prod = m.stats.sides.production, shadow = m.stats.sides.shadow;
+    prod.forEach((pv, i) => {
+      const sv = shadow[i];
+      const vm = m.vms[i] ?? `vm${i}`;
+      m.classes.forEach((cls, k) => {
+        const pp = pv.classes?.packets[k] ?? 0, sp = sv?.classes?.packets[k] ?? 0;
+        if (pp === 0 && sp === 0) return;
+        fn('production', vm, cls, pp, pv.classes?.bytes[k] ?? 0);
+        fn('shadow', vm, cls, sp, sv?.classes?.bytes[k] ?? 0);
+      });
+    });
+  };
+  counter('shadowtap_measure_class_packets_total', 'Packets measured, by side, application class (measurement.classes, the same definitions as a filter\'s app; "other": none of them) and VM.', ['side', 'class', 'vm'], (c) =>
+    eachClass((side, vm, cls, packets) => c.inc({ side, class: cls, vm }, packets)),
+  );
+  counter('shadowtap_measure_class_bytes_total', 'Bytes measured (frame lengths), by side, application class and VM.', ['side', 'class', 'vm'], (c) =>
+    eachClass((side, vm, cls, _p, bytes) => c.inc({ side, class: cls, vm }, bytes)),
+  );
   const tcpHelp: Record<(typeof MEASURE_TCP)[number], string> = {
     syn: 'TCP SYNs (without ACK).',
     synack: 'TCP SYN/ACKs.',

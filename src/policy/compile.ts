@@ -52,7 +52,7 @@ import {
 import { hexOf, listOf, parseAddress, parseCidr, parseMac, parsePortSpec, parseProtocol } from './fields.js';
 import { newPolicySlots, ruleKey, sessionKey, type PolicySlots } from './slots.js';
 import { classifierCovers, classifierIntersects } from './match.js';
-import { ANY_PORT, expandFilter, problems, type Flat } from './expand.js';
+import { ANY_PORT, expandFilter, nativeMatch, problems, type Flat } from './expand.js';
 import { renderEncap, renderFilter, renderSecurityRule } from './render.js';
 
 /** The overlap relations, under the names this module has always exported them by. */
@@ -350,29 +350,7 @@ export function compilePolicy(config: Config, options: CompilePolicyOptions = {}
     const f = p.flat;
     const slot = ruleAssign.slots.get(p.key)!;
     sessionSummaries[p.session]!.rules[p.filter]!.slots.push(slot);
-    return {
-      session: p.session,
-      ruleSlot: slot,
-      action: p.action,
-      ethertype: f.ethertype ?? 0,
-      ethertypeMask: f.ethertype === null ? 0 : 0xffff,
-      vlanLo: f.vlan[0],
-      vlanHi: f.vlan[1],
-      ipVersion: f.ipVersion,
-      proto: f.proto ?? 0,
-      protoMask: f.proto === null ? 0 : 0xff,
-      src: f.src ? new Uint8Array(f.src.addr) : zero16(),
-      srcLen: f.src ? f.src.len : 0,
-      dst: f.dst ? new Uint8Array(f.dst.addr) : zero16(),
-      dstLen: f.dst ? f.dst.len : 0,
-      sportLo: f.sport[0],
-      sportHi: f.sport[1],
-      dportLo: f.dport[0],
-      dportHi: f.dport[1],
-      tcpFlags: f.tcpFlags,
-      tcpFlagsMask: f.tcpFlagsMask,
-      signature: f.signature,
-    };
+    return { session: p.session, ruleSlot: slot, action: p.action, ...nativeMatch(f) };
   });
 
   // ---- warnings: shadowed and overlapping rules, per session

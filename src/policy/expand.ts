@@ -7,7 +7,7 @@
  */
 import type { Config } from '../config/schema.js';
 import type { ConfigProblem } from '../errors.js';
-import { POLICY_LIMITS, SIG_BASE, type NativeSignature } from '../dataplane/native-types.js';
+import { POLICY_LIMITS, SIG_BASE, type NativeRule, type NativeSignature } from '../dataplane/native-types.js';
 import { APPS, type AppAlternative, type AppName } from './apps.js';
 import {
   ethertypeName,
@@ -64,6 +64,31 @@ export interface Flat {
 
 export const ANY_PORT: Range = [0, 65535];
 const ANY_VLAN: Range = [0, VLAN_UNTAGGED];
+
+/** The classifier's match fields of a rule (native order, NativeRule's names): what compile.ts writes for a session's rule and what the measure stage's class table (dataplane/measure-compile.ts) is built from. */
+export function nativeMatch(f: Flat): Omit<NativeRule, 'session' | 'ruleSlot' | 'action'> {
+  const zero16 = (): Uint8Array => new Uint8Array(16);
+  return {
+    ethertype: f.ethertype ?? 0,
+    ethertypeMask: f.ethertype === null ? 0 : 0xffff,
+    vlanLo: f.vlan[0],
+    vlanHi: f.vlan[1],
+    ipVersion: f.ipVersion,
+    proto: f.proto ?? 0,
+    protoMask: f.proto === null ? 0 : 0xff,
+    src: f.src ? new Uint8Array(f.src.addr) : zero16(),
+    srcLen: f.src ? f.src.len : 0,
+    dst: f.dst ? new Uint8Array(f.dst.addr) : zero16(),
+    dstLen: f.dst ? f.dst.len : 0,
+    sportLo: f.sport[0],
+    sportHi: f.sport[1],
+    dportLo: f.dport[0],
+    dportHi: f.dport[1],
+    tcpFlags: f.tcpFlags,
+    tcpFlagsMask: f.tcpFlagsMask,
+    signature: f.signature,
+  };
+}
 
 const rangeText = (r: Range): string => (r[0] === r[1] ? String(r[0]) : `${r[0]}-${r[1]}`);
 

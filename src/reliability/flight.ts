@@ -15,7 +15,7 @@ export const FLIGHT_VERSION = 1;
 const HEADER = 64;
 const SNAP = 256;
 /** Keep in step with ST_FLIGHT_STAGE_NAMES in flight.h. */
-export const STAGES = ['idle', 'rx', 'classify', 'copy', 'production', 'rewrite', 'firewall', 'encap', 'shadow_tx', 'test_crash'] as const;
+export const STAGES = ['idle', 'rx', 'classify', 'copy', 'production', 'rewrite', 'firewall', 'encap', 'shadow_tx', 'test_crash', 'measure', 'impair', 'fault_key'] as const;
 export type Stage = (typeof STAGES)[number] | 'unknown';
 
 const SIGNALS: Record<number, string> = { 4: 'SIGILL', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE', 11: 'SIGSEGV' };

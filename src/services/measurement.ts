@@ -37,6 +37,8 @@ export interface Detection {
 export interface MeasurementView {
   /** VM labels: the configured VMs, then "other" */
   vms: string[];
+  /** application class labels: measurement.classes, then "other" */
+  classes: string[];
   /** base (earlier children) plus the running child's counters; null before the first snapshot */
   stats: NativeMeasureStats | null;
 }
@@ -160,7 +162,7 @@ export class MeasurementService extends EventEmitter<MeasurementEvents> implemen
   }
 
   view(): MeasurementView {
-    return { vms: this.vmLabels(), stats: sumMeasure(this.base, this.current) };
+    return { vms: this.vmLabels(), classes: [...this.options.config().measurement.classes, 'other'], stats: sumMeasure(this.base, this.current) };
   }
 
   counters(): DetectionCounters {

@@ -25,7 +25,7 @@ import {
   type Transport,
 } from '../pcap/build.js';
 import { writePcap } from '../pcap/pcap.js';
-import { demoScanFrames } from './demo-detections.js';
+import { demoArpFlipFrames, demoScanFrames } from './demo-detections.js';
 import { routingConversations } from './demo-routing.js';
 import { demoDnsConversations } from './demo-dns.js';
 
@@ -257,6 +257,8 @@ export function buildDemoFrames(): Buffer[] {
     neighborDiscovery(),
     // A port scan for the detectors (demo-detections.ts).
     demoScanFrames(),
+    // An ARP flip of the gateway's address (demo-detections.ts).
+    demoArpFlipFrames(macOf('10.0.2.1')),
     ...routingConversations(),
     ...demoDnsConversations(),
     // Outside the demo maps: dropped or mirrored untranslated, by the unmapped rule.

@@ -43,6 +43,7 @@ function vm(tcpPackets = 0): MeasureVmStats {
     bytes: zero(MEASURE_PROTOCOLS),
     tcp: zero(MEASURE_TCP),
     rtt: Object.fromEntries(MEASURE_RTTS.map((k) => [k, hist()])) as MeasureVmStats['rtt'],
+    classes: { packets: [0], bytes: [0] },
   };
 }
 

@@ -24,11 +24,20 @@ void
 st_test_crash_setup(void)
 {
 	const char *t = getenv("SHADOWTAP_TEST_CRASH");
+	const char *stage = getenv("SHADOWTAP_TEST_CRASH_STAGE");
 	size_t n = t != NULL ? strlen(t) : 0;
 
 	if (n > sizeof(st_test_crash_g.bytes))
 		n = sizeof(st_test_crash_g.bytes);
+
 	memcpy(st_test_crash_g.bytes, t != NULL ? t : "", n);
+	st_test_crash_g.stage = ST_FLIGHT_REWRITE;
+	if (stage != NULL && strcmp(stage, "measure") == 0)
+		st_test_crash_g.stage = ST_FLIGHT_MEASURE;
+	else if (stage != NULL && strcmp(stage, "impair") == 0)
+		st_test_crash_g.stage = ST_FLIGHT_IMPAIR;
+	else if (stage != NULL && strcmp(stage, "fault_key") == 0)
+		st_test_crash_g.stage = ST_FLIGHT_FAULT_KEY;
 	st_test_crash_g.len = (uint8_t)n;
 }
 

@@ -48,11 +48,14 @@ enum st_flight_stage {
 	ST_FLIGHT_ENCAP,
 	ST_FLIGHT_SHADOW_TX,
 	ST_FLIGHT_TEST_CRASH,  /* the test-only crash switch (flight.c) */
+	ST_FLIGHT_MEASURE,     /* the measure stage: rx step and copies as they leave (measure.h) */
+	ST_FLIGHT_IMPAIR,      /* the fault table on copies (faults.h) */
+	ST_FLIGHT_FAULT_KEY,   /* what faults match on, from each copy */
 	ST_FLIGHT__COUNT
 };
 
 #define ST_FLIGHT_STAGE_NAMES { "idle", "rx", "classify", "copy", "production", "rewrite", \
-	"firewall", "encap", "shadow_tx", "test_crash" }
+	"firewall", "encap", "shadow_tx", "test_crash", "measure", "impair", "fault_key" }
 
 /* One worker's slot: the first line is the worker's, the rest the handler's. */
 struct st_flight_slot {
@@ -103,11 +106,14 @@ void st_flight_close(void);
 
 /* The test-only crash switch: when the data plane starts with
  * SHADOWTAP_TEST_CRASH=<text> in its environment, the rewrite stage dies with
- * SIGSEGV on a copy whose first segment contains <text> (at most 32 bytes).
- * It exists so that the recorder, quarantine and the crash-loop guard can be
- * tested on a real crash; unset, it costs one predictable branch per copy. */
+ * SIGSEGV on a copy whose first segment contains <text> (at most 32 bytes);
+ * SHADOWTAP_TEST_CRASH_STAGE=measure|impair|fault_key moves the crash into
+ * that stage instead. It exists so that the recorder, quarantine and the
+ * crash-loop guard can be tested on a real crash; unset, it costs one
+ * predictable branch per packet. */
 struct st_test_crash {
 	uint8_t len;
+	uint8_t stage;                       /* enum st_flight_stage that crashes */
 	uint8_t bytes[32];
 };
 extern struct st_test_crash st_test_crash_g;
@@ -115,12 +121,18 @@ void st_test_crash_setup(void);
 void st_test_crash_hit(void) __attribute__((noreturn, cold));
 
 static inline void
-st_test_crash_check(const struct rte_mbuf *m)
+st_test_crash_check_at(uint32_t stage, const struct rte_mbuf *m)
 {
-	if (unlikely(st_test_crash_g.len != 0) &&
+	if (unlikely(st_test_crash_g.len != 0) && st_test_crash_g.stage == stage &&
 	    memmem(rte_pktmbuf_mtod(m, const void *), m->data_len, st_test_crash_g.bytes,
 		   st_test_crash_g.len) != NULL)
 		st_test_crash_hit();
+}
+
+static inline void
+st_test_crash_check(const struct rte_mbuf *m)
+{
+	st_test_crash_check_at(ST_FLIGHT_REWRITE, m);
 }
 
 static inline struct st_flight_slot *
@@ -137,6 +149,32 @@ st_flight_at(struct st_flight_slot *s, uint32_t stage, const struct rte_mbuf *m)
 		s->stage = stage;
 		s->pkt = m;
 	}
+}
+
+/* A stage that runs inside another's span (measure in the rx step, the fault
+ * stages in the shadow list) notes where the worker was and puts it back
+ * when done, so a crash after it is not charged to it. */
+struct st_flight_mark {
+	uint32_t stage;
+	const struct rte_mbuf *pkt;
+};
+
+static inline struct st_flight_mark
+st_flight_save(const struct st_flight_slot *s)
+{
+	struct st_flight_mark k = { ST_FLIGHT_IDLE, NULL };
+
+	if (s != NULL) {
+		k.stage = s->stage;
+		k.pkt = s->pkt;
+	}
+	return k;
+}
+
+static inline void
+st_flight_restore(struct st_flight_slot *s, struct st_flight_mark k)
+{
+	st_flight_at(s, k.stage, k.pkt);
 }
 
 #endif

@@ -443,6 +443,8 @@ void st_classify_acl_common(struct st_acl_rule *a, uint8_t ipv, uint8_t proto,
 			    uint8_t proto_mask, const uint8_t src[16], uint8_t src_len,
 			    const uint8_t dst[16], uint8_t dst_len, uint16_t slo,
 			    uint16_t shi, uint16_t dlo, uint16_t dhi);
+/* A session rule's fields (and the measure stage's class rules, measure_ctl.c). */
+void st_classify_acl_from_rule(struct st_acl_rule *a, const struct st_rule_conf *r);
 /* Whether a prefix needs the wide key (an IPv6 prefix that is not "none"). */
 int st_classify_prefix_is_wide(const uint8_t addr[16], uint8_t len);
 /* A rule that matches every packet: its session needs no classifier. */

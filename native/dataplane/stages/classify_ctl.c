@@ -91,8 +91,8 @@ st_classify_acl_common(struct st_acl_rule *a, uint8_t ipv, uint8_t proto, uint8_
 	a->field[ST_KF_VLAN].mask_range.u16 = UINT16_MAX;
 }
 
-static void
-acl_from_rule(struct st_acl_rule *a, const struct st_rule_conf *r)
+void
+st_classify_acl_from_rule(struct st_acl_rule *a, const struct st_rule_conf *r)
 {
 	memset(a, 0, sizeof(*a));
 	st_classify_acl_common(a, r->ip_version, r->proto, r->proto_mask, r->src, r->src_len, r->dst,
@@ -256,7 +256,7 @@ st_classify_build_group(struct st_policy *pol, const struct st_policy_conf *c, s
 
 		if (r->session < g->first || r->session >= g->first + g->count || !s->acl)
 			continue;
-		acl_from_rule(&scratch[n], r);
+		st_classify_acl_from_rule(&scratch[n], r);
 		wide |= st_classify_prefix_is_wide(r->src, r->src_len) || st_classify_prefix_is_wide(r->dst, r->dst_len);
 		scratch[n].data.category_mask = UINT32_C(1) << s->category;
 		/* First rule wins: earlier rules get higher priorities. */

@@ -13,6 +13,7 @@
 #include "compiled_policy.h"
 #include "tx.h"
 #include "faults.h"
+#include "flight.h"
 #include "measure.h"
 
 /* Source bits of "received on port i" are the even ones (lifecycle.c). */
@@ -42,6 +43,7 @@ st_fault_key_stage(struct st_lcore *lc, const struct st_policy *pol, struct st_p
 		   uint32_t n)
 {
 	struct st_pol_work *wk = &lc->work;
+	const struct st_flight_mark was = st_flight_save(lc->conf.flight);
 	struct st_key k;
 	uint32_t i;
 
@@ -51,6 +53,8 @@ st_fault_key_stage(struct st_lcore *lc, const struct st_policy *pol, struct st_p
 		const struct st_pol_target *t = &pol->targets[ps->target];
 		const struct rte_mbuf *mb = p[i].m;
 
+		st_flight_at(lc->conf.flight, ST_FLIGHT_FAULT_KEY, mb);
+		st_test_crash_check_at(ST_FLIGHT_FAULT_KEY, mb);
 		/* The copy is still the original's bytes (the rewrite comes
 		 * next): parsed the classifier's way, never past the segment. */
 		st_key_parse(&k, rte_pktmbuf_mtod(mb, const uint8_t *), rte_pktmbuf_data_len(mb));
@@ -62,6 +66,7 @@ st_fault_key_stage(struct st_lcore *lc, const struct st_policy *pol, struct st_p
 			ST_IMP_DIR_TX;
 		p[i].mi = (uint16_t)i;
 	}
+	st_flight_restore(lc->conf.flight, was);
 	return n;
 }
 
@@ -72,6 +77,7 @@ st_impair_stage(struct st_lcore *lc, const struct st_policy *pol, struct st_pend
 	struct st_pol_work *wk = &lc->work;
 	struct rte_mbuf *in[ST_PENDING_MAX], *out[ST_PENDING_MAX];
 	uint32_t tags[ST_PENDING_MAX];
+	const struct st_flight_mark was = st_flight_save(lc->conf.flight);
 	uint32_t i, k;
 	uint16_t no;
 
@@ -81,6 +87,8 @@ st_impair_stage(struct st_lcore *lc, const struct st_policy *pol, struct st_pend
 		uint32_t mask = 0;
 		uint16_t j;
 
+		st_flight_at(lc->conf.flight, ST_FLIGHT_IMPAIR, p[i].m);
+		st_test_crash_check_at(ST_FLIGHT_IMPAIR, p[i].m);
 		/* Earlier stages compacted p[] in order, so mi >= i: forward. */
 		if (p[i].mi != i)
 			wk->meta[i] = wk->meta[p[i].mi];
@@ -94,6 +102,8 @@ st_impair_stage(struct st_lcore *lc, const struct st_policy *pol, struct st_pend
 		in[i] = p[i].m;
 		wk->scratch[i] = p[i];
 	}
+	/* The fault table works on the batch: no one packet to name. */
+	st_flight_at(lc->conf.flight, ST_FLIGHT_IMPAIR, NULL);
 	no = st_impair_process(lc->conf.imp, wk->faults, in, wk->meta, (uint16_t)n, rte_rdtsc(),
 			       out, tags, ST_PENDING_MAX);
 	{
@@ -110,6 +120,7 @@ st_impair_stage(struct st_lcore *lc, const struct st_policy *pol, struct st_pend
 			p[k].first = 0;
 		}
 	}
+	st_flight_restore(lc->conf.flight, was);
 	return no;
 }
 

@@ -38,6 +38,8 @@ struct rte_mbuf;
 #define ST_MEAS_FLOWS_MAX      (1u << 22)
 #define ST_MEAS_SCAN_MAX       64      /* the most distinct values a scan entry holds */
 #define ST_MEAS_EVENTS         512     /* ring slots per worker */
+#define ST_MEAS_MAX_CLASSES    63      /* application classes with series; +1: "other" */
+#define ST_MEAS_MAX_CLASS_RULES 1024
 
 enum st_meas_side { ST_MEAS_PRODUCTION = 0, ST_MEAS_SHADOW = 1, ST_MEAS__SIDES };
 
@@ -78,8 +80,17 @@ struct st_meas_vm {
 	uint8_t addr[ST_MEAS__SIDES][16];   /* network byte order (v4: first 4) */
 };
 
+struct st_rule_conf;
+
 struct st_meas_conf {
 	uint16_t nb_workers;
+	/* Application classes: their classifier rules (the policy's own
+	 * expansion of `app: <class>`, policy/expand.ts), class by class, the
+	 * rule's session field being the class index; first class listed wins.
+	 * Read by the install only (the pointer is not kept). */
+	uint16_t nb_classes;
+	uint32_t nb_class_rules;
+	const struct st_rule_conf *class_rules;
 	uint32_t flows;                 /* flow table entries per worker, power of 2 */
 	uint64_t flow_idle_ns;          /* a flow idle this long is expired */
 	uint8_t shadow_tx;              /* measure copies as they leave (measure_stage.c) */
@@ -114,6 +125,8 @@ struct st_meas_vm_ctr {
 	uint64_t bytes[ST_MPROTO__COUNT];
 	uint64_t tcp[ST_MTCP__COUNT];
 	struct st_meas_hist rtt[ST_RTT__COUNT];
+	uint64_t cls_packets[ST_MEAS_MAX_CLASSES + 1];   /* index nb_classes: "other" */
+	uint64_t cls_bytes[ST_MEAS_MAX_CLASSES + 1];
 };
 
 struct st_meas_event {
@@ -131,7 +144,7 @@ struct st_meas_event {
 
 /* Totals for one scrape; each worker's counters summed. */
 struct st_meas_snapshot {
-	uint16_t nb_vms;
+	uint16_t nb_vms, nb_classes;
 	struct st_meas_vm_ctr side[ST_MEAS__SIDES][ST_MEAS_MAX_VMS + 1];
 	uint64_t flows_active, flows_created, flows_evicted, flows_expired;
 	uint64_t flows_capacity;

@@ -8,6 +8,7 @@
  * ends: workers never see it change, so no RCU is needed. Installing while
  * workers run is refused (ST_ERR_STATE).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,7 +17,11 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf_dyn.h>
 
+#include <rte_acl.h>
+#include <rte_errno.h>
+
 #include "measure_int.h"
+#include "classify.h"
 #include "error.h"
 #include "dp.h"
 
@@ -49,6 +54,19 @@ check(const struct st_meas_conf *c, struct st_error *err)
 				  ST_MEAS_FLOWS_MIN, ST_MEAS_FLOWS_MAX, c->flows);
 	if (c->flow_idle_ns == 0)
 		return ST_INVALID(err, "measure.flowIdleMs|expected more than 0");
+	if (c->nb_classes > ST_MEAS_MAX_CLASSES)
+		return ST_INVALID(err, "measure.classes|expected at most %u, got %u",
+				  ST_MEAS_MAX_CLASSES, c->nb_classes);
+	if (c->nb_class_rules > ST_MEAS_MAX_CLASS_RULES ||
+	    (c->nb_class_rules != 0 && c->class_rules == NULL))
+		return ST_INVALID(err, "measure.classRules|expected at most %u rules, got %u",
+				  ST_MEAS_MAX_CLASS_RULES, c->nb_class_rules);
+	for (i = 0; i < c->nb_class_rules; i++)
+		if (c->class_rules[i].session >= c->nb_classes ||
+		    (i > 0 && c->class_rules[i].session < c->class_rules[i - 1].session))
+			return ST_INVALID(err, "measure.classRules[%u].session|expected a class index "
+					  "below %u, in order, got %u", i, c->nb_classes,
+					  c->class_rules[i].session);
 	if (c->nb_vms > ST_MEAS_MAX_VMS)
 		return ST_INVALID(err, "measure.vms|expected at most %u, got %u",
 				  ST_MEAS_MAX_VMS, c->nb_vms);
@@ -73,6 +91,50 @@ check(const struct st_meas_conf *c, struct st_error *err)
 	return 0;
 }
 
+/* The class table: one rte_acl context over the classifier's own key
+ * (classify.h), one category; a packet's result is the first listed class
+ * whose rules match it (priority falls with the rule's order, and rules go
+ * class by class), as userdata class + 1; 0 is "other". */
+static int
+build_classes(struct st_measure *ms, const struct st_meas_conf *c, struct st_error *err)
+{
+	struct st_acl_rule *scratch;
+	uint32_t i;
+	int rc;
+
+	if (c->nb_classes == 0 || c->nb_class_rules == 0)
+		return 0;
+	scratch = calloc(c->nb_class_rules, sizeof(*scratch));
+	if (scratch == NULL)
+		return -ENOMEM;
+	for (i = 0; i < c->nb_class_rules; i++) {
+		int wide;
+
+		st_classify_acl_from_rule(&scratch[i], &c->class_rules[i]);
+		wide = st_classify_prefix_is_wide(c->class_rules[i].src, c->class_rules[i].src_len) ||
+		       st_classify_prefix_is_wide(c->class_rules[i].dst, c->class_rules[i].dst_len);
+		if (wide) {
+			free(scratch);
+			return ST_INVALID(err, "measure.classRules[%u]|a class matches on ports and "
+					  "protocols, not on IPv6 prefixes", i);
+		}
+		scratch[i].data.category_mask = 1;
+		scratch[i].data.priority = (int32_t)(RTE_ACL_MAX_PRIORITY - i);
+		scratch[i].data.userdata = (uint32_t)c->class_rules[i].session + 1;
+	}
+	ms->class_acl = st_classify_acl_create(c->nb_class_rules, err, "measure.classes");
+	if (ms->class_acl == NULL) {
+		free(scratch);
+		return -ENOMEM;
+	}
+	rc = rte_acl_add_rules(ms->class_acl, (const struct rte_acl_rule *)scratch, c->nb_class_rules);
+	free(scratch);
+	if (rc != 0)
+		return st_error_fieldf(err, "ST_ERR_POLICY_COMPILE", -rc, "measure.classes|cannot add "
+				       "%u class rules: %s", c->nb_class_rules, rte_strerror(-rc));
+	return st_classify_acl_build(ms->class_acl, 1, 0, err, "measure.classes", c->nb_class_rules);
+}
+
 static void
 release(struct st_measure *ms)
 {
@@ -80,6 +142,8 @@ release(struct st_measure *ms)
 
 	if (ms == NULL)
 		return;
+	if (ms->class_acl != NULL)
+		rte_acl_free(ms->class_acl);
 	for (i = 0; i < ST_MAX_WORKERS; i++) {
 		if (ms->w[i] != NULL) {
 			free(ms->w[i]->flows);
@@ -111,6 +175,14 @@ st_measure_install(const struct st_meas_conf *conf, struct st_error *err)
 	if (ms == NULL)
 		goto nomem;
 	ms->conf = *conf;
+	ms->conf.class_rules = NULL;
+	rc = build_classes(ms, conf, err);
+	if (rc != 0) {
+		release(ms);
+		if (rc == -ENOMEM && err->code[0] == '\0')
+			goto nomem_only;
+		return rc;
+	}
 	/* (tsc * ns_mult) >> 32 is ns; exact enough for ~10 GHz TSCs. */
 	ms->ns_mult = (uint64_t)(((unsigned __int128)1000000000u << 32) / rte_get_tsc_hz());
 	ms->ts_offset = -1;
@@ -139,6 +211,7 @@ st_measure_install(const struct st_meas_conf *conf, struct st_error *err)
 	return 0;
 nomem:
 	release(ms);
+nomem_only:
 	st_error_set(err, "ST_ERR_NOMEM", "measure.flows", ENOMEM,
 		     "cannot allocate the measurement tables (%u flows per worker)", conf->flows);
 	return -ENOMEM;
@@ -196,6 +269,7 @@ st_measure_snapshot(struct st_meas_snapshot *s)
 	if (ms == NULL)
 		return -1;
 	s->nb_vms = ms->conf.nb_vms;
+	s->nb_classes = ms->class_acl != NULL ? ms->conf.nb_classes : 0;
 	s->flows_capacity = (uint64_t)ms->conf.flows * ms->conf.nb_workers;
 	for (i = 0; i < ms->conf.nb_workers; i++) {
 		const struct st_meas_worker *w = ms->w[i];
@@ -219,6 +293,10 @@ st_measure_snapshot(struct st_meas_snapshot *s)
 				}
 				for (k = 0; k < ST_MTCP__COUNT; k++)
 					dst->tcp[k] += ld(&src->tcp[k]);
+				for (k = 0; k <= s->nb_classes; k++) {
+					dst->cls_packets[k] += ld(&src->cls_packets[k]);
+					dst->cls_bytes[k] += ld(&src->cls_bytes[k]);
+				}
 				for (k = 0; k < ST_RTT__COUNT; k++) {
 					for (b = 0; b <= ST_MEAS_HIST_BUCKETS; b++)
 						dst->rtt[k].bucket[b] += ld(&src->rtt[k].bucket[b]);

@@ -162,9 +162,23 @@ arp_packet(const struct st_measure *ms, struct st_meas_worker *w, const struct s
 		e->extra = ST_ARP_NEW_STATION;
 		e->severity = ST_SEV_INFO;
 	} else {
+		uint8_t key[16];
+
 		hit->last_ns = p->ns;
 		if (memcmp(hit->mac, sha, 6) == 0)
 			return;
+		/* The same change (IP, new MAC, old MAC) is reported once per
+		 * repeat_ns: a station flapping between two MACs is one finding
+		 * per kind, not one per ARP. The binding follows every change. */
+		memcpy(key, spa, 4);
+		memcpy(key + 4, sha, 6);
+		memcpy(key + 10, hit->mac, 6);
+		if (seen_recently(ms, w, ST_DET_ARP_SPOOF, key, p->ns)) {
+			memcpy(hit->prev, hit->mac, 6);
+			hit->has_prev = 1;
+			memcpy(hit->mac, sha, 6);
+			return;
+		}
 		e = st_meas_event_begin(w);
 		if (hit->has_prev && memcmp(hit->prev, sha, 6) == 0) {
 			e->extra = ST_ARP_FLIP_FLOP;

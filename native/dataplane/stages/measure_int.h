@@ -96,8 +96,11 @@ struct st_meas_worker {
 	struct st_meas_flow *flows;              /* conf.flows entries */
 } __rte_cache_aligned;
 
+struct rte_acl_ctx;
+
 struct st_measure {
-	struct st_meas_conf conf;
+	struct st_meas_conf conf;               /* class_rules: NULL (install only) */
+	struct rte_acl_ctx *class_acl;           /* NULL: no class series */
 	uint64_t ns_mult;                        /* TSC to ns: (tsc * ns_mult) >> 32 */
 	uint64_t tsc_epoch_ns;                   /* added to TSC ns: the epoch time */
 	int ts_offset;                           /* rte_mbuf timestamp dynfield, -1: none */

@@ -22,7 +22,14 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 
+#include <rte_acl.h>
+
 #include "measure_int.h"
+#include "classify.h"
+#include "flight.h"
+
+/* Packets classified per rte_acl call (the key array lives on the stack). */
+#define ST_MEAS_CLS_CHUNK 32
 
 struct st_measure *st_measure_cur;
 
@@ -436,12 +443,48 @@ tcp_packet(const struct st_measure *ms, struct st_meas_worker *w, uint8_t side,
 	}
 }
 
+/* Each packet's application class (measurement.classes): the policy
+ * classifier's own key and an rte_acl context of the classes' rules, so a
+ * class means here what `app:` means in a filter. Result: class index, or
+ * nb_classes ("other"). */
+static void
+classify(const struct st_measure *ms, struct rte_mbuf *const *pkts, uint16_t n, uint8_t *cls)
+{
+	struct st_key keys[ST_MEAS_CLS_CHUNK];
+	const uint8_t *kp[ST_MEAS_CLS_CHUNK];
+	uint32_t res[ST_MEAS_CLS_CHUNK];
+	uint16_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (pkts[i] == NULL)
+			continue;
+		st_key_parse(&keys[k], rte_pktmbuf_mtod(pkts[i], const uint8_t *),
+			     rte_pktmbuf_data_len(pkts[i]));
+		kp[k] = (const uint8_t *)&keys[k];
+		k++;
+	}
+	if (k == 0 || rte_acl_classify(ms->class_acl, kp, res, k, 1) != 0) {
+		for (i = 0; i < k; i++)
+			res[i] = 0;
+	}
+	for (i = 0, k = 0; i < n; i++) {
+		if (pkts[i] == NULL)
+			continue;
+		cls[i] = res[k] != 0 && res[k] <= ms->conf.nb_classes ? (uint8_t)(res[k] - 1) :
+			 (uint8_t)ms->conf.nb_classes;
+		k++;
+	}
+}
+
 void
 st_measure_burst(struct st_measure *ms, uint16_t worker, uint8_t side, uint16_t port_id,
 		 struct rte_mbuf *const *pkts, uint16_t n)
 {
 	struct st_meas_worker *w = worker < ST_MAX_WORKERS ? ms->w[worker] : NULL;
 	const struct st_meas_conf *c = &ms->conf;
+	struct st_flight_slot *fs = st_flight_slot(worker);
+	const struct st_flight_mark was = st_flight_save(fs);
+	uint8_t cls[ST_MEAS_CLS_CHUNK];
 	uint64_t tsc_ns;
 	uint16_t i;
 
@@ -455,8 +498,12 @@ st_measure_burst(struct st_measure *ms, uint16_t worker, uint8_t side, uint16_t 
 		struct st_meas_vm_ctr *v;
 		int r;
 
+		if (ms->class_acl != NULL && i % ST_MEAS_CLS_CHUNK == 0)
+			classify(ms, pkts + i, (uint16_t)RTE_MIN(n - i, ST_MEAS_CLS_CHUNK), cls);
 		if (m == NULL)
 			continue;
+		st_flight_at(fs, ST_FLIGHT_MEASURE, m);
+		st_test_crash_check_at(ST_FLIGHT_MEASURE, m);
 		p.ns = pkt_time(ms, w, m, port_id, tsc_ns);
 		r = parse(m, &p);
 		if (r != 1)
@@ -464,6 +511,10 @@ st_measure_burst(struct st_measure *ms, uint16_t worker, uint8_t side, uint16_t 
 		v = &w->side[side][vm_of_pkt(c, side, &p)];
 		v->packets[p.mproto]++;
 		v->bytes[p.mproto] += p.len;
+		if (ms->class_acl != NULL) {
+			v->cls_packets[cls[i % ST_MEAS_CLS_CHUNK]]++;
+			v->cls_bytes[cls[i % ST_MEAS_CLS_CHUNK]] += p.len;
+		}
 		if (r == 0)
 			continue;
 		if (p.mproto == ST_MPROTO_TCP)
@@ -471,4 +522,5 @@ st_measure_burst(struct st_measure *ms, uint16_t worker, uint8_t side, uint16_t 
 		if (side == ST_MEAS_PRODUCTION)
 			st_meas_detect(ms, w, &p);
 	}
+	st_flight_restore(fs, was);
 }
