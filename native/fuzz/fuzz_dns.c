@@ -31,28 +31,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct st_rewrite_tables *g_sets[2];
 
-static void
-add4(struct st_map4 *m, uint16_t *n, const char *from, const char *to, uint8_t len)
-{
-	struct in_addr a, b;
-
-	if (inet_pton(AF_INET, from, &a) != 1 || inet_pton(AF_INET, to, &b) != 1)
-		abort();
-	m[*n].from = ntohl(a.s_addr);
-	m[*n].to = ntohl(b.s_addr);
-	m[*n].len = len;
-	(*n)++;
-}
-
-static void
-add6(struct st_map6 *m, uint16_t *n, const char *from, const char *to, uint8_t len)
-{
-	if (inet_pton(AF_INET6, from, m[*n].from) != 1 || inet_pton(AF_INET6, to, m[*n].to) != 1)
-		abort();
-	m[*n].len = len;
-	(*n)++;
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -61,12 +39,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	st_fuzz_eal_init((*argv)[0], "512");
-	add4(pol.map4, &pol.nb_map4, "10.0.0.0", "10.99.0.0", 16);
-	add4(pol.map4, &pol.nb_map4, "10.1.0.0", "10.2.0.0", 16);
-	add4(pol.map4, &pol.nb_map4, "192.168.1.0", "172.16.1.0", 24);
-	add4(pol.map4, &pol.nb_map4, "192.168.1.200", "10.200.0.1", 32);
-	add6(pol.map6, &pol.nb_map6, "fd00::", "fd99::", 16);
-	add6(pol.map6, &pol.nb_map6, "2001:db8:1::", "fd77:1::", 48);
+	st_fuzz_maps(pol.map4, &pol.nb_map4, pol.map6, &pol.nb_map6);
 	pol.control_plane = ST_CP_ARP | ST_CP_DHCP | ST_CP_ND;
 	pol.unmapped = ST_UNMAPPED_RULE_DROP;
 	g_sets[0] = st_rewrite_compile_policy(&pol, "fzd0", &err);

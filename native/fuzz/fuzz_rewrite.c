@@ -45,47 +45,6 @@ mac(uint8_t *out, const char *s)
 		out[i] = (uint8_t)b[i];
 }
 
-static void
-add4(struct st_map4 *m, uint16_t *n, const char *from, const char *to, uint8_t len)
-{
-	struct in_addr a, b;
-
-	if (inet_pton(AF_INET, from, &a) != 1 || inet_pton(AF_INET, to, &b) != 1)
-		abort();
-	m[*n].from = ntohl(a.s_addr);
-	m[*n].to = ntohl(b.s_addr);
-	m[*n].len = len;
-	(*n)++;
-}
-
-static void
-add6(struct st_map6 *m, uint16_t *n, const char *from, const char *to, uint8_t len)
-{
-	if (inet_pton(AF_INET6, from, m[*n].from) != 1 || inet_pton(AF_INET6, to, m[*n].to) != 1)
-		abort();
-	m[*n].len = len;
-	(*n)++;
-}
-
-static void
-maps4(struct st_map4 *m, uint16_t *n)
-{
-	add4(m, n, "10.0.0.0", "10.99.0.0", 16);
-	add4(m, n, "192.168.1.0", "172.16.1.0", 24);
-	add4(m, n, "192.168.1.200", "10.200.0.1", 32);   /* host override */
-	add4(m, n, "239.1.0.0", "239.9.0.0", 16);        /* a multicast range */
-}
-
-static void
-maps6(struct st_map6 *m, uint16_t *n)
-{
-	add6(m, n, "fd00::", "fd99::", 16);
-	add6(m, n, "2001:db8:1::", "fd77:1::", 48);
-	add6(m, n, "2001:db8:1:2::77", "fd99::1:2345:6789", 128);
-	add6(m, n, "ff0e::1:0", "ff0e::9:0", 112);
-	add6(m, n, "fe80::", "fe80::", 10);
-}
-
 static struct st_rewrite_tables *
 check(struct st_rewrite_tables *t, const char *what, const struct st_error *err)
 {
@@ -117,16 +76,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	memset(&err, 0, sizeof(err));
 
 	/* 0: from a plan, both families, shadow MACs: the short IPv4 path. */
-	maps4(plan.map4, &plan.nb_map4);
-	maps6(plan.map6, &plan.nb_map6);
+	st_fuzz_maps(plan.map4, &plan.nb_map4, plan.map6, &plan.nb_map6);
 	mac(plan.shadow_src_mac, "02:53:00:00:00:01");
 	mac(plan.shadow_dst_mac, "02:53:00:00:00:02");
 	plan.unmapped = ST_UNMAPPED_DROP;
 	g_sets[0] = check(st_rewrite_compile(&plan, "fz0", &err), "plan", &err);
 
 	/* 1: policy, every control-plane payload, MAC maps, unmapped COUNT. */
-	maps4(pol.map4, &pol.nb_map4);
-	maps6(pol.map6, &pol.nb_map6);
+	st_fuzz_maps(pol.map4, &pol.nb_map4, pol.map6, &pol.nb_map6);
 	for (size_t i = 0; i < sizeof(mm) / sizeof(mm[0]); i++) {
 		mac(macs[i].from, mm[i][0]);
 		mac(macs[i].to, mm[i][1]);
@@ -152,7 +109,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	pol.mac_maps = macs;
 	pol.nb_mac_maps = (uint16_t)(sizeof(mm) / sizeof(mm[0]));
 	pol.nb_map4 = 0;
-	maps6(pol.map6, &pol.nb_map6);
+	st_fuzz_maps(pol.map4, &pol.nb_map4, pol.map6, &pol.nb_map6);
+	pol.nb_map4 = 0;   /* IPv6 only */
 	memset(pol.default_src_mac, 0, 6);
 	memset(pol.default_dst_mac, 0, 6);
 	pol.control_plane = 0;

@@ -31,19 +31,6 @@ static struct st_rewrite_tables *g_t;
 static struct st_rt_state *g_rt;
 static int g_verbose;
 
-static void
-add4(struct st_map4 *m, uint16_t *n, const char *from, const char *to, uint8_t len)
-{
-	struct in_addr a, b;
-
-	if (inet_pton(AF_INET, from, &a) != 1 || inet_pton(AF_INET, to, &b) != 1)
-		abort();
-	m[*n].from = ntohl(a.s_addr);
-	m[*n].to = ntohl(b.s_addr);
-	m[*n].len = len;
-	(*n)++;
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -53,14 +40,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	st_fuzz_eal_init((*argv)[0], "512");
 	memset(&err, 0, sizeof(err));
-	add4(pol.map4, &pol.nb_map4, "10.0.0.0", "10.99.0.0", 16);
-	add4(pol.map4, &pol.nb_map4, "10.0.5.5", "10.200.0.5", 32);
-	add4(pol.map4, &pol.nb_map4, "192.168.1.0", "172.16.1.0", 24);
-	if (inet_pton(AF_INET6, "fd00::", pol.map6[0].from) != 1 ||
-	    inet_pton(AF_INET6, "fd99::", pol.map6[0].to) != 1)
-		abort();
-	pol.map6[0].len = 16;
-	pol.nb_map6 = 1;
+	st_fuzz_maps(pol.map4, &pol.nb_map4, pol.map6, &pol.nb_map6);
 	pol.router_ids[0].from = 0x0a000201;
 	pol.router_ids[0].to = 0xc0000202;
 	pol.nb_router_ids = 1;

@@ -10,6 +10,7 @@
  */
 import { CONTROL_PLANE, RULE_ACTION, type NativeRule } from '../dataplane/native-types.js';
 import { ipFieldsMeet, isFullRange, rangesMeet, type AddressPrefix, type Range } from '../policy/match.js';
+import type { PayloadKind } from './payload-punts.js';
 
 /** An address prefix as rte_flow writes it: 4 bytes for IPv4, 16 for IPv6. */
 export interface Prefix extends AddressPrefix {
@@ -168,8 +169,10 @@ export function toMatches(r: NativeRule, superset: boolean): Match[] | string {
 // ---- control-plane punts ------------------------------------------------------------
 
 export type CpClass = 'arp' | 'dhcp' | 'nd';
+/** What a punt rule keeps in software: a control-plane class, or a payload kind (payload-punts.ts). */
+export type PuntClass = CpClass | PayloadKind;
 export interface Punt {
-  cls: CpClass;
+  cls: PuntClass;
   label: string;
   match: Match;
 }

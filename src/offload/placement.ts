@@ -268,6 +268,8 @@ export function settle(
   caps: PortCapabilities,
   cp: number,
   setPunts: (p: PortPunts) => void,
+  /** payload punts (payload-punts.ts): transfer only, where the NIC's copy never reaches software */
+  payload: readonly Punt[] = [],
 ): boolean {
   const fam = caps.family;
   const demote = (w: SessionWork, why: string): void => {
@@ -286,7 +288,7 @@ export function settle(
     if (inDomain.length === 0) continue;
     const head: FlowItem[] = domain === 'transfer' ? [{ type: 'represented_port', spec: { ethdev_port_id: port.index } }] : [];
     const needed: { punt: Punt; patterns: FlowItem[][] }[] = [];
-    for (const punt of candidates) {
+    for (const punt of domain === 'transfer' ? [...candidates, ...payload] : candidates) {
       const hits = inDomain.filter((w) => w.chosen!.intents.some((it) => it.kind === 'accept' && intersects(it.match, punt.match)));
       if (hits.length === 0) continue;
       const p = patternsFor(punt.match, caps, head);

@@ -7,6 +7,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { CONTROL_PLANE } from '../dataplane/native-types.js';
 import type { FlowRule } from './flow.js';
+import { PAYLOAD_KINDS, PAYLOAD_MARKS } from './payload-punts.js';
 import type { PortCapabilities } from './probe.js';
 import type { ProfileSet } from './profiles.js';
 
@@ -46,9 +47,13 @@ export interface PlanOptions {
 
 // ---- marks: what the software path reads -------------------------------------------
 
-/** MARK values: punts carry the control-plane bit; sessions their counter slot plus a base. */
+/**
+ * MARK values: control-plane punts carry the control-plane bit, payload
+ * punts 0x10 and up (payload-punts.ts); sessions their counter slot plus a
+ * base. Every punt MARK is below both bases: software reads it as unmarked.
+ */
 export const MARK = {
-  punt: { arp: CONTROL_PLANE.arp, dhcp: CONTROL_PLANE.dhcp, nd: CONTROL_PLANE.nd },
+  punt: { arp: CONTROL_PLANE.arp, dhcp: CONTROL_PLANE.dhcp, nd: CONTROL_PLANE.nd, ...PAYLOAD_MARKS },
   decidedBase: 0x100,
   copyBase: 0x1000,
 } as const;
@@ -101,7 +106,8 @@ const SessionPlacementT = Type.Object(
 const ControlPlaneT = Type.Object(
   {
     port: PortRefT,
-    classes: Type.Array(Type.Union([Type.Literal('arp'), Type.Literal('dhcp'), Type.Literal('nd')])),
+    /** control-plane classes (arp, dhcp, nd) or the payload kinds punted under the leak policy */
+    classes: Type.Array(Type.Union(['arp', 'dhcp', 'nd', ...PAYLOAD_KINDS].map((k) => Type.Literal(k)))),
     placement: PlacementT,
     reason: Type.String(),
     rules: Type.Array(Type.String()),

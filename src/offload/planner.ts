@@ -33,6 +33,7 @@
 import { CONTROL_PLANE, RULE_ACTION, type NativePolicy, type NativeRule } from '../dataplane/native-types.js';
 import { sessionPlacement, txPlacement } from './explain.js';
 import { exactIntents, toMatches } from './matches.js';
+import { payloadPiece, payloadPlacement, payloadPunts } from './payload-punts.js';
 import { buildCandidates, samplingOf, settle, up, type PortPunts, type SessionWork } from './placement.js';
 import {
   MARK,
@@ -83,6 +84,7 @@ export function plan(policy: NativePolicy, ports: readonly PlanPort[], capsByPor
   const byIndex = new Map(ports.map((p) => [p.index, p]));
   const maps = mapsOf(policy);
   const active = translationActive(policy);
+  const payload = payloadPunts(policy);
   const portSummaries: PortSummary[] = [];
   const sessionsOut: SessionPlacement[] = [];
   const cpOut: ControlPlanePlacement[] = [];
@@ -177,7 +179,7 @@ export function plan(policy: NativePolicy, ports: readonly PlanPort[], capsByPor
     let punts: PortPunts = new Map();
     for (;;) {
       for (const w of sessionsRx) w.chosen = w.candidates[0] ?? null;
-      if (!settle(sessionsRx, port, caps, cp, (p) => { punts = p; })) break;
+      if (!settle(sessionsRx, port, caps, cp, (p) => { punts = p; }, payload)) break;
     }
 
     // Rules: punts first (priority 0 in each domain), then sessions in order.
@@ -187,7 +189,10 @@ export function plan(policy: NativePolicy, ports: readonly PlanPort[], capsByPor
     const puntRuleIds = emitted.punts;
     for (const w of sessionsRx) {
       const got = emitted.sessions.get(w)!;
-      sessionsOut.push(sessionPlacement(w, port, caps, policy, active, byIndex, got.ids, got.stages));
+      const placed = sessionPlacement(w, port, caps, policy, active, byIndex, got.ids, got.stages);
+      const pp = payloadPiece(w, policy, puntRuleIds, punts.get('transfer')?.map((e) => e.punt) ?? []);
+      if (pp) placed.pieces.push(pp);
+      sessionsOut.push(placed);
     }
 
     // Control plane on this port.
@@ -214,6 +219,9 @@ export function plan(policy: NativePolicy, ports: readonly PlanPort[], capsByPor
     } else if (hwSessions.length > 0) {
       notes.push('control-plane translation is off: no punt rule');
     }
+
+    const pl = payloadPlacement(portRef, policy, hwSessions.filter((w) => w.chosen!.path === 'hardware').length, puntRuleIds);
+    if (pl) cpOut.push(pl);
 
     checkPortRules(port, caps, portRules);
     rulesOut.push(...portRules);

@@ -8,8 +8,9 @@
  */
 import type { NativePolicy } from '../dataplane/native-types.js';
 import { actionNames, attrFor, modifyBeforeSample, type FlowAction, type FlowDomain, type FlowRule } from './flow.js';
-import { intersects, type CpClass, type Match } from './matches.js';
+import { intersects, type Match, type PuntClass } from './matches.js';
 import { up, type PortPunts, type SessionWork } from './placement.js';
+import { PAYLOAD_WORDS, type PayloadKind } from './payload-punts.js';
 import { MARK, markCopy, markDecided, type MarkEntry, type PlannedRule, type PlanPort } from './plan-schema.js';
 import { withFate, type PortCapabilities } from './probe.js';
 import { renderTestpmd, TESTPMD_MAX_LINE } from './testpmd.js';
@@ -26,7 +27,7 @@ export interface PortRules {
   /** every session of the port that has rules */
   sessions: Map<SessionWork, SessionRuleIds>;
   /** punt rule ids per control-plane class */
-  punts: Map<CpClass, string[]>;
+  punts: Map<PuntClass, string[]>;
 }
 
 /**
@@ -56,7 +57,7 @@ export function emitPortRules(
   }
   const alone = (domain: FlowDomain, key: object, m: Match): boolean =>
     domain === 'ingress' && caps.domains.ingress.actions.includes('passthru') && !ingressMatches.some((x) => x.key !== key && intersects(x.match, m));
-  const puntRuleIds = new Map<CpClass, string[]>();
+  const puntRuleIds = new Map<PuntClass, string[]>();
   for (const [domain, entries] of punts) {
     if (!hwSessions.some((w) => w.chosen!.domain === domain)) continue;
     for (const { punt, patterns } of entries) {
@@ -67,7 +68,7 @@ export function emitPortRules(
           port: port.index, attr: attrFor(domain, 0), pattern, actions,
         }));
         puntRuleIds.set(punt.cls, [...(puntRuleIds.get(punt.cls) ?? []), id]);
-        marks.set(MARK.punt[punt.cls], { mark: MARK.punt[punt.cls], kind: 'punt', meaning: `punted ${up(punt.cls)}: the whole software policy applies (as unmarked)` });
+        marks.set(MARK.punt[punt.cls], { mark: MARK.punt[punt.cls], kind: 'punt', meaning: `punted ${punt.cls in PAYLOAD_WORDS ? PAYLOAD_WORDS[punt.cls as PayloadKind] : up(punt.cls)}: the whole software policy applies (as unmarked)` });
       }
     }
   }

@@ -5,7 +5,8 @@
  * proto 4 or 41. Payloads only: wrap them with udp() (ports 4789, 6081) or
  * ipv4()/ipv6() (protocols 47, 103).
  */
-import { internetChecksum } from './build.js';
+import { internetChecksum, ip6 } from './build.js';
+import { pseudoHeader } from './transport.js';
 
 export const TUNNEL_PROTO = { ipip: 4, ipv6: 41, gre: 47, pim: 103 } as const;
 export const TUNNEL_PORT = { vxlan: 4789, geneve: 6081 } as const;
@@ -60,11 +61,31 @@ export function gre(o: GreOptions, inner: Buffer): Buffer {
   return out;
 }
 
-/** PIM version 2 Register: 4-byte PIM header, 4-byte flags (border, null), the packet; checksum over the 8 header bytes (IPv4). */
-export function pimRegister(inner: Buffer, o: { border?: boolean; nullRegister?: boolean } = {}): Buffer {
+/**
+ * PIM version 2 Register: 4-byte PIM header, 4-byte flags (border, null), the
+ * packet; checksum over the 8 header bytes, and over IPv6 (`v6`: the outer
+ * addresses) the pseudo-header too, with 8 as its length (RFC 7761 4.9, as
+ * Wireshark reads it).
+ */
+export function pimRegister(inner: Buffer, o: { border?: boolean; nullRegister?: boolean; v6?: { src: string; dst: string } } = {}): Buffer {
   const h = Buffer.alloc(8);
   h[0] = 0x21; // version 2, type 1 (Register)
   h.writeUInt32BE(((o.border ? 0x80000000 : 0) | (o.nullRegister ? 0x40000000 : 0)) >>> 0, 4);
-  h.writeUInt16BE(internetChecksum(h), 2);
+  h.writeUInt16BE(o.v6 ? internetChecksum(pimPseudo(o.v6, 8), h) : internetChecksum(h), 2);
   return Buffer.concat([h, inner]);
+}
+
+/** A PIMv2 Hello with a holdtime option; over IPv6 (`v6`) its checksum covers the pseudo-header. */
+export function pimHello(holdtime: number, o: { v6?: { src: string; dst: string } } = {}): Buffer {
+  const m = Buffer.alloc(10);
+  m[0] = 0x20; // version 2, type 0 (Hello)
+  m.writeUInt16BE(1, 4); // option 1: holdtime, 2 bytes
+  m.writeUInt16BE(2, 6);
+  m.writeUInt16BE(holdtime, 8);
+  m.writeUInt16BE(o.v6 ? internetChecksum(pimPseudo(o.v6, m.length), m) : internetChecksum(m), 2);
+  return m;
+}
+
+function pimPseudo(a: { src: string; dst: string }, length: number): Buffer {
+  return pseudoHeader({ family: 6, src: ip6(a.src), dst: ip6(a.dst) }, TUNNEL_PROTO.pim, length);
 }

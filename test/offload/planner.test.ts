@@ -134,17 +134,17 @@ const cases: Case[] = [
   {
     name: 'mlx5: exact flow with translation: two stages in the E-Switch',
     driver: 'mlx5_pci', policy: policy(), placement: 'hardware', path: 'hardware',
-    pieces: { classification: 'hardware', mirroring: 'hardware', translation: 'hardware' }, rules: 4,
+    pieces: { classification: 'hardware', mirroring: 'hardware', translation: 'hardware' , punt: 'hybrid' }, rules: 10,
   },
   {
     name: 'mlx5: nothing to rewrite: one rule mirrors straight to the shadow port',
     driver: 'mlx5_pci', policy: policy({ map4: [] }), placement: 'hardware', path: 'hardware',
-    pieces: { classification: 'hardware', mirroring: 'hardware' }, rules: 2,
+    pieces: { classification: 'hardware', mirroring: 'hardware' , punt: 'hybrid' }, rules: 8,
   },
   {
     name: 'mlx5: VLAN encap is pushed in the second stage',
     driver: 'mlx5_pci', policy: policy({ targets: [vlanTarget] }), placement: 'hardware', path: 'hardware',
-    pieces: { classification: 'hardware', mirroring: 'hardware', translation: 'hardware', encap: 'hardware' }, rules: 4,
+    pieces: { classification: 'hardware', mirroring: 'hardware', translation: 'hardware', encap: 'hardware' , punt: 'hybrid' }, rules: 10,
   },
   {
     name: 'mlx5: VXLAN encap keeps the copy in software (hybrid mirror)',
@@ -239,12 +239,12 @@ const cases: Case[] = [
       map6: [{ from: v6('2001:db8:1::'), to: v6('2001:db8:99::'), len: 48 }],
       rules: [rule(0, { ipVersion: 6, proto: 17, protoMask: 0xff, src: v6('2001:db8:1::5'), srcLen: 128, dst: v6('2001:db8:1::9'), dstLen: 128 })],
     }),
-    placement: 'hardware', path: 'hardware', pieces: { classification: 'hardware', mirroring: 'hardware', translation: 'hardware' }, rules: 4,
+    placement: 'hardware', path: 'hardware', pieces: { classification: 'hardware', mirroring: 'hardware', translation: 'hardware' , punt: 'hybrid' }, rules: 20,
   },
   {
     name: 'mlx5: default MACs with control-plane translation off are set in the second stage',
     driver: 'mlx5_pci', policy: policy({ controlPlane: 0, defaultDstMac: new Uint8Array([2, 0, 0, 0, 0, 0x22]) }), placement: 'hardware', path: 'hardware',
-    pieces: { classification: 'hardware', mirroring: 'hardware', translation: 'hardware' }, rules: 4,
+    pieces: { classification: 'hardware', mirroring: 'hardware', translation: 'hardware' , punt: 'hybrid' }, rules: 10,
   },
   {
     name: 'mlx5: default MACs with control-plane translation on depend on each frame: software',
@@ -297,7 +297,7 @@ test('mlx5 two stages: production leaves on the SAMPLE branch untouched, the cop
   ]);
   t.deepEqual(stage1!.testpmd, [
     'set sample_actions 0 port_id id 0 / end',
-    'flow create 0 transfer pattern represented_port ethdev_port_id is 0 / eth type is 0x0800 / ipv4 src is 10.0.0.5 dst is 10.0.0.9 / tcp dst is 5432 / end actions count / mark id 257 / sample ratio 1 index 0 / jump group 1 / end',
+    'flow create 0 priority 1 transfer pattern represented_port ethdev_port_id is 0 / eth type is 0x0800 / ipv4 src is 10.0.0.5 dst is 10.0.0.9 / tcp dst is 5432 / end actions count / mark id 257 / sample ratio 1 index 0 / jump group 1 / end',
   ]);
   t.deepEqual(stage2!.testpmd, [
     'flow create 0 group 1 transfer pattern represented_port ethdev_port_id is 0 / eth type is 0x0800 / ipv4 src is 10.0.0.5 dst is 10.0.0.9 / tcp dst is 5432 / end actions count / set_ipv4_src ipv4_addr 172.16.0.5 / set_ipv4_dst ipv4_addr 172.16.0.9 / port_id id 2 / end',

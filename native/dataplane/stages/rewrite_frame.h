@@ -101,7 +101,7 @@
 #define RW_BIT(a) (1u << (a))
 
 enum rw_l4 { RW_L4_NONE, RW_L4_TCP, RW_L4_UDP, RW_L4_ICMP, RW_L4_ICMP6,
-	     RW_L4_OSPF };
+	     RW_L4_OSPF, RW_L4_PIM };
 
 /* One frame being rewritten. seg: bytes that may be read and written (the
  * first segment, never past pkt); pkt: bytes present in the copy; wire:

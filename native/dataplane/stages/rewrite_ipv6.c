@@ -126,6 +126,11 @@ rw_ipv6(struct rw_ctx *c, uint32_t l3, const int cp)
 			kind = RW_L4_OSPF; csum_off = 12;
 			need = first_frag ? 14 : 16;
 			break;
+		case IPPROTO_PIM:
+			/* PIMv2 over IPv6 sums the pseudo-header too (RFC 7761
+			 * 4.9): the translated addresses change it */
+			kind = RW_L4_PIM; csum_off = 2; need = 4;
+			break;
 		default:
 			break;
 		}
@@ -197,7 +202,10 @@ rw_ipv6(struct rw_ctx *c, uint32_t l3, const int cp)
 	if (pl.go) {
 		d_cp = 0;
 		st_rw_payload_commit(c, &pl, &d_cp);
-		rw_cs_acc(&d_l4, d_cp);
+		/* a PIM Register's checksum covers its 8-byte header, not the
+		 * packet it carries (RFC 7761 4.9) */
+		if (kind != RW_L4_PIM)
+			rw_cs_acc(&d_l4, d_cp);
 	}
 	if (kind == RW_L4_ICMP6 && rd >= 8 + sizeof(struct rte_ipv6_hdr) &&
 	    l4[0] >= 1 && l4[0] <= 4)

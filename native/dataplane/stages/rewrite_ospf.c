@@ -183,6 +183,27 @@ static int o2_lsa(struct ospf_w *w, uint32_t h, uint32_t len)
 	return 0;
 }
 
+/* The LSAs of an LS update (the count word at i, the packet ending at e),
+ * each through its version's lsa(): -1 when their lengths do not add up.
+ * The LSA header's length field sits at the same offset in v2 and v3. */
+static int ospf_update(struct ospf_w *w, uint32_t i, uint32_t e,
+		       int (*lsa)(struct ospf_w *, uint32_t, uint32_t))
+{
+	uint32_t nb = rw_rd32(w->f + i);
+
+	for (i += 4; nb > 0 && i < e; nb--) {
+		uint32_t ll;
+
+		if (i + 20 > e)
+			return -1;
+		ll = rw_rd16(w->f + i + 18);
+		if (ll < 20 || i + ll > e || lsa(w, i, ll) < 0)
+			return -1;
+		i += ll;
+	}
+	return 0;
+}
+
 enum rw_cp st_rw_ospf2(const struct rw_ctx *c, uint32_t o, uint32_t dend, int commit,
 		       uint8_t *why)
 {
@@ -245,24 +266,10 @@ enum rw_cp st_rw_ospf2(const struct rw_ctx *c, uint32_t o, uint32_t dend, int co
 			ow_field(&w, i + 8, 4, RT_RID, 32);
 		}
 		break;
-	case 4: { /* LS update */
-		uint32_t nb;
-
-		if (len < 28)
+	case 4:   /* LS update */
+		if (len < 28 || ospf_update(&w, i, e, o2_lsa) < 0)
 			return RW_CP_BAD;
-		nb = rw_rd32(f + i);
-		for (i += 4; nb > 0 && i < e; nb--) {
-			uint32_t ll;
-
-			if (i + 20 > e)
-				return RW_CP_BAD;
-			ll = rw_rd16(f + i + 18);
-			if (ll < 20 || i + ll > e || o2_lsa(&w, i, ll) < 0)
-				return RW_CP_BAD;
-			i += ll;
-		}
 		break;
-	}
 	case 5:   /* LS ack */
 		if ((len - 24) % 20 != 0)
 			return RW_CP_BAD;
@@ -436,24 +443,10 @@ enum rw_cp st_rw_ospf3(const struct rw_ctx *c, uint32_t o, uint32_t dend, int co
 		for (; i < e; i += 12)
 			ow_field(&w, i + 8, 4, RT_RID, 32);
 		break;
-	case 4: { /* LS update */
-		uint32_t nb;
-
-		if (len < 20)
+	case 4:   /* LS update */
+		if (len < 20 || ospf_update(&w, i, e, o3_lsa) < 0)
 			return RW_CP_BAD;
-		nb = rw_rd32(f + i);
-		for (i += 4; nb > 0 && i < e; nb--) {
-			uint32_t ll;
-
-			if (i + 20 > e)
-				return RW_CP_BAD;
-			ll = rw_rd16(f + i + 18);
-			if (ll < 20 || i + ll > e || o3_lsa(&w, i, ll) < 0)
-				return RW_CP_BAD;
-			i += ll;
-		}
 		break;
-	}
 	case 5:
 		if ((len - 16) % 20 != 0)
 			return RW_CP_BAD;
