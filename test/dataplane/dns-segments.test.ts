@@ -10,7 +10,12 @@
  *    addresses (length-preserving); tshark reassembles each flow and finds
  *    no A/AAAA in production space, TCP checksums good; the leak audit finds
  *    nothing; production byte-identical.
- * 2. A segment out of order or after a missing one: counted as "segment",
+ * 2. A PTR response (its answer's owner a pointer to the question's reverse
+ *    name) split at every byte position: a segment that would send address
+ *    labels of a reverse name not complete yet is refused ("segment"), so is
+ *    one completing a name whose changed label went out before; everything
+ *    sent is the translated response's bytes.
+ * 3. A segment out of order or after a missing one: counted as "segment",
  *    not sent, and so is the stream after it until a segment starts with
  *    whole messages (where the flow is followed again).
  */
@@ -21,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ether, ipv4, tcp } from '../../src/pcap/build.js';
 import { readPcap, writePcap } from '../../src/pcap/pcap.js';
-import { dnsMessage, dnsTcpFraming, DNS_TYPE, type DnsRecord } from '../../src/pcap/dns.js';
+import { dnsMessage, dnsTcpFraming, DNS_TYPE, reverseName, type DnsRecord } from '../../src/pcap/dns.js';
 import { missingBuild, runConfig } from '../helpers/policy-run.js';
 import { productionPrefixes, scanFrames } from '../../src/audit/leak.js';
 import { requireTshark } from '../helpers/tshark.js';
@@ -164,4 +169,56 @@ test.serial('DNS over TCP: a segment out of order or after a missing one is coun
   // 'header' findings are bytes of IP ids and checksums that happen to read as
   // a production address (the audit says so); address fields and payloads must be clean
   t.deepEqual(scanFrames(shadow, productionPrefixes(TRANSLATE)).filter((x) => x.kind !== 'header'), [], 'the leak audit finds nothing in an address field or payload');
+});
+
+test.serial('a PTR response over TCP split at every byte position: reverse-name labels never sent untranslated; cut ones counted as "segment"', async (t) => {
+  if (skip) return t.fail(skip);
+  const ptr = (a: string) => dnsTcpFraming(dnsMessage({
+    id: 10, response: true, questions: [{ name: reverseName(a), type: DNS_TYPE.PTR }],
+    answers: [{ name: reverseName(a), type: DNS_TYPE.PTR, data: { name: 'host7.demo.internal' } }],
+    additional: [{ name: 'host7.demo.internal', type: DNS_TYPE.A, data: { address: a } }],
+  }));
+  const stream = ptr('10.1.7.7');
+  const want = ptr('10.2.7.7');
+  t.is(want.length, stream.length);
+  // 7.7.1.10.in-addr.arpa from byte 14: the label "1" (-> "2") and the name's end
+  const one = stream.indexOf(Buffer.from([1, 0x31]), 14) + 1;
+  const end = stream.indexOf(Buffer.from('arpa')) + 4;
+  t.is(stream[end], 0);
+  t.is(want[one], 0x32, 'the label that changes');
+  const frames: Buffer[] = [];
+  let id = 1;
+  for (let k = 1; k < stream.length; k++) {
+    frames.push(seg(20000 + k, 0, 'S', Buffer.alloc(0), id++));
+    frames.push(seg(20000 + k, 1, 'PA', stream.subarray(0, k), id++));
+    frames.push(seg(20000 + k, 1 + k, 'PA', stream.subarray(k), id++));
+  }
+  const run = await runConfig({ frames, policy: POLICY });
+  t.teardown(run.dispose);
+  t.deepEqual(run.production.map((b) => b.toString('hex')), frames.map((f) => f.toString('hex')), 'production byte-identical');
+  const shadow = readPcap(run.shadowPaths[0]!).packets.map((p) => p.data);
+  const got = byFlow(shadow);
+  const refused: number[] = [];
+  for (let k = 1; k < stream.length; k++) {
+    const first = got.get(20000 + k)?.get(1);
+    const second = got.get(20000 + k)?.get(1 + k);
+    // a first segment holding address labels of the unfinished name is refused
+    const firstOk = k <= 15 || k > end;
+    // a second one completing the name after its "1" went out is refused
+    const secondOk = k <= one || k > end;
+    t.is(first?.toString('hex'), firstOk ? want.subarray(0, k).toString('hex') : undefined, `split at ${k}: first segment`);
+    t.is(second?.toString('hex'), secondOk ? want.subarray(k).toString('hex') : undefined, `split at ${k}: second segment`);
+    if (!firstOk) refused.push(k);
+    if (!secondOk) refused.push(k);
+  }
+  t.deepEqual(run.stats.leak, { dns: { segment: { drop: refused.length, pass: 0 } } }, 'every refused segment counted as "segment"');
+  // the flows sent whole: tshark reassembles the translated reverse name and address
+  const whole = shadow.filter((f) => {
+    const k = f.readUInt16BE(14 + 20 + 2) - 20000;
+    return k <= 15 || k > end;
+  });
+  const rows = tsharkFields(whole, ['tcp.checksum.status', 'dns.qry.name', 'dns.a'], DECODE).filter((r) => (r[1] ?? '') !== '');
+  t.is(rows.length, stream.length - 1 - (end - 15), 'one reassembled response per flow sent whole');
+  t.true(rows.every((r) => r[0] === '1' && r[1] === reverseName('10.2.7.7') && r[2] === '10.2.7.7'), 'translated, checksums good (tshark)');
+  t.log(`${stream.length} bytes: ${refused.length} segments refused`);
 });

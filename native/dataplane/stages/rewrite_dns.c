@@ -29,6 +29,7 @@ struct dns_msg {
 	uint32_t m, end;
 	uint32_t have, vis;
 	struct rw_dns_edits *ed;
+	uint8_t early;       /* walking a name that ended before have */
 };
 
 /* Queue len bytes at off; the same bytes edited twice must agree. */
@@ -38,9 +39,6 @@ static int dns_edit(struct dns_msg *d, uint32_t off, const uint8_t *b, uint8_t l
 
 	if (memcmp(d->f + off, b, len) == 0)
 		return -1;
-	/* bytes of an earlier segment are gone: a change there is too late */
-	if (off < d->have)
-		return ST_LEAK_R_SEGMENT;
 	for (uint32_t i = 0; i < ed->n; i++) {
 		const struct rw_dns_edit *e = &ed->e[i];
 
@@ -50,6 +48,11 @@ static int dns_edit(struct dns_msg *d, uint32_t off, const uint8_t *b, uint8_t l
 			return ST_LEAK_R_UNSUPPORTED;
 		}
 	}
+	/* bytes of an earlier segment went out as its walk left them: the
+	 * edits of names that ended there (made again here, so that a later
+	 * name's same edit agrees above), else a change is too late */
+	if (off < d->have && !d->early)
+		return ST_LEAK_R_SEGMENT;
 	if (ed->n >= ST_DNS_MAX_EDITS)
 		return ST_LEAK_R_UNSUPPORTED;
 	ed->e[ed->n].off = off;
@@ -162,6 +165,8 @@ static int dns_hex(uint8_t ch)
  * and lengths, for the reverse-name check. */
 struct dns_name {
 	uint32_t nb;
+	uint32_t cut;        /* a label cut by the visible end: its first byte, or 0 */
+	uint8_t cutlen;
 	uint32_t off[DNS_MAX_LABELS];
 	uint8_t len[DNS_MAX_LABELS];
 };
@@ -174,8 +179,10 @@ static int dns_walk(const struct dns_msg *d, uint32_t *p, struct dns_name *nm)
 	uint32_t i = *p, total = 1, after = 0;
 	int ptrs = 0;
 
-	if (nm != NULL)
+	if (nm != NULL) {
 		nm->nb = 0;
+		nm->cut = 0;
+	}
 	for (;;) {
 		uint8_t l;
 
@@ -209,8 +216,13 @@ static int dns_walk(const struct dns_msg *d, uint32_t *p, struct dns_name *nm)
 		total += 1u + l;
 		if (total > DNS_MAX_NAME || i + 1 + l > d->end)
 			return ST_LEAK_R_MALFORMED;
-		if (i + 1 + l > d->vis)
+		if (i + 1 + l > d->vis) {
+			if (nm != NULL) {
+				nm->cut = i + 1;
+				nm->cutlen = l;
+			}
 			return DNS_VIS;
+		}
 		if (nm != NULL && nm->nb < DNS_MAX_LABELS) {
 			nm->off[nm->nb] = i + 1;
 			nm->len[nm->nb] = l;
@@ -289,20 +301,74 @@ static int dns_reverse(struct dns_msg *d, const struct dns_name *nm)
 	return -1;
 }
 
+static int dns_addr_label(const uint8_t *p, uint8_t len)
+{
+	return dns_dec(p, len) >= 0 || (len == 1 && dns_hex(p[0]) >= 0);
+}
+
+/* A name cut by the visible end (TCP): whether it may still become a
+ * reverse name whose address labels this segment would send as they are.
+ * Its end is not seen, so it cannot be translated: "segment" when its last
+ * run of labels is address-like (or in-addr/ip6/arpa) and reaches this
+ * segment; fail-closed on names that only look like one. */
+static int dns_cut_name(const struct dns_msg *d, const struct dns_name *nm)
+{
+	const uint8_t *f = d->f;
+	int addr = 0;
+
+	for (uint32_t j = 0; j < nm->nb; j++) {
+		const uint8_t *lp = f + nm->off[j];
+		uint8_t len = nm->len[j];
+
+		if (dns_addr_label(lp, len)) {
+			if (nm->off[j] + len > d->have)
+				addr = 1;
+		} else if (!dns_label_is(lp, len, "in-addr") && !dns_label_is(lp, len, "ip6") &&
+			   !dns_label_is(lp, len, "arpa")) {
+			addr = 0;
+		}
+	}
+	if (nm->cut != 0 && nm->cut < d->vis) {
+		/* the label cut (never a 1-byte one: nothing of it seen) is
+		 * address-like when its bytes seen are digits of up to 3; the
+		 * start of in-addr, ip6 or arpa keeps the run going */
+		static const char *const sfx[] = { "in-addr", "ip6", "arpa" };
+		int digits = nm->cutlen <= 3, suffix = 0;
+
+		for (uint32_t i = nm->cut; i < d->vis; i++)
+			digits = digits && f[i] >= '0' && f[i] <= '9';
+		for (unsigned int q = 0; q < 3 && !digits; q++) {
+			int ok = nm->cutlen == strlen(sfx[q]);
+
+			for (uint32_t i = nm->cut; i < d->vis && ok; i++)
+				ok = dns_lower(f[i]) == (uint8_t)sfx[q][i - nm->cut];
+			suffix |= ok;
+		}
+		if (digits)
+			addr = 1;
+		else if (!suffix)
+			addr = 0;
+	}
+	return addr ? ST_LEAK_R_SEGMENT : DNS_VIS;
+}
+
 /* A name at *p that may be a reverse name (question, owner). */
 static int dns_owner(struct dns_msg *d, uint32_t *p)
 {
 	struct dns_name nm;
 	int r = dns_walk(d, p, &nm);
 
+	if (r == DNS_VIS && nm.nb + (nm.cut != 0) > 0)
+		return dns_cut_name(d, &nm);
 	if (r != -1)
 		return r;
-	/* a name that ended in an earlier segment was translated with it; one
-	 * that reaches this segment may not change bytes of earlier ones
-	 * (dns_edit: "segment") */
-	if (*p <= d->have)
-		return -1;
-	return dns_reverse(d, &nm);
+	/* a name that ended in an earlier segment was translated with it (its
+	 * edits are made again, for dns_edit's checks); one that reaches this
+	 * segment may not change bytes of earlier ones but as they were */
+	d->early = *p <= d->have;
+	r = dns_reverse(d, &nm);
+	d->early = 0;
+	return r;
 }
 
 /* EDNS options of an OPT record's rdata [s, e): client subnet (8). */
@@ -429,7 +495,7 @@ static int dns_rdata(struct dns_msg *d, uint16_t type, uint16_t cls, uint32_t s,
 static int dns_msg(const struct st_rewrite_tables *t, const uint8_t *f, uint32_t m,
 		   uint32_t end, uint32_t have, uint32_t vis, struct rw_dns_edits *ed)
 {
-	struct dns_msg d = { t, f, m, end, have, vis, ed };
+	struct dns_msg d = { t, f, m, end, have, vis, ed, 0 };
 	uint32_t p = m + DNS_HDR, qd, rr;
 	int r;
 

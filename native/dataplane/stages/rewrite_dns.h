@@ -10,7 +10,9 @@
  *    flow state (rewrite_rt.h, st_rw_dns_tcp) the message in progress is
  *    kept and walked up to the bytes seen so far; an address cut by a
  *    segment is written as far as every completion agrees, else "segment";
- *    a change to bytes of a segment already sent (a reverse name completed
+ *    a segment ending inside a name whose last labels are address-like (it
+ *    may be a reverse name, not translatable before its end is seen), a
+ *    change to bytes of a segment already sent (a reverse name completed
  *    later), an OPT or SVCB/HTTPS record cut by a segment, a segment missed
  *    or out of order: "segment". Without flow state a segment must hold
  *    whole messages (st_rw_dns_check), else "segment".
