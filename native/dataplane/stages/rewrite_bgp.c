@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * BGP payloads of the rewrite (rewrite_rt.h, section 10), and the per-worker
- * state they need: BGP rides TCP, so a message and any field in it can span
+ * flow state of message streams over TCP (st_rt_tcp: BGP here, DNS with its
+ * own walker in rewrite_dns.c): BGP rides TCP, so a message and any field in it can span
  * segments. Each direction of a session is a flow; its state is the next
  * sequence number expected and the original bytes of the message in
  * progress (at most 4096: RFC 4271's maximum). A segment in order is walked
@@ -29,36 +30,18 @@
 #include "rewrite_rt.h"
 
 #define BGP_HDR 19
-#define BGP_MSG_MAX 4096
+#define BGP_MSG_MAX ST_RT_MSG_MAX
 #define BGP_SETS 32
 #define BGP_WAYS 4
 #define BGP_SCRATCH 65536
 
-struct bgp_key {
-	uint8_t v6;
-	uint8_t pad[3];
-	uint8_t src[16], dst[16];
-	uint16_t sport, dport;
-};
-
-struct bgp_flow {
-	struct bgp_key key;
-	uint8_t used;
-	uint8_t synced;      /* next_seq and the message state are known */
-	uint8_t addpath;     /* this side's OPEN offered ADD-PATH */
-	uint32_t next_seq;
-	uint64_t last;       /* LRU stamp */
-	uint32_t have;       /* bytes of the message in progress in buf */
-	uint8_t buf[BGP_MSG_MAX];
-};
-
 struct st_rt_state {
 	uint64_t clock;
 	uint64_t evicted;
-	struct bgp_flow tmp;          /* a stateless walk (retransmission) */
+	struct st_rt_flow tmp;          /* a stateless walk (retransmission) */
 	uint8_t scratch[BGP_SCRATCH]; /* the translated payload of pass 0 */
 	uint32_t scratch_len;
-	struct bgp_flow flows[BGP_SETS * BGP_WAYS];
+	struct st_rt_flow flows[BGP_SETS * BGP_WAYS];
 };
 
 struct st_rt_state *st_rt_state_new(int socket)
@@ -399,7 +382,7 @@ static void bv_message(struct bgp_view *v, unsigned int type)
 /* Walk n payload bytes p (original) of flow f, writing the translation to
  * out. Returns 0 or an enum st_rt_reason; f's message state advances (a
  * malformed stream leaves it unsynced). */
-static int bgp_walk(const struct st_rewrite_tables *t, struct bgp_flow *f, const uint8_t *p,
+static int bgp_walk(const struct st_rewrite_tables *t, struct st_rt_flow *f, const uint8_t *p,
 		    uint32_t n, uint8_t *out)
 {
 	uint32_t pos = 0;
@@ -471,7 +454,7 @@ static int bgp_starts(const uint8_t *p, uint32_t n)
 
 /* ---- the flow table ------------------------------------------------------ */
 
-static uint32_t bgp_hash(const struct bgp_key *k)
+static uint32_t bgp_hash(const struct st_rt_flow_key *k)
 {
 	const uint8_t *b = (const uint8_t *)k;
 	uint32_t h = 2166136261u;
@@ -481,13 +464,13 @@ static uint32_t bgp_hash(const struct bgp_key *k)
 	return h;
 }
 
-static struct bgp_flow *bgp_flow(struct st_rt_state *s, const struct bgp_key *k, int create)
+static struct st_rt_flow *bgp_flow(struct st_rt_state *s, const struct st_rt_flow_key *k, int create)
 {
-	struct bgp_flow *set = &s->flows[(bgp_hash(k) % BGP_SETS) * BGP_WAYS], *victim = NULL;
+	struct st_rt_flow *set = &s->flows[(bgp_hash(k) % BGP_SETS) * BGP_WAYS], *victim = NULL;
 
 	s->clock++;
 	for (int w = 0; w < BGP_WAYS; w++) {
-		struct bgp_flow *f = &set[w];
+		struct st_rt_flow *f = &set[w];
 
 		if (f->used && memcmp(&f->key, k, sizeof(*k)) == 0) {
 			f->last = s->clock;
@@ -515,14 +498,23 @@ static enum rw_cp bgp_untr(uint8_t *why, uint8_t reason)
 	return RW_CP_UNTR;
 }
 
+static const struct st_rt_proto bgp_proto = { bgp_walk, bgp_starts };
+
 enum rw_cp st_rw_bgp(const struct rw_ctx *c, uint32_t l3, int v6, uint32_t l4,
 		     uint32_t dend, int commit, uint32_t *delta, uint8_t *why)
+{
+	return st_rt_tcp(c, &bgp_proto, l3, v6, l4, dend, commit, delta, why);
+}
+
+enum rw_cp st_rt_tcp(const struct rw_ctx *c, const struct st_rt_proto *pr, uint32_t l3,
+		     int v6, uint32_t l4, uint32_t dend, int commit, uint32_t *delta,
+		     uint8_t *why)
 {
 	struct st_rt_state *s = c->rt;
 	const uint8_t *f = c->f, *tcp = f + l4;
 	uint32_t po, n, seq, reason;
-	struct bgp_key k;
-	struct bgp_flow *fl;
+	struct st_rt_flow_key k;
+	struct st_rt_flow *fl;
 	uint8_t flags;
 
 	if (commit) {
@@ -594,23 +586,23 @@ enum rw_cp st_rw_bgp(const struct rw_ctx *c, uint32_t l3, int v6, uint32_t l4,
 		return bgp_untr(why, ST_RT_TRUNCATED);
 	memcpy(s->scratch, f + po, n);
 	if (fl->synced && seq == fl->next_seq) {
-		reason = (uint32_t)bgp_walk(c->t, fl, f + po, n, s->scratch);
+		reason = (uint32_t)pr->walk(c->t, fl, f + po, n, s->scratch);
 		if (reason != ST_RT_MALFORMED)
 			fl->next_seq = seq + n;
 	} else if (fl->synced && (int32_t)(seq - fl->next_seq) < 0 &&
 		   (int32_t)(seq + n - fl->next_seq) <= 0) {
 		/* old data again: translated on its own when it starts a message */
-		if (!bgp_starts(f + po, n))
+		if (!pr->starts(f + po, n))
 			return bgp_untr(why, ST_RT_GAP);
 		s->tmp.synced = 1;
 		s->tmp.have = 0;
 		s->tmp.addpath = fl->addpath;
-		reason = (uint32_t)bgp_walk(c->t, &s->tmp, f + po, n, s->scratch);
-	} else if (bgp_starts(f + po, n)) {
+		reason = (uint32_t)pr->walk(c->t, &s->tmp, f + po, n, s->scratch);
+	} else if (pr->starts(f + po, n)) {
 		/* a message boundary: (re)synchronised here */
 		fl->synced = 1;
 		fl->have = 0;
-		reason = (uint32_t)bgp_walk(c->t, fl, f + po, n, s->scratch);
+		reason = (uint32_t)pr->walk(c->t, fl, f + po, n, s->scratch);
 		if (reason != ST_RT_MALFORMED)
 			fl->next_seq = seq + n;
 	} else {

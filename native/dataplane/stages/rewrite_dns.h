@@ -5,9 +5,17 @@
  *
  * 9.1 DNS (UDP/TCP 53), mDNS (UDP 5353) and LLMNR (UDP/TCP 5355) share the
  *    message format (RFC 1035, 6762, 4795). A UDP datagram holds one
- *    message (the UDP length is its length); a TCP segment's payload must
- *    be whole messages, each after its 2-byte length (RFC 7766): one that
- *    starts or ends outside the segment cannot be translated ("segment").
+ *    message (the UDP length is its length). Over TCP each message follows
+ *    its 2-byte length (RFC 7766) and may span segments: with the worker's
+ *    flow state (rewrite_rt.h, st_rw_dns_tcp) the message in progress is
+ *    kept and walked up to the bytes seen so far; an address cut by a
+ *    segment is written as far as every completion agrees, else "segment";
+ *    a segment ending inside a name whose last labels are address-like (it
+ *    may be a reverse name, not translatable before its end is seen), a
+ *    change to bytes of a segment already sent (a reverse name completed
+ *    later), an OPT or SVCB/HTTPS record cut by a segment, a segment missed
+ *    or out of order: "segment". Without flow state a segment must hold
+ *    whole messages (st_rw_dns_check), else "segment".
  *    The whole message must be in the first segment of the copy, else
  *    "truncated" (a snaplen shorter than the message included).
  *    Nothing a message claims is trusted: the header needs 12 bytes; each

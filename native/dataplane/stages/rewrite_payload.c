@@ -148,7 +148,20 @@ int st_rw_payload_check(const struct rw_ctx *c, struct rw_pl *p)
 	case ST_LEAK_MDNS:
 	case ST_LEAK_LLMNR: {
 		struct rw_dns_edits ed;
-		int r = rw_pl_dns(c, p, &ed);
+		int r;
+
+		/* over TCP with the worker's flow state: messages across
+		 * segments (rewrite_rt.h); without it, whole messages only */
+		if (p->proto == IPPROTO_TCP && c->rt != NULL) {
+			uint8_t why = 0;
+			enum rw_cp v;
+
+			if (p->l4 + 20 > c->seg)
+				return rw_leak(c, (enum st_leak_kind)k, ST_LEAK_R_TRUNCATED);
+			v = st_rw_dns_tcp(c, p->l3, p->v6, p->l4, p->dend, 0, NULL, &why);
+			return rw_pl_rt(c, p, v, why);
+		}
+		r = rw_pl_dns(c, p, &ed);
 
 		if (r >= 0)
 			return rw_leak(c, (enum st_leak_kind)k, (enum st_leak_reason)r);
@@ -195,6 +208,10 @@ void st_rw_payload_commit(const struct rw_ctx *c, struct rw_pl *p,
 		/* the payload is as check saw it: the same edits again */
 		struct rw_dns_edits ed;
 
+		if (p->proto == IPPROTO_TCP && c->rt != NULL) {
+			st_rw_dns_tcp(c, p->l3, p->v6, p->l4, p->dend, 1, delta, &why);
+			break;
+		}
 		if (rw_pl_dns(c, p, &ed) < 0)
 			st_rw_dns_commit(c, &ed, delta);
 		break;

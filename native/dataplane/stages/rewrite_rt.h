@@ -47,6 +47,7 @@ enum st_rt_reason {
 	ST_RT_UNSUPPORTED,   /* AFI/SAFI, attribute, LSA type, ADD-PATH, extended message */
 	ST_RT_AUTH,          /* cryptographic authentication: the digest would break */
 	ST_RT_TRUNCATED,     /* the payload is not all in the copy's first segment */
+	ST_RT_NAME_LENGTH,   /* DNS: a reverse name whose translation changes its length */
 };
 
 static inline enum st_leak_reason st_rt_leak_reason(unsigned int r)
@@ -58,6 +59,7 @@ static inline enum st_leak_reason st_rt_leak_reason(unsigned int r)
 	case ST_RT_NO_STATE: return ST_LEAK_R_SEGMENT;
 	case ST_RT_MALFORMED: return ST_LEAK_R_MALFORMED;
 	case ST_RT_TRUNCATED: return ST_LEAK_R_TRUNCATED;
+	case ST_RT_NAME_LENGTH: return ST_LEAK_R_NAME_LENGTH;
 	default: return ST_LEAK_R_UNSUPPORTED;
 	}
 }
@@ -85,6 +87,54 @@ static inline int st_rt_masklen(uint32_t m)
 	return (l == 0 ? m == 0 : m == (UINT32_MAX << (32 - l))) ? l : -1;
 }
 
+
+/* ---- message streams over TCP (rewrite_bgp.c) --------------------------- */
+
+/* Each direction of a TCP connection carrying a message protocol (BGP, DNS)
+ * is a flow: the next sequence number expected and the original bytes of
+ * the message in progress (at most ST_RT_MSG_MAX). A segment in order is
+ * walked as the continuation of that message by the protocol's walker. */
+#define ST_RT_MSG_MAX 4096
+
+struct st_rt_flow_key {
+	uint8_t v6;
+	uint8_t pad[3];
+	uint8_t src[16], dst[16];
+	uint16_t sport, dport;
+};
+
+struct st_rt_flow {
+	struct st_rt_flow_key key;
+	uint8_t used;
+	uint8_t synced;      /* next_seq and the message state are known */
+	uint8_t addpath;     /* BGP: this side's OPEN offered ADD-PATH */
+	uint32_t next_seq;
+	uint64_t last;       /* LRU stamp */
+	uint32_t have;       /* bytes of the message in progress in buf */
+	uint8_t buf[ST_RT_MSG_MAX];
+};
+
+/* A protocol's message walker. walk: n payload bytes p (original) that
+ * continue f's stream, their translation written to out (out[0..n) holds a
+ * copy of p on entry); f->have and f->buf advance; 0 or an enum
+ * st_rt_reason; ST_RT_MALFORMED leaves f unsynced. starts: 1 when the
+ * payload starts at a message boundary (a flow may be (re)synchronised
+ * there). */
+struct st_rt_proto {
+	int (*walk)(const struct st_rewrite_tables *t, struct st_rt_flow *f,
+		    const uint8_t *p, uint32_t n, uint8_t *out);
+	int (*starts)(const uint8_t *p, uint32_t n);
+};
+
+/* The TCP segment at l4 of a datagram at l3 ending at dend, of protocol pr:
+ * the two passes of st_rw_bgp below, for any message protocol. */
+enum rw_cp st_rt_tcp(const struct rw_ctx *c, const struct st_rt_proto *pr, uint32_t l3,
+		     int v6, uint32_t l4, uint32_t dend, int commit, uint32_t *delta,
+		     uint8_t *why);
+
+/* DNS and LLMNR over TCP (rewrite_dns.c): st_rt_tcp with the DNS walker. */
+enum rw_cp st_rw_dns_tcp(const struct rw_ctx *c, uint32_t l3, int v6, uint32_t l4,
+			 uint32_t dend, int commit, uint32_t *delta, uint8_t *why);
 
 /* ---- BGP (rewrite_bgp.c) ------------------------------------------------ */
 
