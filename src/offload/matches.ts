@@ -8,9 +8,8 @@
  * covers and one layer-3 type (see there for how it differs from the
  * compiler's).
  */
-import { CONTROL_PLANE, RULE_ACTION, type NativeRule } from '../dataplane/native-types.js';
+import { CONTROL_PLANE, RULE_ACTION, type LeakKind, type NativeRule } from '../dataplane/native-types.js';
 import { ipFieldsMeet, isFullRange, rangesMeet, type AddressPrefix, type Range } from '../policy/match.js';
-import type { PayloadKind } from './payload-punts.js';
 
 /** An address prefix as rte_flow writes it: 4 bytes for IPv4, 16 for IPv6. */
 export interface Prefix extends AddressPrefix {
@@ -170,7 +169,13 @@ export function toMatches(r: NativeRule, superset: boolean): Match[] | string {
 
 export type CpClass = 'arp' | 'dhcp' | 'nd';
 /** What a punt rule keeps in software: a control-plane class, or a payload kind (payload-punts.ts). */
+/** The leak kinds a payload punt keeps in software (ARP, DHCP, ND and RA are the control-plane punts'; payload-punts.ts). */
+export const PAYLOAD_KINDS = ['dns', 'mdns', 'llmnr', 'bgp', 'ospf', 'tunnel', 'icmp_err'] as const satisfies readonly LeakKind[];
+export type PayloadKind = (typeof PAYLOAD_KINDS)[number];
 export type PuntClass = CpClass | PayloadKind;
+/** MARK values of payload punts: below the session bases, apart from the control-plane bits. */
+export const PAYLOAD_MARKS: Record<PayloadKind, number> = { dns: 0x10, mdns: 0x11, llmnr: 0x12, bgp: 0x13, ospf: 0x14, tunnel: 0x15, icmp_err: 0x16 };
+
 export interface Punt {
   cls: PuntClass;
   label: string;

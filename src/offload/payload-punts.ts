@@ -30,13 +30,12 @@
  * reads past for one it reads past for the other.
  */
 import { LEAK_ACTION, type LeakKind, type NativePolicy } from '../dataplane/native-types.js';
-import { ANY16, ANY8, ANYVID, ICMP6, TCP, UDP, intersects, type Match, type Punt } from './matches.js';
+import { ANY16, ANY8, ANYVID, ICMP6, PAYLOAD_KINDS, PAYLOAD_MARKS, TCP, UDP, intersects, type Match, type PayloadKind, type Punt } from './matches.js';
 import type { PlanPiece } from './plan-schema.js';
 import type { SessionWork } from './placement.js';
 
-/** The leak kinds a payload punt keeps in software (ARP, DHCP, ND and RA are the control-plane punts'). */
-export const PAYLOAD_KINDS = ['dns', 'mdns', 'llmnr', 'bgp', 'ospf', 'tunnel', 'icmp_err'] as const satisfies readonly LeakKind[];
-export type PayloadKind = (typeof PAYLOAD_KINDS)[number];
+// The kinds are declared beside the punt classes (matches.ts), which name them too.
+export { PAYLOAD_KINDS, PAYLOAD_MARKS, type PayloadKind } from './matches.js';
 
 /** How the plan names each kind. */
 export const PAYLOAD_WORDS: Record<PayloadKind, string> = {
@@ -170,5 +169,3 @@ export function payloadPlacement(
   };
 }
 
-/** MARK values of payload punts: below the session bases, apart from the control-plane bits. */
-export const PAYLOAD_MARKS: Record<PayloadKind, number> = { dns: 0x10, mdns: 0x11, llmnr: 0x12, bgp: 0x13, ospf: 0x14, tunnel: 0x15, icmp_err: 0x16 };

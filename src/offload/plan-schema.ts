@@ -7,7 +7,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { CONTROL_PLANE } from '../dataplane/native-types.js';
 import type { FlowRule } from './flow.js';
-import { PAYLOAD_KINDS, PAYLOAD_MARKS } from './payload-punts.js';
+import { PAYLOAD_KINDS, PAYLOAD_MARKS } from './matches.js';
 import type { PortCapabilities } from './probe.js';
 import type { ProfileSet } from './profiles.js';
 

@@ -137,6 +137,7 @@ st_fault_key_stage_short(struct st_lcore *lc, const struct st_policy *pol,
 	const uint16_t port = t->nb_ports != 0 ? t->port_idx[0] : ST_IMP_ANY16;
 	const uint8_t dir = (ps->sources & wk->src_bits & ST_SRC_RX_BITS) != 0 ?
 		ST_IMP_DIR_RX : ST_IMP_DIR_TX;
+	const struct st_flight_mark was = st_flight_save(lc->conf.flight);
 	uint32_t mask = 0;
 	struct st_key k;
 	uint16_t i, j;
@@ -146,6 +147,8 @@ st_fault_key_stage_short(struct st_lcore *lc, const struct st_policy *pol,
 	for (i = 0; i < n; i++) {
 		struct st_imp_meta *mt = &wk->meta[i];
 
+		st_flight_at(lc->conf.flight, ST_FLIGHT_FAULT_KEY, m[i]);
+		st_test_crash_check_at(ST_FLIGHT_FAULT_KEY, m[i]);
 		st_key_parse(&k, rte_pktmbuf_mtod(m[i], const uint8_t *), rte_pktmbuf_data_len(m[i]));
 		key_to_meta(mt, &k);
 		mt->session = ps->slot;
@@ -154,6 +157,7 @@ st_fault_key_stage_short(struct st_lcore *lc, const struct st_policy *pol,
 		mt->tag = i;
 		mt->held_tag = mask << 16 | ps->slot;
 	}
+	st_flight_restore(lc->conf.flight, was);
 	return n;
 }
 
@@ -164,9 +168,16 @@ st_impair_stage_short(struct st_lcore *lc, const struct st_policy *pol, struct r
 	struct st_pol_work *wk = &lc->work;
 	struct rte_mbuf *out[ST_BURST_MAX];
 	uint32_t tags[ST_BURST_MAX];
-	uint16_t no;
+	const struct st_flight_mark was = st_flight_save(lc->conf.flight);
+	uint16_t i, no;
 
 	(void)pol;
+	for (i = 0; i < n; i++) {
+		st_flight_at(lc->conf.flight, ST_FLIGHT_IMPAIR, m[i]);
+		st_test_crash_check_at(ST_FLIGHT_IMPAIR, m[i]);
+	}
+	/* The fault table works on the batch: no one packet to name. */
+	st_flight_at(lc->conf.flight, ST_FLIGHT_IMPAIR, NULL);
 	/* The short path is taken only for tables that do not duplicate
 	 * (st_simple_ok): out never holds more than the n copies given. */
 	no = st_impair_process(lc->conf.imp, wk->faults, m, wk->meta, n, rte_rdtsc(), out, tags,
@@ -178,6 +189,7 @@ st_impair_stage_short(struct st_lcore *lc, const struct st_policy *pol, struct r
 			lc->ctr.imp_due = due;
 	}
 	memcpy(m, out, sizeof(*m) * no);
+	st_flight_restore(lc->conf.flight, was);
 	return no;
 }
 
