@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { parse } from 'yaml';
 import { METRICS } from '../../src/analysis/impact.js';
+import { locateWindow } from '../../src/analysis/changepoint.js';
 import { checkConfig } from '../../src/config/load.js';
 import { defaultConfigInput } from '../../src/config/default.js';
 import { preflight } from '../../src/cli/preflight.js';
@@ -126,6 +127,21 @@ test.serial('loss-and-delay.yaml on the demo traffic: the report shows the 5 % l
   t.true(del.significant && del.difference.estimate < 0, JSON.stringify(del));
   t.true(Math.abs(del.relative! + 0.05) <= 6.5 * sd + 0.01, `delivery relative change ${del.relative}`);
   t.true(del.cliffsDelta <= -0.8, `delta ${del.cliffsDelta}`);
+
+  // --- correlation: the loss window found from the data alone, without the timeline ----
+  // The report's whole loss-ratio series (before, loss, between, delay, after) goes to the
+  // change-point search with no window given. A sample at time T covers (T - 1 s, T]; the
+  // loss step's seconds sit at 0.05 ± 0.005 (1 sd at ~1,900 copies a second) and every other
+  // second at exactly 0 (nothing else drops a copy), so the window's edges can only blur by
+  // the one second each edge sample straddles: 2 s is the issue's bound.
+  const series = during.shadow.filter(([, v]) => Number.isFinite(v));
+  const found = locateWindow(series.map(([, v]) => v), { minLength: 3 });
+  t.truthy(found, 'a window is found');
+  const foundFrom = series[found!.start]![0] - 1000;
+  const foundTo = series[found!.end - 1]![0];
+  t.true(found!.shift > 0, `the found window lost more than the rest: ${JSON.stringify(found)}`);
+  t.true(Math.abs(foundFrom - f0!) <= 2000 && Math.abs(foundTo - f1!) <= 2000,
+    `found ${new Date(foundFrom).toISOString()}..${new Date(foundTo).toISOString()}, injected ${r.windows[1]!.during.join('..')}`);
 
   // --- the delay step (step 4) -------------------------------------------------------
   const delay = row(r, 3, 'added_delay_ms');
