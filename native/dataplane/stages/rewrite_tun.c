@@ -20,6 +20,22 @@ struct rw_tun {
 };
 
 /* -1 when the tunnel's headers are understood (tn set), else a reason. */
+/* GENEVE's and GRE's protocol type: Ethernet (transparent bridging) or IP
+ * inside; anything else is not translated. */
+static int rw_tun_inner_type(struct rw_tun *tn, uint16_t type)
+{
+	switch (type) {
+	case 0x6558:
+		tn->ether = 1;
+		return -1;
+	case RTE_ETHER_TYPE_IPV4:
+	case RTE_ETHER_TYPE_IPV6:
+		return -1;
+	default:
+		return ST_LEAK_R_UNSUPPORTED;
+	}
+}
+
 static int rw_tun_find(const struct rw_ctx *c, const struct rw_pl *p, struct rw_tun *tn)
 {
 	const uint8_t *f = c->f;
@@ -47,16 +63,7 @@ static int rw_tun_find(const struct rw_ctx *c, const struct rw_pl *p, struct rw_
 		tn->inner = b + 8 + (uint32_t)(f[b] & 0x3f) * 4;
 		if (tn->inner > tn->end)
 			return ST_LEAK_R_MALFORMED;
-		switch (rw_rd16(f + b + 2)) {
-		case 0x6558:
-			tn->ether = 1;
-			return -1;
-		case RTE_ETHER_TYPE_IPV4:
-		case RTE_ETHER_TYPE_IPV6:
-			return -1;
-		default:
-			return ST_LEAK_R_UNSUPPORTED;
-		}
+		return rw_tun_inner_type(tn, rw_rd16(f + b + 2));
 	}
 	tn->end = p->dend;
 	switch (p->proto) {
@@ -86,16 +93,7 @@ static int rw_tun_find(const struct rw_ctx *c, const struct rw_pl *p, struct rw_
 		tn->inner = l4 + off;
 		if (tn->inner > tn->end)
 			return ST_LEAK_R_MALFORMED;
-		switch (rw_rd16(f + l4 + 2)) {
-		case 0x6558:
-			tn->ether = 1;
-			return -1;
-		case RTE_ETHER_TYPE_IPV4:
-		case RTE_ETHER_TYPE_IPV6:
-			return -1;
-		default:
-			return ST_LEAK_R_UNSUPPORTED;
-		}
+		return rw_tun_inner_type(tn, rw_rd16(f + l4 + 2));
 	}
 	default:
 		return ST_LEAK_R_UNSUPPORTED;
