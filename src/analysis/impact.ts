@@ -147,9 +147,19 @@ export const METRICS: readonly MetricDef[] = [
     perVm: false,
     read(store, side, _vm, from, to, roles) {
       if (side === 'production') {
+        // Counted losses, not received − forwarded: a stats snapshot reads the rx and the tx
+        // counters one after the other while the worker runs, so on a loaded host the packets
+        // received between the two reads (a preempted reader: 100 at 2000 pps in 50 ms) showed
+        // as a second's loss that the next second paid back, and the control moved with it.
         const rx = counterIncreases(store, 'shadowtap_port_rx_packets_total', from, to, inSet(roles.production));
-        const tx = counterIncreases(store, 'shadowtap_port_tx_packets_total', from, to, inSet(roles.egress));
-        return combine(rx, tx, (r, t) => (r > 0 ? Math.max(0, (r - t) / r) : null));
+        const missed = counterIncreases(store, 'shadowtap_port_hw_imissed_total', from, to, inSet(roles.production));
+        const nombuf = counterIncreases(store, 'shadowtap_port_hw_rx_nombuf_total', from, to, inSet(roles.production));
+        const full = counterIncreases(store, 'shadowtap_port_tx_dropped_total', from, to, inSet(roles.egress));
+        return new Map([...rx].map(([t, r]) => {
+          const before = (missed.get(t) ?? 0) + (nombuf.get(t) ?? 0);
+          const lost = before + (full.get(t) ?? 0);
+          return [t, r + before > 0 ? lost / (r + before) : 0];
+        }));
       }
       const sent = counterIncreases(store, 'shadowtap_port_tx_packets_total', from, to, inSet(roles.shadow));
       const faultDrops = counterIncreases(store, 'shadowtap_fault_dropped_total', from, to, () => true);

@@ -112,6 +112,7 @@ test.serial('loss-and-delay.yaml on the demo traffic: the report shows the 5 % l
   const copies = copiesPerSecond(s, secs.map(([at]) => at));
   t.true(copies.every((n) => n > 0) && copies.reduce((a, b) => a + b, 0) >= 5000, `copies per sample in the loss step: ${copies.join(' ')}`);
   t.log(`loss step: copies per sample ${copies.join(' ')}`);
+  t.log(`loss step: production loss per second ${during.production.filter(([at]) => at - 1000 >= f0! + 1000 && at <= f1! - 1000).map(([, v]) => v.toFixed(4)).join(' ')}; shadow ${secs.map(([, v]) => v.toFixed(4)).join(' ')}`);
   const sd = Math.sqrt(copies.reduce((a, n) => a + (0.05 * 0.95) / n, 0)) / copies.length;
   t.true(Math.abs(lb.meanA - 0.05) <= 6.5 * sd, `loss during ${lb.meanA}, expected 0.05 ± ${6.5 * sd}`);
   t.is(lb.meanB, 0, 'no copy lost before the step');

@@ -133,6 +133,53 @@ test('a 5 % loss window: loss up by 0.05 and delivery down by 5 %, against the w
   t.is(r.seed, 99);
 });
 
+test('production loss is counted drops: a stats snapshot that reads tx up to 150 packets after rx moves nothing; egress tx-queue drops do', (t) => {
+  // The data plane reads a port's rx and another's tx one after the other while its worker
+  // runs; a preempted reader sees rx ahead of tx by what arrived in between (100 packets in
+  // 50 ms at 2000 pps). Received − forwarded read that as a second's loss (over 5 % here,
+  // as much as the fault) and the control of the shadow's loss moved with it.
+  const mk = (dropAt: (s: number) => number) => {
+    const store = new SeriesStore({ capacitySeconds: 600 });
+    const r = seeded(11);
+    let rx = 0;
+    let fwd = 0;
+    let dropped = 0;
+    let sh = 0;
+    let dr = 0;
+    for (let s = 0; s <= 100; s++) {
+      const n = Math.round(PPS * (0.95 + 0.1 * r()));
+      const d = dropAt(s);
+      let lost = 0;
+      for (let i = 0; i < n; i++) if (s >= 30 && s < 50 && r() < 0.05) lost++;
+      rx += n;
+      fwd += n - d;
+      dropped += d;
+      sh += n - lost;
+      dr += lost;
+      const skew = Math.floor(r() * 150);
+      store.record(T0 + s * 1000 + 300, [
+        { name: 'shadowtap_port_rx_packets_total', labels: { port: 'prod-in' }, value: rx },
+        { name: 'shadowtap_port_tx_packets_total', labels: { port: 'prod-out' }, value: fwd - skew },
+        { name: 'shadowtap_port_tx_dropped_total', labels: { port: 'prod-out' }, value: dropped },
+        { name: 'shadowtap_port_tx_packets_total', labels: { port: 'shadow0' }, value: sh },
+        { name: 'shadowtap_fault_dropped_total', labels: { fault: 'l5', experiment: 'synthetic' }, value: dr },
+      ]);
+    }
+    return report(store);
+  };
+  const clean = row(mk(() => 0), 0, 'loss_ratio');
+  t.is(clean.production!.meanA, 0);
+  t.is(clean.production!.meanB, 0);
+  t.is(clean.vsControl!.cliffsDelta, 1, JSON.stringify(clean.vsControl));
+  t.true(clean.vsControl!.significant, JSON.stringify(clean.vsControl));
+  // 40 packets a second lost to a full egress queue during the step: production's own loss
+  // (about 0.02), and the control (shadow − production) is smaller by as much
+  const full = row(mk((s) => (s >= 30 && s < 50 ? 40 : 0)), 0, 'loss_ratio');
+  t.true(full.production!.meanA > 0.018 && full.production!.meanA < 0.022, `${full.production!.meanA}`);
+  t.true(full.production!.significant);
+  t.true(Math.abs(full.vsControl!.difference.estimate - (full.vsBefore!.meanA - full.production!.meanA)) < 1e-9);
+});
+
 test('no fault: nothing significant anywhere in the table', (t) => {
   const r = report(fill(() => 0, 11));
   const rows = r.impact.rows.filter((x) => x.vsBefore);
