@@ -111,6 +111,7 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   }
   o.Set("leak", leak);
   o.Set("bgpFlowsEvicted", N(env, s->bgp_flows_evicted));
+  o.Set("dnsTcpFlowsEvicted", N(env, s->dns_tcp_flows_evicted));
   o.Set("shadowRxPackets", N(env, s->shadow_rx_packets));
   o.Set("nicCopies", N(env, s->nic_copies));
   o.Set("nicDecided", N(env, s->nic_decided));

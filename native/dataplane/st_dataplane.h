@@ -219,6 +219,7 @@ struct st_stats {
 	/* copies whose payload was not translated (leak.h): [kind][reason][0 drop, 1 pass] */
 	uint64_t leak[ST_LEAK__COUNT][ST_LEAK_R__COUNT][2];
 	uint64_t bgp_flows_evicted;                /* BGP flow states evicted for new flows (rewrite_bgp.c) */
+	uint64_t dns_tcp_flows_evicted;            /* DNS/LLMNR-over-TCP flow states evicted (their own table) */
 	uint64_t rx_invalid[ST_RXBAD__COUNT];      /* mbufs failing the rx check, by reason */
 	uint64_t shadow_rx_packets;                /* received on shadow ports, dropped */
 	uint64_t nic_copies;                       /* NIC-made copies finished in software */

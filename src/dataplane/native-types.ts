@@ -146,6 +146,8 @@ export interface NativeStats {
   leak?: LeakCounts;
   /** BGP flow states a worker evicted for new flows (their next segments resynchronise or are refused) */
   bgpFlowsEvicted?: number;
+  /** DNS/LLMNR-over-TCP flow states evicted from their own table */
+  dnsTcpFlowsEvicted?: number;
   /** received mbufs whose metadata disagree with their segment chain (never copied) */
   rxInvalid: Record<RxInvalidReason, number>;
   /** production packets forwarded without shadow work because their signature is quarantined */

@@ -261,6 +261,12 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
     [],
     (c, { stats }) => c.inc(stats?.bgpFlowsEvicted ?? 0),
   );
+  counter(
+    'shadowtap_dns_tcp_flows_evicted_total',
+    'DNS and LLMNR over TCP flow states (a per-worker table of 128 flows of their own, apart from BGP\'s) evicted to make room for new flows; an evicted flow picks up again at its next segment that starts with whole messages.',
+    [],
+    (c, { stats }) => c.inc(stats?.dnsTcpFlowsEvicted ?? 0),
+  );
   counter('shadowtap_packet_anomalies_total', 'Malformed or unusual production frames, by kind.', ['kind'], (c, { stats }) => {
     for (const k of ANOMALIES) c.inc({ kind: k }, stats?.anomalies[k] ?? 0);
   });

@@ -13,6 +13,9 @@ import {
   type Anomaly,
   type NativeCaptureStats,
   type DropReason,
+  type LeakCounts,
+  type LeakKind,
+  type LeakReason,
   type RxInvalidReason,
   type NativePortStats,
   type NativeStats,
@@ -56,6 +59,20 @@ export function zeroStats(nbPorts: number, lcores: readonly number[]): NativeSta
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
 
+function addLeak(a: LeakCounts | undefined, b: LeakCounts | undefined): LeakCounts {
+  const out: LeakCounts = {};
+  for (const src of [a, b]) {
+    for (const [kind, byReason] of Object.entries(src ?? {}) as [LeakKind, NonNullable<LeakCounts[LeakKind]>][]) {
+      const o = (out[kind] ??= {});
+      for (const [reason, n] of Object.entries(byReason ?? {}) as [LeakReason, { drop: number; pass: number }][]) {
+        const cur = o[reason] ?? { drop: 0, pass: 0 };
+        o[reason] = { drop: cur.drop + num(n?.drop), pass: cur.pass + num(n?.pass) };
+      }
+    }
+  }
+  return out;
+}
+
 /** a + b, field by field; tolerant of missing fields in b (an older or partial snapshot). */
 export function addStats(a: NativeStats, b: NativeStats): NativeStats {
   const ports = a.ports.map((pa, i) => {
@@ -81,7 +98,14 @@ export function addStats(a: NativeStats, b: NativeStats): NativeStats {
   for (const k of ANOMALIES) anomalies[k] = a.anomalies[k] + num(b.anomalies?.[k]);
   const rxInvalid = { ...a.rxInvalid };
   for (const r of RX_INVALID_REASONS) rxInvalid[r] = a.rxInvalid[r] + num(b.rxInvalid?.[r]);
+  // optional counters (older addons leave them out): carried over restarts too, or a
+  // restart would send them backwards
+  const optional: Pick<NativeStats, 'leak' | 'bgpFlowsEvicted' | 'dnsTcpFlowsEvicted'> = {};
+  if (a.leak !== undefined || b.leak !== undefined) optional.leak = addLeak(a.leak, b.leak);
+  if (a.bgpFlowsEvicted !== undefined || b.bgpFlowsEvicted !== undefined) optional.bgpFlowsEvicted = num(a.bgpFlowsEvicted) + num(b.bgpFlowsEvicted);
+  if (a.dnsTcpFlowsEvicted !== undefined || b.dnsTcpFlowsEvicted !== undefined) optional.dnsTcpFlowsEvicted = num(a.dnsTcpFlowsEvicted) + num(b.dnsTcpFlowsEvicted);
   return {
+    ...optional,
     ports,
     workers,
     mirrorPackets: a.mirrorPackets + num(b.mirrorPackets),

@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ether, ipv4, tcp } from '../../src/pcap/build.js';
 import { readPcap, writePcap } from '../../src/pcap/pcap.js';
+import { bgpUpdate } from '../../src/pcap/build-routing.js';
 import { dnsMessage, dnsTcpFraming, DNS_TYPE, reverseName, type DnsRecord } from '../../src/pcap/dns.js';
 import { missingBuild, runConfig } from '../helpers/policy-run.js';
 import { productionPrefixes, scanFrames } from '../../src/audit/leak.js';
@@ -221,4 +222,37 @@ test.serial('a PTR response over TCP split at every byte position: reverse-name 
   t.is(rows.length, stream.length - 1 - (end - 15), 'one reassembled response per flow sent whole');
   t.true(rows.every((r) => r[0] === '1' && r[1] === reverseName('10.2.7.7') && r[2] === '10.2.7.7'), 'translated, checksums good (tshark)');
   t.log(`${stream.length} bytes: ${refused.length} segments refused`);
+});
+
+test.serial('a flood of DNS-over-TCP connections evicts DNS flows only: a BGP message split around it is still translated', async (t) => {
+  if (skip) return t.fail(skip);
+  // BGP and DNS over TCP keep their flows in separate per-worker tables (128 flows each):
+  // 300 DNS connections, each left with a message in progress, arrive between the two
+  // segments of one BGP UPDATE. Sharing a table, the BGP flow would be evicted and its
+  // second segment refused ("segment") for want of state.
+  const update = bgpUpdate({ origin: 0, asPath: [65001], nextHop: '10.0.12.1', nlri: ['10.0.100.0/24', '10.1.96.0/20'] });
+  const want = bgpUpdate({ origin: 0, asPath: [65001], nextHop: '10.99.12.1', nlri: ['10.99.100.0/24', '10.2.96.0/20'] });
+  const cut = update.length - 6;   // inside the last NLRI
+  const bgp = (seq: number, flags: string, payload: Buffer, id: number) =>
+    ether(MAC, ipv4({ src: '10.0.12.1', dst: '10.0.12.2', id, ttl: 1, payload: tcp({ sport: 179, dport: 40179, seq, ack: 1, flags, payload }) }));
+  const FLOOD = 300;
+  const frames: Buffer[] = [bgp(0, 'S', Buffer.alloc(0), 1), bgp(1, 'PA', update.subarray(0, cut), 2)];
+  let id = 10;
+  for (let k = 0; k < FLOOD; k++) {
+    frames.push(seg(30000 + k, 0, 'S', Buffer.alloc(0), id++));
+    frames.push(seg(30000 + k, 1, 'PA', STREAM.subarray(0, 20), id++));
+  }
+  frames.push(bgp(1 + cut, 'PA', update.subarray(cut), 3));
+  const run = await runConfig({ frames, policy: POLICY });
+  t.teardown(run.dispose);
+  t.deepEqual(run.production.map((b) => b.toString('hex')), frames.map((f) => f.toString('hex')), 'production byte-identical');
+  const shadow = readPcap(run.shadowPaths[0]!).packets.map((p) => p.data);
+  const bgpPayloads = shadow.filter((f) => f.readUInt16BE(14 + 20) === 179).map((f) => f.subarray(14 + 20 + 20, 14 + f.readUInt16BE(16)));
+  t.deepEqual(bgpPayloads.map((p) => p.toString('hex')), ['', want.subarray(0, cut).toString('hex'), want.subarray(cut).toString('hex')], 'both BGP segments sent, translated');
+  t.is(run.stats.bgpFlowsEvicted, 0, 'no BGP flow evicted');
+  t.true((run.stats.dnsTcpFlowsEvicted ?? 0) >= FLOOD - 128, `DNS flows evicted: ${run.stats.dnsTcpFlowsEvicted}`);
+  t.deepEqual(run.stats.leak ?? {}, {}, 'nothing refused');
+  // tshark reassembles the BGP message from the two shadow segments: translated NLRI
+  const rows = tsharkFields(shadow.filter((f) => f.readUInt16BE(14 + 20) === 179), ['bgp.nlri_prefix', 'bgp.update.path_attribute.next_hop'], DECODE).filter((r) => (r[0] ?? '') !== '');
+  t.deepEqual(rows, [['10.99.100.0,10.2.96.0', '10.99.12.1']]);
 });

@@ -24,6 +24,14 @@ test('addStats adds every counter and tolerates a partial snapshot', (t) => {
   t.is(a.ports[0]!.rxPackets, 5, 'inputs untouched');
   const partial = { ports: [], workers: [] } as unknown as ReturnType<typeof zeroStats>;
   t.deepEqual(addStats(a, partial), a);
+  // the optional counters are carried too (a restart must not send them backwards)
+  const c = { ...zeroStats(0, []), leak: { bgp: { segment: { drop: 2, pass: 0 } } }, bgpFlowsEvicted: 3 };
+  const d = { ...zeroStats(0, []), leak: { bgp: { segment: { drop: 1, pass: 4 } }, dns: { truncated: { drop: 5, pass: 0 } } }, dnsTcpFlowsEvicted: 7 };
+  const cd = addStats(c, d);
+  t.deepEqual(cd.leak, { bgp: { segment: { drop: 3, pass: 4 } }, dns: { truncated: { drop: 5, pass: 0 } } });
+  t.is(cd.bgpFlowsEvicted, 3);
+  t.is(cd.dnsTcpFlowsEvicted, 7);
+  t.deepEqual(c.leak, { bgp: { segment: { drop: 2, pass: 0 } } }, 'inputs untouched');
 });
 
 test('busy ratio is over the last interval', (t) => {

@@ -60,7 +60,8 @@ st_dp_stats(struct st_stats *out)
 				out->leak[k][r][0] += LD(c->leak[k][r][0]);
 				out->leak[k][r][1] += LD(c->leak[k][r][1]);
 			}
-		out->bgp_flows_evicted += st_rt_state_evicted(g->lcores[w].conf.rt);
+		out->bgp_flows_evicted += st_rt_state_evicted(g->lcores[w].conf.rt, ST_RT_TABLE_BGP);
+		out->dns_tcp_flows_evicted += st_rt_state_evicted(g->lcores[w].conf.rt, ST_RT_TABLE_DNS);
 		for (i = 0; i < g->nb_ports; i++) {
 			const struct st_port_ctr *pc = &c->ports[i];
 			struct st_port_stats *ps = &out->ports[i];

@@ -81,13 +81,20 @@ struct st_rewrite_tables {
 	uint8_t map4_first[32], map6_first[32];
 };
 
-/* Per-worker state of the routing translators (BGP flows, scratch): one
- * writer, no locks. Bounded; a flow evicted for a new one is counted. */
+/* Per-worker state of the message streams over TCP (rewrite_rt.h): one
+ * writer, no locks. Bounded: a table of flows per protocol, so a flood of
+ * one (DNS over TCP is attack traffic's favourite) never evicts another's
+ * (BGP's sessions); a flow evicted for a new one is counted per table. */
+enum st_rt_table {
+	ST_RT_TABLE_BGP = 0,
+	ST_RT_TABLE_DNS,     /* DNS and LLMNR over TCP */
+	ST_RT_TABLE__COUNT
+};
 struct st_rt_state;
 struct st_rt_state *st_rt_state_new(int socket);
 void st_rt_state_free(struct st_rt_state *s);
 void st_rt_state_reset(struct st_rt_state *s);
-uint64_t st_rt_state_evicted(const struct st_rt_state *s);
+uint64_t st_rt_state_evicted(const struct st_rt_state *s, enum st_rt_table table);
 
 
 /* Result of rewriting one frame. */

@@ -37,11 +37,11 @@
 
 struct st_rt_state {
 	uint64_t clock;
-	uint64_t evicted;
+	uint64_t evicted[ST_RT_TABLE__COUNT];
 	struct st_rt_flow tmp;          /* a stateless walk (retransmission) */
 	uint8_t scratch[BGP_SCRATCH]; /* the translated payload of pass 0 */
 	uint32_t scratch_len;
-	struct st_rt_flow flows[BGP_SETS * BGP_WAYS];
+	struct st_rt_flow flows[ST_RT_TABLE__COUNT][BGP_SETS * BGP_WAYS];
 };
 
 struct st_rt_state *st_rt_state_new(int socket)
@@ -60,9 +60,11 @@ void st_rt_state_reset(struct st_rt_state *s)
 	memset(s, 0, sizeof(*s));
 }
 
-uint64_t st_rt_state_evicted(const struct st_rt_state *s)
+uint64_t st_rt_state_evicted(const struct st_rt_state *s, enum st_rt_table table)
 {
-	return s == NULL ? 0 : __atomic_load_n(&s->evicted, __ATOMIC_RELAXED);
+	if (s == NULL || (unsigned int)table >= ST_RT_TABLE__COUNT)
+		return 0;
+	return __atomic_load_n(&s->evicted[table], __ATOMIC_RELAXED);
 }
 
 
@@ -464,9 +466,11 @@ static uint32_t bgp_hash(const struct st_rt_flow_key *k)
 	return h;
 }
 
-static struct st_rt_flow *bgp_flow(struct st_rt_state *s, const struct st_rt_flow_key *k, int create)
+static struct st_rt_flow *bgp_flow(struct st_rt_state *s, enum st_rt_table table,
+				   const struct st_rt_flow_key *k, int create)
 {
-	struct st_rt_flow *set = &s->flows[(bgp_hash(k) % BGP_SETS) * BGP_WAYS], *victim = NULL;
+	struct st_rt_flow *set = &s->flows[table][(bgp_hash(k) % BGP_SETS) * BGP_WAYS];
+	struct st_rt_flow *victim = NULL;
 
 	s->clock++;
 	for (int w = 0; w < BGP_WAYS; w++) {
@@ -482,7 +486,7 @@ static struct st_rt_flow *bgp_flow(struct st_rt_state *s, const struct st_rt_flo
 	if (!create)
 		return NULL;
 	if (victim->used)
-		s->evicted++;
+		__atomic_store_n(&s->evicted[table], s->evicted[table] + 1, __ATOMIC_RELAXED);
 	victim->used = 1;
 	victim->key = *k;
 	victim->synced = 0;
@@ -498,7 +502,7 @@ static enum rw_cp bgp_untr(uint8_t *why, uint8_t reason)
 	return RW_CP_UNTR;
 }
 
-static const struct st_rt_proto bgp_proto = { bgp_walk, bgp_starts };
+static const struct st_rt_proto bgp_proto = { ST_RT_TABLE_BGP, bgp_walk, bgp_starts };
 
 enum rw_cp st_rw_bgp(const struct rw_ctx *c, uint32_t l3, int v6, uint32_t l4,
 		     uint32_t dend, int commit, uint32_t *delta, uint8_t *why)
@@ -556,7 +560,7 @@ enum rw_cp st_rt_tcp(const struct rw_ctx *c, const struct st_rt_proto *pr, uint3
 	if (n == 0) {
 		if (s == NULL)
 			return RW_CP_OK;
-		fl = bgp_flow(s, &k, (flags & RTE_TCP_SYN_FLAG) != 0);
+		fl = bgp_flow(s, pr->table, &k, (flags & RTE_TCP_SYN_FLAG) != 0);
 		if (fl != NULL && (flags & RTE_TCP_SYN_FLAG)) {
 			fl->synced = 1;
 			fl->have = 0;
@@ -569,7 +573,7 @@ enum rw_cp st_rt_tcp(const struct rw_ctx *c, const struct st_rt_proto *pr, uint3
 	}
 	if (s == NULL)
 		return bgp_untr(why, ST_RT_NO_STATE);
-	fl = bgp_flow(s, &k, 1);
+	fl = bgp_flow(s, pr->table, &k, 1);
 	if (flags & RTE_TCP_SYN_FLAG) {   /* data on a SYN (TFO) */
 		fl->synced = 1;
 		fl->have = 0;

@@ -679,7 +679,7 @@ static int dns_tcp_starts(const uint8_t *p, uint32_t n)
 	return n > 0 && s == n;
 }
 
-static const struct st_rt_proto dns_tcp_proto = { dns_tcp_walk, dns_tcp_starts };
+static const struct st_rt_proto dns_tcp_proto = { ST_RT_TABLE_DNS, dns_tcp_walk, dns_tcp_starts };
 
 enum rw_cp st_rw_dns_tcp(const struct rw_ctx *c, uint32_t l3, int v6, uint32_t l4,
 			 uint32_t dend, int commit, uint32_t *delta, uint8_t *why)

@@ -93,7 +93,8 @@ static inline int st_rt_masklen(uint32_t m)
 /* Each direction of a TCP connection carrying a message protocol (BGP, DNS)
  * is a flow: the next sequence number expected and the original bytes of
  * the message in progress (at most ST_RT_MSG_MAX). A segment in order is
- * walked as the continuation of that message by the protocol's walker. */
+ * walked as the continuation of that message by the protocol's walker.
+ * Each protocol has its own table (enum st_rt_table, rewrite.h). */
 #define ST_RT_MSG_MAX 4096
 
 struct st_rt_flow_key {
@@ -121,6 +122,7 @@ struct st_rt_flow {
  * payload starts at a message boundary (a flow may be (re)synchronised
  * there). */
 struct st_rt_proto {
+	enum st_rt_table table;   /* whose flow table it uses */
 	int (*walk)(const struct st_rewrite_tables *t, struct st_rt_flow *f,
 		    const uint8_t *p, uint32_t n, uint8_t *out);
 	int (*starts)(const uint8_t *p, uint32_t n);
