@@ -15,13 +15,22 @@ export interface DecodedAddress {
   frame: number;       // 0-based
   field: string;
   value: string;
-  pos: number;         // byte offset in the frame
+  pos: number;         // byte offset in the frame (perFrame), else possibly in reassembled bytes
   len: number;
 }
 
-/** Every bgp.* and ospf.* field whose value is an IP address (tshark -T json -x). */
-export async function routingAddresses(pcap: string): Promise<DecodedAddress[]> {
-  const { stdout } = await execFileP(requireTshark(), ['-r', pcap, '-T', 'json', '--no-duplicate-keys', '-x', '-Y', 'bgp or ospf'], { maxBuffer: 512 << 20 });
+/**
+ * Every bgp.* and ospf.* field whose value is an IP address (tshark -T json -x).
+ * By default tshark reassembles TCP streams, so a BGP message split across
+ * segments is decoded whole, in the frame that completes it, and its fields'
+ * positions are offsets in the reassembled bytes, not in that frame. perFrame:
+ * no reassembly, so every position is an offset in its own frame (what a check
+ * of the frame's bytes at those positions needs); a message cut by a segment
+ * boundary is then decoded only as far as the frame holds it.
+ */
+export async function routingAddresses(pcap: string, opts: { perFrame?: boolean } = {}): Promise<DecodedAddress[]> {
+  const prefs = opts.perFrame ? ['-o', 'tcp.desegment_tcp_streams:FALSE'] : [];
+  const { stdout } = await execFileP(requireTshark(), ['-r', pcap, ...prefs, '-T', 'json', '--no-duplicate-keys', '-x', '-Y', 'bgp or ospf'], { maxBuffer: 512 << 20 });
   const packets = JSON.parse(stdout) as { _source: { layers: Record<string, unknown> } }[];
   const out: DecodedAddress[] = [];
   for (const p of packets) {
@@ -153,4 +162,53 @@ export function fixTcpChecksum(f: Buffer): Buffer {
   while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
   b.writeUInt16BE(~s & 0xffff, l4 + 16);
   return b;
+}
+
+/**
+ * The same TCP streams cut into segments of at most `size` payload bytes:
+ * every data segment to or from port 179 becomes several, with their
+ * sequence numbers, IP lengths and checksums made right (SYN on the first
+ * piece, FIN and PSH on the last). So a real daemon's messages cross segment
+ * boundaries at every kind of field, as they do when a burst of UPDATEs
+ * exceeds the MSS.
+ */
+export function resegment(frames: readonly Buffer[], size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const f of frames) {
+    const et = f.length >= 14 ? f.readUInt16BE(12) : 0;
+    const v4 = et === 0x0800 && f[23] === 6;
+    const v6 = et === 0x86dd && f[20] === 6;
+    if (!v4 && !v6) {
+      out.push(f);
+      continue;
+    }
+    const l4 = v4 ? 14 + (f[14]! & 0xf) * 4 : 54;
+    const end = v4 ? 14 + f.readUInt16BE(16) : 54 + f.readUInt16BE(18);
+    const po = l4 + (f[l4 + 12]! >> 4) * 4;
+    const bgp = f.readUInt16BE(l4) === 179 || f.readUInt16BE(l4 + 2) === 179;
+    if (!bgp || end - po <= size) {
+      out.push(f);
+      continue;
+    }
+    const seq = f.readUInt32BE(l4 + 4);
+    const flags = f[l4 + 13]!;
+    for (let off = po; off < end; off += size) {
+      const n = Math.min(size, end - off);
+      const b = Buffer.concat([f.subarray(0, po), f.subarray(off, off + n)]);
+      b.writeUInt32BE((seq + (off - po) + ((flags & 0x02) && off > po ? 1 : 0)) >>> 0, l4 + 4);
+      const last = off + n >= end;
+      b[l4 + 13] = (flags & ~(0x01 | 0x08 | 0x02)) | (last ? flags & (0x01 | 0x08) : 0) | (off === po ? flags & 0x02 : 0);
+      if (v4) {
+        b.writeUInt16BE(b.length - 14, 16);
+        b.writeUInt16BE(0, 24);
+        let s = sum16(b, 14, l4);
+        while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+        b.writeUInt16BE(~s & 0xffff, 24);
+      } else {
+        b.writeUInt16BE(b.length - 54, 18);
+      }
+      out.push(fixTcpChecksum(b));
+    }
+  }
+  return out;
 }
