@@ -39,42 +39,14 @@
 #include <rte_mempool.h>
 
 #include "st_check.h"
+#include "test_csum.h"
 #include "encap.h"
 
 #define MAXF 70000
 
-
-
 static struct rte_mempool *g_pool;
 
 /* ---- reference ------------------------------------------------------------ */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t sum_bytes(uint32_t s, const uint8_t *p, uint32_t n)
-{
-	for (uint32_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
-static uint16_t fold_not(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
 
 /* The expected frame, from the target's own fields. */
 static uint32_t reference(const struct st_target_conf *t, uint32_t hash,
@@ -128,7 +100,7 @@ static uint32_t reference(const struct st_target_conf *t, uint32_t hash,
 		put16(ip + 10, 0);
 		memcpy(ip + 12, t->outer_src, 4);
 		memcpy(ip + 16, t->outer_dst, 4);
-		put16(ip + 10, fold_not(sum_bytes(0, ip, 20)));
+		put16(ip + 10, csum(0, ip, 20));
 		udpo = ipo + 20;
 	}
 	o = udpo;
@@ -161,7 +133,7 @@ static uint32_t reference(const struct st_target_conf *t, uint32_t hash,
 		ph[35] = (uint8_t)udp_len;
 		ph[36] = ph[37] = ph[38] = 0;
 		ph[39] = 17;
-		c = fold_not(sum_bytes(sum_bytes(0, ph, 40), out + udpo, udp_len));
+		c = csum(sum_bytes(0, ph, 40), out + udpo, udp_len);
 		put16(out + udpo + 6, c == 0 ? 0xffff : c);
 	}
 	return o;
@@ -632,7 +604,7 @@ static uint32_t inner_frame(uint8_t *f, int tcp, uint32_t paylen)
 	ip[9] = tcp ? 6 : 17;
 	ip[12] = 10; ip[13] = 1; ip[14] = 2; ip[15] = 3;
 	ip[16] = 10; ip[17] = 4; ip[18] = 5; ip[19] = 6;
-	put16(ip + 10, fold_not(sum_bytes(0, ip, 20)));
+	put16(ip + 10, csum(0, ip, 20));
 	memset(l4, 0, tcp ? 20 : 8);
 	put16(l4, 40000);
 	put16(l4 + 2, tcp ? 443 : 40002);
@@ -649,7 +621,7 @@ static uint32_t inner_frame(uint8_t *f, int tcp, uint32_t paylen)
 	ph[8] = 0;
 	ph[9] = ip[9];
 	put16(ph + 10, (uint16_t)l4len);
-	put16(l4 + (tcp ? 16 : 6), fold_not(sum_bytes(sum_bytes(0, ph, 12), l4, l4len)));
+	put16(l4 + (tcp ? 16 : 6), csum(sum_bytes(0, ph, 12), l4, l4len));
 	return 14 + tot;
 }
 

@@ -28,6 +28,7 @@
 #include <rte_errno.h>
 
 #include "st_check.h"
+#include "test_csum.h"
 #include "rewrite.h"
 #include "rewrite_fast.h"
 #include "policy.h"
@@ -39,31 +40,6 @@ struct variant {
 
 static struct variant g_var[4];
 static unsigned int g_nvar;
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint16_t csum(const uint8_t *p, uint32_t n, uint32_t s)
-{
-	for (uint32_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
 
 /* An address: mostly inside one of the plan's maps, sometimes anywhere,
  * sometimes one of the control-plane specials. */
@@ -125,13 +101,13 @@ static uint32_t make_frame(const struct st_start_plan *p, uint8_t *f, uint32_t c
 		put16(l4 + 4, (uint16_t)(8 + pay));
 	for (uint32_t i = 0; i < pay && 34 + l4h + i < len; i++)
 		l4[l4h + i] = (uint8_t)rnd();
-	put16(ip + 10, csum(ip, 20, 0));
+	put16(ip + 10, csum(0, ip, 20));
 	ps = (uint32_t)(ip[12] << 8 | ip[13]) + (uint32_t)(ip[14] << 8 | ip[15]) +
 	     (uint32_t)(ip[16] << 8 | ip[17]) + (uint32_t)(ip[18] << 8 | ip[19]) + ip[9] +
 	     l4h + pay;
 	{
 		const uint32_t co = tcp ? 16 : 6;
-		uint16_t c = csum(l4, l4h + pay <= len - 34 ? l4h + pay : len - 34, ps);
+		uint16_t c = csum(ps, l4, l4h + pay <= len - 34 ? l4h + pay : len - 34);
 
 		if (!tcp && c == 0)
 			c = 0xffff;

@@ -10,13 +10,15 @@
  *
  * The parts, by area:
  *   rewrite_test.c           main (EAL), table compile errors, empty tables
- *   rewrite_test_frame.c     full checksums, the reference translator, the IP builder
+ *   rewrite_test_frame.c     the reference translator, the IP builder, fixtures
  *   rewrite_test_check.c     running the code under test, check_desc, start plans
  *   rewrite_test_ip.c        literal, valid, malformed, UDP 0xFFFF and unmapped IP frames
  *   rewrite_test_policy.c    policy-era tables, and truncated copies
  *   rewrite_test_cp_frame.c  control-plane (ARP, DHCPv4, ND) descriptions, builder, check
  *   rewrite_test_cp.c        control-plane literals and malformed payloads, the CP driver
  *   rewrite_test_random.c    random valid frames and garbage, IP and control-plane
+ * and, shared with the other native tests, test_csum.h: full checksums and
+ * big-endian loads and stores.
  */
 #ifndef ST_REWRITE_TEST_H
 #define ST_REWRITE_TEST_H
@@ -40,6 +42,7 @@
 
 #define ST_CHECK_SHARED
 #include "st_check.h"
+#include "test_csum.h"
 #include "rewrite.h"
 #include "leak.h"
 
@@ -168,15 +171,9 @@ extern struct st_start_plan g_policy_start_plan;               /* reference maps
 extern struct st_policy_conf g_policy;
 extern struct st_mac_map g_macs[8];
 
-/* ---- rewrite_test_frame.c: checksums, reference translation, the IP builder */
+/* ---- rewrite_test_frame.c: reference translation, the IP builder, fixtures */
 
 uint32_t xs32(uint32_t *s);
-uint32_t sum_bytes(uint32_t s, const uint8_t *p, uint32_t n);
-uint16_t fold_not(uint32_t s);
-void put16(uint8_t *p, uint16_t v);
-void put32(uint8_t *p, uint32_t v);
-uint16_t get16(const uint8_t *p);
-uint32_t get32(const uint8_t *p);
 uint32_t mask4(unsigned int len);
 int ref4(const struct st_start_plan *p, uint32_t a, uint32_t *out);
 int bit6(const uint8_t *a, unsigned int i);
@@ -189,6 +186,17 @@ const uint8_t *ref_mac(const uint8_t *mac, const uint8_t *def);
 int l4_csum_off(const struct desc *d);
 int icmp_is_error(const struct desc *d);
 uint32_t build(const struct desc *d, uint8_t *f, struct layout *lo);
+/* fixtures: n VLAN tags (1: 802.1Q; 2: QinQ, 0x88a8 then 0x8100; 3: QinQ and
+ * one more 0x8100, a tag too many); base_desc as the first fragment of its
+ * 100-byte datagram, frag_bytes of L4 in it (IPv6: behind a fragment header);
+ * an ICMPv4 error of this type quoting the reverse of base_desc's flow
+ * (192.168.1.77 -> 10.20.30.40) */
+void desc_tags(struct desc *d, int n);
+void desc_first_fragment(struct desc *d, int v6, uint8_t proto, uint32_t frag_bytes);
+void desc_icmp4_error(struct desc *d, uint8_t type);
+/* build d into in and run the code under test over the whole frame into out */
+void build_run(const struct st_rewrite_tables *t, const struct desc *d, uint8_t *in,
+	       uint8_t *out, struct layout *lo, struct st_rewrite_result *res);
 
 /* ---- rewrite_test_check.c: running and checking, start plans -------------------- */
 

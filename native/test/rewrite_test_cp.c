@@ -6,6 +6,17 @@
  */
 #include "rewrite_test.h"
 
+/* Build d into in and run the policy-era path over the whole frame into out;
+ * the frame's length. */
+static uint32_t cp_build_run(const struct st_rewrite_tables *t, const struct cpd *d, uint8_t *in,
+			     uint8_t *out, struct cplo *lo, struct st_rewrite_result *res)
+{
+	uint32_t n = build_cp(d, in, NULL, lo);
+
+	run_ex(t, in, n, n, n, out, res);
+	return n;
+}
+
 /* Field by field, with literal expected values. */
 static void test_cp_literals(struct st_rewrite_tables *t)
 {
@@ -18,8 +29,7 @@ static void test_cp_literals(struct st_rewrite_tables *t)
 	t->unmapped = ST_UNMAPPED_RULE_DROP;
 	/* ARP reply */
 	cp_arp(&d);
-	n = build_cp(&d, in, NULL, &lo);
-	run_ex(t, in, n, n, n, out, &res);
+	n = cp_build_run(t, &d, in, out, &lo, &res);
 	CHECK(res.drop == -1 && res.translated == 1 && res.anomalies == 0 &&
 	      eq_mac(out + lo.l3 + 8, "02:aa:00:00:00:11") &&         /* sha: map */
 	      get32(out + lo.l3 + 14) == ip4("172.16.30.40") &&       /* spa */
@@ -35,8 +45,7 @@ static void test_cp_literals(struct st_rewrite_tables *t)
 	mac(d.sha, "02:77:77:77:77:77");
 	mac(d.smac, "02:77:77:77:77:77");
 	memset(d.tha, 0, 6);
-	n = build_cp(&d, in, NULL, &lo);
-	run_ex(t, in, n, n, n, out, &res);
+	n = cp_build_run(t, &d, in, out, &lo, &res);
 	CHECK(res.drop == -1 && eq_mac(out, "ff:ff:ff:ff:ff:ff") &&
 	      memcmp(out + 6, g_policy.default_src_mac, 6) == 0 &&
 	      memcmp(out + lo.l3 + 8, g_policy.default_src_mac, 6) == 0 &&
@@ -44,21 +53,18 @@ static void test_cp_literals(struct st_rewrite_tables *t)
 	      "arp request: broadcast dst and zero tha kept, sha gets the default");
 	/* ARP probe: sender 0.0.0.0 is not unmapped */
 	d.spa = 0;
-	n = build_cp(&d, in, NULL, &lo);
-	run_ex(t, in, n, n, n, out, &res);
+	n = cp_build_run(t, &d, in, out, &lo, &res);
 	CHECK(res.drop == -1 && get32(out + lo.l3 + 14) == 0 &&
 	      get32(out + lo.l3 + 24) == ip4("192.168.201.77"),
 	      "arp probe (sender 0.0.0.0) mirrored under drop");
 	d.tpa = ip4("8.8.8.8");
-	n = build_cp(&d, in, NULL, &lo);
-	run_ex(t, in, n, n, n, out, &res);
+	n = cp_build_run(t, &d, in, out, &lo, &res);
 	CHECK(res.drop == ST_DROP_UNMAPPED && memcmp(in, out, n) == 0,
 	      "arp for an unmapped address dropped under drop");
 
 	/* DHCP OFFER */
 	cp_dhcp(&d);
-	n = build_cp(&d, in, NULL, &lo);
-	run_ex(t, in, n, n, n, out, &res);
+	n = cp_build_run(t, &d, in, out, &lo, &res);
 	{
 		const uint8_t *ip = out + lo.l3, *b = ip + 28, *o = b + 240;
 
@@ -106,8 +112,7 @@ static void test_cp_literals(struct st_rewrite_tables *t)
 		d.opt[2].code = 255;
 		d.nopt = 3;
 	}
-	n = build_cp(&d, in, NULL, &lo);
-	run_ex(t, in, n, n, n, out, &res);
+	n = cp_build_run(t, &d, in, out, &lo, &res);
 	{
 		const uint8_t *ip = out + lo.l3, *o = ip + 28 + 240;
 
@@ -118,16 +123,14 @@ static void test_cp_literals(struct st_rewrite_tables *t)
 		      "dhcp discover mirrored under drop; requested address translated");
 	}
 	d.udp_zero = 1;
-	n = build_cp(&d, in, NULL, &lo);
-	run_ex(t, in, n, n, n, out, &res);
+	n = cp_build_run(t, &d, in, out, &lo, &res);
 	CHECK(res.drop == -1 && get16(out + lo.l3 + 26) == 0 &&
 	      get32(out + lo.l3 + 28 + 240 + 5) == ip4("172.16.30.77"),
 	      "dhcp with UDP checksum 0: translated, checksum stays 0");
 
 	/* ND: NS to the solicited-node group of a host override */
 	cp_nd(&d, 135);
-	n = build_cp(&d, in, NULL, &lo);
-	run_ex(t, in, n, n, n, out, &res);
+	n = cp_build_run(t, &d, in, out, &lo, &res);
 	{
 		const uint8_t *ip = out + lo.l3, *l4 = ip + 40;
 
@@ -143,8 +146,7 @@ static void test_cp_literals(struct st_rewrite_tables *t)
 	ip6(d.target, "2001:db8:1:2::1234:5678");
 	ip6(d.dst6, "ff02::1:ff34:5678");
 	mac(d.dmac, "33:33:ff:34:56:78");
-	n = build_cp(&d, in, NULL, &lo);
-	run_ex(t, in, n, n, n, out, &res);
+	n = cp_build_run(t, &d, in, out, &lo, &res);
 	{
 		const uint8_t *ip = out + lo.l3, *l4 = ip + 40;
 
@@ -154,8 +156,7 @@ static void test_cp_literals(struct st_rewrite_tables *t)
 	}
 	/* NA with target link-layer address */
 	cp_nd(&d, 136);
-	n = build_cp(&d, in, NULL, &lo);
-	run_ex(t, in, n, n, n, out, &res);
+	n = cp_build_run(t, &d, in, out, &lo, &res);
 	{
 		const uint8_t *ip = out + lo.l3, *l4 = ip + 40;
 
@@ -168,8 +169,7 @@ static void test_cp_literals(struct st_rewrite_tables *t)
 	cp_nd(&d, 135);
 	memset(d.src6, 0, 16);
 	d.nnd = 0;
-	n = build_cp(&d, in, NULL, &lo);
-	run_ex(t, in, n, n, n, out, &res);
+	n = cp_build_run(t, &d, in, out, &lo, &res);
 	{
 		const uint8_t *ip = out + lo.l3, *l4 = ip + 40;
 
@@ -182,8 +182,7 @@ static void test_cp_literals(struct st_rewrite_tables *t)
 	ip6(d.src6, "fe80::1");
 	ip6(d.dst6, "ff02::1");
 	mac(d.dmac, "33:33:00:00:00:01");
-	n = build_cp(&d, in, NULL, &lo);
-	run_ex(t, in, n, n, n, out, &res);
+	n = cp_build_run(t, &d, in, out, &lo, &res);
 	{
 		const uint8_t *ip = out + lo.l3, *l4 = ip + 40;
 
@@ -196,8 +195,7 @@ static void test_cp_literals(struct st_rewrite_tables *t)
 	}
 	/* redirect */
 	cp_nd(&d, 137);
-	n = build_cp(&d, in, NULL, &lo);
-	run_ex(t, in, n, n, n, out, &res);
+	n = cp_build_run(t, &d, in, out, &lo, &res);
 	{
 		const uint8_t *ip = out + lo.l3, *l4 = ip + 40;
 
@@ -362,13 +360,12 @@ static void test_cp_malformed(struct st_rewrite_tables *t)
 	}
 	t->unmapped = ST_UNMAPPED_RULE_DROP;
 	check_cp("dhcp with overloaded sname and file", t, &d, 0);
-	n = build_cp(&d, f, NULL, &lo);
 	{
 		static uint8_t out[MAXF];
 		struct st_rewrite_result res;
 		const uint8_t *b;
 
-		run_ex(t, f, n, n, n, out, &res);
+		cp_build_run(t, &d, f, out, &lo, &res);
 		b = out + lo.l3 + 28;
 		CHECK(res.drop == -1 && get32(b + 108 + 2) == ip4("172.16.0.9") &&
 		      get32(b + 108 + 6) == ip4("192.168.201.9") &&
@@ -423,6 +420,23 @@ static void test_cp_malformed(struct st_rewrite_tables *t)
 	t->unmapped = ST_UNMAPPED_RULE_DROP;
 }
 
+/* An ARP, a DHCP and an ND frame (of nd_type) against the reference. */
+static void check_cp_kinds(const char *what, const struct st_rewrite_tables *t, uint8_t nd_type)
+{
+	char name[96];
+	struct cpd d;
+
+	cp_arp(&d);
+	snprintf(name, sizeof(name), "arp, %s", what);
+	check_cp(name, t, &d, 0);
+	cp_dhcp(&d);
+	snprintf(name, sizeof(name), "dhcp, %s", what);
+	check_cp(name, t, &d, 0);
+	cp_nd(&d, nd_type);
+	snprintf(name, sizeof(name), "nd %u, %s", nd_type, what);
+	check_cp(name, t, &d, 0);
+}
+
 void test_cp(int iterations)
 {
 	struct st_rewrite_tables *t;
@@ -433,12 +447,7 @@ void test_cp(int iterations)
 	make_policy(0, 1, ST_UNMAPPED_RULE_MIRROR);
 	t = compile_policy("cpoff");
 	if (t != NULL) {
-		cp_arp(&d);
-		check_cp("arp, cp off", t, &d, 0);
-		cp_dhcp(&d);
-		check_cp("dhcp, cp off: payload untouched", t, &d, 0);
-		cp_nd(&d, 136);
-		check_cp("nd, cp off: payload untouched", t, &d, 0);
+		check_cp_kinds("cp off (payloads untouched)", t, 136);
 		st_rewrite_free(t);
 	}
 	/* one bit at a time */
@@ -447,12 +456,7 @@ void test_cp(int iterations)
 		t = compile_policy(bit == 0 ? "cpa" : bit == 1 ? "cpd" : "cpn");
 		if (t == NULL)
 			continue;
-		cp_arp(&d);
-		check_cp("arp, one cp bit", t, &d, 0);
-		cp_dhcp(&d);
-		check_cp("dhcp, one cp bit", t, &d, 0);
-		cp_nd(&d, 135);
-		check_cp("ns, one cp bit", t, &d, 0);
+		check_cp_kinds("one cp bit", t, 135);
 		st_rewrite_free(t);
 	}
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * The reference side of rewrite_test: checksums computed in full, the
- * reference translator (a linear longest-prefix scan, independent of
- * rte_lpm), its policy-era rules (g_pol), and the IP frame builder
- * (struct desc -> bytes).
+ * The reference side of rewrite_test: the reference translator (a linear
+ * longest-prefix scan, independent of rte_lpm), its policy-era rules
+ * (g_pol), and the IP frame builder (struct desc -> bytes). Its checksums
+ * are computed in full by test_csum.h.
  * Part of st_rewrite_test (rewrite_test.h).
  */
 #include "rewrite_test.h"
@@ -20,51 +20,6 @@ uint32_t xs32(uint32_t *s)
 	x ^= x << 5;
 	*s = x;
 	return x;
-}
-
-/* ---- full checksums (the reference, not the code under test) ----------- */
-
-uint32_t sum_bytes(uint32_t s, const uint8_t *p, uint32_t n)
-{
-	uint32_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
-uint16_t fold_not(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
-void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
 }
 
 /* ---- reference translation: linear longest-prefix scan ------------------ */
@@ -480,4 +435,45 @@ uint32_t build(const struct desc *d, uint8_t *f, struct layout *lo)
 	o += d->pad;
 	lo->len = o;
 	return o;
+}
+
+/* ---- description fixtures: shapes several checks start from --------------- */
+
+void desc_tags(struct desc *d, int n)
+{
+	static const uint16_t tpids[3][3] = {
+		{ 0x8100 }, { 0x88a8, 0x8100 }, { 0x88a8, 0x8100, 0x8100 },
+	};
+
+	d->nvlan = n;
+	for (int k = 0; k < n; k++)
+		d->tpid[k] = tpids[n - 1][k];
+}
+
+void desc_first_fragment(struct desc *d, int v6, uint8_t proto, uint32_t frag_bytes)
+{
+	base_desc(d, v6, proto);
+	if (v6) {
+		d->next = 1;
+		d->ext[0].type = 44;
+	}
+	d->frag = FR_FIRST;
+	d->paylen = 100;
+	d->frag_bytes = frag_bytes;
+}
+
+void desc_icmp4_error(struct desc *d, uint8_t type)
+{
+	base_desc(d, 0, 1);
+	d->icmp_type = type;
+	d->inner = 1;
+	d->in_src4 = ip4("192.168.1.77");
+	d->in_dst4 = ip4("10.20.30.40");
+}
+
+void build_run(const struct st_rewrite_tables *t, const struct desc *d, uint8_t *in,
+	       uint8_t *out, struct layout *lo, struct st_rewrite_result *res)
+{
+	build(d, in, lo);
+	run(t, in, lo->len, lo->len, out, res);
 }

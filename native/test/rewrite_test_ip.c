@@ -45,8 +45,7 @@ void test_literals(const struct st_rewrite_tables *t)
 		base_desc(&d, 0, 17);
 		d.src4 = ip4(v4[i].in);
 		d.dst4 = ip4("203.0.113.7");
-		build(&d, in, &lo);
-		run(t, in, lo.len, lo.len, out, &res);
+		build_run(t, &d, in, out, &lo, &res);
 		snprintf(name, sizeof(name), "literal %s", v4[i].in);
 		CHECK(res.drop == -1 && get32(out + lo.l3 + 12) == ip4(v4[i].out) &&
 		      get32(out + lo.l3 + 16) == ip4("198.51.100.9"),
@@ -61,11 +60,61 @@ void test_literals(const struct st_rewrite_tables *t)
 		base_desc(&d, 1, 17);
 		ip6(d.src6, v6[i].in);
 		ip6(want, v6[i].out);
-		build(&d, in, &lo);
-		run(t, in, lo.len, lo.len, out, &res);
+		build_run(t, &d, in, out, &lo, &res);
 		snprintf(name, sizeof(name), "literal %s", v6[i].in);
 		CHECK(res.drop == -1 && memcmp(out + lo.l3 + 8, want, 16) == 0,
 		      "%s -> wrong address", name);
+	}
+}
+
+/* The plain shapes: base_desc's frame of this version and protocol, at
+ * most its TCP header length, UDP checksum 0, payload (none) or Ethernet
+ * padding changed. */
+struct plain {
+	const char *name;
+	int v6;
+	uint8_t proto;
+	uint8_t tcp_doff;       /* 0: base_desc's 5 */
+	int udp_zero, empty;
+	uint32_t pad;
+};
+
+static const struct plain plain4[] = {
+	{ "ipv4 tcp", 0, 6, 0, 0, 0, 0 },
+	{ "ipv4 tcp with options", 0, 6, 15, 0, 0, 0 },
+	{ "ipv4 udp", 0, 17, 0, 0, 0, 0 },
+	{ "ipv4 udp checksum 0 stays 0", 0, 17, 0, 1, 0, 0 },
+	{ "ipv4 icmp echo", 0, 1, 0, 0, 0, 0 },
+	{ "ipv4 gre", 0, 47, 0, 0, 0, 0 },
+	{ "ipv4 tcp no payload", 0, 6, 0, 0, 1, 0 },
+	{ "ipv4 tcp with ethernet padding", 0, 6, 0, 0, 1, 6 },
+	{ "ipv4 udp with ethernet padding", 0, 17, 0, 0, 1, 18 },
+};
+
+static const struct plain plain6[] = {
+	{ "ipv6 tcp", 1, 6, 0, 0, 0, 0 },
+	{ "ipv6 udp", 1, 17, 0, 0, 0, 0 },
+	{ "ipv6 udp checksum 0 kept", 1, 17, 0, 1, 0, 0 },
+	{ "ipv6 icmpv6 echo", 1, 58, 0, 0, 0, 0 },
+	{ "ipv6 ospfv3", 1, 89, 0, 0, 0, 0 },
+	{ "ipv6 no next header", 1, 59, 0, 0, 1, 0 },
+	{ "ipv6 esp", 1, 50, 0, 0, 0, 0 },
+};
+
+static void check_plain(const struct st_rewrite_tables *t, const struct st_start_plan *p,
+			const struct plain *s, size_t n)
+{
+	struct desc d;
+
+	for (size_t i = 0; i < n; i++) {
+		base_desc(&d, s[i].v6, s[i].proto);
+		if (s[i].tcp_doff)
+			d.tcp_doff = s[i].tcp_doff;
+		d.udp_zero = s[i].udp_zero;
+		if (s[i].empty)
+			d.paylen = 0;
+		d.pad = s[i].pad;
+		check_desc(s[i].name, t, p, &d);
 	}
 }
 
@@ -74,27 +123,7 @@ void test_valid(const struct st_rewrite_tables *t, const struct st_start_plan *p
 	struct desc d;
 
 	/* IPv4 */
-	base_desc(&d, 0, 6);
-	check_desc("ipv4 tcp", t, p, &d);
-	d.tcp_doff = 15;
-	check_desc("ipv4 tcp with options", t, p, &d);
-	base_desc(&d, 0, 17);
-	check_desc("ipv4 udp", t, p, &d);
-	d.udp_zero = 1;
-	check_desc("ipv4 udp checksum 0 stays 0", t, p, &d);
-	base_desc(&d, 0, 1);
-	check_desc("ipv4 icmp echo", t, p, &d);
-	base_desc(&d, 0, 47);
-	check_desc("ipv4 gre", t, p, &d);
-	base_desc(&d, 0, 6);
-	d.paylen = 0;
-	check_desc("ipv4 tcp no payload", t, p, &d);
-	d.pad = 6;
-	check_desc("ipv4 tcp with ethernet padding", t, p, &d);
-	base_desc(&d, 0, 17);
-	d.paylen = 0;
-	d.pad = 18;
-	check_desc("ipv4 udp with ethernet padding", t, p, &d);
+	check_plain(t, p, plain4, sizeof(plain4) / sizeof(plain4[0]));
 
 	/* options */
 	base_desc(&d, 0, 6);
@@ -113,15 +142,9 @@ void test_valid(const struct st_rewrite_tables *t, const struct st_start_plan *p
 	check_desc("ipv4 exhausted source route", t, p, &d);
 
 	/* fragments */
-	base_desc(&d, 0, 6);
-	d.paylen = 100;
-	d.frag = FR_FIRST;
-	d.frag_bytes = 24;
+	desc_first_fragment(&d, 0, 6, 24);
 	check_desc("ipv4 first fragment tcp", t, p, &d);
-	base_desc(&d, 0, 17);
-	d.paylen = 100;
-	d.frag = FR_FIRST;
-	d.frag_bytes = 8;
+	desc_first_fragment(&d, 0, 17, 8);
 	check_desc("ipv4 first fragment udp 8 bytes", t, p, &d);
 	d.udp_zero = 1;
 	check_desc("ipv4 first fragment udp csum 0", t, p, &d);
@@ -138,11 +161,7 @@ void test_valid(const struct st_rewrite_tables *t, const struct st_start_plan *p
 	check_desc("ipv4 fragment at offset 8 bytes", t, p, &d);
 	d.frag_off8 = 0x1fff;
 	check_desc("ipv4 fragment at the largest offset", t, p, &d);
-	base_desc(&d, 0, 1);
-	d.icmp_type = 3;
-	d.inner = 1;
-	d.in_src4 = ip4("192.168.1.77");
-	d.in_dst4 = ip4("10.20.30.40");
+	desc_icmp4_error(&d, 3);
 	d.paylen = 64;
 	d.frag = FR_FIRST;
 	d.frag_bytes = 32;
@@ -152,13 +171,10 @@ void test_valid(const struct st_rewrite_tables *t, const struct st_start_plan *p
 
 	/* VLAN */
 	base_desc(&d, 0, 6);
-	d.nvlan = 1;
-	d.tpid[0] = 0x8100;
+	desc_tags(&d, 1);
 	d.tci[0] = 100;
 	check_desc("vlan 0x8100", t, p, &d);
-	d.nvlan = 2;
-	d.tpid[0] = 0x88a8;
-	d.tpid[1] = 0x8100;
+	desc_tags(&d, 2);
 	check_desc("qinq 0x88a8/0x8100", t, p, &d);
 	d.tpid[0] = 0x9100;
 	d.v6 = 1;
@@ -168,21 +184,7 @@ void test_valid(const struct st_rewrite_tables *t, const struct st_start_plan *p
 	check_desc("qinq 0x9100 ipv6", t, p, &d);
 
 	/* IPv6 */
-	base_desc(&d, 1, 6);
-	check_desc("ipv6 tcp", t, p, &d);
-	base_desc(&d, 1, 17);
-	check_desc("ipv6 udp", t, p, &d);
-	d.udp_zero = 1;
-	check_desc("ipv6 udp checksum 0 kept", t, p, &d);
-	base_desc(&d, 1, 58);
-	check_desc("ipv6 icmpv6 echo", t, p, &d);
-	base_desc(&d, 1, 89);
-	check_desc("ipv6 ospfv3", t, p, &d);
-	base_desc(&d, 1, 59);
-	d.paylen = 0;
-	check_desc("ipv6 no next header", t, p, &d);
-	base_desc(&d, 1, 50);
-	check_desc("ipv6 esp", t, p, &d);
+	check_plain(t, p, plain6, sizeof(plain6) / sizeof(plain6[0]));
 
 	base_desc(&d, 1, 6);
 	d.next = 3;
@@ -224,21 +226,12 @@ void test_valid(const struct st_rewrite_tables *t, const struct st_start_plan *p
 	check_desc("ipv6 fragment at the largest offset", t, p, &d);
 	d.frag = FR_ATOMIC;
 	check_desc("ipv6 atomic fragment", t, p, &d);
-	base_desc(&d, 1, 17);
-	d.next = 1;
-	d.ext[0].type = 44;
-	d.frag = FR_FIRST;
-	d.paylen = 100;
-	d.frag_bytes = 8;
+	desc_first_fragment(&d, 1, 17, 8);
 	check_desc("ipv6 first fragment udp 8 bytes", t, p, &d);
 
 	/* ICMP errors */
-	base_desc(&d, 0, 1);
-	d.icmp_type = 3;
+	desc_icmp4_error(&d, 3);
 	d.icmp_code = 3;
-	d.inner = 1;
-	d.in_src4 = ip4("192.168.1.77");
-	d.in_dst4 = ip4("10.20.30.40");
 	check_desc("icmpv4 port unreachable with inner", t, p, &d);
 	for (int ty = 0; ty < 5; ty++) {
 		static const uint8_t types[5] = { 3, 4, 5, 11, 12 };
@@ -291,21 +284,15 @@ void test_malformed(const struct st_rewrite_tables *t)
 	build(&d, f, &lo);
 	for (uint32_t n = 0; n < 14; n++)
 		check_refused("short ethernet", t, f, n, n, MAL, TL2);
-	d.nvlan = 1;
-	d.tpid[0] = 0x8100;
+	desc_tags(&d, 1);
 	build(&d, f, &lo);
 	for (uint32_t n = 14; n < 18; n++)
 		check_refused("short vlan", t, f, n, n, MAL, TL2 | VL);
-	d.nvlan = 2;
-	d.tpid[0] = 0x88a8;
-	d.tpid[1] = 0x8100;
+	desc_tags(&d, 2);
 	build(&d, f, &lo);
 	for (uint32_t n = 18; n < 22; n++)
 		check_refused("short qinq", t, f, n, n, MAL, TL2 | VL);
-	d.nvlan = 3;
-	d.tpid[0] = 0x88a8;
-	d.tpid[1] = 0x8100;
-	d.tpid[2] = 0x8100;
+	desc_tags(&d, 3);
 	build(&d, f, &lo);
 	check_refused("three tags", t, f, lo.len, lo.len, ST_DROP_NOT_IP, VL);
 	base_desc(&d, 0, 6);
@@ -345,8 +332,7 @@ void test_malformed(const struct st_rewrite_tables *t)
 	check_refused("ipv4 total_length > pkt_len (snaplen)", t, f, lo.len - 1,
 		      lo.len - 1, MAL, TL3);
 	d.optlen = 8;
-	d.nvlan = 1;
-	d.tpid[0] = 0x8100;
+	desc_tags(&d, 1);
 	build(&d, f, &lo);
 	check_refused("ipv4 options cut", t, f, 18 + 24, 18 + 24, MAL, VL | TL3);
 
@@ -410,10 +396,7 @@ void test_malformed(const struct st_rewrite_tables *t)
 		put16(f + 16, (uint16_t)(20 + n));
 		check_refused("icmp truncated", t, f, lo.len, lo.len, MAL, TL4);
 	}
-	base_desc(&d, 0, 6);
-	d.paylen = 100;
-	d.frag = FR_FIRST;
-	d.frag_bytes = 16;
+	desc_first_fragment(&d, 0, 6, 16);
 	build(&d, f, &lo);
 	check_refused("ipv4 tiny first fragment tcp", t, f, lo.len, lo.len, MAL,
 		      TL4 | FRG);
@@ -421,10 +404,7 @@ void test_malformed(const struct st_rewrite_tables *t)
 	build(&d, f, &lo);
 	check_refused("ipv4 tiny first fragment tcp with options", t, f, lo.len,
 		      lo.len, MAL, TL4 | FRG | OPT);
-	base_desc(&d, 0, 17);
-	d.paylen = 100;
-	d.frag = FR_FIRST;
-	d.frag_bytes = 8;
+	desc_first_fragment(&d, 0, 17, 8);
 	build(&d, f, &lo);
 	put16(f + 16, 20 + 7);
 	check_refused("ipv4 first fragment udp 7 bytes", t, f, lo.len, lo.len, MAL,
@@ -491,12 +471,7 @@ void test_malformed(const struct st_rewrite_tables *t)
 		g[79] = 0xff;   /* AH claims 1028 bytes */
 		check_refused("ah length past frame", t, g, lo.len, lo.len, MAL, TL3);
 	}
-	base_desc(&d, 1, 6);
-	d.next = 1;
-	d.ext[0].type = 44;
-	d.frag = FR_FIRST;
-	d.paylen = 100;
-	d.frag_bytes = 24;
+	desc_first_fragment(&d, 1, 6, 24);
 	build(&d, f, &lo);
 	for (uint32_t n = 54; n < 62; n++) {
 		check_refused("fragment header cut", t, f, n, n, MAL, TL3);
@@ -510,12 +485,7 @@ void test_malformed(const struct st_rewrite_tables *t)
 		      TL4 | FRG);
 
 	/* IPv6 first fragment: 18 bytes hold the TCP checksum field, 17 not */
-	base_desc(&d, 1, 6);
-	d.next = 1;
-	d.ext[0].type = 44;
-	d.frag = FR_FIRST;
-	d.paylen = 100;
-	d.frag_bytes = 24;
+	desc_first_fragment(&d, 1, 6, 24);
 	build(&d, f, &lo);
 	put16(f + 18, 8 + 17);
 	check_refused("ipv6 first fragment tcp 17 bytes of l4", t, f, lo.len,
@@ -607,8 +577,7 @@ void test_unmapped(struct st_rewrite_tables *t, const struct st_start_plan *p)
 	check_desc("drop: ipv4 src unmapped", t, p, &d);
 	base_desc(&d, 0, 17);
 	d.dst4 = ip4("9.9.9.9");
-	d.nvlan = 1;
-	d.tpid[0] = 0x8100;
+	desc_tags(&d, 1);
 	check_desc("drop: ipv4 dst unmapped, vlan anomaly kept", t, p, &d);
 	base_desc(&d, 1, 6);
 	ip6(d.dst6, "2001:db9::1");

@@ -105,6 +105,34 @@ export async function until(what: string, cond: () => boolean, timeoutMs = 20_00
 }
 
 /**
+ * Waits until a finite capture has played out: production rx (port 0) has
+ * taken all `total` frames and the tx count of `txPorts` (summed; default
+ * 1 and 2, production out and the shadow port) has not changed for five
+ * checks in a row, 100 ms apart. The tx side trails the last rx (buffered
+ * tx, copies in flight), so a test that read the output pcaps at the rx
+ * count alone could miss frames still being written. `label` names the run
+ * in the timeout message. Used by the offload tests that compare the output
+ * of several runs over one capture.
+ */
+export async function untilReplayed(
+  sup: ReturnType<typeof makeSupervisor>,
+  label: string,
+  total: number,
+  opts: { txPorts?: readonly number[]; timeoutMs?: number } = {},
+): Promise<void> {
+  const txPorts = opts.txPorts ?? [1, 2];
+  let last = -1;
+  let stable = 0;
+  await until(`${label}: the capture replayed`, () => {
+    const st = sup.stats();
+    const now = txPorts.reduce((a, p) => a + st.ports[p]!.txPackets, 0);
+    stable = now === last && st.ports[0]!.rxPackets === total ? stable + 1 : 0;
+    last = now;
+    return stable >= 5;
+  }, opts.timeoutMs ?? 30_000, 100);
+}
+
+/**
  * Stats once a snapshot falls between bursts: production tx (port 1) has
  * caught up with production rx (port 0), or about 2 s have passed.
  */

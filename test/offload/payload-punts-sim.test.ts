@@ -23,7 +23,7 @@ import { readPcap, writePcap } from '../../src/pcap/pcap.js';
 import { buildDemoFrames } from '../../src/tools/gen-demo-capture.js';
 import { productionPrefixes, scanFrames } from '../../src/audit/leak.js';
 import type { PlacementPlan } from '../../src/offload/planner.js';
-import { leftovers, makeSupervisor, missingBuild, scratch, until } from '../helpers/supervised.js';
+import { leftovers, makeSupervisor, missingBuild, scratch, until, untilReplayed } from '../helpers/supervised.js';
 import { routingAddresses } from '../helpers/routing-check.js';
 import { badChecksums, decodePcapFile, requireTshark } from '../helpers/tshark.js';
 
@@ -121,15 +121,7 @@ async function runOnce(dir: string, input: string, total: number, sessions: Reco
     await sup.start();
     await sup.offloadSettled();
     const plan = sup.offloadPlan()!;
-    let last = -1;
-    let stable = 0;
-    await until(`${family}: the capture replayed`, () => {
-      const st = sup.stats();
-      const now = st.ports[2]!.txPackets + st.ports[1]!.txPackets;
-      stable = now === last && st.ports[0]!.rxPackets === total ? stable + 1 : 0;
-      last = now;
-      return stable >= 5;
-    }, 60_000, 100);
+    await untilReplayed(sup, family, total, { timeoutMs: 60_000 });
     const puntIds = new Set(plan.rules.filter((r) => r.group.endsWith('/punt')).map((r) => r.id));
     const puntHits = () => sup.offloadStats().hits.filter((h) => puntIds.has(h.rule)).reduce((a, h) => a + h.hits, 0);
     if (puntIds.size > 0) await until(`${family}: punt counters polled`, () => puntHits() > 0, 10_000, 100).catch(() => undefined);

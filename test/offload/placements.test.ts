@@ -24,7 +24,7 @@ import { renderSimProfile } from '../../src/offload/sim-profile.js';
 import { ETHERTYPE, arp, ether, ipv4, tcp, udp } from '../../src/pcap/build.js';
 import { readPcap, writePcap } from '../../src/pcap/pcap.js';
 import type { PlacementPlan } from '../../src/offload/planner.js';
-import { leftovers, makeSupervisor, missingBuild, scratch, until } from '../helpers/supervised.js';
+import { leftovers, makeSupervisor, missingBuild, scratch, until, untilReplayed } from '../helpers/supervised.js';
 import { badChecksums, decodePcapFile } from '../helpers/tshark.js';
 
 const skip = missingBuild();
@@ -104,15 +104,7 @@ async function runOnce(dir: string, input: string, total: number, family: string
     // Programmed before the capture has played out? Not guaranteed: the
     // replay starts with the data plane. Every packet is right whenever the
     // rules arrive (unmarked = software), so the output must not depend on it.
-    let last = -1;
-    let stable = 0;
-    await until(`${tag}: the capture replayed`, () => {
-      const st = sup.stats();
-      const now = st.ports[2]!.txPackets + st.ports[1]!.txPackets;
-      stable = now === last && st.ports[0]!.rxPackets === total ? stable + 1 : 0;
-      last = now;
-      return stable >= 5;
-    }, 30_000, 100);
+    await untilReplayed(sup, tag, total);
     const hits = () => sup.offloadStats().hits.reduce((a, h) => a + h.hits, 0);
     // COUNT is polled with the stats: wait for a poll after the last packet.
     if (plan.rules.length > 0) await until(`${tag}: rule counters polled`, () => hits() > 0, 10_000, 100).catch(() => undefined);

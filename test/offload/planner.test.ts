@@ -31,17 +31,10 @@ import {
   type PlanPort,
   type SessionPlacement,
 } from '../../src/offload/planner.js';
+import { mapped4, nativeRule, z16 } from '../helpers/native-rule.js';
 
 // ---- policy builders (NativePolicy is what src/policy/compile.ts produces) -----------
 
-const z16 = () => new Uint8Array(16);
-const v4 = (s: string): Uint8Array => {
-  const a = new Uint8Array(16);
-  a[10] = 0xff;
-  a[11] = 0xff;
-  s.split('.').forEach((o, i) => { a[12 + i] = Number(o); });
-  return a;
-};
 const v6 = (s: string): Uint8Array => {
   const [head, tail] = s.split('::') as [string, string | undefined];
   const h = head ? head.split(':') : [];
@@ -52,20 +45,12 @@ const v6 = (s: string): Uint8Array => {
   return a;
 };
 const u32 = (s: string) => s.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-const ACCEPT = 0;
 const REJECT = 1;
-
-function rule(session: number, o: Partial<NativeRule> = {}): NativeRule {
-  return {
-    session, ruleSlot: 0, action: ACCEPT, ethertype: 0, ethertypeMask: 0, vlanLo: 0, vlanHi: 4096, ipVersion: 0, proto: 0, protoMask: 0,
-    src: z16(), srcLen: 0, dst: z16(), dstLen: 0, sportLo: 0, sportHi: 65535, dportLo: 0, dportHi: 65535, tcpFlags: 0, tcpFlagsMask: 0, signature: -1, ...o,
-  };
-}
 
 /** 10.0.0.5 -> 10.0.0.9 tcp/5432: a flow whose translation is known in advance. */
 const exact = (session = 0, o: Partial<NativeRule> = {}) =>
-  rule(session, { ipVersion: 4, proto: 6, protoMask: 0xff, src: v4('10.0.0.5'), srcLen: 128, dst: v4('10.0.0.9'), dstLen: 128, dportLo: 5432, dportHi: 5432, ...o });
-const matchAll = (session = 0) => rule(session);
+  nativeRule(session, { ipVersion: 4, proto: 6, protoMask: 0xff, src: mapped4('10.0.0.5'), srcLen: 128, dst: mapped4('10.0.0.9'), dstLen: 128, dportLo: 5432, dportHi: 5432, ...o });
+const matchAll = (session = 0) => nativeRule(session);
 
 function session(o: Partial<NativeSession> = {}): NativeSession {
   return { id: 7, slot: 1, target: 0, sources: 0b01, sampleMode: 0, sampleThreshold: 0xffffffff, snaplen: 0, ratePps: 0, rateBps: 0, ...o };
@@ -228,7 +213,7 @@ const cases: Case[] = [
   },
   {
     name: 'mlx5: an address outside every map under the DROP rule: the copy is finished in software',
-    driver: 'mlx5_pci', policy: policy({ unmapped: 0, rules: [exact(0, { src: v4('192.168.1.1') })] }), placement: 'hybrid', path: 'hybrid-mirror',
+    driver: 'mlx5_pci', policy: policy({ unmapped: 0, rules: [exact(0, { src: mapped4('192.168.1.1') })] }), placement: 'hybrid', path: 'hybrid-mirror',
     pieces: { classification: 'hardware', mirroring: 'hybrid', translation: 'software' }, rules: 2,
   },
   {
@@ -237,7 +222,7 @@ const cases: Case[] = [
     policy: policy({
       map4: [],
       map6: [{ from: v6('2001:db8:1::'), to: v6('2001:db8:99::'), len: 48 }],
-      rules: [rule(0, { ipVersion: 6, proto: 17, protoMask: 0xff, src: v6('2001:db8:1::5'), srcLen: 128, dst: v6('2001:db8:1::9'), dstLen: 128 })],
+      rules: [nativeRule(0, { ipVersion: 6, proto: 17, protoMask: 0xff, src: v6('2001:db8:1::5'), srcLen: 128, dst: v6('2001:db8:1::9'), dstLen: 128 })],
     }),
     placement: 'hardware', path: 'hardware', pieces: { classification: 'hardware', mirroring: 'hardware', translation: 'hardware' , punt: 'hybrid' }, rules: 20,
   },
@@ -393,7 +378,7 @@ test('control plane: punt rules precede every session rule that could match ARP,
 });
 
 test('control plane: only the classes a session can match get punts; with translation off, none', (t) => {
-  const dhcpish = policy({ rules: [rule(0, { ipVersion: 4, proto: 17, protoMask: 0xff, dportLo: 67, dportHi: 68 })] });
+  const dhcpish = policy({ rules: [nativeRule(0, { ipVersion: 4, proto: 17, protoMask: 0xff, dportLo: 67, dportHi: 68 })] });
   const p = plan(dhcpish, ports('net_ice'));
   const punts = rulesOf(p, p.controlPlane[0]!.rules);
   t.true(punts.length > 0);
@@ -426,7 +411,7 @@ test('control plane: in the E-Switch the punts are transfer rules too (the FDB s
 // ---- exactness: overlaps, rejects, capacity, tx ------------------------------------------
 
 test('two sessions that can match the same packet are never MARKed in hardware', (t) => {
-  const wide = (sess: number) => rule(sess, { ipVersion: 4, src: v4('10.0.0.0'), srcLen: 104 });
+  const wide = (sess: number) => nativeRule(sess, { ipVersion: 4, src: mapped4('10.0.0.0'), srcLen: 104 });
   const pol = policy({ sessions: [session({ id: 1, slot: 1 }), session({ id: 2, slot: 2 })], rules: [wide(0), wide(1)] });
   const p = plan(pol, ports('mlx5_pci'));
   t.deepEqual(p.sessions.map((s) => s.placement), ['software', 'software']);
@@ -438,9 +423,9 @@ test('a reject rule that matters is kept in hardware, unmarked, above its accept
   const pol = policy({
     sessions: [session({ sampleMode: 2, sampleThreshold: 2 ** 31 })],
     rules: [
-      rule(0, { action: REJECT, ipVersion: 4, src: v4('10.0.0.5'), srcLen: 128 }),
-      rule(0, { ipVersion: 4, proto: 6, protoMask: 0xff, src: v4('10.0.0.0'), srcLen: 120 }),
-      rule(0, { action: REJECT, ipVersion: 4, src: v4('192.168.0.1'), srcLen: 128 }),
+      nativeRule(0, { action: REJECT, ipVersion: 4, src: mapped4('10.0.0.5'), srcLen: 128 }),
+      nativeRule(0, { ipVersion: 4, proto: 6, protoMask: 0xff, src: mapped4('10.0.0.0'), srcLen: 120 }),
+      nativeRule(0, { action: REJECT, ipVersion: 4, src: mapped4('192.168.0.1'), srcLen: 128 }),
     ],
   });
   const p = plan(pol, ports('mlx5_pci'));

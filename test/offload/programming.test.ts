@@ -13,7 +13,7 @@ import { renderSimProfile } from '../../src/offload/sim-profile.js';
 import { fallbackReason, type OffloadFallback } from '../../src/services/offload-manager.js';
 import { readPcap, writePcap } from '../../src/pcap/pcap.js';
 import { buildDemoFrames } from '../../src/tools/gen-demo-capture.js';
-import { leftovers, makeSupervisor, missingBuild, scratch, until, settledStats } from '../helpers/supervised.js';
+import { leftovers, makeSupervisor, missingBuild, scratch, until, settledStats, untilReplayed } from '../helpers/supervised.js';
 
 const skip = missingBuild();
 
@@ -192,18 +192,10 @@ test.serial('a session group that does not fit falls back alone; shadow output e
     const sup = makeSupervisor(prefixBase, tableConfig(s.dir, input, simFile(s.dir, family, family === 'mlx5' ? CAPACITY : undefined), { infinite: false, ...(reserved !== undefined ? { reserved } : {}), shadowPcap: out }));
     const events: OffloadFallback[] = [];
     sup.on('offloadFallback', (f) => events.push(f));
-    let last = -1;
-    let stable = 0;
     try {
       await sup.start();
       await sup.offloadSettled();
-      await until(`${tag}: the capture replayed`, () => {
-        const st = sup.stats();
-        const shadow = st.ports[2]!.txPackets;
-        stable = shadow === last && st.ports[0]!.rxPackets === total ? stable + 1 : 0;
-        last = shadow;
-        return stable >= 5;
-      }, 30_000, 100);
+      await untilReplayed(sup, tag, total, { txPorts: [2] });
       const st = sup.stats();
       const plan = sup.offloadPlan();
       await sup.stop();

@@ -19,6 +19,7 @@ import { probeDefinitions } from '../../src/offload/probe.js';
 import { plan, type PlanPort } from '../../src/offload/planner.js';
 import { FlowRenderError, TESTPMD_MAX_LINE, parseWithTestpmd, renderTestpmd } from '../../src/offload/testpmd.js';
 import type { NativePolicy, NativeRule, NativeSession, NativeTarget } from '../../src/dataplane/native-types.js';
+import { mapped4, nativeRule, z16 } from '../helpers/native-rule.js';
 
 // ---- rendering, asserted verbatim -------------------------------------------------
 
@@ -153,22 +154,6 @@ function handWritten(): FlowRule[] {
   ];
 }
 
-const z16 = () => new Uint8Array(16);
-const v4 = (s: string): Uint8Array => {
-  const a = new Uint8Array(16);
-  a[10] = 0xff;
-  a[11] = 0xff;
-  s.split('.').forEach((o, i) => { a[12 + i] = Number(o); });
-  return a;
-};
-
-function nativeRule(session: number, o: Partial<NativeRule> = {}): NativeRule {
-  return {
-    session, ruleSlot: 0, action: 0, ethertype: 0, ethertypeMask: 0, vlanLo: 0, vlanHi: 4096, ipVersion: 0, proto: 0, protoMask: 0,
-    src: z16(), srcLen: 0, dst: z16(), dstLen: 0, sportLo: 0, sportHi: 65535, dportLo: 0, dportHi: 65535, tcpFlags: 0, tcpFlagsMask: 0, signature: -1, ...o,
-  };
-}
-
 function policyWith(sessions: Partial<NativeSession>[], rules: NativeRule[], o: Partial<NativePolicy> = {}, target: Partial<NativeTarget> = {}): NativePolicy {
   return {
     generation: 1, matchAll: false,
@@ -189,7 +174,7 @@ const ports = (driver: string): PlanPort[] => [
 
 /** Rules from real plans: mlx5 two stages with VLAN push, mlx5 sampling, ice and ixgbe punts, ranges. */
 function planned(): FlowRule[] {
-  const exact = nativeRule(0, { ipVersion: 4, proto: 6, protoMask: 0xff, src: v4('10.0.0.5'), srcLen: 128, dst: v4('10.0.0.9'), dstLen: 128, dportLo: 5432, dportHi: 5432 });
+  const exact = nativeRule(0, { ipVersion: 4, proto: 6, protoMask: 0xff, src: mapped4('10.0.0.5'), srcLen: 128, dst: mapped4('10.0.0.9'), dstLen: 128, dportLo: 5432, dportHi: 5432 });
   const all = nativeRule(0);
   const ranges = nativeRule(0, { ipVersion: 4, proto: 17, protoMask: 0xff, sportLo: 1000, sportHi: 1003, vlanLo: 8, vlanHi: 15 });
   const v6a = new Uint8Array([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5]);
