@@ -1,6 +1,7 @@
 import test from 'ava';
 import { checkConfig, checkConfigText, parseConfig, validateConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
+import { set } from '../helpers/policy-config.js';
 
 type Obj = Record<string, unknown>;
 
@@ -18,20 +19,6 @@ function base(): Obj {
       ipv6: [{ from: 'fd00::/16', to: 'fd99::/16' }],
     },
   };
-}
-
-/** Set a value at a dotted path with [i] indexes; undefined deletes it. */
-function set(obj: Obj, path: string, value: unknown): Obj {
-  const segs = path.match(/[^.[\]]+/g)!.map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-  let cur: Record<string | number, unknown> = obj;
-  for (const s of segs.slice(0, -1)) {
-    if (cur[s] === undefined) cur[s] = {};
-    cur = cur[s] as Record<string | number, unknown>;
-  }
-  const last = segs[segs.length - 1]!;
-  if (value === undefined) delete cur[last];
-  else cur[last] = value;
-  return obj;
 }
 
 const port = (name: string, device: string, role: string, extra: Obj = {}) => ({ name, device, role, ...extra });
