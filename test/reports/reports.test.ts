@@ -63,25 +63,33 @@ const PPS = 2000;
 /**
  * 100 s of counters at 1 s: production at PPS ± 5 %, the shadow side a copy of
  * every packet, each lost with probability `loss(t)` (seeded binomial draws).
+ * egressDrops(t): production packets the egress tx queue dropped in second t;
+ * txSkew: the egress tx counter read up to that many packets behind rx (a
+ * stats snapshot taken while the worker runs).
  */
-function fill(loss: (sec: number) => number, seed = 5): SeriesStore {
+function fill(loss: (sec: number) => number, seed = 5, opts: { egressDrops?: (sec: number) => number; txSkew?: number } = {}): SeriesStore {
   const store = new SeriesStore({ capacitySeconds: 600 });
   const r = seeded(seed);
   let rx = 0;
   let tx = 0;
+  let fullDrops = 0;
   let sh = 0;
   let dr = 0;
   for (let s = 0; s <= 100; s++) {
     const n = Math.round(PPS * (0.95 + 0.1 * r()));
+    const d = opts.egressDrops?.(s) ?? 0;
     let lost = 0;
     for (let i = 0; i < n; i++) if (r() < loss(s)) lost++;
     rx += n;
-    tx += n;
+    tx += n - d;
+    fullDrops += d;
     sh += n - lost;
     dr += lost;
+    const skew = opts.txSkew ? Math.floor(r() * opts.txSkew) : 0;
     store.record(T0 + s * 1000 + 300, [
       { name: 'shadowtap_port_rx_packets_total', labels: { port: 'prod-in' }, value: rx },
-      { name: 'shadowtap_port_tx_packets_total', labels: { port: 'prod-out' }, value: tx },
+      { name: 'shadowtap_port_tx_packets_total', labels: { port: 'prod-out' }, value: tx - skew },
+      ...(opts.egressDrops ? [{ name: 'shadowtap_port_tx_dropped_total', labels: { port: 'prod-out' }, value: fullDrops }] : []),
       { name: 'shadowtap_port_tx_packets_total', labels: { port: 'shadow0' }, value: sh },
       { name: 'shadowtap_fault_dropped_total', labels: { fault: 'l5', experiment: 'synthetic' }, value: dr },
     ]);
@@ -138,35 +146,8 @@ test('production loss is counted drops: a stats snapshot that reads tx up to 150
   // runs; a preempted reader sees rx ahead of tx by what arrived in between (100 packets in
   // 50 ms at 2000 pps). Received − forwarded read that as a second's loss (over 5 % here,
   // as much as the fault) and the control of the shadow's loss moved with it.
-  const mk = (dropAt: (s: number) => number) => {
-    const store = new SeriesStore({ capacitySeconds: 600 });
-    const r = seeded(11);
-    let rx = 0;
-    let fwd = 0;
-    let dropped = 0;
-    let sh = 0;
-    let dr = 0;
-    for (let s = 0; s <= 100; s++) {
-      const n = Math.round(PPS * (0.95 + 0.1 * r()));
-      const d = dropAt(s);
-      let lost = 0;
-      for (let i = 0; i < n; i++) if (s >= 30 && s < 50 && r() < 0.05) lost++;
-      rx += n;
-      fwd += n - d;
-      dropped += d;
-      sh += n - lost;
-      dr += lost;
-      const skew = Math.floor(r() * 150);
-      store.record(T0 + s * 1000 + 300, [
-        { name: 'shadowtap_port_rx_packets_total', labels: { port: 'prod-in' }, value: rx },
-        { name: 'shadowtap_port_tx_packets_total', labels: { port: 'prod-out' }, value: fwd - skew },
-        { name: 'shadowtap_port_tx_dropped_total', labels: { port: 'prod-out' }, value: dropped },
-        { name: 'shadowtap_port_tx_packets_total', labels: { port: 'shadow0' }, value: sh },
-        { name: 'shadowtap_fault_dropped_total', labels: { fault: 'l5', experiment: 'synthetic' }, value: dr },
-      ]);
-    }
-    return report(store);
-  };
+  const loss5 = (sec: number) => (sec >= 30 && sec < 50 ? 0.05 : 0);
+  const mk = (egressDrops: (sec: number) => number) => report(fill(loss5, 11, { egressDrops, txSkew: 150 }));
   const clean = row(mk(() => 0), 0, 'loss_ratio');
   t.is(clean.production!.meanA, 0);
   t.is(clean.production!.meanB, 0);
